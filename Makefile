@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: MIT
+# The two commands a newcomer needs: `make run` and `make test`. `make` alone builds build/rtkd.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+RTKD_DATA ?= ./var
+RTKD_LISTEN ?= 127.0.0.1:8080
+
+.PHONY: all build run test unit e2e bootstrap clean format
+
+all: build
+
+build:
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTK_TESTS=OFF >/dev/null
+	@cmake --build build -j $(JOBS) --target rtkd
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run:
+	@scripts/bootstrap.sh build
+	@$(MAKE) --no-print-directory build
+	build/rtkd serve --dev --listen $(RTKD_LISTEN) --data $(RTKD_DATA)
+
+# Tests run on a sanitizer build (ASan + UBSan) with warnings as errors.
+test:
+	@scripts/bootstrap.sh
+	@cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=address,undefined \
+	    -DRTK_WERROR=ON -DRTK_TESTS=ON >/dev/null
+	@cmake --build build-test -j $(JOBS)
+	@$(MAKE) --no-print-directory unit e2e
+
+unit:
+	cd build-test && ctest --output-on-failure --no-tests=error
+
+e2e:
+	cd tests/e2e && RTKD_BIN=$(CURDIR)/build-test/rtkd npm test
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-test

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bootstrap.sh - installs what rtkd needs to build, test and benchmark on Debian 12.
+# Idempotent and quiet when everything is already there. Needs root (or sudo) only when a
+# Debian package is missing.
+#   scripts/bootstrap.sh          build + test dependencies (Debian packages, npm packages)
+#   scripts/bootstrap.sh build    only what `make` needs
+#   scripts/bootstrap.sh bench    also wrk, nginx, gnuplot for `make bench`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what=${1:-test}
+pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
+      libsqlite3-dev libssl-dev)
+if [ "$what" != build ]; then
+  pkgs+=(libcmocka-dev)
+fi
+if [ "$what" = bench ]; then
+  pkgs+=(wrk nginx-light gnuplot-nox)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# Node.js (>= 18) for the end-to-end tests: Debian's own package unless a node is already there.
+if [ "$what" != build ] && ! command -v node >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$what" != build ]; then
+  # npm packages for the end-to-end tests, exactly as pinned in the committed lock file.
+  e2e=tests/e2e
+  stamp=$e2e/node_modules/.rtkd-lock
+  if [ ! -f "$stamp" ] || ! cmp -s "$e2e/package-lock.json" "$stamp"; then
+    echo "bootstrap: npm ci in $e2e"
+    (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$e2e/package-lock.json" "$stamp"
+  fi
+fi

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_api.c - REST dispatch: routing, method check, authentication, app ownership. */
+#include "api/rtk_api.h"
+
+#include <ctype.h>
+#include <http_parser.h>
+#include <jansson.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/rtk_query.h"
+#include "http/rtk_reply.h"
+#include "util/rtk_err.h"
+#include "util/rtk_time.h"
+
+#define API_TOKEN_MAX 256 /* our secrets are 52 bytes; anything this long is not one of ours */
+
+/* Authenticates the Bearer token and checks it belongs to the path's account. Answers 401 or
+ * 403 and returns -1 on failure. */
+static int authenticate(rtk_call *call)
+{
+    size_t len = 0;
+    const char *v = rtk_http_req_header(call->req, "authorization", &len);
+    char account[33];
+    if (v == NULL || len < 7 || strncasecmp(v, "Bearer ", 7) != 0) {
+        rtk_reply_auth_error(call->req, 401);
+        return -1;
+    }
+    v += 7;
+    len -= 7;
+    while (len > 0 && v[0] == ' ') {
+        v++;
+        len--;
+    }
+    while (len > 0 && v[len - 1] == ' ')
+        len--;
+    if (len == 0 || len > API_TOKEN_MAX) {
+        rtk_reply_auth_error(call->req, 401);
+        return -1;
+    }
+    int rc = rtk_db_token_check(call->ctx->db, v, len, account, call->token_id);
+    if (rc == RTK_ENOTFOUND) {
+        rtk_reply_auth_error(call->req, 401);
+        return -1;
+    }
+    if (rc != 0) {
+        rtk_api_store_error(call, rc);
+        return -1;
+    }
+    if (strcmp(account, call->account) != 0) {
+        rtk_reply_auth_error(call->req, 403);
+        return -1;
+    }
+    return 0;
+}
+
+static void health(rtk_call *call, int ready)
+{
+    int ok = !ready || !call->ctx->stopping;
+    json_t *data = json_pack("{s:s}", "status", ok ? "ok" : "stopping");
+    rtk_reply_data(call->req, ok ? 200 : 503, data, NULL);
+}
+
+static void dispatch(rtk_call *call, int method)
+{
+    switch (call->m.route) {
+    case RTK_ROUTE_APPS:
+        if (method == RTK_M_GET)
+            rtk_api_apps_list(call);
+        else
+            rtk_api_apps_create(call);
+        return;
+    case RTK_ROUTE_MEETINGS:
+        if (method == RTK_M_GET)
+            rtk_api_meetings_list(call);
+        else
+            rtk_api_meetings_create(call);
+        return;
+    case RTK_ROUTE_MEETING:
+        if (method == RTK_M_GET)
+            rtk_api_meeting_get(call);
+        else
+            rtk_api_meeting_update(call, method == RTK_M_PUT);
+        return;
+    case RTK_ROUTE_PARTICIPANTS:
+        if (method == RTK_M_GET)
+            rtk_api_participants_list(call);
+        else
+            rtk_api_participants_add(call);
+        return;
+    case RTK_ROUTE_PARTICIPANT:
+        if (method == RTK_M_GET)
+            rtk_api_participant_get(call);
+        else if (method == RTK_M_PATCH)
+            rtk_api_participant_edit(call);
+        else
+            rtk_api_participant_delete(call);
+        return;
+    case RTK_ROUTE_PARTICIPANT_TOKEN:
+        rtk_api_participant_token(call);
+        return;
+    default:
+        rtk_reply_error(call->req, 404, "Not implemented yet: %.*s", (int)call->req->path_len,
+                        call->req->path);
+        return;
+    }
+}
+
+void rtk_api_handle(rtk_http_req *req)
+{
+    rtk_call call;
+    memset(&call, 0, sizeof(call));
+    call.req = req;
+    call.ctx = req->server_data;
+
+    if (rtk_router_match(req->path, req->path_len, &call.m) != 0) {
+        rtk_reply_error(req, 404, "No route for %s %.*s", req->method_str,
+                        (int)(req->path_len > 200 ? 200 : req->path_len), req->path);
+        return;
+    }
+    int method = rtk_router_method_bit(req->method);
+    if ((method & rtk_router_methods(call.m.route)) == 0) {
+        char allow[64];
+        snprintf(allow, sizeof(allow), "Allow: %s\r\n", rtk_router_allow(call.m.route));
+        rtk_reply_error_h(req, 405, allow, "Method %s not allowed here; allowed: %s",
+                          req->method_str, rtk_router_allow(call.m.route));
+        return;
+    }
+    switch (call.m.route) {
+    case RTK_ROUTE_HEALTHZ:
+        health(&call, 0);
+        return;
+    case RTK_ROUTE_READYZ:
+        health(&call, 1);
+        return;
+    case RTK_ROUTE_WS:
+        rtk_reply_error(req, 400, "Not a valid WebSocket handshake");
+        return;
+    default:
+        break;
+    }
+
+    /* Every other route starts with /accounts/:account. */
+    call.account = call.m.params[0];
+    if (authenticate(&call) != 0)
+        return;
+    if (call.m.route != RTK_ROUTE_APPS) {
+        call.app = call.m.params[1];
+        int rc = rtk_db_app_check(call.ctx->db, call.account, call.app);
+        if (rc == RTK_ENOTFOUND) {
+            rtk_reply_error(req, 404, "No app found with id %s", call.app);
+            return;
+        }
+        if (rc != 0) {
+            rtk_api_store_error(&call, rc);
+            return;
+        }
+    }
+    dispatch(&call, method);
+}
+
+json_t *rtk_api_body(rtk_call *call)
+{
+    rtk_http_req *req = call->req;
+    size_t n = req->body_len;
+    const char *b = req->body;
+    while (n > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n')) {
+        b++;
+        n--;
+    }
+    if (n == 0)
+        return json_object();
+    json_error_t err;
+    json_t *v = json_loadb(b, n, JSON_REJECT_DUPLICATES, &err);
+    if (v == NULL) {
+        rtk_reply_error(req, 400, "Invalid JSON body: %s (line %d, column %d)", err.text,
+                        err.line, err.column);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        rtk_reply_error(req, 400, "The request body must be a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+int rtk_api_opt_string(rtk_call *call, json_t *obj, const char *key, int nullable,
+                       size_t max_len, const char **out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL)
+        return 0;
+    if (json_is_null(v) && nullable) {
+        *out = NULL;
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        rtk_reply_error(call->req, 400, "\"%s\" must be a string%s", key,
+                        nullable ? " or null" : "");
+        return -1;
+    }
+    if (json_string_length(v) > max_len) {
+        rtk_reply_error(call->req, 400, "\"%s\" must be at most %zu bytes long", key, max_len);
+        return -1;
+    }
+    if (strlen(json_string_value(v)) != json_string_length(v)) {
+        rtk_reply_error(call->req, 400, "\"%s\" must not contain NUL characters", key);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int rtk_api_opt_bool(rtk_call *call, json_t *obj, const char *key, int *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL)
+        return 0;
+    if (!json_is_boolean(v)) {
+        rtk_reply_error(call->req, 400, "\"%s\" must be a boolean", key);
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+int rtk_api_opt_int(rtk_call *call, json_t *obj, const char *key, int64_t min, int64_t max,
+                    int64_t *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        rtk_reply_error(call->req, 400, "\"%s\" must be an integer from %lld to %lld", key,
+                        (long long)min, (long long)max);
+        return -1;
+    }
+    *out = json_integer_value(v);
+    return 0;
+}
+
+int rtk_api_paging(rtk_call *call, rtk_page *page)
+{
+    int64_t page_no, per_page;
+    const char *bad = NULL;
+    if (rtk_query_paging(call->req->query, call->req->query_len, &page_no, &per_page, &bad) !=
+        0) {
+        if (strcmp(bad, "per_page") == 0)
+            rtk_reply_error(call->req, 400, "\"per_page\" must be an integer from 1 to %d",
+                            RTK_PER_PAGE_MAX);
+        else
+            rtk_reply_error(call->req, 400, "\"page_no\" must be an integer of at least 1");
+        return -1;
+    }
+    page->limit = per_page;
+    page->offset = (page_no - 1) * per_page;
+    return 0;
+}
+
+void rtk_api_touch(json_t *doc)
+{
+    int64_t now = rtk_time_now_ms(), prev = 0;
+    const char *old = json_string_value(json_object_get(doc, "updated_at"));
+    if (old != NULL && rtk_time_parse_iso(old, strlen(old), &prev) == 0 && now <= prev)
+        now = prev + 1;
+    char iso[25];
+    rtk_time_iso(now, iso);
+    json_object_set_new(doc, "updated_at", json_string(iso));
+}
+
+void rtk_api_store_error(rtk_call *call, int rc)
+{
+    rtk_reply_error(call->req, 500, "Internal error: %s", rtk_strerror(rc));
+}
+
+int rtk_api_load_meeting(rtk_call *call, const char *meeting_id, json_t **doc)
+{
+    int rc = rtk_db_meeting_get(call->ctx->db, call->app, meeting_id, doc);
+    if (rc == RTK_ENOTFOUND) {
+        rtk_reply_error(call->req, 404, "No meeting found with id %s", meeting_id);
+        return -1;
+    }
+    if (rc != 0) {
+        rtk_api_store_error(call, rc);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_api.h - the REST API: request dispatch, authentication, and one handler per route.
+ *
+ * Runs on the loop thread. The flow is net -> router -> (auth, ownership) -> handler -> store;
+ * handlers never touch sockets, they answer through rtk_reply_*. */
+#ifndef RTK_API_H
+#define RTK_API_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "http/rtk_router.h"
+#include "net/rtk_http.h"
+#include "store/rtk_db.h"
+
+struct json_t;
+
+typedef struct rtk_live rtk_live;
+
+/* The server instance the handlers work on (one per process). */
+typedef struct rtk_ctx {
+    uv_loop_t *loop;
+    rtk_db *db;
+    rtk_live *live;          /* live sessions and peers; NULL until the channel starts */
+    uint8_t signing_key[32]; /* HMAC key of participant tokens */
+    int64_t ptoken_ttl_s;    /* lifetime of a participant token */
+    int stopping;            /* set on SIGTERM: /readyz answers 503 */
+} rtk_ctx;
+
+/* One routed, authenticated call. Path parameters are NUL-terminated copies. */
+typedef struct rtk_call {
+    rtk_http_req *req;
+    rtk_ctx *ctx;
+    rtk_route_match m;
+    const char *account; /* m.params[0] for account routes */
+    const char *app;     /* m.params[1] for app routes */
+    char token_id[33];   /* id of the API token that authenticated the call */
+} rtk_call;
+
+/* The rtk_http_handler of the server: |req->server_data| is the rtk_ctx. */
+void rtk_api_handle(rtk_http_req *req);
+
+/* Parses the request body as a JSON object. An empty body counts as {}. On success returns a
+ * new reference; otherwise answers 400 and returns NULL. */
+struct json_t *rtk_api_body(rtk_call *call);
+
+/* Field validators for request objects. Each returns 0 when |key| is absent (leaving *out
+ * alone) or valid (setting *out), and otherwise answers 400 naming the field and returns -1. */
+int rtk_api_opt_string(rtk_call *call, struct json_t *obj, const char *key, int nullable,
+                       size_t max_len, const char **out);
+int rtk_api_opt_bool(rtk_call *call, struct json_t *obj, const char *key, int *out);
+int rtk_api_opt_int(rtk_call *call, struct json_t *obj, const char *key, int64_t min,
+                    int64_t max, int64_t *out);
+
+/* Reads page_no/per_page; answers 400 and returns -1 when invalid. */
+int rtk_api_paging(rtk_call *call, rtk_page *page);
+
+/* Sets |doc|'s "updated_at" to now, or 1 ms past its current value when the clock has not
+ * moved on, so every change is visible in updated_at. */
+void rtk_api_touch(struct json_t *doc);
+
+/* Answers 500 for a store failure. */
+void rtk_api_store_error(rtk_call *call, int rc);
+
+/* Handlers, one per route and method (rtk_api_apps.c, rtk_api_meetings.c, ...). */
+void rtk_api_apps_list(rtk_call *call);
+void rtk_api_apps_create(rtk_call *call);
+void rtk_api_meetings_create(rtk_call *call);
+void rtk_api_meetings_list(rtk_call *call);
+void rtk_api_meeting_get(rtk_call *call);
+void rtk_api_meeting_update(rtk_call *call, int replace);
+void rtk_api_participants_add(rtk_call *call);
+void rtk_api_participants_list(rtk_call *call);
+void rtk_api_participant_get(rtk_call *call);
+void rtk_api_participant_edit(rtk_call *call);
+void rtk_api_participant_delete(rtk_call *call);
+void rtk_api_participant_token(rtk_call *call);
+
+/* Loads the meeting named by the call's meeting parameter into *doc (new reference). Answers
+ * 404 ("No meeting found with id …") or 500 and returns -1 when it cannot. */
+int rtk_api_load_meeting(rtk_call *call, const char *meeting_id, struct json_t **doc);
+
+#endif

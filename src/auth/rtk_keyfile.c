@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_keyfile.c - create-once, read-always signing key file. */
+#include "auth/rtk_keyfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "util/rtk_err.h"
+#include "util/rtk_id.h"
+
+static int read_all(int fd, uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        if (r == 0)
+            return RTK_EINVAL;
+        got += (size_t)r;
+    }
+    uint8_t extra;
+    return read(fd, &extra, 1) == 0 ? 0 : RTK_EINVAL;
+}
+
+int rtk_keyfile_load(const char *dir, uint8_t key[32])
+{
+    char path[4096];
+    if (snprintf(path, sizeof(path), "%s/signing.key", dir) >= (int)sizeof(path))
+        return RTK_EINVAL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        /* First start: write to a temporary name and rename, so a crash never leaves a short
+         * key file behind. O_EXCL on the temporary makes a racing second start fail loudly. */
+        char tmp[4200];
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        unlink(tmp);
+        int w = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (w < 0)
+            return -errno;
+        if (rtk_random_bytes(key, 32) != 0) {
+            close(w);
+            return RTK_EINVAL;
+        }
+        ssize_t n = write(w, key, 32);
+        int rc = (n == 32 && fsync(w) == 0) ? 0 : (n < 0 ? -errno : RTK_EINVAL);
+        close(w);
+        if (rc == 0 && rename(tmp, path) != 0)
+            rc = -errno;
+        return rc;
+    }
+    if (fd < 0)
+        return -errno;
+    int rc = read_all(fd, key, 32);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c - the rtkd command line: serve, account and token commands, config and signals. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "api/rtk_api.h"
+#include "api/rtk_dev.h"
+#include "auth/rtk_keyfile.h"
+#include "net/rtk_http.h"
+#include "store/rtk_db.h"
+#include "util/rtk_err.h"
+#include "util/rtk_id.h"
+
+#define RTKD_VERSION "0.1.0"
+
+static const char usage[] =
+    "rtkd " RTKD_VERSION " - self-hosted meeting session server (Cloudflare RealtimeKit API)\n"
+    "\n"
+    "Usage:\n"
+    "  rtkd serve [--listen ADDR:PORT] [--data DIR] [--dev] [--sync normal|full]\n"
+    "             [--access-log on|off] [--token-ttl SECONDS]\n"
+    "  rtkd account create --data DIR --name NAME\n"
+    "  rtkd token create --data DIR --account ID --name NAME\n"
+    "  rtkd token list --data DIR [--account ID]\n"
+    "  rtkd token revoke --data DIR --id TOKEN_ID\n"
+    "  rtkd --help | --version\n"
+    "\n"
+    "Options (each also read from the environment variable shown; a flag wins):\n"
+    "  --listen ADDR:PORT  RTKD_LISTEN      address to serve on (default 127.0.0.1:8080;\n"
+    "                                       port 0 picks a free port)\n"
+    "  --data DIR          RTKD_DATA        data folder (default ./var), created if missing\n"
+    "  --dev               RTKD_DEV=1       create a dev account, app and API token on first\n"
+    "                                       start; write DIR/dev-credentials.json (0600)\n"
+    "  --sync MODE         RTKD_SYNC        normal: commits survive a crash of rtkd (kill -9);\n"
+    "                                       full: also survive power loss (fsync per commit)\n"
+    "  --access-log on|off RTKD_ACCESS_LOG  one line per request on stderr (default on)\n"
+    "  --token-ttl SECONDS RTKD_TOKEN_TTL   participant token lifetime (default 2592000)\n"
+    "\n"
+    "Commands:\n"
+    "  account create   prints the new account id (32 hex characters)\n"
+    "  token create     prints the new API token secret (shown once; stored hashed)\n"
+    "  token list       one line per token: id, account, name, created, active|revoked\n"
+    "  token revoke     revokes a token by id; takes effect at once, also while serving\n"
+    "\n"
+    "The REST API is served at the root and under /client/v4, so\n"
+    "CLOUDFLARE_BASE_URL=http://ADDR:PORT/client/v4 points the official SDKs at rtkd.\n"
+    "SIGTERM or SIGINT stops accepting, finishes requests in flight and exits 0.\n";
+
+typedef struct options {
+    const char *listen;
+    const char *data;
+    const char *name;
+    const char *account;
+    const char *id;
+    const char *sync;
+    const char *access_log;
+    const char *token_ttl;
+    int dev;
+} options;
+
+static int fail_usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "rtkd: %s%s%s\nTry 'rtkd --help'.\n", msg, arg ? ": " : "", arg ? arg : "");
+    return 2;
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+/* Parses flags from argv[i..]. Returns 0 or an exit status. */
+static int parse_flags(int argc, char **argv, int i, options *o)
+{
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        if (strcmp(a, "--dev") == 0) {
+            o->dev = 1;
+            continue;
+        }
+        if (strcmp(a, "--listen") == 0)
+            slot = &o->listen;
+        else if (strcmp(a, "--data") == 0)
+            slot = &o->data;
+        else if (strcmp(a, "--name") == 0)
+            slot = &o->name;
+        else if (strcmp(a, "--account") == 0)
+            slot = &o->account;
+        else if (strcmp(a, "--id") == 0)
+            slot = &o->id;
+        else if (strcmp(a, "--sync") == 0)
+            slot = &o->sync;
+        else if (strcmp(a, "--access-log") == 0)
+            slot = &o->access_log;
+        else if (strcmp(a, "--token-ttl") == 0)
+            slot = &o->token_ttl;
+        else
+            return fail_usage("unknown option", a);
+        if (i + 1 >= argc)
+            return fail_usage("option needs a value", a);
+        *slot = argv[++i];
+    }
+    return 0;
+}
+
+static int make_data_dir(const char *dir)
+{
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "rtkd: cannot create data folder %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int open_store(const options *o, rtk_db **db)
+{
+    if (make_data_dir(o->data) != 0)
+        return -1;
+    if (rtk_db_open(o->data, o->sync && strcmp(o->sync, "full") == 0, db) != 0) {
+        fprintf(stderr, "rtkd: cannot open the store in %s\n", o->data);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_account(int argc, char **argv, options *o)
+{
+    rtk_db *db = NULL;
+    char id[33];
+    if (argc < 3 || strcmp(argv[2], "create") != 0)
+        return fail_usage("expected: account create", NULL);
+    int rc = parse_flags(argc, argv, 3, o);
+    if (rc != 0)
+        return rc;
+    if (o->name == NULL || o->name[0] == '\0')
+        return fail_usage("account create needs --name", NULL);
+    if (open_store(o, &db) != 0)
+        return 1;
+    rc = rtk_db_account_create(db, o->name, 0, id);
+    rtk_db_close(db);
+    if (rc != 0)
+        return 1;
+    printf("%s\n", id);
+    return 0;
+}
+
+static int cmd_token(int argc, char **argv, options *o)
+{
+    rtk_db *db = NULL;
+    if (argc < 3)
+        return fail_usage("expected: token create|list|revoke", NULL);
+    const char *verb = argv[2];
+    int rc = parse_flags(argc, argv, 3, o);
+    if (rc != 0)
+        return rc;
+    if (strcmp(verb, "create") == 0) {
+        if (o->account == NULL || o->name == NULL || o->name[0] == '\0')
+            return fail_usage("token create needs --account and --name", NULL);
+        if (open_store(o, &db) != 0)
+            return 1;
+        char *secret = NULL, id[33];
+        if (!rtk_db_account_exists(db, o->account)) {
+            rtk_db_close(db);
+            fprintf(stderr, "rtkd: no account with id %s\n", o->account);
+            return 1;
+        }
+        rc = rtk_db_token_create(db, o->account, o->name, &secret, id);
+        rtk_db_close(db);
+        if (rc != 0)
+            return 1;
+        printf("%s\n", secret);
+        free(secret);
+        return 0;
+    }
+    if (strcmp(verb, "list") == 0) {
+        if (open_store(o, &db) != 0)
+            return 1;
+        rc = rtk_db_token_list(db, o->account);
+        rtk_db_close(db);
+        return rc ? 1 : 0;
+    }
+    if (strcmp(verb, "revoke") == 0) {
+        if (o->id == NULL)
+            return fail_usage("token revoke needs --id", NULL);
+        if (open_store(o, &db) != 0)
+            return 1;
+        rc = rtk_db_token_revoke(db, o->id);
+        rtk_db_close(db);
+        if (rc == RTK_ENOTFOUND) {
+            fprintf(stderr, "rtkd: no active token with id %s\n", o->id);
+            return 1;
+        }
+        return rc ? 1 : 0;
+    }
+    return fail_usage("unknown token command", verb);
+}
+
+/* Splits "ADDR:PORT" (or "[v6]:PORT") into host and port. Returns 0 or -1. */
+static int parse_listen(const char *s, char *host, size_t cap, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s)
+        return -1;
+    const char *h = s;
+    size_t hlen = (size_t)(colon - s);
+    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen == 0 || hlen >= cap)
+        return -1;
+    char *end = NULL;
+    long p = strtol(colon + 1, &end, 10);
+    if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535)
+        return -1;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+typedef struct server {
+    rtk_ctx ctx;
+    rtk_http_server *http;
+    uv_signal_t sigterm, sigint;
+} server;
+
+static void on_http_stopped(void *arg)
+{
+    server *s = arg;
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    server *s = h->data;
+    if (s->ctx.stopping)
+        return;
+    fprintf(stderr, "rtkd: %s received, stopping\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    s->ctx.stopping = 1;
+    rtk_http_server_stop(s->http, on_http_stopped, s);
+}
+
+static int cmd_serve(int argc, char **argv, options *o)
+{
+    server s;
+    char host[256];
+    int port = 0, rc = parse_flags(argc, argv, 2, o);
+    if (rc != 0)
+        return rc;
+    if (parse_listen(o->listen, host, sizeof(host), &port) != 0)
+        return fail_usage("--listen takes ADDR:PORT", o->listen);
+    if (o->sync && strcmp(o->sync, "full") != 0 && strcmp(o->sync, "normal") != 0)
+        return fail_usage("--sync takes normal or full", o->sync);
+    if (strcmp(o->access_log, "on") != 0 && strcmp(o->access_log, "off") != 0)
+        return fail_usage("--access-log takes on or off", o->access_log);
+    char *end = NULL;
+    long long ttl = strtoll(o->token_ttl, &end, 10);
+    if (*end != '\0' || ttl < 60 || ttl > 10LL * 365 * 86400)
+        return fail_usage("--token-ttl takes seconds from 60 to 315360000", o->token_ttl);
+
+    memset(&s, 0, sizeof(s));
+    s.ctx.loop = uv_default_loop();
+    s.ctx.ptoken_ttl_s = ttl;
+    if (open_store(o, &s.ctx.db) != 0)
+        return 1;
+    if ((rc = rtk_keyfile_load(o->data, s.ctx.signing_key)) != 0) {
+        fprintf(stderr, "rtkd: cannot load %s/signing.key: %s\n", o->data, rtk_strerror(rc));
+        rtk_db_close(s.ctx.db);
+        return 1;
+    }
+    rtk_http_config cfg = {
+        .max_head = 16 * 1024,
+        .max_body = 1024 * 1024,
+        .head_timeout_ms = 10000,
+        .keepalive_timeout_ms = 75000,
+        .access_log = strcmp(o->access_log, "on") == 0,
+    };
+    rc = rtk_http_server_start(s.ctx.loop, host, port, &cfg, rtk_api_handle, &s.ctx, &s.http);
+    if (rc != 0) {
+        fprintf(stderr, "rtkd: cannot listen on %s: %s\n", o->listen, rtk_strerror(rc));
+        rtk_db_close(s.ctx.db);
+        return 1;
+    }
+    port = rtk_http_server_port(s.http);
+    char base[300];
+    snprintf(base, sizeof(base), "http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+             strchr(host, ':') ? "]" : "", port);
+    if (o->dev) {
+        char api[340];
+        snprintf(api, sizeof(api), "%s/client/v4", base);
+        if (rtk_dev_setup(s.ctx.db, o->data, api) != 0) {
+            fprintf(stderr, "rtkd: dev set-up failed\n");
+            return 1;
+        }
+    }
+    uv_signal_init(s.ctx.loop, &s.sigterm);
+    uv_signal_init(s.ctx.loop, &s.sigint);
+    s.sigterm.data = s.sigint.data = &s;
+    uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s.sigint, on_signal, SIGINT);
+    printf("rtkd: listening on %s\n", base);
+    fflush(stdout);
+
+    uv_run(s.ctx.loop, UV_RUN_DEFAULT);
+    rtk_db_close(s.ctx.db);
+    rc = uv_loop_close(s.ctx.loop);
+    if (rc != 0)
+        fprintf(stderr, "rtkd: loop closed with handles still open: %s\n", uv_strerror(rc));
+    fprintf(stderr, "rtkd: stopped\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o = {
+        .listen = env_or("RTKD_LISTEN", "127.0.0.1:8080"),
+        .data = env_or("RTKD_DATA", "./var"),
+        .sync = env_or("RTKD_SYNC", "normal"),
+        .access_log = env_or("RTKD_ACCESS_LOG", "on"),
+        .token_ttl = env_or("RTKD_TOKEN_TTL", "2592000"),
+        .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
+    };
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("rtkd %s\n", RTKD_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "serve") == 0)
+        return cmd_serve(argc, argv, &o);
+    if (strcmp(argv[1], "account") == 0)
+        return cmd_account(argc, argv, &o);
+    if (strcmp(argv[1], "token") == 0)
+        return cmd_token(argc, argv, &o);
+    return fail_usage("unknown command", argv[1]);
+}
