@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* rtk_db.c - SQLite backend of the durable store. */
 #include "store/rtk_db.h"
+#include "store/rtk_db_int.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -36,6 +37,24 @@ static const char *const migrations[] = {
     "  custom_participant_id TEXT NOT NULL, created_at INTEGER NOT NULL, doc TEXT NOT NULL,"
     "  UNIQUE(meeting_id, custom_participant_id));"
     "CREATE INDEX participants_by_meeting ON participants(meeting_id, created_at);",
+
+    /* 2: live sessions, every peer's join and leave, and kicks. */
+    "CREATE TABLE sessions("
+    "  id TEXT PRIMARY KEY, meeting_id TEXT NOT NULL, app_id TEXT NOT NULL, title TEXT,"
+    "  status TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER,"
+    "  updated_at INTEGER NOT NULL, seen_at INTEGER NOT NULL, peak INTEGER NOT NULL,"
+    "  closed_ms INTEGER NOT NULL);"
+    "CREATE INDEX sessions_by_app ON sessions(app_id, started_at);"
+    "CREATE INDEX sessions_by_meeting ON sessions(meeting_id, started_at);"
+    "CREATE INDEX sessions_live ON sessions(status) WHERE status='LIVE';"
+    "CREATE TABLE session_peers("
+    "  id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  participant_id TEXT NOT NULL, custom_participant_id TEXT, display_name TEXT,"
+    "  preset_name TEXT, joined_at INTEGER NOT NULL, left_at INTEGER);"
+    "CREATE INDEX session_peers_by_session ON session_peers(session_id, joined_at);"
+    "CREATE TABLE session_kicks("
+    "  session_id TEXT NOT NULL REFERENCES sessions(id), participant_id TEXT NOT NULL,"
+    "  kicked_at INTEGER NOT NULL, PRIMARY KEY(session_id, participant_id));",
 };
 
 enum {
@@ -59,6 +78,7 @@ enum {
     ST_PART_COUNT,
     ST_COUNT
 };
+_Static_assert(ST_COUNT <= RTK_DB_FIXED_STMTS, "raise RTK_DB_FIXED_STMTS");
 
 static const char *const statements[ST_COUNT] = {
     [ST_ACCOUNT_INSERT] = "INSERT INTO accounts(id,name,dev,created_at) VALUES(?,?,?,?)",
@@ -87,18 +107,13 @@ static const char *const statements[ST_COUNT] = {
     [ST_PART_COUNT] = "SELECT count(*) FROM participants WHERE meeting_id=?",
 };
 
-struct rtk_db {
-    sqlite3 *sq;
-    sqlite3_stmt *st[ST_COUNT];
-};
-
-static int db_fail(rtk_db *db, const char *what)
+int rtk_db__fail(rtk_db *db, const char *what)
 {
     fprintf(stderr, "rtkd: store: %s: %s\n", what, sqlite3_errmsg(db->sq));
     return RTK_EDB;
 }
 
-static int exec(rtk_db *db, const char *sql)
+int rtk_db__exec(rtk_db *db, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(db->sq, sql, NULL, NULL, &err) != SQLITE_OK) {
@@ -114,7 +129,7 @@ static int migrate(rtk_db *db)
     sqlite3_stmt *st = NULL;
     int version = 0;
     if (sqlite3_prepare_v2(db->sq, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, "user_version");
+        return rtk_db__fail(db, "user_version");
     if (sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
@@ -127,13 +142,13 @@ static int migrate(rtk_db *db)
     for (; version < count; version++) {
         char bump[64];
         snprintf(bump, sizeof(bump), "PRAGMA user_version=%d", version + 1);
-        if (exec(db, "BEGIN IMMEDIATE") != 0)
+        if (rtk_db__exec(db, "BEGIN IMMEDIATE") != 0)
             return RTK_EDB;
-        if (exec(db, migrations[version]) != 0 || exec(db, bump) != 0) {
-            exec(db, "ROLLBACK");
+        if (rtk_db__exec(db, migrations[version]) != 0 || rtk_db__exec(db, bump) != 0) {
+            rtk_db__exec(db, "ROLLBACK");
             return RTK_EDB;
         }
-        if (exec(db, "COMMIT") != 0)
+        if (rtk_db__exec(db, "COMMIT") != 0)
             return RTK_EDB;
     }
     return 0;
@@ -151,14 +166,14 @@ int rtk_db_open(const char *dir, int full_sync, rtk_db **out)
     }
     if (sqlite3_open_v2(path, &db->sq, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
-        db_fail(db, path);
+        rtk_db__fail(db, path);
         goto fail;
     }
     /* Another process (the CLI) may write while the server runs: wait for its lock. */
     sqlite3_busy_timeout(db->sq, 5000);
-    if (exec(db, "PRAGMA journal_mode=WAL") != 0 || exec(db, "PRAGMA foreign_keys=ON") != 0)
+    if (rtk_db__exec(db, "PRAGMA journal_mode=WAL") != 0 || rtk_db__exec(db, "PRAGMA foreign_keys=ON") != 0)
         goto fail;
-    if (exec(db, full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") != 0)
+    if (rtk_db__exec(db, full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") != 0)
         goto fail;
     if ((rc = migrate(db)) != 0)
         goto fail;
@@ -166,7 +181,7 @@ int rtk_db_open(const char *dir, int full_sync, rtk_db **out)
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(db->sq, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &db->st[i],
                                NULL) != SQLITE_OK) {
-            db_fail(db, statements[i]);
+            rtk_db__fail(db, statements[i]);
             goto fail;
         }
     }
@@ -181,14 +196,16 @@ void rtk_db_close(rtk_db *db)
 {
     if (db == NULL)
         return;
+    rtk_db_flush(db);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(db->st[i]);
+    for (int i = 0; i < RTK_DB_CACHED_STMTS; i++)
+        sqlite3_finalize(db->cache[i].st);
     sqlite3_close(db->sq); /* NULL is a harmless no-op */
     free(db);
 }
 
-/* Binds and resets around one statement: returns the statement, reset and cleared. */
-static sqlite3_stmt *stmt(rtk_db *db, int which)
+sqlite3_stmt *rtk_db__stmt(rtk_db *db, int which)
 {
     sqlite3_stmt *st = db->st[which];
     sqlite3_reset(st);
@@ -196,7 +213,7 @@ static sqlite3_stmt *stmt(rtk_db *db, int which)
     return st;
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
+void rtk_db__bind_text(sqlite3_stmt *st, int i, const char *s)
 {
     if (s == NULL)
         sqlite3_bind_null(st, i);
@@ -204,20 +221,69 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 }
 
-/* Runs a write statement to completion. An autocommit statement is its own transaction, so
- * SQLITE_DONE means it is committed. */
-static int step_done(rtk_db *db, sqlite3_stmt *st)
+int rtk_db__step_done(rtk_db *db, sqlite3_stmt *st)
 {
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return rtk_db_flush(db);
+    if (rc == SQLITE_CONSTRAINT)
+        return RTK_EEXIST;
+    return rtk_db__fail(db, sqlite3_sql(st));
+}
+
+int rtk_db__step_batched(rtk_db *db, sqlite3_stmt *st)
+{
+    if (!db->in_tx) {
+        if (rtk_db__exec(db, "BEGIN") != 0)
+            return RTK_EDB;
+        db->in_tx = 1;
+    }
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
         return 0;
     if (rc == SQLITE_CONSTRAINT)
         return RTK_EEXIST;
-    return db_fail(db, sqlite3_sql(st));
+    return rtk_db__fail(db, sqlite3_sql(st));
 }
 
-static int copy_text_col(sqlite3_stmt *st, int col, char *out, size_t cap)
+int rtk_db_flush(rtk_db *db)
+{
+    if (!db->in_tx)
+        return 0;
+    db->in_tx = 0;
+    if (rtk_db__exec(db, "COMMIT") != 0) {
+        rtk_db__exec(db, "ROLLBACK");
+        return RTK_EDB;
+    }
+    return 0;
+}
+
+sqlite3_stmt *rtk_db__prep(rtk_db *db, const char *sql)
+{
+    size_t i;
+    for (i = 0; i < RTK_DB_CACHED_STMTS && db->cache[i].sql != NULL; i++) {
+        if (db->cache[i].sql == sql) {
+            sqlite3_reset(db->cache[i].st);
+            sqlite3_clear_bindings(db->cache[i].st);
+            return db->cache[i].st;
+        }
+    }
+    if (i == RTK_DB_CACHED_STMTS) {
+        fprintf(stderr, "rtkd: store: statement cache full\n");
+        return NULL;
+    }
+    if (sqlite3_prepare_v3(db->sq, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->cache[i].st, NULL) !=
+        SQLITE_OK) {
+        rtk_db__fail(db, sql);
+        return NULL;
+    }
+    db->cache[i].sql = sql;
+    return db->cache[i].st;
+}
+
+int rtk_db__copy_text(sqlite3_stmt *st, int col, char *out, size_t cap)
 {
     const unsigned char *t = sqlite3_column_text(st, col);
     size_t n = (size_t)sqlite3_column_bytes(st, col);
@@ -230,19 +296,19 @@ static int copy_text_col(sqlite3_stmt *st, int col, char *out, size_t cap)
 
 int rtk_db_account_create(rtk_db *db, const char *name, int dev, char id_out[33])
 {
-    sqlite3_stmt *st = stmt(db, ST_ACCOUNT_INSERT);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_ACCOUNT_INSERT);
     rtk_id_hex(id_out, 16);
-    bind_text(st, 1, id_out);
-    bind_text(st, 2, name);
+    rtk_db__bind_text(st, 1, id_out);
+    rtk_db__bind_text(st, 2, name);
     sqlite3_bind_int(st, 3, dev);
     sqlite3_bind_int64(st, 4, rtk_time_now_ms());
-    return step_done(db, st);
+    return rtk_db__step_done(db, st);
 }
 
 int rtk_db_account_exists(rtk_db *db, const char *id)
 {
-    sqlite3_stmt *st = stmt(db, ST_ACCOUNT_EXISTS);
-    bind_text(st, 1, id);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_ACCOUNT_EXISTS);
+    rtk_db__bind_text(st, 1, id);
     int found = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
     return found;
@@ -250,10 +316,10 @@ int rtk_db_account_exists(rtk_db *db, const char *id)
 
 int rtk_db_account_dev(rtk_db *db, char id_out[33])
 {
-    sqlite3_stmt *st = stmt(db, ST_ACCOUNT_DEV);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_ACCOUNT_DEV);
     int rc = RTK_ENOTFOUND;
     if (sqlite3_step(st) == SQLITE_ROW)
-        rc = copy_text_col(st, 0, id_out, 33);
+        rc = rtk_db__copy_text(st, 0, id_out, 33);
     sqlite3_reset(st);
     return rc;
 }
@@ -272,13 +338,13 @@ int rtk_db_token_create(rtk_db *db, const char *account_id, const char *name, ch
     rtk_token_hash(s, n, hash);
     rtk_id_hex(id_out, 16);
 
-    sqlite3_stmt *st = stmt(db, ST_TOKEN_INSERT);
-    bind_text(st, 1, id_out);
-    bind_text(st, 2, account_id);
-    bind_text(st, 3, name);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_TOKEN_INSERT);
+    rtk_db__bind_text(st, 1, id_out);
+    rtk_db__bind_text(st, 2, account_id);
+    rtk_db__bind_text(st, 3, name);
     sqlite3_bind_blob(st, 4, hash, sizeof(hash), SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 5, rtk_time_now_ms());
-    int rc = step_done(db, st);
+    int rc = rtk_db__step_done(db, st);
     if (rc != 0) {
         free(s);
         return rc;
@@ -293,7 +359,7 @@ int rtk_db_token_check(rtk_db *db, const char *secret, size_t len, char account_
     uint8_t hash[32];
     int rc = RTK_ENOTFOUND;
     rtk_token_hash(secret, len, hash);
-    sqlite3_stmt *st = stmt(db, ST_TOKEN_CHECK);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_TOKEN_CHECK);
     sqlite3_bind_blob(st, 1, hash, sizeof(hash), SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         const void *stored = sqlite3_column_blob(st, 2);
@@ -301,9 +367,9 @@ int rtk_db_token_check(rtk_db *db, const char *secret, size_t len, char account_
          * anyway, so correctness never rests on the index alone. */
         if (stored != NULL && sqlite3_column_bytes(st, 2) == 32 && rtk_ct_equal(stored, hash, 32)) {
             rc = 0;
-            if (account_out != NULL && copy_text_col(st, 0, account_out, 33) != 0)
+            if (account_out != NULL && rtk_db__copy_text(st, 0, account_out, 33) != 0)
                 rc = RTK_EDB;
-            if (id_out != NULL && copy_text_col(st, 1, id_out, 33) != 0)
+            if (id_out != NULL && rtk_db__copy_text(st, 1, id_out, 33) != 0)
                 rc = RTK_EDB;
         }
     }
@@ -317,8 +383,8 @@ int rtk_db_token_list(rtk_db *db, const char *account_id)
     const char *sql = "SELECT id, account_id, name, created_at, revoked_at FROM api_tokens"
                       " WHERE ?1 IS NULL OR account_id=?1 ORDER BY created_at";
     if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, "token list");
-    bind_text(st, 1, account_id);
+        return rtk_db__fail(db, "token list");
+    rtk_db__bind_text(st, 1, account_id);
     while (sqlite3_step(st) == SQLITE_ROW) {
         char created[25];
         rtk_time_iso(sqlite3_column_int64(st, 3), created);
@@ -332,10 +398,10 @@ int rtk_db_token_list(rtk_db *db, const char *account_id)
 
 int rtk_db_token_revoke(rtk_db *db, const char *id)
 {
-    sqlite3_stmt *st = stmt(db, ST_TOKEN_REVOKE);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_TOKEN_REVOKE);
     sqlite3_bind_int64(st, 1, rtk_time_now_ms());
-    bind_text(st, 2, id);
-    int rc = step_done(db, st);
+    rtk_db__bind_text(st, 2, id);
+    int rc = rtk_db__step_done(db, st);
     if (rc == 0 && sqlite3_changes(db->sq) == 0)
         rc = RTK_ENOTFOUND;
     return rc;
@@ -347,12 +413,12 @@ int rtk_db_app_create(rtk_db *db, const char *account_id, const char *name, json
     int64_t now = rtk_time_now_ms();
     rtk_id_uuid4(id);
     rtk_time_iso(now, created);
-    sqlite3_stmt *st = stmt(db, ST_APP_INSERT);
-    bind_text(st, 1, id);
-    bind_text(st, 2, account_id);
-    bind_text(st, 3, name);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_APP_INSERT);
+    rtk_db__bind_text(st, 1, id);
+    rtk_db__bind_text(st, 2, account_id);
+    rtk_db__bind_text(st, 3, name);
     sqlite3_bind_int64(st, 4, now);
-    int rc = step_done(db, st);
+    int rc = rtk_db__step_done(db, st);
     if (rc != 0)
         return rc;
     *out = json_pack("{s:s,s:s,s:s}", "id", id, "name", name, "created_at", created);
@@ -361,9 +427,9 @@ int rtk_db_app_create(rtk_db *db, const char *account_id, const char *name, json
 
 int rtk_db_app_check(rtk_db *db, const char *account_id, const char *app_id)
 {
-    sqlite3_stmt *st = stmt(db, ST_APP_CHECK);
-    bind_text(st, 1, app_id);
-    bind_text(st, 2, account_id);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_APP_CHECK);
+    rtk_db__bind_text(st, 1, app_id);
+    rtk_db__bind_text(st, 2, account_id);
     int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : RTK_ENOTFOUND;
     sqlite3_reset(st);
     return rc;
@@ -371,11 +437,11 @@ int rtk_db_app_check(rtk_db *db, const char *account_id, const char *app_id)
 
 int rtk_db_app_first(rtk_db *db, const char *account_id, char id_out[37])
 {
-    sqlite3_stmt *st = stmt(db, ST_APP_FIRST);
-    bind_text(st, 1, account_id);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_APP_FIRST);
+    rtk_db__bind_text(st, 1, account_id);
     int rc = RTK_ENOTFOUND;
     if (sqlite3_step(st) == SQLITE_ROW)
-        rc = copy_text_col(st, 0, id_out, 37);
+        rc = rtk_db__copy_text(st, 0, id_out, 37);
     sqlite3_reset(st);
     return rc;
 }
@@ -397,20 +463,19 @@ static char *like_pattern(const char *text)
     return p;
 }
 
-static int count_rows(rtk_db *db, sqlite3_stmt *st, int64_t *total)
+int rtk_db__count(rtk_db *db, sqlite3_stmt *st, int64_t *total)
 {
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
-        return db_fail(db, "count");
+        return rtk_db__fail(db, "count");
     }
     *total = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     return 0;
 }
 
-/* Collects the JSON documents in column 0 of every row into a new array. */
-static int collect_docs(rtk_db *db, sqlite3_stmt *st, json_t **items)
+int rtk_db__collect(rtk_db *db, sqlite3_stmt *st, json_t **items)
 {
     json_t *arr = json_array();
     int rc;
@@ -428,7 +493,7 @@ static int collect_docs(rtk_db *db, sqlite3_stmt *st, json_t **items)
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         json_decref(arr);
-        return db_fail(db, "list");
+        return rtk_db__fail(db, "list");
     }
     *items = arr;
     return 0;
@@ -456,17 +521,17 @@ int rtk_db_app_list(rtk_db *db, const char *account_id, const char *search, int 
         goto out;
     for (int i = 0; i < 2; i++) {
         sqlite3_stmt *s = i ? st : cnt;
-        bind_text(s, 1, account_id);
-        bind_text(s, 2, pat);
-        bind_text(s, 3, search);
+        rtk_db__bind_text(s, 1, account_id);
+        rtk_db__bind_text(s, 2, pat);
+        rtk_db__bind_text(s, 3, search);
     }
     sqlite3_bind_int64(st, 4, page.limit);
     sqlite3_bind_int64(st, 5, page.offset);
-    if ((rc = count_rows(db, cnt, total)) == 0)
-        rc = collect_docs(db, st, items);
+    if ((rc = rtk_db__count(db, cnt, total)) == 0)
+        rc = rtk_db__collect(db, st, items);
 out:
     if (rc == RTK_EDB && (cnt == NULL || st == NULL))
-        db_fail(db, "app list");
+        rtk_db__fail(db, "app list");
     sqlite3_finalize(cnt);
     sqlite3_finalize(st);
     free(pat);
@@ -490,15 +555,15 @@ static int meeting_write(rtk_db *db, int which, const char *app_id, json_t *doc)
         rtk_time_parse_iso(ua, strlen(ua), &updated) != 0)
         return RTK_EINVAL;
     char *text = dump_doc(doc);
-    sqlite3_stmt *st = stmt(db, which);
-    bind_text(st, 1, json_string_value(json_object_get(doc, "id")));
-    bind_text(st, 2, app_id);
-    bind_text(st, 3, json_string_value(json_object_get(doc, "title")));
-    bind_text(st, 4, json_string_value(json_object_get(doc, "status")));
+    sqlite3_stmt *st = rtk_db__stmt(db, which);
+    rtk_db__bind_text(st, 1, json_string_value(json_object_get(doc, "id")));
+    rtk_db__bind_text(st, 2, app_id);
+    rtk_db__bind_text(st, 3, json_string_value(json_object_get(doc, "title")));
+    rtk_db__bind_text(st, 4, json_string_value(json_object_get(doc, "status")));
     sqlite3_bind_int64(st, 5, created);
     sqlite3_bind_int64(st, 6, updated);
     sqlite3_bind_text(st, 7, text, -1, free);
-    int rc = step_done(db, st);
+    int rc = rtk_db__step_done(db, st);
     if (rc == 0 && which == ST_MEETING_UPDATE && sqlite3_changes(db->sq) == 0)
         rc = RTK_ENOTFOUND;
     return rc;
@@ -516,17 +581,17 @@ int rtk_db_meeting_update(rtk_db *db, const char *app_id, json_t *doc)
 
 static int get_doc(rtk_db *db, int which, const char *a, const char *b, json_t **doc)
 {
-    sqlite3_stmt *st = stmt(db, which);
+    sqlite3_stmt *st = rtk_db__stmt(db, which);
     int rc = RTK_ENOTFOUND;
-    bind_text(st, 1, a);
-    bind_text(st, 2, b);
+    rtk_db__bind_text(st, 1, a);
+    rtk_db__bind_text(st, 2, b);
     int s = sqlite3_step(st);
     if (s == SQLITE_ROW) {
         *doc = json_loadb((const char *)sqlite3_column_text(st, 0),
                           (size_t)sqlite3_column_bytes(st, 0), 0, NULL);
         rc = *doc ? 0 : RTK_EDB;
     } else if (s != SQLITE_DONE) {
-        rc = db_fail(db, "get");
+        rc = rtk_db__fail(db, "get");
     }
     sqlite3_reset(st);
     return rc;
@@ -558,20 +623,20 @@ int rtk_db_meeting_list(rtk_db *db, const char *app_id, const char *search, cons
         goto out;
     for (int i = 0; i < 2; i++) {
         sqlite3_stmt *s = i ? st : cnt;
-        bind_text(s, 1, app_id);
-        bind_text(s, 2, pat);
-        bind_text(s, 3, search);
-        bind_text(s, 4, status);
+        rtk_db__bind_text(s, 1, app_id);
+        rtk_db__bind_text(s, 2, pat);
+        rtk_db__bind_text(s, 3, search);
+        rtk_db__bind_text(s, 4, status);
         sqlite3_bind_int64(s, 5, start_ms);
         sqlite3_bind_int64(s, 6, end_ms);
     }
     sqlite3_bind_int64(st, 7, page.limit);
     sqlite3_bind_int64(st, 8, page.offset);
-    if ((rc = count_rows(db, cnt, total)) == 0)
-        rc = collect_docs(db, st, items);
+    if ((rc = rtk_db__count(db, cnt, total)) == 0)
+        rc = rtk_db__collect(db, st, items);
 out:
     if (rc == RTK_EDB && (cnt == NULL || st == NULL))
-        db_fail(db, "meeting list");
+        rtk_db__fail(db, "meeting list");
     sqlite3_finalize(cnt);
     sqlite3_finalize(st);
     free(pat);
@@ -584,22 +649,22 @@ int rtk_db_participant_insert(rtk_db *db, const char *meeting_id, json_t *doc)
     const char *ca = json_string_value(json_object_get(doc, "created_at"));
     if (ca == NULL || rtk_time_parse_iso(ca, strlen(ca), &created) != 0)
         return RTK_EINVAL;
-    sqlite3_stmt *st = stmt(db, ST_PART_INSERT);
-    bind_text(st, 1, json_string_value(json_object_get(doc, "id")));
-    bind_text(st, 2, meeting_id);
-    bind_text(st, 3, json_string_value(json_object_get(doc, "custom_participant_id")));
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_PART_INSERT);
+    rtk_db__bind_text(st, 1, json_string_value(json_object_get(doc, "id")));
+    rtk_db__bind_text(st, 2, meeting_id);
+    rtk_db__bind_text(st, 3, json_string_value(json_object_get(doc, "custom_participant_id")));
     sqlite3_bind_int64(st, 4, created);
     sqlite3_bind_text(st, 5, dump_doc(doc), -1, free);
-    return step_done(db, st);
+    return rtk_db__step_done(db, st);
 }
 
 int rtk_db_participant_update(rtk_db *db, const char *meeting_id, json_t *doc)
 {
-    sqlite3_stmt *st = stmt(db, ST_PART_UPDATE);
-    bind_text(st, 1, json_string_value(json_object_get(doc, "id")));
-    bind_text(st, 2, meeting_id);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_PART_UPDATE);
+    rtk_db__bind_text(st, 1, json_string_value(json_object_get(doc, "id")));
+    rtk_db__bind_text(st, 2, meeting_id);
     sqlite3_bind_text(st, 3, dump_doc(doc), -1, free);
-    int rc = step_done(db, st);
+    int rc = rtk_db__step_done(db, st);
     if (rc == 0 && sqlite3_changes(db->sq) == 0)
         rc = RTK_ENOTFOUND;
     return rc;
@@ -612,10 +677,10 @@ int rtk_db_participant_get(rtk_db *db, const char *meeting_id, const char *id, j
 
 int rtk_db_participant_delete(rtk_db *db, const char *meeting_id, const char *id)
 {
-    sqlite3_stmt *st = stmt(db, ST_PART_DELETE);
-    bind_text(st, 1, id);
-    bind_text(st, 2, meeting_id);
-    int rc = step_done(db, st);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_PART_DELETE);
+    rtk_db__bind_text(st, 1, id);
+    rtk_db__bind_text(st, 2, meeting_id);
+    int rc = rtk_db__step_done(db, st);
     if (rc == 0 && sqlite3_changes(db->sq) == 0)
         rc = RTK_ENOTFOUND;
     return rc;
@@ -624,14 +689,14 @@ int rtk_db_participant_delete(rtk_db *db, const char *meeting_id, const char *id
 int rtk_db_participant_list(rtk_db *db, const char *meeting_id, rtk_page page, json_t **items,
                             int64_t *total)
 {
-    sqlite3_stmt *cnt = stmt(db, ST_PART_COUNT);
-    bind_text(cnt, 1, meeting_id);
-    int rc = count_rows(db, cnt, total);
+    sqlite3_stmt *cnt = rtk_db__stmt(db, ST_PART_COUNT);
+    rtk_db__bind_text(cnt, 1, meeting_id);
+    int rc = rtk_db__count(db, cnt, total);
     if (rc != 0)
         return rc;
-    sqlite3_stmt *st = stmt(db, ST_PART_LIST);
-    bind_text(st, 1, meeting_id);
+    sqlite3_stmt *st = rtk_db__stmt(db, ST_PART_LIST);
+    rtk_db__bind_text(st, 1, meeting_id);
     sqlite3_bind_int64(st, 2, page.limit);
     sqlite3_bind_int64(st, 3, page.offset);
-    return collect_docs(db, st, items);
+    return rtk_db__collect(db, st, items);
 }

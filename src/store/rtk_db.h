@@ -25,6 +25,9 @@ typedef struct rtk_page {
 /* Opens (creating if needed) DIR/rtkd.db, sets WAL mode and runs pending migrations. |full_sync|
  * selects synchronous=FULL. Errors: RTK_EDB (message on stderr). */
 int rtk_db_open(const char *dir, int full_sync, rtk_db **out);
+/* Commits the writes batched since the last flush (rtk_db_close does too). Runs once per
+ * loop turn from the server, which is what makes group commit. 0 or RTK_EDB. */
+int rtk_db_flush(rtk_db *db);
 void rtk_db_close(rtk_db *db);
 
 /* Accounts. |id_out| receives 32 lowercase hex chars. */
@@ -75,5 +78,50 @@ int rtk_db_participant_get(rtk_db *db, const char *meeting_id, const char *id,
 int rtk_db_participant_delete(rtk_db *db, const char *meeting_id, const char *id);
 int rtk_db_participant_list(rtk_db *db, const char *meeting_id, rtk_page page,
                             struct json_t **items, int64_t *total);
+
+/* Sessions. One row per session; live counters are kept in memory by the live layer and
+ * written here as they change (batched: committed by the next rtk_db_flush). */
+typedef struct rtk_db_session {
+    char id[37];
+    char meeting_id[37];
+    char app_id[37];
+    char *title;        /* owned by whoever filled the struct; may be NULL */
+    int ended;          /* 0 = LIVE, 1 = ENDED */
+    int64_t started_ms;
+    int64_t ended_ms;   /* 0 while LIVE */
+    int64_t updated_ms;
+    int64_t seen_ms;    /* last time the server knew the session's peers were there */
+    int64_t peak;       /* max_concurrent_participants */
+    int64_t closed_ms;  /* summed connected time of the peers that have left */
+} rtk_db_session;
+
+int rtk_db_session_insert(rtk_db *db, const rtk_db_session *s);
+/* Writes status, ended_at, updated_at, seen_at, peak and closed_ms. */
+int rtk_db_session_update(rtk_db *db, const rtk_db_session *s);
+int rtk_db_peer_insert(rtk_db *db, const char *peer_id, const char *session_id,
+                       const char *participant_id, const char *custom_id, const char *name,
+                       const char *preset, int64_t joined_ms);
+int rtk_db_peer_left(rtk_db *db, const char *peer_id, int64_t left_ms);
+/* Records that |participant_id| was kicked from |session_id|; committed on return. */
+int rtk_db_kick_insert(rtk_db *db, const char *session_id, const char *participant_id,
+                       int64_t at_ms);
+
+/* Calls |cb| for every LIVE session (after closing its peers that were still open when the
+ * server stopped: they count as having left at the session's seen_at), with the ids of the
+ * participants kicked from it. |s| and |kicked| are valid during the call only. */
+typedef void (*rtk_db_live_cb)(void *arg, const rtk_db_session *s, const char *const *kicked,
+                               size_t nkicked);
+int rtk_db_sessions_live(rtk_db *db, rtk_db_live_cb cb, void *arg);
+
+/* History. Rows are returned in *rows (caller frees with rtk_db_sessions_free). */
+int rtk_db_session_list(rtk_db *db, const char *app_id, const char *status,
+                        const char *meeting_id, rtk_page page, rtk_db_session **rows, size_t *n,
+                        int64_t *total);
+int rtk_db_session_get(rtk_db *db, const char *app_id, const char *id, rtk_db_session *out);
+void rtk_db_sessions_free(rtk_db_session *rows, size_t n);
+/* The peers of a session as JSON objects (id, user_id, custom_participant_id, display_name,
+ * preset_name, joined_at, left_at, duration in minutes up to |now_ms| for open peers). */
+int rtk_db_session_peers(rtk_db *db, const char *session_id, int64_t now_ms, rtk_page page,
+                         struct json_t **items, int64_t *total);
 
 #endif
