@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_frame.c - reference-counted prepared frames. */
+#include "live/rtk_frame.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/rtk_ws.h"
+#include "util/rtk_err.h"
+
+rtk_frame *rtk_frame_new(int opcode, const void *payload, size_t len)
+{
+    uint8_t head[10];
+    size_t hlen = rtk_ws_frame_header(head, opcode, len);
+    rtk_frame *f = rtk_xmalloc(sizeof(*f) + hlen + len);
+    f->refs = 1;
+    f->len = hlen + len;
+    memcpy(f->data, head, hlen);
+    if (len)
+        memcpy(f->data + hlen, payload, len);
+    return f;
+}
+
+rtk_frame *rtk_frame_json(const json_t *msg)
+{
+    char *text = json_dumps(msg, JSON_COMPACT);
+    if (text == NULL)
+        abort(); /* only on OOM: every string we put in events is valid UTF-8 */
+    rtk_frame *f = rtk_frame_new(RTK_WS_OP_TEXT, text, strlen(text));
+    free(text);
+    return f;
+}
+
+rtk_frame *rtk_frame_ref(rtk_frame *f)
+{
+    f->refs++;
+    return f;
+}
+
+void rtk_frame_unref(rtk_frame *f)
+{
+    if (f != NULL && --f->refs == 0)
+        free(f);
+}

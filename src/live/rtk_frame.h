@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_frame.h - prepared, reference-counted WebSocket frames shared by many peers. */
+#ifndef RTK_FRAME_H
+#define RTK_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_t;
+
+/* One complete server frame (header and payload). A broadcast serialises its message once
+ * and every peer's write borrows the same bytes, holding one reference until it completes. */
+typedef struct rtk_frame {
+    unsigned refs;   /* private */
+    size_t len;      /* read-only: bytes in data */
+    uint8_t data[];  /* read-only */
+} rtk_frame;
+
+/* A text frame holding |msg| serialised compactly. Returns a new frame with one reference. */
+rtk_frame *rtk_frame_json(const struct json_t *msg);
+/* A frame of |opcode| with |len| payload bytes. Returns a new frame with one reference. */
+rtk_frame *rtk_frame_new(int opcode, const void *payload, size_t len);
+rtk_frame *rtk_frame_ref(rtk_frame *f);
+void rtk_frame_unref(rtk_frame *f); /* frees at zero; NULL is fine */
+
+#endif
