@@ -11,6 +11,8 @@
 #include "api/rtk_api.h"
 #include "api/rtk_dev.h"
 #include "auth/rtk_keyfile.h"
+#include "live/rtk_live.h"
+#include "net/rtk_channel.h"
 #include "net/rtk_http.h"
 #include "store/rtk_db.h"
 #include "util/rtk_err.h"
@@ -23,7 +25,7 @@ static const char usage[] =
     "\n"
     "Usage:\n"
     "  rtkd serve [--listen ADDR:PORT] [--data DIR] [--dev] [--sync normal|full]\n"
-    "             [--access-log on|off] [--token-ttl SECONDS]\n"
+    "             [--access-log on|off] [--token-ttl SECONDS] [--heartbeat-ms MS]\n"
     "  rtkd account create --data DIR --name NAME\n"
     "  rtkd token create --data DIR --account ID --name NAME\n"
     "  rtkd token list --data DIR [--account ID]\n"
@@ -40,6 +42,8 @@ static const char usage[] =
     "                                       full: also survive power loss (fsync per commit)\n"
     "  --access-log on|off RTKD_ACCESS_LOG  one line per request on stderr (default on)\n"
     "  --token-ttl SECONDS RTKD_TOKEN_TTL   participant token lifetime (default 2592000)\n"
+    "  --heartbeat-ms MS   RTKD_HEARTBEAT_MS  WebSocket ping interval; a peer silent for two\n"
+    "                                       intervals is dropped (default 25000)\n"
     "\n"
     "Commands:\n"
     "  account create   prints the new account id (32 hex characters)\n"
@@ -60,6 +64,7 @@ typedef struct options {
     const char *sync;
     const char *access_log;
     const char *token_ttl;
+    const char *heartbeat_ms;
     int dev;
 } options;
 
@@ -101,6 +106,8 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->access_log;
         else if (strcmp(a, "--token-ttl") == 0)
             slot = &o->token_ttl;
+        else if (strcmp(a, "--heartbeat-ms") == 0)
+            slot = &o->heartbeat_ms;
         else
             return fail_usage("unknown option", a);
         if (i + 1 >= argc)
@@ -239,6 +246,14 @@ static void on_http_stopped(void *arg)
     uv_close((uv_handle_t *)&s->sigint, NULL);
 }
 
+static void on_live_stopped(void *arg)
+{
+    server *s = arg;
+    rtk_http_server_stop(s->http, on_http_stopped, s);
+}
+
+/* Stop order: live closes every peer with 1001 and records their leaves (sessions stay LIVE),
+ * then the HTTP server stops accepting and finishes requests in flight. */
 static void on_signal(uv_signal_t *h, int signum)
 {
     server *s = h->data;
@@ -246,7 +261,7 @@ static void on_signal(uv_signal_t *h, int signum)
         return;
     fprintf(stderr, "rtkd: %s received, stopping\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     s->ctx.stopping = 1;
-    rtk_http_server_stop(s->http, on_http_stopped, s);
+    rtk_live_shutdown(s->ctx.live, on_live_stopped, s);
 }
 
 static int cmd_serve(int argc, char **argv, options *o)
@@ -267,6 +282,10 @@ static int cmd_serve(int argc, char **argv, options *o)
     if (*end != '\0' || ttl < 60 || ttl > 10LL * 365 * 86400)
         return fail_usage("--token-ttl takes seconds from 60 to 315360000", o->token_ttl);
 
+    long long hb = strtoll(o->heartbeat_ms, &end, 10);
+    if (*end != '\0' || hb < 50 || hb > 3600000)
+        return fail_usage("--heartbeat-ms takes milliseconds from 50 to 3600000", o->heartbeat_ms);
+
     memset(&s, 0, sizeof(s));
     s.ctx.loop = uv_default_loop();
     s.ctx.ptoken_ttl_s = ttl;
@@ -274,6 +293,12 @@ static int cmd_serve(int argc, char **argv, options *o)
         return 1;
     if ((rc = rtk_keyfile_load(o->data, s.ctx.signing_key)) != 0) {
         fprintf(stderr, "rtkd: cannot load %s/signing.key: %s\n", o->data, rtk_strerror(rc));
+        rtk_db_close(s.ctx.db);
+        return 1;
+    }
+    rtk_live_config lcfg = {.heartbeat_ms = (uint64_t)hb};
+    if (rtk_live_new(s.ctx.loop, s.ctx.db, &lcfg, &rtk_channel_transport, &s.ctx.live) != 0) {
+        fprintf(stderr, "rtkd: cannot restore live sessions\n");
         rtk_db_close(s.ctx.db);
         return 1;
     }
@@ -287,7 +312,6 @@ static int cmd_serve(int argc, char **argv, options *o)
     rc = rtk_http_server_start(s.ctx.loop, host, port, &cfg, rtk_api_handle, &s.ctx, &s.http);
     if (rc != 0) {
         fprintf(stderr, "rtkd: cannot listen on %s: %s\n", o->listen, rtk_strerror(rc));
-        rtk_db_close(s.ctx.db);
         return 1;
     }
     port = rtk_http_server_port(s.http);
@@ -311,6 +335,7 @@ static int cmd_serve(int argc, char **argv, options *o)
     fflush(stdout);
 
     uv_run(s.ctx.loop, UV_RUN_DEFAULT);
+    rtk_live_free(s.ctx.live);
     rtk_db_close(s.ctx.db);
     rc = uv_loop_close(s.ctx.loop);
     if (rc != 0)
@@ -327,6 +352,7 @@ int main(int argc, char **argv)
         .sync = env_or("RTKD_SYNC", "normal"),
         .access_log = env_or("RTKD_ACCESS_LOG", "on"),
         .token_ttl = env_or("RTKD_TOKEN_TTL", "2592000"),
+        .heartbeat_ms = env_or("RTKD_HEARTBEAT_MS", "25000"),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

@@ -99,6 +99,24 @@ static void dispatch(rtk_call *call, int method)
     case RTK_ROUTE_PARTICIPANT_TOKEN:
         rtk_api_participant_token(call);
         return;
+    case RTK_ROUTE_ACTIVE_SESSION:
+        rtk_api_active_get(call);
+        return;
+    case RTK_ROUTE_KICK:
+        rtk_api_active_kick(call);
+        return;
+    case RTK_ROUTE_KICK_ALL:
+        rtk_api_active_kick_all(call);
+        return;
+    case RTK_ROUTE_SESSIONS:
+        rtk_api_sessions_list(call);
+        return;
+    case RTK_ROUTE_SESSION:
+        rtk_api_session_get(call);
+        return;
+    case RTK_ROUTE_SESSION_PARTICIPANTS:
+        rtk_api_session_participants(call);
+        return;
     default:
         rtk_reply_error(call->req, 404, "Not implemented yet: %.*s", (int)call->req->path_len,
                         call->req->path);
@@ -134,7 +152,7 @@ void rtk_api_handle(rtk_http_req *req)
         health(&call, 1);
         return;
     case RTK_ROUTE_WS:
-        rtk_reply_error(req, 400, "Not a valid WebSocket handshake");
+        rtk_api_ws(call.ctx, req);
         return;
     default:
         break;

@@ -76,6 +76,15 @@ void rtk_api_participant_edit(rtk_call *call);
 void rtk_api_participant_delete(rtk_call *call);
 void rtk_api_participant_token(rtk_call *call);
 
+void rtk_api_active_get(rtk_call *call);
+void rtk_api_active_kick(rtk_call *call);
+void rtk_api_active_kick_all(rtk_call *call);
+void rtk_api_sessions_list(rtk_call *call);
+void rtk_api_session_get(rtk_call *call);
+void rtk_api_session_participants(rtk_call *call);
+/* GET /v1/ws: validates the handshake and hands the connection to the channel. */
+void rtk_api_ws(rtk_ctx *ctx, rtk_http_req *req);
+
 /* Loads the meeting named by the call's meeting parameter into *doc (new reference). Answers
  * 404 ("No meeting found with id …") or 500 and returns -1 when it cannot. */
 int rtk_api_load_meeting(rtk_call *call, const char *meeting_id, struct json_t **doc);

@@ -6,6 +6,7 @@
 #include "api/rtk_api.h"
 #include "http/rtk_query.h"
 #include "http/rtk_reply.h"
+#include "live/rtk_live.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_time.h"
@@ -177,6 +178,10 @@ void rtk_api_meeting_update(rtk_call *call, int replace)
         rtk_api_store_error(call, rc);
         goto out;
     }
+    if (call->ctx->live != NULL)
+        rtk_live_meeting_changed(
+            call->ctx->live, call->m.params[2], json_string_value(json_object_get(doc, "title")),
+            json_integer_value(json_object_get(doc, "session_keep_alive_time_in_secs")));
     rtk_reply_data(call->req, 200, json_incref(doc), NULL);
 out:
     json_decref(body);

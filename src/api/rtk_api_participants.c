@@ -7,6 +7,7 @@
 #include "api/rtk_api.h"
 #include "auth/rtk_token.h"
 #include "http/rtk_reply.h"
+#include "live/rtk_live.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_time.h"
@@ -180,6 +181,8 @@ void rtk_api_participant_delete(rtk_call *call)
         rtk_api_store_error(call, rc);
         return;
     }
+    if (call->ctx->live != NULL)
+        rtk_live_participant_deleted(call->ctx->live, call->m.params[3]);
     /* Presets are not modelled: the preset's name stands in for its id. */
     json_t *data = json_pack("{s:O,s:O,s:O,s:O}", "custom_participant_id",
                              json_object_get(doc, "custom_participant_id"), "preset_id",

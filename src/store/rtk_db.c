@@ -74,6 +74,7 @@ enum {
     ST_PART_UPDATE,
     ST_PART_GET,
     ST_PART_DELETE,
+    ST_PART_BY_CUSTOM,
     ST_PART_LIST,
     ST_PART_COUNT,
     ST_COUNT
@@ -101,6 +102,8 @@ static const char *const statements[ST_COUNT] = {
                        "doc) VALUES(?,?,?,?,?)",
     [ST_PART_UPDATE] = "UPDATE participants SET doc=?3 WHERE id=?1 AND meeting_id=?2",
     [ST_PART_GET] = "SELECT doc FROM participants WHERE id=? AND meeting_id=?",
+    [ST_PART_BY_CUSTOM] =
+        "SELECT doc FROM participants WHERE custom_participant_id=? AND meeting_id=?",
     [ST_PART_DELETE] = "DELETE FROM participants WHERE id=? AND meeting_id=?",
     [ST_PART_LIST] = "SELECT doc FROM participants WHERE meeting_id=? ORDER BY created_at, id"
                      " LIMIT ? OFFSET ?",
@@ -673,6 +676,12 @@ int rtk_db_participant_update(rtk_db *db, const char *meeting_id, json_t *doc)
 int rtk_db_participant_get(rtk_db *db, const char *meeting_id, const char *id, json_t **doc)
 {
     return get_doc(db, ST_PART_GET, id, meeting_id, doc);
+}
+
+int rtk_db_participant_by_custom(rtk_db *db, const char *meeting_id, const char *custom_id,
+                                 json_t **doc)
+{
+    return get_doc(db, ST_PART_BY_CUSTOM, custom_id, meeting_id, doc);
 }
 
 int rtk_db_participant_delete(rtk_db *db, const char *meeting_id, const char *id)

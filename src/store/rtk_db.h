@@ -75,6 +75,9 @@ int rtk_db_participant_insert(rtk_db *db, const char *meeting_id, struct json_t 
 int rtk_db_participant_update(rtk_db *db, const char *meeting_id, struct json_t *doc);
 int rtk_db_participant_get(rtk_db *db, const char *meeting_id, const char *id,
                            struct json_t **doc);
+/* Finds a meeting's participant by its custom_participant_id. 0 or RTK_ENOTFOUND. */
+int rtk_db_participant_by_custom(rtk_db *db, const char *meeting_id, const char *custom_id,
+                                 struct json_t **doc);
 int rtk_db_participant_delete(rtk_db *db, const char *meeting_id, const char *id);
 int rtk_db_participant_list(rtk_db *db, const char *meeting_id, rtk_page page,
                             struct json_t **items, int64_t *total);

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_api_ws.c - GET /v1/ws: the participant channel's handshake (PROTOCOL.md §1).
+ *
+ * Every refusal is an ordinary HTTP answer before the upgrade, in the RealtimeKit envelope:
+ * 400 bad handshake, 401 bad or expired token or deleted participant, 403 INACTIVE meeting or
+ * kicked from the live session, 503 shutting down. */
+#include <http_parser.h>
+#include <jansson.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/rtk_api.h"
+#include "auth/rtk_token.h"
+#include "http/rtk_query.h"
+#include "http/rtk_reply.h"
+#include "net/rtk_channel.h"
+#include "net/rtk_ws.h"
+#include "util/rtk_err.h"
+#include "util/rtk_time.h"
+
+/* 1 if the comma-separated header value |v| holds |token| (case-insensitive). */
+static int header_has_token(const char *v, size_t len, const char *token)
+{
+    size_t tlen = strlen(token), i = 0;
+    while (i < len) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t start = i;
+        while (i < len && v[i] != ',')
+            i++;
+        size_t end = i;
+        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+            end--;
+        if (end - start == tlen && strncasecmp(v + start, token, tlen) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Checks the RFC 6455 §4.2.1 handshake; fills |accept|. 0, or -1 after answering 400. */
+static int check_handshake(rtk_http_req *req, char accept[RTK_WS_ACCEPT_LEN + 1])
+{
+    size_t len = 0;
+    const char *v;
+    if (req->method != HTTP_GET || !req->is_upgrade || req->http_major != 1 ||
+        req->http_minor < 1)
+        goto bad;
+    if ((v = rtk_http_req_header(req, "upgrade", &len)) == NULL ||
+        !header_has_token(v, len, "websocket"))
+        goto bad;
+    if ((v = rtk_http_req_header(req, "connection", &len)) == NULL ||
+        !header_has_token(v, len, "upgrade"))
+        goto bad;
+    if ((v = rtk_http_req_header(req, "sec-websocket-version", &len)) == NULL || len != 2 ||
+        memcmp(v, "13", 2) != 0) {
+        rtk_reply_error_h(req, 400, "Sec-WebSocket-Version: 13\r\n",
+                          "Not a valid WebSocket handshake: version 13 is required");
+        return -1;
+    }
+    if ((v = rtk_http_req_header(req, "sec-websocket-key", &len)) == NULL ||
+        rtk_ws_accept_key(v, len, accept) != 0)
+        goto bad;
+    return 0;
+bad:
+    rtk_reply_error(req, 400, "Not a valid WebSocket handshake");
+    return -1;
+}
+
+/* The participant token from ?token= or Authorization: Bearer. Returns its length (0 when
+ * missing) and points *tok at it; |buf| holds the decoded query value. */
+static size_t find_token(rtk_http_req *req, char *buf, size_t cap, const char **tok)
+{
+    int rc = rtk_query_get(req->query, req->query_len, "token", buf, cap);
+    if (rc > 0) {
+        *tok = buf;
+        return strlen(buf);
+    }
+    if (rc < 0)
+        return 0;
+    size_t len = 0;
+    const char *v = rtk_http_req_header(req, "authorization", &len);
+    if (v != NULL && len > 7 && strncasecmp(v, "Bearer ", 7) == 0) {
+        *tok = v + 7;
+        return len - 7;
+    }
+    return 0;
+}
+
+void rtk_api_ws(rtk_ctx *ctx, rtk_http_req *req)
+{
+    char accept[RTK_WS_ACCEPT_LEN + 1];
+    char buf[RTK_PTOKEN_MAX + 1];
+    const char *tok = NULL;
+    rtk_ptoken claims;
+    json_t *part = NULL, *meeting = NULL;
+
+    if (ctx->stopping || ctx->live == NULL) {
+        rtk_reply_error_h(req, 503, "Retry-After: 1\r\n", "The server is shutting down");
+        return;
+    }
+    if (check_handshake(req, accept) != 0)
+        return;
+    size_t len = find_token(req, buf, sizeof(buf), &tok);
+    if (len == 0) {
+        rtk_reply_error(req, 401, "A participant token is required");
+        return;
+    }
+    int rc = rtk_ptoken_verify(ctx->signing_key, sizeof(ctx->signing_key), tok, len,
+                               rtk_time_now_ms() / 1000, &claims);
+    if (rc == RTK_EEXPIRED) {
+        rtk_reply_error(req, 401, "The participant token has expired");
+        return;
+    }
+    if (rc != 0) {
+        rtk_reply_error(req, 401, "The participant token is not valid");
+        return;
+    }
+    if (rtk_db_participant_get(ctx->db, claims.meeting_id, claims.participant_id, &part) != 0) {
+        rtk_reply_error(req, 401, "The participant no longer exists");
+        return;
+    }
+    if (rtk_db_meeting_get(ctx->db, claims.app_id, claims.meeting_id, &meeting) != 0) {
+        json_decref(part);
+        rtk_reply_error(req, 401, "The meeting no longer exists");
+        return;
+    }
+    const char *status = json_string_value(json_object_get(meeting, "status"));
+    if (status == NULL || strcmp(status, "ACTIVE") != 0) {
+        rtk_reply_error(req, 403, "The meeting is INACTIVE");
+        goto out;
+    }
+    if (rtk_live_may_join(ctx->live, claims.meeting_id, claims.participant_id) != 0) {
+        rtk_reply_error(req, 403, "This participant was kicked from the live session");
+        goto out;
+    }
+    rtk_join_info ji = {
+        .app_id = claims.app_id,
+        .meeting_id = claims.meeting_id,
+        .title = json_string_value(json_object_get(meeting, "title")),
+        .keep_alive_s = json_integer_value(json_object_get(meeting,
+                                                           "session_keep_alive_time_in_secs")),
+        .participant_id = claims.participant_id,
+        .custom_id = json_string_value(json_object_get(part, "custom_participant_id")),
+        .name = json_string_value(json_object_get(part, "name")),
+        .preset_name = json_string_value(json_object_get(part, "preset_name")),
+    };
+    rtk_channel_accept(req, accept, ctx->live, &ji);
+out:
+    json_decref(part);
+    json_decref(meeting);
+}

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_channel.c - WebSocket connections of peers: framing in, frames out, closes.
+ *
+ * Reads arrive in the HTTP layer's shared buffer. Whole frames are parsed (and unmasked) in
+ * place and handed on without a copy; only the tail of an incomplete frame is copied into a
+ * per-connection buffer, which is freed as soon as the frame completes. A fragmented message
+ * is assembled in its own buffer, bounded at 64 KiB by the codec. An idle peer therefore holds
+ * no buffers at all. */
+#include "net/rtk_channel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/rtk_ws.h"
+#include "util/rtk_err.h"
+
+typedef struct chan {
+    rtk_http_conn *conn;
+    rtk_live *live;
+    rtk_peer *peer;    /* NULL once live has forgotten it (or before the join) */
+    uint8_t *in;       /* bytes of an incomplete frame, or NULL */
+    uint8_t *msg;      /* fragments of an incomplete message, or NULL */
+    uint32_t in_len;
+    uint32_t msg_len;
+    rtk_ws_state ws;
+    uint8_t closing;   /* a close frame was sent or the connection is going */
+} chan;
+
+static rtk_channel_config config = {.max_outbound = 1024 * 1024};
+
+void rtk_channel_configure(const rtk_channel_config *cfg)
+{
+    if (cfg->max_outbound)
+        config.max_outbound = cfg->max_outbound;
+}
+
+size_t rtk_channel_conn_size(void)
+{
+    return sizeof(chan);
+}
+
+static void frame_done(void *arg, int status)
+{
+    (void)status;
+    rtk_frame_unref(arg);
+}
+
+static int chan_send(void *conn, rtk_frame *f)
+{
+    chan *c = conn;
+    if (c->closing)
+        return -1;
+    if (rtk_http_raw_write_queue_size(c->conn) + f->len > config.max_outbound)
+        return -1;
+    rtk_frame_ref(f);
+    if (rtk_http_raw_write(c->conn, f->data, f->len, frame_done, f) != 0) {
+        rtk_frame_unref(f);
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends a close frame and closes. The peer (if any) must already be forgotten by live. */
+static void close_with(chan *c, uint16_t code, const char *reason)
+{
+    uint8_t frame[127];
+    if (c->closing)
+        return;
+    c->closing = 1;
+    size_t n = rtk_ws_close_frame(frame, code, reason);
+    rtk_http_raw_write(c->conn, frame, n, NULL, NULL);
+    rtk_http_raw_close(c->conn);
+}
+
+static void chan_close(void *conn, uint16_t code, const char *reason)
+{
+    chan *c = conn;
+    c->peer = NULL;
+    close_with(c, code, reason);
+}
+
+const rtk_live_transport rtk_channel_transport = {
+    .send = chan_send,
+    .close = chan_close,
+};
+
+/* The connection fails on our side: the peer leaves, and the client hears why. */
+static void fail(chan *c, uint16_t code, const char *reason)
+{
+    if (c->peer != NULL) {
+        rtk_peer *p = c->peer;
+        c->peer = NULL;
+        rtk_live_leave(c->live, p);
+    }
+    close_with(c, code, reason);
+}
+
+static void deliver(chan *c, const uint8_t *text, size_t len)
+{
+    if (c->peer != NULL && rtk_live_message(c->live, c->peer, (const char *)text, len) != 0)
+        c->peer = NULL; /* dropped by the rate limit: live called chan_close already */
+}
+
+/* Handles one parsed frame. Returns -1 when the connection is finished. */
+static int on_frame(chan *c, const rtk_ws_frame *f)
+{
+    if (c->peer != NULL)
+        rtk_live_heard(c->live, c->peer);
+    switch (f->opcode) {
+    case RTK_WS_OP_TEXT:
+    case RTK_WS_OP_CONT:
+        if (f->fin && f->opcode == RTK_WS_OP_TEXT) {
+            deliver(c, f->payload, f->len);
+            return 0;
+        }
+        /* A fragment: the codec has bounded the whole message at RTK_WS_MAX_MESSAGE. */
+        c->msg = rtk_xrealloc(c->msg, c->msg_len + f->len + 1);
+        memcpy(c->msg + c->msg_len, f->payload, f->len);
+        c->msg_len += (uint32_t)f->len;
+        if (f->fin) {
+            deliver(c, c->msg, c->msg_len);
+            free(c->msg);
+            c->msg = NULL;
+            c->msg_len = 0;
+        }
+        return 0;
+    case RTK_WS_OP_PING: {
+        rtk_frame *pong = rtk_frame_new(RTK_WS_OP_PONG, f->payload, f->len);
+        if (chan_send(c, pong) != 0) {
+            rtk_frame_unref(pong);
+            fail(c, RTK_WS_CLOSE_POLICY, "slow consumer");
+            return -1;
+        }
+        rtk_frame_unref(pong);
+        return 0;
+    }
+    case RTK_WS_OP_PONG:
+        return 0;
+    case RTK_WS_OP_CLOSE: {
+        uint16_t code = RTK_WS_CLOSE_NORMAL;
+        int rc = rtk_ws_close_parse(f->payload, f->len, &code);
+        /* RFC 6455 §5.5.1: answer a close with a close (echoing its code), then close. */
+        if (rc < 0) {
+            fail(c, code, "bad close frame");
+        } else {
+            if (c->peer != NULL) {
+                rtk_peer *p = c->peer;
+                c->peer = NULL;
+                rtk_live_leave(c->live, p);
+            }
+            close_with(c, (uint16_t)rc, NULL);
+        }
+        return -1;
+    }
+    default:
+        fail(c, RTK_WS_CLOSE_PROTOCOL, "unexpected opcode");
+        return -1;
+    }
+}
+
+static const char *close_reason(uint16_t code)
+{
+    switch (code) {
+    case RTK_WS_CLOSE_UNSUPPORTED: return "binary frames are not supported";
+    case RTK_WS_CLOSE_INVALID_DATA: return "invalid UTF-8";
+    case RTK_WS_CLOSE_TOO_BIG: return "message too big";
+    default: return "protocol error";
+    }
+}
+
+static void on_read(rtk_http_conn *conn, void *user, ssize_t nread, const char *data)
+{
+    chan *c = user;
+    (void)conn;
+    if (nread < 0) {
+        /* The peer vanished (EOF or error): it leaves now. */
+        if (c->peer != NULL) {
+            rtk_peer *p = c->peer;
+            c->peer = NULL;
+            rtk_live_leave(c->live, p);
+        }
+        c->closing = 1;
+        return;
+    }
+    if (c->closing)
+        return; /* after our close frame, input is only drained */
+
+    /* The shared read buffer is the server's writable memory, lent to us for this call; the
+     * codec unmasks payloads in place there. */
+    uint8_t *buf = (uint8_t *)(uintptr_t)data;
+    size_t len = (size_t)nread;
+    if (c->in != NULL) {
+        c->in = rtk_xrealloc(c->in, c->in_len + len);
+        memcpy(c->in + c->in_len, data, len);
+        c->in_len += (uint32_t)len;
+        buf = c->in;
+        len = c->in_len;
+    }
+    size_t off = 0;
+    while (off < len && !c->closing) {
+        rtk_ws_frame f;
+        uint16_t code = 0;
+        ssize_t r = rtk_ws_parse(&c->ws, buf + off, len - off, &f, &code);
+        if (r == RTK_EAGAIN)
+            break;
+        if (r < 0) {
+            fail(c, code, close_reason(code));
+            break;
+        }
+        off += (size_t)r;
+        if (on_frame(c, &f) != 0)
+            break;
+    }
+    /* Keep only the tail of an incomplete frame (bounded by the codec's early size checks). */
+    size_t rest = c->closing ? 0 : len - off;
+    if (rest == 0) {
+        free(c->in);
+        c->in = NULL;
+        c->in_len = 0;
+    } else if (buf == c->in) {
+        memmove(c->in, c->in + off, rest);
+        c->in_len = (uint32_t)rest;
+    } else {
+        c->in = rtk_xmalloc(rest);
+        memcpy(c->in, buf + off, rest);
+        c->in_len = (uint32_t)rest;
+    }
+}
+
+static void on_close(rtk_http_conn *conn, void *user)
+{
+    chan *c = user;
+    (void)conn;
+    if (c->peer != NULL)
+        rtk_live_leave(c->live, c->peer);
+    free(c->in);
+    free(c->msg);
+    free(c);
+}
+
+static void on_stop(rtk_http_conn *conn, void *user)
+{
+    chan *c = user;
+    (void)conn;
+    fail(c, RTK_WS_CLOSE_GOING_AWAY, "server shutting down");
+}
+
+static const rtk_http_raw_cbs chan_cbs = {
+    .on_read = on_read,
+    .on_close = on_close,
+    .on_stop = on_stop,
+};
+
+int rtk_channel_accept(rtk_http_req *req, const char *accept, rtk_live *live,
+                       const rtk_join_info *ji)
+{
+    char head[256];
+    int n = snprintf(head, sizeof(head),
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                     accept);
+    chan *c = rtk_xcalloc(1, sizeof(*c));
+    c->live = live;
+    rtk_ws_state_init(&c->ws);
+    int rc = rtk_http_upgrade(req, head, (size_t)n, &chan_cbs, c, &c->conn);
+    if (rc != 0) {
+        free(c);
+        return rc;
+    }
+    c->peer = rtk_live_join(live, ji, c);
+    return 0;
+}
