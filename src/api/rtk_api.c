@@ -108,6 +108,18 @@ static void dispatch(rtk_call *call, int method)
     case RTK_ROUTE_KICK_ALL:
         rtk_api_active_kick_all(call);
         return;
+    case RTK_ROUTE_POLL:
+        rtk_api_poll_create(call);
+        return;
+    case RTK_ROUTE_POLLS:
+        rtk_api_polls_list(call);
+        return;
+    case RTK_ROUTE_POLL_ONE:
+        rtk_api_poll_get(call);
+        return;
+    case RTK_ROUTE_SESSION_POLLS:
+        rtk_api_session_polls(call);
+        return;
     case RTK_ROUTE_SESSIONS:
         rtk_api_sessions_list(call);
         return;
@@ -117,10 +129,11 @@ static void dispatch(rtk_call *call, int method)
     case RTK_ROUTE_SESSION_PARTICIPANTS:
         rtk_api_session_participants(call);
         return;
-    default:
-        rtk_reply_error(call->req, 404, "Not implemented yet: %.*s", (int)call->req->path_len,
-                        call->req->path);
-        return;
+    case RTK_ROUTE_HEALTHZ:
+    case RTK_ROUTE_READYZ:
+    case RTK_ROUTE_WS:
+    case RTK_ROUTE_COUNT:
+        break;
     }
 }
 

@@ -65,7 +65,7 @@ static json_t *lsession_json(const rtk_lsession *s, int64_t now)
 }
 
 /* Sends |f| to |p|; a peer over its outbound limit is put on the drop list. */
-static void send_to(rtk_live *live, rtk_peer *p, rtk_frame *f)
+void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_frame *f)
 {
     if (p->dropping)
         return;
@@ -80,14 +80,14 @@ static void send_json(rtk_live *live, rtk_peer *p, json_t *msg)
 {
     rtk_frame *f = rtk_frame_json(msg);
     json_decref(msg);
-    send_to(live, p, f);
+    rtk_live__send(live, p, f);
     rtk_frame_unref(f);
 }
 
 void rtk_live__broadcast(rtk_live *live, rtk_lmeeting *m, rtk_frame *f)
 {
     for (rtk_peer *p = m->peers; p != NULL; p = p->next)
-        send_to(live, p, f);
+        rtk_live__send(live, p, f);
 }
 
 /* ---- meetings ---- */
@@ -179,6 +179,7 @@ static void session_end(rtk_live *live, rtk_lmeeting *m, int64_t now)
     s->db.ended_ms = now;
     session_touch(s, now);
     store_session(live, s);
+    rtk_live__commit(live); /* votes waiting on this session's polls get their replies */
     m->session = NULL;
     m->keep_alive_deadline = 0;
     m->dirty = 0;
@@ -224,6 +225,8 @@ static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int replacing)
         fprintf(stderr, "rtkd: live: could not store leave of peer %s\n", p->peer_id);
     store_session(live, s);
     mark_dirty(m);
+    rtk_live__votes_peer_gone(live, p);
+    free(p->name);
     free(p);
     if (s->live == 0 && !replacing) {
         if (m->keep_alive_ms == 0)
@@ -242,7 +245,7 @@ static void peer_drop(rtk_live *live, rtk_peer *p, uint16_t code, const char *re
 }
 
 /* Drops the peers that failed a send (slow consumers) during the last operation. */
-static void drain_drops(rtk_live *live)
+void rtk_live__drain(rtk_live *live)
 {
     while (live->drops != NULL) {
         rtk_peer *p = live->drops;
@@ -277,6 +280,7 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
     rtk_peer *p = rtk_xcalloc(1, sizeof(*p));
     rtk_id_uuid4(p->peer_id);
     snprintf(p->participant_id, sizeof(p->participant_id), "%s", ji->participant_id);
+    p->name = ji->name ? rtk_xstrndup(ji->name, strlen(ji->name)) : NULL;
     p->m = m;
     p->conn = conn;
     p->joined_ms = p->heard_ms = now;
@@ -309,7 +313,7 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
                               rtk_live__polls_view_all(s, p->participant_id));
     send_json(live, p, hello);
     int failed = p->dropping;
-    drain_drops(live);
+    rtk_live__drain(live);
     return failed ? NULL : p; /* a failed hello dropped (and freed) the new peer */
 }
 
@@ -356,11 +360,11 @@ int rtk_live_message(rtk_live *live, rtk_peer *p, const char *text, size_t len)
     if (!take_token(live, p, now)) {
         if (p->excess > live->cfg.msg_excess_close) {
             peer_drop(live, p, RTK_WS_CLOSE_POLICY, "rate limit", now, 0);
-            drain_drops(live);
+            rtk_live__drain(live);
             return -1;
         }
         send_error(live, p, "rate_limited", "Too many messages; slow down", NULL);
-        drain_drops(live);
+        rtk_live__drain(live);
         return 0;
     }
     json_error_t err;
@@ -370,7 +374,7 @@ int rtk_live_message(rtk_live *live, rtk_peer *p, const char *text, size_t len)
                                                 : "The message is not valid JSON",
                    NULL);
         json_decref(msg);
-        drain_drops(live);
+        rtk_live__drain(live);
         return 0;
     }
     json_t *ref = json_object_get(msg, "ref");
@@ -394,7 +398,7 @@ int rtk_live_message(rtk_live *live, rtk_peer *p, const char *text, size_t len)
     }
 out:
     json_decref(msg);
-    drain_drops(live);
+    rtk_live__drain(live);
     return 0;
 }
 
@@ -459,7 +463,7 @@ int rtk_live_kick(rtk_live *live, const char *meeting_id, const char *const *ids
         }
     }
     live->need_flush = 1;
-    drain_drops(live);
+    rtk_live__drain(live);
     return 0;
 }
 
@@ -476,7 +480,7 @@ int rtk_live_kick_all(rtk_live *live, const char *meeting_id, int64_t *count)
     /* Keep the session while its peers go, so the last leave does not start a keep-alive. */
     while (m->peers != NULL) {
         rtk_peer *p = m->peers;
-        send_to(live, p, f);
+        rtk_live__send(live, p, f);
         live->tr->close(p->conn, 4001, "kicked");
         if (p->dropping) { /* failed the send: it is on the drop list; take it off */
             rtk_peer **pp = &live->drops;
@@ -490,7 +494,7 @@ int rtk_live_kick_all(rtk_live *live, const char *meeting_id, int64_t *count)
     rtk_frame_unref(f);
     session_end(live, m, now);
     live->need_flush = 1;
-    drain_drops(live);
+    rtk_live__drain(live);
     return 0;
 }
 
@@ -499,7 +503,7 @@ void rtk_live_participant_deleted(rtk_live *live, const char *participant_id)
     rtk_peer *p = rtk_map_get(&live->by_participant, participant_id);
     if (p != NULL) {
         peer_drop(live, p, 4003, "participant deleted", rtk_time_now_ms(), 0);
-        drain_drops(live);
+        rtk_live__drain(live);
     }
 }
 
@@ -539,7 +543,7 @@ static void heartbeat(rtk_live *live, int64_t now)
                 p->drop_next = dead; /* not on live->drops: this list is ours */
                 dead = p;
             } else {
-                send_to(live, p, live->ping);
+                rtk_live__send(live, p, live->ping);
             }
         }
     }
@@ -551,7 +555,7 @@ static void heartbeat(rtk_live *live, int64_t now)
         /* It counts as having left when it was last heard from. */
         peer_drop(live, p, RTK_WS_CLOSE_GOING_AWAY, "heartbeat timeout", p->heard_ms, 0);
     }
-    drain_drops(live);
+    rtk_live__drain(live);
 }
 
 static void flush_updates(rtk_live *live, int64_t now)
@@ -577,7 +581,7 @@ static void flush_updates(rtk_live *live, int64_t now)
         rtk_frame_unref(f);
     }
     rtk_live__polls_tick(live, now);
-    drain_drops(live);
+    rtk_live__drain(live);
 }
 
 static void on_tick(uv_timer_t *t)
@@ -681,6 +685,7 @@ int rtk_live_new(uv_loop_t *loop, rtk_db *db, const rtk_live_config *cfg,
     }
     rtk_map_init(&live->meetings);
     rtk_map_init(&live->by_participant);
+    live->votes_tail = &live->votes_waiting;
     live->ping = rtk_frame_new(RTK_WS_OP_PING, NULL, 0);
     restore_ctx rc = {live, rtk_time_now_ms()};
     if (rtk_db_sessions_live(db, restore_one, &rc) != 0) {
@@ -745,6 +750,7 @@ void rtk_live_free(rtk_live *live)
         while (m->peers != NULL) {
             rtk_peer *p = m->peers;
             m->peers = p->next;
+            free(p->name);
             free(p);
         }
         lsession_free(m->session);

@@ -118,6 +118,20 @@ int rtk_live_kick(rtk_live *live, const char *meeting_id, const char *const *par
 /* Kicks every peer and ends the session. *count = peers kicked. 0 or RTK_ENOTFOUND. */
 int rtk_live_kick_all(rtk_live *live, const char *meeting_id, int64_t *count);
 
+/* Creates a poll in the live session of |meeting_id| (stored and committed before it
+ * returns), sends poll.created to every live peer, and returns the REST view in *rest.
+ * 0, RTK_ENOTFOUND (no live session), RTK_EDB. */
+int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const char *question,
+                         const char *const *opts, int nopts, int anonymous, int hide_votes,
+                         const char *created_by, struct json_t **rest);
+/* REST views (full voter lists): every poll of the live session (NULL if none is live), or
+ * one poll (NULL if no session is live or no such poll). New references. */
+struct json_t *rtk_live_polls_rest(rtk_live *live, const char *meeting_id);
+struct json_t *rtk_live_poll_rest(rtk_live *live, const char *meeting_id, const char *poll_id);
+/* REST views of the polls of any session, live or stored. New reference, NULL on error. */
+struct json_t *rtk_live_session_polls(rtk_live *live, const char *meeting_id,
+                                      const char *session_id);
+
 /* The participant was deleted: its live peer (if any) closes with 4003. */
 void rtk_live_participant_deleted(rtk_live *live, const char *participant_id);
 

@@ -23,6 +23,7 @@ struct rtk_peer {
     double tokens;         /* token bucket: messages it may still send now */
     uint32_t excess;       /* refused messages since it last had a token */
     uint8_t dropping;      /* a send failed: on live->drops, gets nothing more */
+    char *name;            /* the participant's name at join (for poll voter lists) */
     char peer_id[37];
     char participant_id[37];
 };
@@ -68,9 +69,13 @@ struct rtk_live {
     void *shutdown_arg;
     struct rtk_vote_wait *votes_waiting; /* votes whose replies wait for the commit */
     struct rtk_vote_wait **votes_tail;
+    uint64_t vote_seq;                   /* orders votes in the store */
 };
 
 double rtk_live__minutes(const rtk_lsession *s, int64_t now);
+/* Sends |f| to |p|; one that fails goes on live->drops (rtk_live__drain drops them 1008). */
+void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_frame *f);
+void rtk_live__drain(rtk_live *live);
 void rtk_live__broadcast(rtk_live *live, rtk_lmeeting *m, rtk_frame *f);
 rtk_lsession *rtk_live__session(rtk_live *live, const char *meeting_id);
 /* Commits the batch now (group commit) and releases the replies that waited for it. */
@@ -83,5 +88,6 @@ void rtk_live__poll_vote(rtk_live *live, rtk_peer *p, json_t *msg, json_t *ref);
 void rtk_live__polls_tick(rtk_live *live, int64_t now);
 void rtk_live__polls_restore(rtk_live *live, rtk_lsession *s);
 void rtk_live__votes_committed(rtk_live *live);
+void rtk_live__votes_peer_gone(rtk_live *live, rtk_peer *peer);
 
 #endif

@@ -55,6 +55,17 @@ static const char *const migrations[] = {
     "CREATE TABLE session_kicks("
     "  session_id TEXT NOT NULL REFERENCES sessions(id), participant_id TEXT NOT NULL,"
     "  kicked_at INTEGER NOT NULL, PRIMARY KEY(session_id, participant_id));",
+
+    /* 3: polls of a session and their votes. */
+    "CREATE TABLE polls("
+    "  id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES sessions(id),"
+    "  question TEXT NOT NULL, options TEXT NOT NULL, anonymous INTEGER NOT NULL,"
+    "  hide_votes INTEGER NOT NULL, created_by TEXT, created_at INTEGER NOT NULL);"
+    "CREATE INDEX polls_by_session ON polls(session_id, created_at);"
+    "CREATE TABLE poll_votes("
+    "  poll_id TEXT NOT NULL REFERENCES polls(id), participant_id TEXT NOT NULL,"
+    "  option INTEGER NOT NULL, name TEXT, voted_at INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  PRIMARY KEY(poll_id, participant_id));",
 };
 
 enum {

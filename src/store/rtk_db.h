@@ -127,4 +127,28 @@ void rtk_db_sessions_free(rtk_db_session *rows, size_t n);
 int rtk_db_session_peers(rtk_db *db, const char *session_id, int64_t now_ms, rtk_page page,
                          struct json_t **items, int64_t *total);
 
+/* Polls. |options_json| is the JSON array of option texts. The insert is acknowledged
+ * (committed on return); votes are batched (committed by the next rtk_db_flush). */
+int rtk_db_poll_insert(rtk_db *db, const char *id, const char *session_id, const char *question,
+                       const char *options_json, int anonymous, int hide_votes,
+                       const char *created_by, int64_t created_ms);
+int rtk_db_vote_insert(rtk_db *db, const char *poll_id, const char *participant_id, int option,
+                       const char *name, int64_t at_ms, int64_t seq);
+
+typedef struct rtk_db_poll_row {
+    const char *id, *question, *options_json, *created_by;
+    int anonymous, hide_votes;
+    int64_t created_ms;
+} rtk_db_poll_row;
+typedef struct rtk_db_vote_row {
+    const char *poll_id, *participant_id, *name;
+    int option;
+    int64_t at_ms;
+} rtk_db_vote_row;
+/* Calls |on_poll| for each poll of |session_id| (oldest first), then |on_vote| for each vote
+ * of those polls in the order they were cast. Rows are valid during the call only. */
+int rtk_db_polls_load(rtk_db *db, const char *session_id,
+                      void (*on_poll)(void *arg, const rtk_db_poll_row *p),
+                      void (*on_vote)(void *arg, const rtk_db_vote_row *v), void *arg);
+
 #endif

@@ -298,3 +298,85 @@ int rtk_db_session_peers(rtk_db *db, const char *session_id, int64_t now_ms, rtk
     *items = arr;
     return 0;
 }
+
+int rtk_db_poll_insert(rtk_db *db, const char *id, const char *session_id, const char *question,
+                       const char *options_json, int anonymous, int hide_votes,
+                       const char *created_by, int64_t created_ms)
+{
+    static const char SQL[] = "INSERT INTO polls(id,session_id,question,options,anonymous,"
+                              "hide_votes,created_by,created_at) VALUES(?,?,?,?,?,?,?,?)";
+    sqlite3_stmt *st = rtk_db__prep(db, SQL);
+    if (st == NULL)
+        return RTK_EDB;
+    rtk_db__bind_text(st, 1, id);
+    rtk_db__bind_text(st, 2, session_id);
+    rtk_db__bind_text(st, 3, question);
+    rtk_db__bind_text(st, 4, options_json);
+    sqlite3_bind_int(st, 5, anonymous);
+    sqlite3_bind_int(st, 6, hide_votes);
+    rtk_db__bind_text(st, 7, created_by);
+    sqlite3_bind_int64(st, 8, created_ms);
+    return rtk_db__step_done(db, st);
+}
+
+int rtk_db_vote_insert(rtk_db *db, const char *poll_id, const char *participant_id, int option,
+                       const char *name, int64_t at_ms, int64_t seq)
+{
+    static const char SQL[] = "INSERT INTO poll_votes(poll_id,participant_id,option,name,"
+                              "voted_at,seq) VALUES(?,?,?,?,?,?)";
+    sqlite3_stmt *st = rtk_db__prep(db, SQL);
+    if (st == NULL)
+        return RTK_EDB;
+    rtk_db__bind_text(st, 1, poll_id);
+    rtk_db__bind_text(st, 2, participant_id);
+    sqlite3_bind_int(st, 3, option);
+    rtk_db__bind_text(st, 4, name);
+    sqlite3_bind_int64(st, 5, at_ms);
+    sqlite3_bind_int64(st, 6, seq);
+    return rtk_db__step_batched(db, st);
+}
+
+int rtk_db_polls_load(rtk_db *db, const char *session_id,
+                      void (*on_poll)(void *arg, const rtk_db_poll_row *p),
+                      void (*on_vote)(void *arg, const rtk_db_vote_row *v), void *arg)
+{
+    static const char SQL_POLLS[] =
+        "SELECT id, question, options, anonymous, hide_votes, created_by, created_at FROM polls"
+        " WHERE session_id=? ORDER BY created_at, rowid";
+    static const char SQL_VOTES[] =
+        "SELECT v.poll_id, v.participant_id, v.option, v.name, v.voted_at FROM poll_votes v"
+        " JOIN polls p ON p.id=v.poll_id WHERE p.session_id=? ORDER BY v.seq, v.rowid";
+    sqlite3_stmt *st = rtk_db__prep(db, SQL_POLLS);
+    if (st == NULL)
+        return RTK_EDB;
+    rtk_db__bind_text(st, 1, session_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        rtk_db_poll_row r = {
+            .id = (const char *)sqlite3_column_text(st, 0),
+            .question = (const char *)sqlite3_column_text(st, 1),
+            .options_json = (const char *)sqlite3_column_text(st, 2),
+            .anonymous = sqlite3_column_int(st, 3),
+            .hide_votes = sqlite3_column_int(st, 4),
+            .created_by = (const char *)sqlite3_column_text(st, 5),
+            .created_ms = sqlite3_column_int64(st, 6),
+        };
+        on_poll(arg, &r);
+    }
+    sqlite3_reset(st);
+    st = rtk_db__prep(db, SQL_VOTES);
+    if (st == NULL)
+        return RTK_EDB;
+    rtk_db__bind_text(st, 1, session_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        rtk_db_vote_row v = {
+            .poll_id = (const char *)sqlite3_column_text(st, 0),
+            .participant_id = (const char *)sqlite3_column_text(st, 1),
+            .option = sqlite3_column_int(st, 2),
+            .name = (const char *)sqlite3_column_text(st, 3),
+            .at_ms = sqlite3_column_int64(st, 4),
+        };
+        on_vote(arg, &v);
+    }
+    sqlite3_reset(st);
+    return 0;
+}

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_http_int.h - private structures of the HTTP/1.1 connection layer, shared with its tests. */
+#ifndef RTK_HTTP_INT_H
+#define RTK_HTTP_INT_H
+
+#include <netinet/in.h>
+#include <time.h>
+
+#include <http_parser.h>
+
+#include "net/rtk_http.h"
+
+/*
+ * Design.
+ *
+ * Memory. A connection is one struct (rtk_http_conn) holding its uv_tcp_t. Everything else
+ * exists only while it is needed:
+ *   - a parse state (rtk_http__ps: the http_parser, the request being read, unparsed bytes)
+ *     from the first byte of a request until the parser is between requests again;
+ *   - one block per request (rtk_http__req: the public struct, the head strings, then the
+ *     header array in a second allocation and the body in a third) from its first byte
+ *     until its response has been written (or dropped);
+ *   - one block per write (rtk_http__wr: the uv_write_t and the bytes) until the write
+ *     callback.
+ * Reads land in the server's one 64 KiB buffer; only a partial head, a body being
+ * accumulated, or bytes that could not be parsed yet are copied out of it. An idle
+ * keep-alive connection and an idle upgraded connection hold nothing but the struct.
+ *
+ * Timeouts. No per-connection timer: each connection is on at most one server list, and
+ * every list with a timeout has one fixed timeout, so appending at the tail keeps it sorted
+ * by deadline (nginx and h2o use the same trick). One server timer fires at the earliest
+ * deadline among the list heads.
+ *
+ *     list      who is on it                                 timeout          on expiry
+ *     HEAD      fresh connection; request partly read       head_timeout_ms  408 (close if
+ *                                                                             no byte yet)
+ *     IDLE      keep-alive, nothing queued, nothing read     keepalive        close
+ *     CLOSING   graceful close: shutdown + lingering read    linger_ms        close at once
+ *     DEFER     work for the next loop turn (uv_idle)         -                -
+ *     RAW       upgraded connections                         -                -
+ *     (none)    busy: requests queued, waiting for answers   -                -
+ *
+ * Connection life (HTTP mode):
+ *
+ *     accept ─► HEAD ─► parse ─► queue ─► handler ─► respond ─► write (in order)
+ *                 ▲                                               │
+ *                 └──── IDLE ◄─── keep-alive, queue empty ◄───────┤
+ *                                                                 ▼ close needed
+ *     upgrade ─► RAW                              CLOSING (shutdown, discard input)
+ *                                                                 ▼ EOF or linger_ms
+ *                                                               uv_close ─► freed
+ *
+ * Pipelining: the parser is paused at the end of every message so that handlers never run
+ * inside http_parser_execute; the request is queued and dispatched, then parsing resumes.
+ * At most RTK_HTTP__MAX_PIPELINE requests wait per connection; past that, the unparsed rest
+ * is copied aside and reading stops until the queue drains.
+ */
+
+#define RTK_HTTP__READ_BUF (64 * 1024)
+#define RTK_HTTP__MAX_PIPELINE 32
+#define RTK_HTTP__LINGER_MAX_KIB 1024 /* discard at most this much input while lingering */
+
+enum rtk_http__list_id {
+    RTK_HTTP__L_NONE = 0,
+    RTK_HTTP__L_HEAD,
+    RTK_HTTP__L_IDLE,
+    RTK_HTTP__L_CLOSING,
+    RTK_HTTP__L_DEFER,
+    RTK_HTTP__L_RAW,
+    RTK_HTTP__L_STOPPING, /* raw connections not yet told that the server stops */
+    RTK_HTTP__NLISTS
+};
+
+enum rtk_http__conn_flag {
+    RTK_HTTP__C_READING = 1 << 0,  /* uv_read_start is in effect */
+    RTK_HTTP__C_FRESH = 1 << 1,    /* no byte received yet */
+    RTK_HTTP__C_NO_MORE = 1 << 2,  /* no further request will be parsed */
+    RTK_HTTP__C_PEER_EOF = 1 << 3, /* the peer shut down its write side */
+    RTK_HTTP__C_BLOCKED = 1 << 4,  /* reading stopped: too many requests queued */
+    RTK_HTTP__C_CLOSING = 1 << 5,  /* graceful close begun (shutdown requested) */
+    RTK_HTTP__C_CLOSED = 1 << 6,   /* uv_close called */
+    RTK_HTTP__C_PAUSED = 1 << 7,   /* raw: the owner paused reads */
+    RTK_HTTP__C_STOP_TOLD = 1 << 8 /* raw: on_stop already called */
+};
+
+enum rtk_http__mode { RTK_HTTP__M_HTTP = 0, RTK_HTTP__M_RAW };
+
+struct rtk_http__req;
+struct rtk_http__ps;
+
+/* Bytes kept aside: unparsed input, or input that arrived after an upgrade head. */
+struct rtk_http__stash {
+    size_t len;
+    char data[];
+};
+
+struct rtk_http_conn {
+    uv_tcp_t tcp;                       /* tcp.data is the server; must stay first */
+    struct rtk_http_conn *prev, *next;  /* links in srv->lists[list] */
+    union {
+        uint64_t deadline;              /* loop time (ms) of expiry, on a list with a timeout */
+        struct rtk_http__stash *leftover; /* raw: bytes read after the upgrade head */
+    } t;
+    uint8_t list;                       /* enum rtk_http__list_id */
+    uint8_t mode;                       /* enum rtk_http__mode */
+    uint16_t flags;                     /* enum rtk_http__conn_flag */
+    uint16_t count;                     /* HTTP: requests queued; closing: KiB discarded */
+    union {
+        struct {
+            struct rtk_http__ps *ps;              /* NULL between requests */
+            struct rtk_http__req *qhead, *qtail;  /* parsed, response not yet written */
+        } http;
+        struct {
+            const rtk_http_raw_cbs *cbs;
+            void *user;
+        } raw;
+    } u;
+};
+
+/* Parse state: exists from a request's first byte until the parser is idle again. */
+struct rtk_http__ps {
+    http_parser parser;         /* parser.data is the connection */
+    struct rtk_http__req *cur;  /* request being read (its head block may move until the
+                                 * head is complete) */
+    struct rtk_http__req *done; /* request completed by the last execute call */
+    struct rtk_http__stash *stash; /* unparsed bytes kept while reading is stopped */
+    int err;                    /* status chosen by a callback that stopped the parser */
+    uint8_t last;               /* last data callback: url, header field or header value */
+    char remote_ip[INET6_ADDRSTRLEN];
+};
+
+enum rtk_http__req_flag {
+    RTK_HTTP__R_HEADERS_DONE = 1 << 0,
+    RTK_HTTP__R_DISPATCHED = 1 << 1,
+    RTK_HTTP__R_RESPONDED = 1 << 2,
+    RTK_HTTP__R_CLOSE = 1 << 3,     /* close the connection after this response */
+    RTK_HTTP__R_PARSER_UP = 1 << 4, /* parser stopped after it (Upgrade or CONNECT) */
+};
+
+/* Header being built: offsets into the request's string area, converted in place to
+ * rtk_http_header pointers once the head is complete and the block can no longer move. */
+union rtk_http__hdr {
+    struct {
+        size_t name, name_len, value, value_len;
+    } off;
+    rtk_http_header h;
+};
+
+struct rtk_http__req {
+    rtk_http_req pub;            /* must stay first */
+    rtk_http_server *srv;
+    rtk_http_conn *conn;         /* NULL once the connection is gone */
+    struct rtk_http__req *next;  /* queue order */
+    struct rtk_http__wr *resp;   /* response built, waiting for the earlier ones */
+    uint64_t start_ns;           /* uv_hrtime() at the first byte */
+    uint16_t flags;              /* enum rtk_http__req_flag */
+    size_t head_bytes;           /* head size as counted against max_head */
+    union rtk_http__hdr *hdrs;   /* header array (own allocation) */
+    size_t hdr_cap;
+    char *body;                  /* own allocation, NUL-terminated */
+    size_t body_cap;
+    char remote_ip[INET6_ADDRSTRLEN];
+    size_t str_len, str_cap;     /* bytes used and available in str[] */
+    char str[];                  /* url, then header names and values, each NUL-terminated */
+};
+
+/* One write: the request and the bytes in one allocation, freed in the write callback. */
+struct rtk_http__wr {
+    uv_write_t w;                          /* w.data is the connection */
+    void (*done)(void *arg, int status);   /* raw writes of borrowed bytes */
+    void *arg;
+    size_t len;
+    int close_after;                       /* HTTP: close once this is on its way */
+    char data[];
+};
+
+struct rtk_http__list {
+    struct rtk_http_conn *first, *last;
+};
+
+struct rtk_http_server {
+    uv_tcp_t listener;
+    uv_timer_t timer;  /* fires at the earliest deadline of the timed lists */
+    uv_idle_t idle;    /* runs the DEFER list on the next loop turn */
+    uv_loop_t *loop;
+    rtk_http_config cfg; /* defaults applied */
+    rtk_http_handler handler;
+    void *data;
+    int port;
+    unsigned nconns;
+    int stopping;
+    int open_handles; /* listener, timer, idle: counted down while stopping */
+    uint64_t timer_due;
+    void (*stop_cb)(void *arg);
+    void *stop_arg;
+    struct rtk_http__list lists[RTK_HTTP__NLISTS];
+    time_t date_sec;
+    char date[40];
+    char rbuf[RTK_HTTP__READ_BUF]; /* the shared read buffer */
+};
+
+#endif
