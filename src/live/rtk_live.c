@@ -538,6 +538,11 @@ static void heartbeat(rtk_live *live, int64_t now)
     rtk_peer *dead = NULL;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
+        if (m->session != NULL && m->peers != NULL) {
+            /* After a crash, open peers count as having left at seen_at: keep it recent. */
+            m->session->db.seen_ms = now;
+            store_session(live, m->session);
+        }
         for (rtk_peer *p = m->peers; p != NULL; p = p->next) {
             if (p->heard_ms < limit) {
                 p->drop_next = dead; /* not on live->drops: this list is ours */
