@@ -26,6 +26,8 @@ static const char usage[] =
     "Usage:\n"
     "  rtkd serve [--listen ADDR:PORT] [--data DIR] [--dev] [--sync normal|full]\n"
     "             [--access-log on|off] [--token-ttl SECONDS] [--heartbeat-ms MS]\n"
+    "             [--api-rate-limit N] [--handshake-rate N] [--peer-msg-rate N]\n"
+    "             [--max-peers-per-meeting N]\n"
     "  rtkd account create --data DIR --name NAME\n"
     "  rtkd token create --data DIR --account ID --name NAME\n"
     "  rtkd token list --data DIR [--account ID]\n"
@@ -44,6 +46,14 @@ static const char usage[] =
     "  --token-ttl SECONDS RTKD_TOKEN_TTL   participant token lifetime (default 2592000)\n"
     "  --heartbeat-ms MS   RTKD_HEARTBEAT_MS  WebSocket ping interval; a peer silent for two\n"
     "                                       intervals is dropped (default 25000)\n"
+    "  --api-rate-limit N  RTKD_API_RATE_LIMIT  requests per 10 s per API token (default 250;\n"
+    "                                       0 turns the limit off); over it: 429 + Retry-After\n"
+    "  --handshake-rate N  RTKD_HANDSHAKE_RATE  channel handshakes per second per client IP\n"
+    "                                       (default 50, bursts of the same; 0: off)\n"
+    "  --peer-msg-rate N   RTKD_PEER_MSG_RATE   messages per second per peer (default 50,\n"
+    "                                       bursts of 2N; 0: off)\n"
+    "  --max-peers-per-meeting N  RTKD_MAX_PEERS_PER_MEETING  connected peers per meeting\n"
+    "                                       (default 50000; 0: no cap); over it: 429\n"
     "\n"
     "Commands:\n"
     "  account create   prints the new account id (32 hex characters)\n"
@@ -65,6 +75,10 @@ typedef struct options {
     const char *access_log;
     const char *token_ttl;
     const char *heartbeat_ms;
+    const char *api_rate;
+    const char *handshake_rate;
+    const char *peer_msg_rate;
+    const char *max_peers;
     int dev;
 } options;
 
@@ -108,6 +122,14 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->token_ttl;
         else if (strcmp(a, "--heartbeat-ms") == 0)
             slot = &o->heartbeat_ms;
+        else if (strcmp(a, "--api-rate-limit") == 0)
+            slot = &o->api_rate;
+        else if (strcmp(a, "--handshake-rate") == 0)
+            slot = &o->handshake_rate;
+        else if (strcmp(a, "--peer-msg-rate") == 0)
+            slot = &o->peer_msg_rate;
+        else if (strcmp(a, "--max-peers-per-meeting") == 0)
+            slot = &o->max_peers;
         else
             return fail_usage("unknown option", a);
         if (i + 1 >= argc)
@@ -286,7 +308,20 @@ static int cmd_serve(int argc, char **argv, options *o)
     if (*end != '\0' || hb < 50 || hb > 3600000)
         return fail_usage("--heartbeat-ms takes milliseconds from 50 to 3600000", o->heartbeat_ms);
 
+    long long limits[4];
+    const char *limit_args[4] = {o->api_rate, o->handshake_rate, o->peer_msg_rate, o->max_peers};
+    static const char *const limit_names[4] = {"--api-rate-limit", "--handshake-rate",
+                                               "--peer-msg-rate", "--max-peers-per-meeting"};
+    for (int i = 0; i < 4; i++) {
+        limits[i] = strtoll(limit_args[i], &end, 10);
+        if (limit_args[i][0] == '\0' || *end != '\0' || limits[i] < 0 || limits[i] > 100000000)
+            return fail_usage("expected a whole number from 0 to 100000000", limit_names[i]);
+    }
+
     memset(&s, 0, sizeof(s));
+    rtk_ratelimit_init(&s.ctx.api_rl, (double)limits[0] / 10.0, (double)limits[0], 0);
+    rtk_ratelimit_init(&s.ctx.ws_rl, (double)limits[1], (double)limits[1], 0);
+    s.ctx.max_peers_per_meeting = limits[3];
     s.ctx.loop = uv_default_loop();
     s.ctx.ptoken_ttl_s = ttl;
     if (open_store(o, &s.ctx.db) != 0)
@@ -296,7 +331,12 @@ static int cmd_serve(int argc, char **argv, options *o)
         rtk_db_close(s.ctx.db);
         return 1;
     }
-    rtk_live_config lcfg = {.heartbeat_ms = (uint64_t)hb};
+    rtk_live_config lcfg = {
+        .heartbeat_ms = (uint64_t)hb,
+        .msg_rate = limits[2] ? (double)limits[2] : -1,
+        .msg_burst = limits[2] ? 2.0 * (double)limits[2] : 0,
+        .msg_excess_close = limits[2] ? 2.0 * (double)limits[2] : 0,
+    };
     if (rtk_live_new(s.ctx.loop, s.ctx.db, &lcfg, &rtk_channel_transport, &s.ctx.live) != 0) {
         fprintf(stderr, "rtkd: cannot restore live sessions\n");
         rtk_db_close(s.ctx.db);
@@ -336,6 +376,8 @@ static int cmd_serve(int argc, char **argv, options *o)
 
     uv_run(s.ctx.loop, UV_RUN_DEFAULT);
     rtk_live_free(s.ctx.live);
+    rtk_ratelimit_free(&s.ctx.api_rl);
+    rtk_ratelimit_free(&s.ctx.ws_rl);
     rtk_db_close(s.ctx.db);
     rc = uv_loop_close(s.ctx.loop);
     if (rc != 0)
@@ -353,6 +395,10 @@ int main(int argc, char **argv)
         .access_log = env_or("RTKD_ACCESS_LOG", "on"),
         .token_ttl = env_or("RTKD_TOKEN_TTL", "2592000"),
         .heartbeat_ms = env_or("RTKD_HEARTBEAT_MS", "25000"),
+        .api_rate = env_or("RTKD_API_RATE_LIMIT", "250"),
+        .handshake_rate = env_or("RTKD_HANDSHAKE_RATE", "50"),
+        .peer_msg_rate = env_or("RTKD_PEER_MSG_RATE", "50"),
+        .max_peers = env_or("RTKD_MAX_PEERS_PER_MEETING", "50000"),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

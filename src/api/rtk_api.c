@@ -51,6 +51,16 @@ static int authenticate(rtk_call *call)
         rtk_reply_auth_error(call->req, 403);
         return -1;
     }
+    int retry = 0;
+    if (!rtk_ratelimit_take(&call->ctx->api_rl, call->token_id, rtk_time_now_ms(), &retry)) {
+        char h[48];
+        snprintf(h, sizeof(h), "Retry-After: %d\r\n", retry);
+        rtk_reply_error_h(call->req, 429, h,
+                          "Rate limit exceeded for this API token: at most %.0f requests per "
+                          "10 seconds",
+                          call->ctx->api_rl.rate * 10);
+        return -1;
+    }
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "http/rtk_router.h"
 #include "net/rtk_http.h"
 #include "store/rtk_db.h"
+#include "util/rtk_ratelimit.h"
 
 struct json_t;
 
@@ -25,6 +26,9 @@ typedef struct rtk_ctx {
     uint8_t signing_key[32]; /* HMAC key of participant tokens */
     int64_t ptoken_ttl_s;    /* lifetime of a participant token */
     int stopping;            /* set on SIGTERM: /readyz answers 503 */
+    rtk_ratelimit api_rl;    /* requests per API token (250 per 10 s by default) */
+    rtk_ratelimit ws_rl;     /* channel handshakes per client IP (50/s by default) */
+    int64_t max_peers_per_meeting; /* 0: no cap */
 } rtk_ctx;
 
 /* One routed, authenticated call. Path parameters are NUL-terminated copies. */

@@ -6,6 +6,7 @@
  * kicked from the live session, 503 shutting down. */
 #include <http_parser.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -98,6 +99,13 @@ void rtk_api_ws(rtk_ctx *ctx, rtk_http_req *req)
         rtk_reply_error_h(req, 503, "Retry-After: 1\r\n", "The server is shutting down");
         return;
     }
+    int retry = 0;
+    if (!rtk_ratelimit_take(&ctx->ws_rl, req->remote_ip, rtk_time_now_ms(), &retry)) {
+        char h[48];
+        snprintf(h, sizeof(h), "Retry-After: %d\r\n", retry);
+        rtk_reply_error_h(req, 429, h, "Too many handshakes from this address; retry later");
+        return;
+    }
     if (check_handshake(req, accept) != 0)
         return;
     size_t len = find_token(req, buf, sizeof(buf), &tok);
@@ -131,6 +139,13 @@ void rtk_api_ws(rtk_ctx *ctx, rtk_http_req *req)
     }
     if (rtk_live_may_join(ctx->live, claims.meeting_id, claims.participant_id) != 0) {
         rtk_reply_error(req, 403, "This participant was kicked from the live session");
+        goto out;
+    }
+    if (ctx->max_peers_per_meeting > 0 &&
+        rtk_live_meeting_peers(ctx->live, claims.meeting_id) >= ctx->max_peers_per_meeting) {
+        rtk_reply_error_h(req, 429, "Retry-After: 5\r\n",
+                          "The meeting has reached its limit of %lld connected participants",
+                          (long long)ctx->max_peers_per_meeting);
         goto out;
     }
     rtk_join_info ji = {

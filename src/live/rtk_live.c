@@ -330,6 +330,8 @@ void rtk_live_heard(rtk_live *live, rtk_peer *peer)
 /* Token bucket per peer (PROTOCOL.md §2). Returns 1 when the message may be acted on. */
 static int take_token(rtk_live *live, rtk_peer *p, int64_t now)
 {
+    if (live->cfg.msg_rate < 0)
+        return 1; /* flood control turned off (benchmarks) */
     double add = (double)(now - p->refill_ms) * live->cfg.msg_rate / 1000.0;
     p->refill_ms = now;
     p->tokens += add;
@@ -410,6 +412,12 @@ json_t *rtk_live_session_json(rtk_live *live, const char *meeting_id)
     if (m == NULL || m->session == NULL)
         return NULL;
     return lsession_json(m->session, rtk_time_now_ms());
+}
+
+int64_t rtk_live_meeting_peers(rtk_live *live, const char *meeting_id)
+{
+    rtk_lmeeting *m = meeting_get(live, meeting_id);
+    return m && m->session ? m->session->live : 0;
 }
 
 int rtk_live_has_session(rtk_live *live, const char *meeting_id)
@@ -681,7 +689,7 @@ int rtk_live_new(uv_loop_t *loop, rtk_db *db, const rtk_live_config *cfg,
             live->cfg.tick_ms = cfg->tick_ms;
         if (cfg->update_min_ms)
             live->cfg.update_min_ms = cfg->update_min_ms;
-        if (cfg->msg_rate > 0)
+        if (cfg->msg_rate != 0)
             live->cfg.msg_rate = cfg->msg_rate;
         if (cfg->msg_burst > 0)
             live->cfg.msg_burst = cfg->msg_burst;

@@ -48,7 +48,7 @@ typedef struct rtk_live_config {
     uint64_t heartbeat_ms;   /* ping interval; a peer silent for two is dropped (25000) */
     uint64_t tick_ms;        /* timer granularity for keep-alive ends and coalescing (100) */
     uint64_t update_min_ms;  /* at most one session.updated per meeting per this (1000) */
-    double msg_rate;         /* messages per second a peer may send (50) */
+    double msg_rate;         /* messages per second a peer may send (50; < 0: no limit) */
     double msg_burst;        /* bucket size (100) */
     double msg_excess_close; /* refused messages within the window before 1008 (100) */
 } rtk_live_config;
@@ -138,6 +138,9 @@ void rtk_live_participant_deleted(rtk_live *live, const char *participant_id);
 /* The meeting changed (title, status, keep-alive). */
 void rtk_live_meeting_changed(rtk_live *live, const char *meeting_id, const char *title,
                               int64_t keep_alive_s);
+
+/* Live peers in |meeting_id| (0 when none). */
+int64_t rtk_live_meeting_peers(rtk_live *live, const char *meeting_id);
 
 /* Counters for tests and benchmarks. */
 size_t rtk_live_peer_count(const rtk_live *live);

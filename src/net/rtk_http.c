@@ -256,7 +256,13 @@ static int str_finish(ps_t *ps)
     switch (ps->last) {
     case LAST_URL: r->pub.path_len = r->str_len; break; /* the whole target, split later */
     case LAST_FIELD: r->hdrs[n - 1].off.name_len = r->str_len - r->hdrs[n - 1].off.name; break;
-    case LAST_VALUE: r->hdrs[n - 1].off.value_len = r->str_len - r->hdrs[n - 1].off.value; break;
+    case LAST_VALUE:
+        /* http-parser drops leading whitespace only; RFC 9110 5.5: OWS is not part of it. */
+        while (r->str_len > r->hdrs[n - 1].off.value &&
+               (r->str[r->str_len - 1] == ' ' || r->str[r->str_len - 1] == '\t'))
+            r->str_len--;
+        r->hdrs[n - 1].off.value_len = r->str_len - r->hdrs[n - 1].off.value;
+        break;
     default: return 0;
     }
     if (str_append(ps, "", 1) != 0)
@@ -399,9 +405,25 @@ static int on_url(http_parser *p, const char *at, size_t len)
     return str_append(ps, at, len);
 }
 
+/* Trailer fields after a chunked body arrive through the header callbacks again, once the
+ * head's strings have become pointers that must not move. They are counted against max_head
+ * and dropped (RFC 9112 7.1.2 lets a recipient discard them). */
+static int skip_trailer(ps_t *ps, size_t len)
+{
+    req_t *r = ps->cur;
+    r->head_bytes += len + HEADER_OVERHEAD / 2;
+    if (r->head_bytes > r->srv->cfg.max_head) {
+        ps->err = 431;
+        return -1;
+    }
+    return 0;
+}
+
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     ps_t *ps = ps_of(p);
+    if (ps->cur->flags & RTK_HTTP__R_HEADERS_DONE)
+        return skip_trailer(ps, len);
     if (ps->last != LAST_FIELD) {
         if (str_finish(ps) != 0)
             return -1;
@@ -422,6 +444,8 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     ps_t *ps = ps_of(p);
+    if (ps->cur->flags & RTK_HTTP__R_HEADERS_DONE)
+        return skip_trailer(ps, len);
     if (ps->last != LAST_VALUE) {
         if (str_finish(ps) != 0)
             return -1;
@@ -480,7 +504,7 @@ static int on_headers_complete(http_parser *p)
     /* RFC 9110 10.1.1: answer 100 only if the body is wanted and nothing is owed before it
      * (an interim response must not overtake the answers to earlier pipelined requests). */
     if (v && vlen == 12 && strncasecmp(v, "100-continue", 12) == 0 && expects_body &&
-        p->http_major == 1 && p->http_minor >= 1 && c->count == 0)
+        p->http_major == 1 && p->http_minor >= 1 && c->count == 0 && !(c->flags & RTK_HTTP__C_FAKE))
         send_continue(c);
     return 0;
 }
@@ -577,8 +601,9 @@ static void access_log(const req_t *r, int status, size_t bytes)
     path[n] = '\0';
     double ms = (double)(uv_hrtime() - r->start_ns) / 1e6;
     char line[512];
-    int len = snprintf(line, sizeof(line), "access ip=%s method=%s path=%s status=%d bytes=%zu ms=%.3f\n",
-                       r->remote_ip, r->pub.method_str, path, status, bytes, ms);
+    int len =
+        snprintf(line, sizeof(line), "access ip=%s method=%s path=%s status=%d bytes=%zu ms=%.3f\n",
+                 r->remote_ip, r->pub.method_str, path, status, bytes, ms);
     if (len > (int)sizeof(line) - 1)
         len = (int)sizeof(line) - 1;
     fwrite(line, 1, (size_t)len, stderr);
@@ -744,6 +769,11 @@ void rtk_http_respond(rtk_http_req *req, int status, const char *content_type, c
     assert(!(r->flags & RTK_HTTP__R_RESPONDED) && "one response per request");
     r->flags |= RTK_HTTP__R_RESPONDED;
     access_log(r, status, len);
+    if (r->flags & RTK_HTTP__R_FAKE) {
+        r->resp = build_response(r->srv, r, status, content_type, headers, body, len,
+                                 (r->flags & RTK_HTTP__R_CLOSE) != 0);
+        return;
+    }
     rtk_http_conn *c = r->conn;
     if (c == NULL) { /* the client has gone */
         req_free(r);
@@ -754,9 +784,9 @@ void rtk_http_respond(rtk_http_req *req, int status, const char *content_type, c
     /* Close after this response if the request asked for it, or if nothing may follow it
      * (server stopping, peer half-closed, parsing stopped) and nothing is owed after it. */
     int last = r->next == NULL && !(ps && ps->cur);
-    int close = (r->flags & RTK_HTTP__R_CLOSE) ||
-                (last && (srv->stopping ||
-                          (c->flags & (RTK_HTTP__C_NO_MORE | RTK_HTTP__C_PEER_EOF))));
+    int close =
+        (r->flags & RTK_HTTP__R_CLOSE) ||
+        (last && (srv->stopping || (c->flags & (RTK_HTTP__C_NO_MORE | RTK_HTTP__C_PEER_EOF))));
     r->resp = build_response(srv, r, status, content_type, headers, body, len, close);
     /* The request's data is no longer needed: free it now even if the response must wait. */
     free(r->body);
@@ -773,8 +803,9 @@ void rtk_http_respond(rtk_http_req *req, int status, const char *content_type, c
 static void send_error(req_t *r, int status)
 {
     char body[160];
-    int n = snprintf(body, sizeof(body), "{\"success\":false,\"error\":{\"code\":%d,\"message\":\"%s\"}}",
-                     status, error_message(status));
+    int n = snprintf(body, sizeof(body),
+                     "{\"success\":false,\"error\":{\"code\":%d,\"message\":\"%s\"}}", status,
+                     error_message(status));
     rtk_http_respond(&r->pub, status, "application/json", NULL, body, (size_t)n);
 }
 
@@ -953,7 +984,12 @@ static void update_list(rtk_http_conn *c, int refresh_body)
         target = RTK_HTTP__L_HEAD;
     else if (c->count > 0 || (c->flags & (RTK_HTTP__C_BLOCKED | RTK_HTTP__C_NO_MORE)))
         target = RTK_HTTP__L_NONE;
-    else if (c->flags & RTK_HTTP__C_FRESH)
+    else if (server_of(c)->stopping) {
+        /* Nothing owed and the server is stopping: no keep-alive wait (a response built
+         * before the stop may have said keep-alive). Callers check the flags after this. */
+        begin_close(c);
+        return;
+    } else if (c->flags & RTK_HTTP__C_FRESH)
         target = RTK_HTTP__L_HEAD;
     else
         target = RTK_HTTP__L_IDLE;
@@ -968,8 +1004,7 @@ static void update_list(rtk_http_conn *c, int refresh_body)
  * requests, and files the connection on the right list. */
 static void settle(rtk_http_conn *c, int refresh_body)
 {
-    if (c->mode != RTK_HTTP__M_HTTP ||
-        (c->flags & (RTK_HTTP__C_CLOSED | RTK_HTTP__C_CLOSING)))
+    if (c->mode != RTK_HTTP__M_HTTP || (c->flags & (RTK_HTTP__C_CLOSED | RTK_HTTP__C_CLOSING)))
         return;
     ps_t *ps = c->u.http.ps;
     if (ps && !ps->cur && !ps->stash && !ps->done) {
@@ -1360,6 +1395,11 @@ int rtk_http_upgrade(rtk_http_req *req, const void *head, size_t head_len,
     assert(cbs && cbs->on_read && cbs->on_close);
     r->flags |= RTK_HTTP__R_RESPONDED;
     access_log(r, head_status(head, head_len), 0);
+    if (r->flags & RTK_HTTP__R_FAKE) {
+        r->resp = wr_new(head_len);
+        wr_add(r->resp, head_len, head, head_len);
+        return UV_ENOTCONN;
+    }
     rtk_http_conn *c = r->conn;
     if (c == NULL) {
         req_free(r);
@@ -1452,4 +1492,88 @@ void rtk_http_raw_close(rtk_http_conn *c)
 size_t rtk_http_conn_size(void)
 {
     return sizeof(struct rtk_http_conn);
+}
+
+/* ---- test support ------------------------------------------------------------------------ */
+
+int rtk_http_fake_new(const char *method, const char *target, const char *headers, const void *body,
+                      size_t body_len, void *server_data, rtk_http_req **out)
+{
+    *out = NULL;
+    size_t hlen = headers ? strlen(headers) : 0;
+    size_t cap = strlen(method) + strlen(target) + hlen + body_len + 64;
+    char *text = rtk_xmalloc(cap);
+    int n = snprintf(text, cap, "%s %s HTTP/1.1\r\n%s", method, target, headers ? headers : "");
+    if (body)
+        n += snprintf(text + n, cap - (size_t)n, "Content-Length: %zu\r\n", body_len);
+    n += snprintf(text + n, cap - (size_t)n, "\r\n");
+    if (body)
+        memcpy(text + n, body, body_len);
+    size_t len = (size_t)n + (body ? body_len : 0);
+
+    /* A server and a connection that only exist to run the parser callbacks: no handles. */
+    rtk_http_server *srv = rtk_xcalloc(1, sizeof(*srv));
+    srv->cfg.max_head = 16 * 1024;
+    srv->cfg.max_body = 1024 * 1024;
+    srv->data = server_data;
+    rtk_http_conn *c = rtk_xcalloc(1, sizeof(*c));
+    c->tcp.data = srv;
+    c->flags = RTK_HTTP__C_FAKE;
+    ps_t *ps = rtk_xcalloc(1, sizeof(*ps));
+    http_parser_init(&ps->parser, HTTP_REQUEST);
+    ps->parser.data = c;
+    snprintf(ps->remote_ip, sizeof(ps->remote_ip), "127.0.0.1");
+    c->u.http.ps = ps;
+    size_t used = http_parser_execute(&ps->parser, &parser_settings, text, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&ps->parser);
+    req_t *r = ps->done;
+    ps->done = NULL;
+    int rc = 0;
+    if (e != HPE_PAUSED || r == NULL || used != len)
+        rc = (ps->err == 413 || ps->err == 431 || e == HPE_HEADER_OVERFLOW) ? RTK_ETOOBIG
+                                                                            : RTK_EPROTO;
+    ps_free(c);
+    free(c);
+    free(text);
+    if (rc != 0) {
+        req_free(r);
+        free(srv);
+        return rc;
+    }
+    r->conn = NULL;
+    r->flags |= RTK_HTTP__R_FAKE | RTK_HTTP__R_DISPATCHED;
+    *out = &r->pub;
+    return 0;
+}
+
+int rtk_http_fake_response(const rtk_http_req *req, rtk_http_fake_resp *out)
+{
+    const req_t *r = (const req_t *)req;
+    assert(r->flags & RTK_HTTP__R_FAKE);
+    memset(out, 0, sizeof(*out));
+    if (r->resp == NULL)
+        return RTK_EAGAIN;
+    const char *p = r->resp->data;
+    size_t hl = 0;
+    while (hl + 4 <= r->resp->len && memcmp(p + hl, "\r\n\r\n", 4) != 0)
+        hl++;
+    out->status = head_status(p, r->resp->len);
+    out->head = p;
+    out->head_len = hl + 4 <= r->resp->len ? hl + 4 : r->resp->len;
+    if (out->head_len < r->resp->len) {
+        out->body = p + out->head_len;
+        out->body_len = r->resp->len - out->head_len;
+    }
+    return 0;
+}
+
+void rtk_http_fake_free(rtk_http_req *req)
+{
+    if (req == NULL)
+        return;
+    req_t *r = (req_t *)req;
+    assert(r->flags & RTK_HTTP__R_FAKE);
+    rtk_http_server *srv = r->srv;
+    req_free(r);
+    free(srv);
 }

@@ -36,8 +36,9 @@
  *                                                                             no byte yet)
  *     IDLE      keep-alive, nothing queued, nothing read     keepalive        close
  *     CLOSING   graceful close: shutdown + lingering read    linger_ms        close at once
- *     DEFER     work for the next loop turn (uv_idle)         -                -
+ *     DEFER     work for the next loop turn (uv_idle)        -                -
  *     RAW       upgraded connections                         -                -
+ *     STOPPING  raw, during rtk_http_server_stop only        -                -
  *     (none)    busy: requests queued, waiting for answers   -                -
  *
  * Connection life (HTTP mode):
@@ -72,15 +73,16 @@ enum rtk_http__list_id {
 };
 
 enum rtk_http__conn_flag {
-    RTK_HTTP__C_READING = 1 << 0,  /* uv_read_start is in effect */
-    RTK_HTTP__C_FRESH = 1 << 1,    /* no byte received yet */
-    RTK_HTTP__C_NO_MORE = 1 << 2,  /* no further request will be parsed */
-    RTK_HTTP__C_PEER_EOF = 1 << 3, /* the peer shut down its write side */
-    RTK_HTTP__C_BLOCKED = 1 << 4,  /* reading stopped: too many requests queued */
-    RTK_HTTP__C_CLOSING = 1 << 5,  /* graceful close begun (shutdown requested) */
-    RTK_HTTP__C_CLOSED = 1 << 6,   /* uv_close called */
-    RTK_HTTP__C_PAUSED = 1 << 7,   /* raw: the owner paused reads */
-    RTK_HTTP__C_STOP_TOLD = 1 << 8 /* raw: on_stop already called */
+    RTK_HTTP__C_READING = 1 << 0,   /* uv_read_start is in effect */
+    RTK_HTTP__C_FRESH = 1 << 1,     /* no byte received yet */
+    RTK_HTTP__C_NO_MORE = 1 << 2,   /* no further request will be parsed */
+    RTK_HTTP__C_PEER_EOF = 1 << 3,  /* the peer shut down its write side */
+    RTK_HTTP__C_BLOCKED = 1 << 4,   /* reading stopped: too many requests queued */
+    RTK_HTTP__C_CLOSING = 1 << 5,   /* graceful close begun (shutdown requested) */
+    RTK_HTTP__C_CLOSED = 1 << 6,    /* uv_close called */
+    RTK_HTTP__C_PAUSED = 1 << 7,    /* raw: the owner paused reads */
+    RTK_HTTP__C_STOP_TOLD = 1 << 8, /* raw: on_stop already called */
+    RTK_HTTP__C_FAKE = 1 << 9       /* rtk_http_fake_new's stand-in: no socket */
 };
 
 enum rtk_http__mode { RTK_HTTP__M_HTTP = 0, RTK_HTTP__M_RAW };
@@ -95,20 +97,20 @@ struct rtk_http__stash {
 };
 
 struct rtk_http_conn {
-    uv_tcp_t tcp;                       /* tcp.data is the server; must stay first */
-    struct rtk_http_conn *prev, *next;  /* links in srv->lists[list] */
+    uv_tcp_t tcp;                      /* tcp.data is the server; must stay first */
+    struct rtk_http_conn *prev, *next; /* links in srv->lists[list] */
     union {
-        uint64_t deadline;              /* loop time (ms) of expiry, on a list with a timeout */
+        uint64_t deadline;                /* loop time (ms) of expiry, on a list with a timeout */
         struct rtk_http__stash *leftover; /* raw: bytes read after the upgrade head */
     } t;
-    uint8_t list;                       /* enum rtk_http__list_id */
-    uint8_t mode;                       /* enum rtk_http__mode */
-    uint16_t flags;                     /* enum rtk_http__conn_flag */
-    uint16_t count;                     /* HTTP: requests queued; closing: KiB discarded */
+    uint8_t list;   /* enum rtk_http__list_id */
+    uint8_t mode;   /* enum rtk_http__mode */
+    uint16_t flags; /* enum rtk_http__conn_flag */
+    uint16_t count; /* HTTP: requests queued; closing: KiB discarded */
     union {
         struct {
-            struct rtk_http__ps *ps;              /* NULL between requests */
-            struct rtk_http__req *qhead, *qtail;  /* parsed, response not yet written */
+            struct rtk_http__ps *ps;             /* NULL between requests */
+            struct rtk_http__req *qhead, *qtail; /* parsed, response not yet written */
         } http;
         struct {
             const rtk_http_raw_cbs *cbs;
@@ -119,13 +121,13 @@ struct rtk_http_conn {
 
 /* Parse state: exists from a request's first byte until the parser is idle again. */
 struct rtk_http__ps {
-    http_parser parser;         /* parser.data is the connection */
-    struct rtk_http__req *cur;  /* request being read (its head block may move until the
-                                 * head is complete) */
-    struct rtk_http__req *done; /* request completed by the last execute call */
+    http_parser parser;            /* parser.data is the connection */
+    struct rtk_http__req *cur;     /* request being read (its head block may move until the
+                                    * head is complete) */
+    struct rtk_http__req *done;    /* request completed by the last execute call */
     struct rtk_http__stash *stash; /* unparsed bytes kept while reading is stopped */
-    int err;                    /* status chosen by a callback that stopped the parser */
-    uint8_t last;               /* last data callback: url, header field or header value */
+    int err;                       /* status chosen by a callback that stopped the parser */
+    uint8_t last;                  /* last data callback: url, header field or header value */
     char remote_ip[INET6_ADDRSTRLEN];
 };
 
@@ -135,6 +137,7 @@ enum rtk_http__req_flag {
     RTK_HTTP__R_RESPONDED = 1 << 2,
     RTK_HTTP__R_CLOSE = 1 << 3,     /* close the connection after this response */
     RTK_HTTP__R_PARSER_UP = 1 << 4, /* parser stopped after it (Upgrade or CONNECT) */
+    RTK_HTTP__R_FAKE = 1 << 5,      /* from rtk_http_fake_new: responses are recorded */
 };
 
 /* Header being built: offsets into the request's string area, converted in place to
@@ -147,30 +150,30 @@ union rtk_http__hdr {
 };
 
 struct rtk_http__req {
-    rtk_http_req pub;            /* must stay first */
+    rtk_http_req pub; /* must stay first */
     rtk_http_server *srv;
-    rtk_http_conn *conn;         /* NULL once the connection is gone */
-    struct rtk_http__req *next;  /* queue order */
-    struct rtk_http__wr *resp;   /* response built, waiting for the earlier ones */
-    uint64_t start_ns;           /* uv_hrtime() at the first byte */
-    uint16_t flags;              /* enum rtk_http__req_flag */
-    size_t head_bytes;           /* head size as counted against max_head */
-    union rtk_http__hdr *hdrs;   /* header array (own allocation) */
+    rtk_http_conn *conn;        /* NULL once the connection is gone */
+    struct rtk_http__req *next; /* queue order */
+    struct rtk_http__wr *resp;  /* response built, waiting for the earlier ones */
+    uint64_t start_ns;          /* uv_hrtime() at the first byte */
+    uint16_t flags;             /* enum rtk_http__req_flag */
+    size_t head_bytes;          /* head size as counted against max_head */
+    union rtk_http__hdr *hdrs;  /* header array (own allocation) */
     size_t hdr_cap;
-    char *body;                  /* own allocation, NUL-terminated */
+    char *body; /* own allocation, NUL-terminated */
     size_t body_cap;
     char remote_ip[INET6_ADDRSTRLEN];
-    size_t str_len, str_cap;     /* bytes used and available in str[] */
-    char str[];                  /* url, then header names and values, each NUL-terminated */
+    size_t str_len, str_cap; /* bytes used and available in str[] */
+    char str[];              /* url, then header names and values, each NUL-terminated */
 };
 
 /* One write: the request and the bytes in one allocation, freed in the write callback. */
 struct rtk_http__wr {
-    uv_write_t w;                          /* w.data is the connection */
-    void (*done)(void *arg, int status);   /* raw writes of borrowed bytes */
+    uv_write_t w;                        /* w.data is the connection */
+    void (*done)(void *arg, int status); /* raw writes of borrowed bytes */
     void *arg;
     size_t len;
-    int close_after;                       /* HTTP: close once this is on its way */
+    int close_after; /* HTTP: close once this is on its way */
     char data[];
 };
 
@@ -180,8 +183,8 @@ struct rtk_http__list {
 
 struct rtk_http_server {
     uv_tcp_t listener;
-    uv_timer_t timer;  /* fires at the earliest deadline of the timed lists */
-    uv_idle_t idle;    /* runs the DEFER list on the next loop turn */
+    uv_timer_t timer; /* fires at the earliest deadline of the timed lists */
+    uv_idle_t idle;   /* runs the DEFER list on the next loop turn */
     uv_loop_t *loop;
     rtk_http_config cfg; /* defaults applied */
     rtk_http_handler handler;
