@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "api/rtk_api.h"
@@ -143,6 +144,29 @@ static int make_data_dir(const char *dir)
 {
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "rtkd: cannot create data folder %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes and syncs 64 KiB in |dir| and removes it again, so a read-only or full data folder
+ * is reported at start-up rather than on the first acknowledged write. */
+static int probe_writable(const char *dir)
+{
+    char path[4200];
+    static const char block[65536];
+    snprintf(path, sizeof(path), "%s/.rtkd-write-probe", dir);
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && fwrite(block, 1, sizeof(block), f) == sizeof(block) && fflush(f) == 0 &&
+             fsync(fileno(f)) == 0;
+    int err = errno;
+    if (f != NULL && fclose(f) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    unlink(path);
+    if (!ok) {
+        fprintf(stderr, "rtkd: the data folder %s is not writable: %s\n", dir, strerror(err));
         return -1;
     }
     return 0;
@@ -324,6 +348,8 @@ static int cmd_serve(int argc, char **argv, options *o)
     s.ctx.max_peers_per_meeting = limits[3];
     s.ctx.loop = uv_default_loop();
     s.ctx.ptoken_ttl_s = ttl;
+    if (make_data_dir(o->data) != 0 || probe_writable(o->data) != 0)
+        return 1;
     if (open_store(o, &s.ctx.db) != 0)
         return 1;
     if ((rc = rtk_keyfile_load(o->data, s.ctx.signing_key)) != 0) {
