@@ -4,7 +4,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 RTKD_DATA ?= ./var
 RTKD_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run test unit e2e bootstrap clean format
+.PHONY: all build run test unit e2e lint bootstrap clean format
 
 all: build
 
@@ -26,7 +26,16 @@ test:
 	@cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=address,undefined \
 	    -DRTK_WERROR=ON -DRTK_TESTS=ON >/dev/null
 	@cmake --build build-test -j $(JOBS)
-	@$(MAKE) --no-print-directory unit e2e
+	@$(MAKE) --no-print-directory lint unit e2e
+
+# Static analysis with the project's settings (.clang-tidy; cppcheck flags here): findings fail.
+lint:
+	@echo "lint: cppcheck"
+	@cppcheck --enable=warning,portability,performance --std=c11 --inline-suppr --quiet \
+	    --error-exitcode=1 --suppress=missingIncludeSystem --suppress=missingInclude -Isrc src
+	@echo "lint: clang-tidy"
+	@ls src/*.c src/*/*.c | xargs -P $(JOBS) -n 4 clang-tidy -p build-test --quiet 2>/dev/null \
+	    | grep -E '(error|warning):' && exit 1 || true
 
 unit:
 	cd build-test && ctest --output-on-failure --no-tests=error

@@ -13,7 +13,7 @@ what=${1:-test}
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
       libsqlite3-dev libssl-dev)
 if [ "$what" != build ]; then
-  pkgs+=(libcmocka-dev)
+  pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3)
 fi
 if [ "$what" = bench ]; then
   pkgs+=(wrk nginx-light gnuplot-nox)

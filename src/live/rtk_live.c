@@ -486,8 +486,8 @@ int rtk_live_kick_all(rtk_live *live, const char *meeting_id, int64_t *count)
     json_decref(msg);
     *count = 0;
     /* Keep the session while its peers go, so the last leave does not start a keep-alive. */
-    while (m->peers != NULL) {
-        rtk_peer *p = m->peers;
+    for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
+        next = p->next; /* peer_gone frees p only */
         rtk_live__send(live, p, f);
         live->tr->close(p->conn, 4001, "kicked");
         if (p->dropping) { /* failed the send: it is on the drop list; take it off */
@@ -731,8 +731,8 @@ void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg)
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
-        while (m->peers != NULL) {
-            rtk_peer *p = m->peers;
+        for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
+            next = p->next; /* peer_drop frees p only */
             /* Leaving through shutdown must not end the session: it stays LIVE for peers
              * that reconnect after the restart. */
             peer_drop(live, p, RTK_WS_CLOSE_GOING_AWAY, "server shutting down", now, 1);

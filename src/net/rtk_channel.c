@@ -188,7 +188,7 @@ static void on_read(rtk_http_conn *conn, void *user, ssize_t nread, const char *
 
     /* The shared read buffer is the server's writable memory, lent to us for this call; the
      * codec unmasks payloads in place there. */
-    uint8_t *buf = (uint8_t *)(uintptr_t)data;
+    uint8_t *buf = (uint8_t *)data;
     size_t len = (size_t)nread;
     if (c->in != NULL) {
         c->in = rtk_xrealloc(c->in, c->in_len + len);
