@@ -12,6 +12,7 @@
 #include "http/rtk_reply.h"
 #include "util/rtk_err.h"
 #include "util/rtk_time.h"
+#include "web/rtk_web.h"
 
 #define API_TOKEN_MAX 256 /* our secrets are 52 bytes; anything this long is not one of ours */
 
@@ -153,6 +154,10 @@ void rtk_api_handle(rtk_http_req *req)
     memset(&call, 0, sizeof(call));
     call.req = req;
     call.ctx = req->server_data;
+
+    /* The console and participant pages (GET /, /join, /ui/...) sit outside the REST API. */
+    if (rtk_web_handle(req))
+        return;
 
     if (rtk_router_match(req->path, req->path_len, &call.m) != 0) {
         rtk_reply_error(req, 404, "No route for %s %.*s", req->method_str,
@@ -308,6 +313,11 @@ void rtk_api_touch(json_t *doc)
     char iso[25];
     rtk_time_iso(now, iso);
     json_object_set_new(doc, "updated_at", json_string(iso));
+}
+
+void rtk_api_no_session(rtk_call *call, const char *meeting_id)
+{
+    rtk_reply_error(call->req, 404, "No active session found for meeting_id %s", meeting_id);
 }
 
 void rtk_api_store_error(rtk_call *call, int rc)

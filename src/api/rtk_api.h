@@ -63,6 +63,9 @@ int rtk_api_paging(rtk_call *call, rtk_page *page);
  * moved on, so every change is visible in updated_at. */
 void rtk_api_touch(struct json_t *doc);
 
+/* Answers 404 "No active session found for meeting_id …". */
+void rtk_api_no_session(rtk_call *call, const char *meeting_id);
+
 /* Answers 500 for a store failure. */
 void rtk_api_store_error(rtk_call *call, int rc);
 

@@ -14,12 +14,6 @@
 
 #define KICK_MAX_IDS 1000
 
-static int no_session(rtk_call *call, const char *meeting_id)
-{
-    rtk_reply_error(call->req, 404, "No active session found for meeting_id %s", meeting_id);
-    return -1;
-}
-
 void rtk_api_active_get(rtk_call *call)
 {
     const char *meeting_id = call->m.params[2];
@@ -29,7 +23,7 @@ void rtk_api_active_get(rtk_call *call)
     json_decref(m);
     json_t *s = rtk_live_session_json(call->ctx->live, meeting_id);
     if (s == NULL) {
-        no_session(call, meeting_id);
+        rtk_api_no_session(call, meeting_id);
         return;
     }
     rtk_reply_data(call->req, 200, s, NULL);
@@ -82,7 +76,7 @@ void rtk_api_active_kick(rtk_call *call)
         goto out;
     }
     if (!rtk_live_has_session(call->ctx->live, meeting_id)) {
-        no_session(call, meeting_id);
+        rtk_api_no_session(call, meeting_id);
         goto out;
     }
     /* Resolve every id first: one unknown id refuses the whole kick. */
@@ -125,7 +119,7 @@ void rtk_api_active_kick(rtk_call *call)
     for (size_t i = 0; i < n; i++)
         ids[i] = json_string_value(json_object_get(json_array_get(docs, i), "id"));
     if (rtk_live_kick(call->ctx->live, meeting_id, ids, n, was_live) != 0) {
-        no_session(call, meeting_id);
+        rtk_api_no_session(call, meeting_id);
         goto out;
     }
     /* The reply promises the kick is stored: commit before answering. */
@@ -162,7 +156,7 @@ void rtk_api_active_kick_all(rtk_call *call)
         return;
     json_decref(m);
     if (rtk_live_kick_all(call->ctx->live, meeting_id, &count) != 0) {
-        no_session(call, meeting_id);
+        rtk_api_no_session(call, meeting_id);
         return;
     }
     if (rtk_db_flush(call->ctx->db) != 0) {

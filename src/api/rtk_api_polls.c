@@ -28,12 +28,6 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-static int no_session(rtk_call *call, const char *meeting_id)
-{
-    rtk_reply_error(call->req, 404, "No active session found for meeting_id %s", meeting_id);
-    return -1;
-}
-
 void rtk_api_poll_create(rtk_call *call)
 {
     const char *meeting_id = call->m.params[2];
@@ -103,7 +97,7 @@ void rtk_api_poll_create(rtk_call *call)
     int rc = rtk_live_poll_create(call->ctx->live, meeting_id, question, opts, (int)n,
                                   anonymous, hide_votes, call->token_id, &rest);
     if (rc == RTK_ENOTFOUND) {
-        no_session(call, meeting_id);
+        rtk_api_no_session(call, meeting_id);
         goto out;
     }
     if (rc != 0) {
@@ -127,7 +121,7 @@ void rtk_api_polls_list(rtk_call *call)
     json_decref(m);
     json_t *polls = rtk_live_polls_rest(call->ctx->live, meeting_id);
     if (polls == NULL) {
-        no_session(call, meeting_id);
+        rtk_api_no_session(call, meeting_id);
         return;
     }
     rtk_reply_data(call->req, 200, json_pack("{s:o}", "polls", polls), NULL);
@@ -141,7 +135,7 @@ void rtk_api_poll_get(rtk_call *call)
         return;
     json_decref(m);
     if (!rtk_live_has_session(call->ctx->live, meeting_id)) {
-        no_session(call, meeting_id);
+        rtk_api_no_session(call, meeting_id);
         return;
     }
     json_t *poll = rtk_live_poll_rest(call->ctx->live, meeting_id, poll_id);

@@ -513,41 +513,62 @@ int rtk_db__collect(rtk_db *db, sqlite3_stmt *st, json_t **items)
     return 0;
 }
 
-int rtk_db_app_list(rtk_db *db, const char *account_id, const char *search, int desc,
-                    rtk_page page, json_t **items, int64_t *total)
-{
-    const char *where = " FROM apps WHERE account_id=?1 AND (?2 IS NULL OR name LIKE ?2 ESCAPE"
-                        " '\\' OR id=?3)";
-    char sql[512];
-    sqlite3_stmt *cnt = NULL, *st = NULL;
-    char *pat = search ? like_pattern(search) : NULL;
-    int rc = RTK_EDB;
+/* Runs a paged listing of JSON documents: "SELECT count(*) FROM_WHERE" for the total and
+ * "SELECT COLS FROM_WHERE ORDER LIMIT ?n+1 OFFSET ?n+2" for the page, with |args| bound as
+ * ?1..?n in both. COLS must yield one JSON text per row. */
+typedef struct paged_arg {
+    const char *text; /* bound as text (NULL binds NULL) unless |is_int| */
+    int64_t num;
+    int is_int;
+} paged_arg;
 
-    snprintf(sql, sizeof(sql), "SELECT count(*)%s", where);
+static int paged_docs(rtk_db *db, const char *cols, const char *from_where, const char *order,
+                      const paged_arg *args, int nargs, rtk_page page, json_t **items,
+                      int64_t *total)
+{
+    char sql[768];
+    sqlite3_stmt *cnt = NULL, *st = NULL;
+    int rc = RTK_EDB;
+    snprintf(sql, sizeof(sql), "SELECT count(*)%s", from_where);
     if (sqlite3_prepare_v2(db->sq, sql, -1, &cnt, NULL) != SQLITE_OK)
         goto out;
-    snprintf(sql, sizeof(sql),
-             "SELECT json_object('id',id,'name',name,'created_at',"
-             "strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ',created_at/1000.0,'unixepoch'))%s"
-             " ORDER BY created_at %s, id LIMIT ?4 OFFSET ?5",
-             where, desc ? "DESC" : "ASC");
+    snprintf(sql, sizeof(sql), "SELECT %s%s ORDER BY %s LIMIT ?%d OFFSET ?%d", cols, from_where,
+             order, nargs + 1, nargs + 2);
     if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK)
         goto out;
-    for (int i = 0; i < 2; i++) {
-        sqlite3_stmt *s = i ? st : cnt;
-        rtk_db__bind_text(s, 1, account_id);
-        rtk_db__bind_text(s, 2, pat);
-        rtk_db__bind_text(s, 3, search);
+    for (int k = 0; k < 2; k++) {
+        sqlite3_stmt *q = k ? st : cnt;
+        for (int i = 0; i < nargs; i++) {
+            if (args[i].is_int)
+                sqlite3_bind_int64(q, i + 1, args[i].num);
+            else
+                rtk_db__bind_text(q, i + 1, args[i].text);
+        }
     }
-    sqlite3_bind_int64(st, 4, page.limit);
-    sqlite3_bind_int64(st, 5, page.offset);
+    sqlite3_bind_int64(st, nargs + 1, page.limit);
+    sqlite3_bind_int64(st, nargs + 2, page.offset);
     if ((rc = rtk_db__count(db, cnt, total)) == 0)
         rc = rtk_db__collect(db, st, items);
 out:
-    if (rc == RTK_EDB && (cnt == NULL || st == NULL))
-        rtk_db__fail(db, "app list");
+    if (cnt == NULL || st == NULL)
+        rtk_db__fail(db, "paged list");
     sqlite3_finalize(cnt);
     sqlite3_finalize(st);
+    return rc;
+}
+
+int rtk_db_app_list(rtk_db *db, const char *account_id, const char *search, int desc,
+                    rtk_page page, json_t **items, int64_t *total)
+{
+    char *pat = search ? like_pattern(search) : NULL;
+    const paged_arg args[] = {{account_id, 0, 0}, {pat, 0, 0}, {search, 0, 0}};
+    int rc = paged_docs(db,
+                        "json_object('id',id,'name',name,'created_at',"
+                        "strftime('%Y-%m-%dT%H:%M:%fZ',created_at/1000.0,'unixepoch'))",
+                        " FROM apps WHERE account_id=?1 AND (?2 IS NULL OR name LIKE ?2 ESCAPE"
+                        " '\\' OR id=?3)",
+                        desc ? "created_at DESC, id" : "created_at ASC, id", args, 3, page, items,
+                        total);
     free(pat);
     return rc;
 }
@@ -620,39 +641,14 @@ int rtk_db_meeting_list(rtk_db *db, const char *app_id, const char *search, cons
                         int64_t start_ms, int64_t end_ms, rtk_page page, json_t **items,
                         int64_t *total)
 {
-    const char *where = " FROM meetings WHERE app_id=?1 AND (?2 IS NULL OR title LIKE ?2 ESCAPE"
-                        " '\\' OR id=?3) AND (?4 IS NULL OR status=?4) AND created_at>=?5"
-                        " AND created_at<=?6";
-    char sql[512];
-    sqlite3_stmt *cnt = NULL, *st = NULL;
     char *pat = search ? like_pattern(search) : NULL;
-    int rc = RTK_EDB;
-
-    snprintf(sql, sizeof(sql), "SELECT count(*)%s", where);
-    if (sqlite3_prepare_v2(db->sq, sql, -1, &cnt, NULL) != SQLITE_OK)
-        goto out;
-    snprintf(sql, sizeof(sql), "SELECT doc%s ORDER BY created_at DESC, id LIMIT ?7 OFFSET ?8",
-             where);
-    if (sqlite3_prepare_v2(db->sq, sql, -1, &st, NULL) != SQLITE_OK)
-        goto out;
-    for (int i = 0; i < 2; i++) {
-        sqlite3_stmt *s = i ? st : cnt;
-        rtk_db__bind_text(s, 1, app_id);
-        rtk_db__bind_text(s, 2, pat);
-        rtk_db__bind_text(s, 3, search);
-        rtk_db__bind_text(s, 4, status);
-        sqlite3_bind_int64(s, 5, start_ms);
-        sqlite3_bind_int64(s, 6, end_ms);
-    }
-    sqlite3_bind_int64(st, 7, page.limit);
-    sqlite3_bind_int64(st, 8, page.offset);
-    if ((rc = rtk_db__count(db, cnt, total)) == 0)
-        rc = rtk_db__collect(db, st, items);
-out:
-    if (rc == RTK_EDB && (cnt == NULL || st == NULL))
-        rtk_db__fail(db, "meeting list");
-    sqlite3_finalize(cnt);
-    sqlite3_finalize(st);
+    const paged_arg args[] = {{app_id, 0, 0},  {pat, 0, 0},      {search, 0, 0},
+                              {status, 0, 0},  {NULL, start_ms, 1}, {NULL, end_ms, 1}};
+    int rc = paged_docs(db, "doc",
+                        " FROM meetings WHERE app_id=?1 AND (?2 IS NULL OR title LIKE ?2 ESCAPE"
+                        " '\\' OR id=?3) AND (?4 IS NULL OR status=?4) AND created_at>=?5"
+                        " AND created_at<=?6",
+                        "created_at DESC, id", args, 6, page, items, total);
     free(pat);
     return rc;
 }
