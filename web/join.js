@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT
+// The participant page (/join?token=…): joins the meeting over the channel (docs/protocol.md),
+// shows the live session and its polls, lets the participant vote, and says plainly why the
+// connection ended: kicked (4001), replaced by another tab (4002), removed (4003), server
+// restarting (1001), network lost, or refused at the handshake.
+//
+// Reconnects (with backoff) only where rejoining makes sense: after 1001 and after a lost
+// network. A refused handshake cannot be told apart in the browser: the WebSocket API hides
+// the HTTP status, and a plain GET of /v1/ws is answered 400 before the token is looked at.
+// So after a failed connect the page asks /readyz: unreachable means the network (retry),
+// 503 means the server is restarting (retry), and a ready server means it refused this link
+// (expired or replaced token, removed participant, inactive meeting, or kicked from the
+// session that is running): the page says so and offers a manual retry.
+
+import { $, el, fill, fmtMinutes, plural, pollBadges, pollOptions } from './common.js';
+
+const TOKEN_KEY = 'rtkd.join.token';
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 15000;
+
+const state = {
+    token: null,
+    ws: null,
+    helloed: false,      // the current connection got its hello
+    attempt: 0,          // failed attempts since the last hello (for the backoff)
+    retryTimer: null,
+    countdownTimer: null,
+    kickReason: null,    // from the `kicked` event that precedes close 4001
+    self: null,
+    session: null,
+    sessionAt: 0,        // when `session` arrived (ms), to advance the minutes locally
+    polls: new Map(),    // poll id -> viewer view, in creation order
+    pending: new Set(),  // poll ids with a vote in flight
+    ended: false,        // a final state: no reconnect
+    refSeq: 0,
+};
+
+/* Reads the token once, keeps it for this tab only, and takes it out of the address bar so
+ * it is not left in the history, in bookmarks or on a shared screen. */
+function takeToken() {
+    const url = new URL(location.href);
+    const fromUrl = url.searchParams.get('token');
+    if (fromUrl) {
+        sessionStorage.setItem(TOKEN_KEY, fromUrl);
+        url.searchParams.delete('token');
+        history.replaceState(null, '', url.pathname + url.search + url.hash);
+        return fromUrl;
+    }
+    return sessionStorage.getItem(TOKEN_KEY);
+}
+
+function setConn(stateName, text) {
+    const pill = $('conn');
+    pill.dataset.state = stateName;
+    pill.textContent = text;
+}
+
+function notice(title, text, button = null) {
+    $('notice-title').textContent = title;
+    $('notice-text').textContent = text;
+    const b = $('retry');
+    b.hidden = !button;
+    if (button) b.textContent = button;
+    $('notice').hidden = false;
+    $('notice').dataset.kind = state.ended ? 'final' : 'retry';
+}
+
+function clearNotice() {
+    $('notice').hidden = true;
+    $('retry').hidden = true;
+}
+
+function clearTimers() {
+    clearTimeout(state.retryTimer);
+    clearInterval(state.countdownTimer);
+    state.retryTimer = state.countdownTimer = null;
+}
+
+function connect() {
+    clearTimers();
+    state.helloed = false;
+    state.kickReason = null;
+    setConn('connecting', state.attempt ? 'Reconnecting…' : 'Connecting…');
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(`${proto}//${location.host}/v1/ws?token=${encodeURIComponent(state.token)}`);
+    state.ws = ws;
+    ws.addEventListener('message', (ev) => {
+        if (ws !== state.ws) return;
+        let msg;
+        try {
+            msg = JSON.parse(ev.data);
+        } catch {
+            return;
+        }
+        onMessage(msg);
+    });
+    ws.addEventListener('close', (ev) => {
+        if (ws !== state.ws) return;
+        state.ws = null;
+        state.pending.clear();
+        onClose(ev.code, ev.reason);
+    });
+}
+
+function send(obj) {
+    if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+        state.ws.send(JSON.stringify(obj));
+        return true;
+    }
+    return false;
+}
+
+function onMessage(msg) {
+    switch (msg.type) {
+    case 'hello':
+        state.helloed = true;
+        state.attempt = 0;
+        state.self = msg.self;
+        state.polls = new Map((msg.polls || []).map((p) => [p.id, p]));
+        setSession(msg.session);
+        clearNotice();
+        setConn('live', 'Connected');
+        renderWho();
+        renderPolls();
+        break;
+    case 'session.updated':
+        setSession(msg.session);
+        break;
+    case 'poll.created':
+    case 'poll.updated':
+    case 'poll.voted':
+        onPoll(msg);
+        break;
+    case 'kicked':
+        state.kickReason = msg.reason;
+        break;
+    case 'error':
+        onError(msg);
+        break;
+    default:
+        break;
+    }
+}
+
+function onPoll(msg) {
+    const p = msg.poll;
+    if (!p || !p.id) return;
+    const isNew = !state.polls.has(p.id);
+    state.polls.set(p.id, p);
+    if (msg.type === 'poll.voted') {
+        state.pending.delete(p.id);
+        flash(`Your vote on “${p.question}” was counted.`);
+    } else if (isNew) {
+        flash(`New poll: ${p.question}`);
+    }
+    renderPoll(p);
+}
+
+function onError(msg) {
+    const pollId = msg.ref && msg.ref.startsWith('vote:') ? msg.ref.split(':')[1] : null;
+    if (pollId) {
+        state.pending.delete(pollId);
+        const p = state.polls.get(pollId);
+        if (p) renderPoll(p);
+    }
+    const words = {
+        already_voted: 'You have already voted in this poll.',
+        poll_not_found: 'That poll is no longer there.',
+        invalid_option: 'That option is not part of the poll.',
+        rate_limited: 'Too many messages at once: wait a moment and try again.',
+    };
+    flash(words[msg.code] || `The server said: ${msg.message || msg.code}`);
+}
+
+function flash(text) {
+    const m = $('poll-msg');
+    m.textContent = text;
+    m.hidden = false;
+}
+
+function setSession(s) {
+    if (!s) return;
+    state.session = s;
+    state.sessionAt = Date.now();
+    $('title').textContent = s.meeting_display_name || 'Meeting';
+    document.title = `${s.meeting_display_name || 'Meeting'} · rtkd`;
+    $('live').textContent = String(s.live_participants);
+    $('peak').textContent = String(s.max_concurrent_participants);
+    tickMinutes();
+}
+
+/* The server sends the minutes when the live count changes; in between they grow by one
+ * minute per live participant per minute, so the page advances them itself. */
+function tickMinutes() {
+    const s = state.session;
+    if (!s) return;
+    const live = state.helloed ? s.live_participants : 0;
+    const m = s.minutes_consumed + (live * (Date.now() - state.sessionAt)) / 60000;
+    $('minutes').textContent = fmtMinutes(m);
+}
+
+function renderWho() {
+    const me = state.self;
+    if (!me) return;
+    const name = me.name || me.custom_participant_id;
+    $('who').textContent = `You are ${name}${me.preset_name ? ` (${me.preset_name})` : ''}.`;
+}
+
+function vote(pollId, option) {
+    if (state.pending.has(pollId)) return;
+    const ref = `vote:${pollId}:${++state.refSeq}`;
+    if (!send({ type: 'poll.vote', poll_id: pollId, option, ref })) {
+        flash('Not connected: your vote was not sent.');
+        return;
+    }
+    state.pending.add(pollId);
+    renderPoll(state.polls.get(pollId));
+}
+
+function pollItem(p) {
+    const voted = typeof p.my_vote === 'number';
+    const pending = state.pending.has(p.id);
+    const hidden = p.options.some((o) => o.count === null);
+    const canVote = !voted && state.helloed && !state.ended;
+    const actions = voted ? null : (i) => el('button', {
+        type: 'button',
+        class: 'vote',
+        disabled: !canVote || pending,
+        on: { click: () => vote(p.id, i) },
+    }, p.options[i].text);
+    let summary;
+    if (voted) {
+        summary = `You voted for “${p.options[p.my_vote]?.text ?? '?'}”. ` +
+            `${plural(p.total_votes ?? 0, 'vote', 'votes')} in all.`;
+    } else if (pending) {
+        summary = 'Sending your vote…';
+    } else if (hidden) {
+        summary = 'Choose an option to vote. The results are shown once you have voted.';
+    } else {
+        summary = `Choose an option to vote. ${plural(p.total_votes ?? 0, 'vote', 'votes')} so far.`;
+    }
+    return el('li', { class: 'poll card', id: `poll-${p.id}`, dataset: { pollId: p.id } },
+        el('h3', { tabindex: '-1', text: p.question }),
+        pollBadges(p, true),
+        pollOptions(p, actions),
+        el('p', { class: 'muted summary', text: summary }));
+}
+
+/* Replaces one poll in place; when it replaced the element holding the focus (a vote
+ * button), the focus moves to the poll's heading so keyboard users keep their place. */
+function renderPoll(p) {
+    const list = $('polls');
+    const old = document.getElementById(`poll-${p.id}`);
+    const hadFocus = old && old.contains(document.activeElement);
+    const item = pollItem(p);
+    if (old) old.replaceWith(item);
+    else list.append(item);
+    $('no-polls').hidden = true;
+    if (hadFocus) item.querySelector('h3').focus();
+}
+
+function renderPolls() {
+    fill($('polls'), [...state.polls.values()].map(pollItem));
+    $('no-polls').hidden = state.polls.size > 0;
+}
+
+function finish(title, text, button = null) {
+    state.ended = true;
+    clearTimers();
+    setConn('ended', 'Disconnected');
+    tickMinutes();
+    renderPolls(); // vote buttons off
+    notice(title, text, button);
+}
+
+/* Schedules a reconnect with exponential backoff and jitter, counting down on screen. */
+function retry(title, text) {
+    state.ended = false;
+    clearTimers();
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** state.attempt);
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+    state.attempt++;
+    const due = Date.now() + delay;
+    setConn('reconnecting', 'Reconnecting');
+    tickMinutes();
+    renderPolls();
+    const show = () => {
+        const s = Math.max(1, Math.ceil((due - Date.now()) / 1000));
+        notice(title, `${text} Reconnecting in ${s} s…`, 'Reconnect now');
+    };
+    show();
+    state.countdownTimer = setInterval(show, 1000);
+    state.retryTimer = setTimeout(connect, delay);
+}
+
+function onClose(code, reason) {
+    const wasJoined = state.helloed;
+    state.helloed = false;
+    if (code === 4001) {
+        if (state.kickReason === 'kick_all') {
+            finish('The session has ended', 'The organiser ended this session for everyone.');
+        } else {
+            finish('You were removed from the meeting',
+                'The organiser removed you from this session, so you cannot rejoin it. ' +
+                'You may be invited to a later one.');
+        }
+        return;
+    }
+    if (code === 4002) {
+        finish('Opened somewhere else',
+            'You joined this meeting from another tab or device, so this tab was disconnected.',
+            'Use this tab instead');
+        return;
+    }
+    if (code === 4003) {
+        finish('You are no longer a participant',
+            'The organiser removed you from this meeting, so this link no longer works.');
+        return;
+    }
+    if (code === 1001) {
+        retry('The server is restarting', 'This happens during an update and takes a moment.');
+        return;
+    }
+    if (wasJoined) {
+        retry('Connection lost',
+            `The connection dropped${reason ? ` (${reason})` : ''}. Check your network.`);
+        return;
+    }
+    probe();
+}
+
+/* A connection that never reached hello: find out whether the server is there at all. */
+async function probe() {
+    let status = 0;
+    try {
+        const res = await fetch('/readyz', { cache: 'no-store' });
+        status = res.status;
+    } catch {
+        status = 0;
+    }
+    if (status === 0) {
+        retry('Cannot reach the server', 'The network or the server is down.');
+    } else if (status === 503) {
+        retry('The server is restarting', 'This happens during an update and takes a moment.');
+    } else {
+        finish('This link was not accepted',
+            'The server did not let this link join. The link may have expired or been ' +
+            'replaced, the meeting may be closed, or you may have been removed from the ' +
+            'session that is running. Ask the organiser for a new link.',
+            'Try again');
+    }
+}
+
+function start() {
+    state.token = takeToken();
+    if (!state.token) {
+        state.ended = true;
+        setConn('ended', 'Not connected');
+        $('title').textContent = 'No join link';
+        notice('No join link',
+            'Open the link the organiser sent you: it ends in “/join?token=…”.');
+        return;
+    }
+    $('retry').addEventListener('click', () => {
+        state.ended = false;
+        state.attempt = 0;
+        clearNotice();
+        connect();
+    });
+    // Back online: no need to wait for the backoff.
+    window.addEventListener('online', () => {
+        if (!state.ended && !state.ws) connect();
+    });
+    setInterval(tickMinutes, 1000);
+    connect();
+}
+
+start();
