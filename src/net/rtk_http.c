@@ -43,6 +43,7 @@ static void begin_close(rtk_http_conn *c);
 static void close_now(rtk_http_conn *c);
 static void write_queue(rtk_http_conn *c);
 static void maybe_finish_stop(rtk_http_server *srv);
+static int under_limits(const rtk_http_conn *c);
 
 /* ---- status table ------------------------------------------------------------------------ */
 
@@ -71,6 +72,7 @@ const char *rtk_http_status_text(int status)
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
     }
 }
@@ -82,6 +84,7 @@ static const char *error_message(int status)
     case 408: return "Request timeout";
     case 413: return "Request body too large";
     case 431: return "Request header fields too large";
+    case 505: return "HTTP version not supported";
     default: return "Malformed request";
     }
 }
@@ -375,6 +378,97 @@ static void ps_free(rtk_http_conn *c)
     c->u.http.ps = NULL;
 }
 
+/* ---- strictness that a lenient http-parser build lacks ----------------------------------- */
+
+/*
+ * Debian builds http-parser with HTTP_PARSER_STRICT=0, which skips several checks: the letters
+ * of "HTTP/" in the request line, the LF after a CR at the end of the head, of a chunk-size
+ * line and of the trailers, and the CRLF after chunk data ("2\r\n{}XX0\r\n" is read as a valid
+ * body). Its header-value fast path also lets the first byte of a value through unchecked,
+ * and its field-name check admits spaces. Framing that two parsers read differently is how
+ * requests get smuggled past a proxy, so rtkd enforces RFC 9112 itself: the callbacks check
+ * names, values and the version, and scan_framing checks every byte that is not body data.
+ */
+
+enum { SC_START, SC_METHOD, SC_SP1, SC_TARGET, SC_SP2, SC_VERSION, SC_REST };
+
+static void scan_reset(ps_t *ps)
+{
+    ps->scan = SC_START;
+    ps->scan_i = 0;
+    ps->pending_cr = 0;
+    ps->expect_crlf = 0;
+}
+
+/* Checks the framing bytes [from, to) of the current message (never body data): a CR is only
+ * ever followed by LF (RFC 9112 2.2), the request line is "method SP target SP HTTP/..."
+ * (RFC 9112 3), and chunk data is followed by exactly CRLF (RFC 9112 7.1). The parser checks
+ * the rest. Returns 0, or -1 on a violation. */
+static int scan_framing(ps_t *ps, const char *from, const char *to)
+{
+    for (const char *q = from; q < to; q++) {
+        char ch = *q;
+        if (ps->expect_crlf) {
+            if (ch != (ps->expect_crlf == 2 ? '\r' : '\n'))
+                return -1;
+            ps->expect_crlf--;
+            continue;
+        }
+        if (ps->pending_cr) {
+            if (ch != '\n')
+                return -1;
+            ps->pending_cr = 0;
+        } else if (ch == '\r') {
+            ps->pending_cr = 1;
+            continue;
+        }
+        switch (ps->scan) {
+        case SC_START: /* empty lines before a request are allowed (RFC 9112 2.2) */
+            if (ch != '\n')
+                ps->scan = SC_METHOD;
+            break;
+        case SC_METHOD:
+        case SC_TARGET:
+            if (ch == '\n')
+                return -1; /* a request line without a version: HTTP/0.9 is not spoken */
+            if (ch == ' ')
+                ps->scan++;
+            break;
+        case SC_SP1:
+            if (ch == '\n')
+                return -1;
+            if (ch != ' ')
+                ps->scan = SC_TARGET;
+            break;
+        case SC_SP2:
+            if (ch == ' ')
+                break;
+            ps->scan = SC_VERSION;
+            ps->scan_i = 0;
+            /* fall through */
+        case SC_VERSION:
+            if (ps->scan_i < 5) {
+                if (ch != "HTTP/"[ps->scan_i])
+                    return -1;
+                ps->scan_i++;
+            } else if (ch == '\n') {
+                ps->scan = SC_REST;
+            }
+            break;
+        default: break;
+        }
+    }
+    return 0;
+}
+
+/* RFC 9110 5.6.2: tchar. */
+static int is_tchar(unsigned char ch)
+{
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+        return 1;
+    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
 /* ---- http-parser callbacks --------------------------------------------------------------- */
 
 static ps_t *ps_of(http_parser *p)
@@ -422,6 +516,12 @@ static int skip_trailer(ps_t *ps, size_t len)
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     ps_t *ps = ps_of(p);
+    for (size_t i = 0; i < len; i++) {
+        if (!is_tchar((unsigned char)at[i])) { /* e.g. "Host : x" (RFC 9112 5.1) */
+            ps->err = 400;
+            return -1;
+        }
+    }
     if (ps->cur->flags & RTK_HTTP__R_HEADERS_DONE)
         return skip_trailer(ps, len);
     if (ps->last != LAST_FIELD) {
@@ -444,6 +544,13 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     ps_t *ps = ps_of(p);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)at[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) { /* RFC 9110 5.5: no CTL but HTAB */
+            ps->err = 400;
+            return -1;
+        }
+    }
     if (ps->cur->flags & RTK_HTTP__R_HEADERS_DONE)
         return skip_trailer(ps, len);
     if (ps->last != LAST_VALUE) {
@@ -490,6 +597,10 @@ static int on_headers_complete(http_parser *p)
     r->pub.remote_ip = r->remote_ip;
     split_target(r);
     r->flags |= RTK_HTTP__R_HEADERS_DONE;
+    if (p->http_major != 1) { /* 0.9 has no headers or version; 2 and later are not HTTP/1 */
+        ps->err = p->http_major == 0 ? 400 : 505;
+        return -1;
+    }
 
     /* Refuse a declared body over the limit before a byte of it is read (and before a
      * 100 Continue invites it). */
@@ -512,6 +623,14 @@ static int on_headers_complete(http_parser *p)
 static int on_body(http_parser *p, const char *at, size_t len)
 {
     ps_t *ps = ps_of(p);
+    /* Framing before this data is scanned now; the data itself never is. */
+    if (scan_framing(ps, ps->scan_from, at) != 0) {
+        ps->err = 400;
+        return -1;
+    }
+    ps->scan_from = at + len;
+    if ((p->flags & F_CHUNKED) && p->content_length == 0)
+        ps->expect_crlf = 2; /* the chunk's data is complete */
     req_t *r = ps->cur;
     size_t max = r->srv->cfg.max_body;
     if (len > max - r->pub.body_len) {
@@ -566,6 +685,21 @@ static const http_parser_settings parser_settings = {
     .on_body = on_body,
     .on_message_complete = on_message_complete,
 };
+
+/* Runs the parser over |len| bytes at |data| and scans the framing it consumed. Returns the
+ * bytes consumed; a framing violation leaves the parser's errno alone and sets *bad. */
+static size_t run_parser(ps_t *ps, const char *data, size_t len, int *bad)
+{
+    ps->scan_from = data;
+    size_t n = http_parser_execute(&ps->parser, &parser_settings, data, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&ps->parser);
+    *bad = 0;
+    if ((e == HPE_OK || e == HPE_PAUSED) && scan_framing(ps, ps->scan_from, data + n) != 0)
+        *bad = 1;
+    if (e == HPE_PAUSED)
+        scan_reset(ps); /* a message ended: the next one starts with its request line */
+    return n;
+}
 
 /* ---- responses --------------------------------------------------------------------------- */
 
@@ -637,9 +771,10 @@ static wr_t *build_response(rtk_http_server *srv, const req_t *r, int status, co
     assert(hlen == 0 || (hlen >= 2 && memcmp(headers + hlen - 2, "\r\n", 2) == 0));
     size_t cap = 192 + strlen(rtk_http_status_text(status)) + clen + hlen + send;
     wr_t *w = wr_new(cap);
-    char line[128];
+    char line[160]; /* the longest status text and a Date fit with room to spare */
     int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nServer: rtkd\r\nDate: %s\r\n", status,
                      rtk_http_status_text(status), http_date(srv));
+    assert(n > 0 && (size_t)n < sizeof(line));
     wr_add(w, cap, line, (size_t)n);
     if (ctype && !bodyless) {
         wr_add(w, cap, "Content-Type: ", 14);
@@ -675,6 +810,9 @@ static void on_written(uv_write_t *req, int status)
     /* The connection is still allocated: libuv runs write callbacks before close callbacks. */
     if (status < 0 && status != UV_ECANCELED)
         close_now(c);
+    else if (c->mode == RTK_HTTP__M_HTTP && (c->flags & RTK_HTTP__C_BLOCKED) &&
+             !(c->flags & (RTK_HTTP__C_CLOSING | RTK_HTTP__C_CLOSED)) && under_limits(c))
+        list_put(server_of(c), c, RTK_HTTP__L_DEFER); /* resume reading */
 }
 
 /* Queues |w| on |c|; frees it and returns the error if libuv refuses it. */
@@ -705,6 +843,28 @@ static void enqueue(rtk_http_conn *c, req_t *r)
         c->u.http.qhead = r;
     c->u.http.qtail = r;
     c->count++;
+}
+
+static size_t unsent(const rtk_http_conn *c)
+{
+    return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+static int over_limits(const rtk_http_conn *c)
+{
+    return c->count >= RTK_HTTP__MAX_PIPELINE || unsent(c) > RTK_HTTP__WRITE_HIGH;
+}
+
+static int under_limits(const rtk_http_conn *c)
+{
+    return c->count <= RTK_HTTP__MAX_PIPELINE / 2 && unsent(c) <= RTK_HTTP__WRITE_HIGH / 4;
+}
+
+/* Stops reading on |c| until under_limits (see http_deferred). */
+static void block(rtk_http_conn *c)
+{
+    c->flags |= RTK_HTTP__C_BLOCKED;
+    read_stop(c);
 }
 
 /* Drops every queued request: those a handler still holds are detached (their response will
@@ -750,10 +910,13 @@ static void write_queue(rtk_http_conn *c)
     }
     ps_t *ps = c->u.http.ps;
     r = c->u.http.qhead;
-    if (r && !(r->flags & RTK_HTTP__R_DISPATCHED)) {
-        list_put(server_of(c), c, RTK_HTTP__L_DEFER); /* an upgrade request reached the head */
-    } else if ((c->flags & RTK_HTTP__C_BLOCKED) && c->count <= RTK_HTTP__MAX_PIPELINE / 2) {
-        list_put(server_of(c), c, RTK_HTTP__L_DEFER); /* resume parsing the stashed input */
+    if (!(c->flags & (RTK_HTTP__C_BLOCKED | RTK_HTTP__C_NO_MORE)) &&
+        unsent(c) > RTK_HTTP__WRITE_HIGH)
+        block(c); /* the client does not read: stop taking requests from it */
+    if ((r && !(r->flags & RTK_HTTP__R_DISPATCHED)) ||
+        ((c->flags & RTK_HTTP__C_BLOCKED) && under_limits(c))) {
+        /* Next turn: dispatch an upgrade request that reached the head, or resume reading. */
+        list_put(server_of(c), c, RTK_HTTP__L_DEFER);
     } else if (c->count == 0 && (c->flags & (RTK_HTTP__C_NO_MORE | RTK_HTTP__C_PEER_EOF)) &&
                !(ps && ps->cur)) {
         begin_close(c);
@@ -767,6 +930,7 @@ void rtk_http_respond(rtk_http_req *req, int status, const char *content_type, c
 {
     req_t *r = (req_t *)req;
     assert(!(r->flags & RTK_HTTP__R_RESPONDED) && "one response per request");
+    assert(status >= 100 && status <= 999);
     r->flags |= RTK_HTTP__R_RESPONDED;
     access_log(r, status, len);
     if (r->flags & RTK_HTTP__R_FAKE) {
@@ -928,10 +1092,15 @@ static void feed(rtk_http_conn *c, const char *data, size_t len)
 {
     ps_t *ps = c->u.http.ps;
     while (len > 0) {
-        size_t n = http_parser_execute(&ps->parser, &parser_settings, data, len);
+        int bad;
+        size_t n = run_parser(ps, data, len, &bad);
         enum http_errno e = HTTP_PARSER_ERRNO(&ps->parser);
         data += n;
         len -= n;
+        if (bad) {
+            fail(c, 400);
+            return;
+        }
         if (e == HPE_OK) {
             if (n == 0) { /* cannot happen for requests; do not spin if it does */
                 fail(c, 400);
@@ -963,11 +1132,10 @@ static void feed(rtk_http_conn *c, const char *data, size_t len)
         if (c->mode != RTK_HTTP__M_HTTP ||
             (c->flags & (RTK_HTTP__C_CLOSING | RTK_HTTP__C_CLOSED | RTK_HTTP__C_NO_MORE)))
             return;
-        if (c->count >= RTK_HTTP__MAX_PIPELINE && len > 0) {
+        if (len > 0 && ((c->flags & RTK_HTTP__C_BLOCKED) || over_limits(c))) {
             /* Back-pressure: keep the rest aside and stop reading until answers drain. */
             ps->stash = stash_new(data, len);
-            c->flags |= RTK_HTTP__C_BLOCKED;
-            read_stop(c);
+            block(c);
             return;
         }
     }
@@ -982,17 +1150,19 @@ static void update_list(rtk_http_conn *c, int refresh_body)
     int target;
     if (ps && ps->cur)
         target = RTK_HTTP__L_HEAD;
-    else if (c->count > 0 || (c->flags & (RTK_HTTP__C_BLOCKED | RTK_HTTP__C_NO_MORE)))
+    else if (c->count > 0 || (c->flags & RTK_HTTP__C_NO_MORE))
         target = RTK_HTTP__L_NONE;
     else if (server_of(c)->stopping) {
         /* Nothing owed and the server is stopping: no keep-alive wait (a response built
          * before the stop may have said keep-alive). Callers check the flags after this. */
         begin_close(c);
         return;
-    } else if (c->flags & RTK_HTTP__C_FRESH)
-        target = RTK_HTTP__L_HEAD;
-    else
-        target = RTK_HTTP__L_IDLE;
+    } else {
+        /* A fresh connection owes its first request within the head timeout. An idle one
+         * (also one BLOCKED on unsent bytes: a client that never reads) is closed after
+         * keepalive_timeout_ms. */
+        target = (c->flags & RTK_HTTP__C_FRESH) ? RTK_HTTP__L_HEAD : RTK_HTTP__L_IDLE;
+    }
     /* While a body arrives, the timeout counts from the last read (nginx client_body_timeout). */
     int refresh = refresh_body && target == RTK_HTTP__L_HEAD && ps && ps->cur &&
                   (ps->cur->flags & RTK_HTTP__R_HEADERS_DONE);
@@ -1121,12 +1291,15 @@ static void http_deferred(rtk_http_conn *c)
         settle(c, 0);
         return;
     }
-    if ((c->flags & RTK_HTTP__C_BLOCKED) && c->count <= RTK_HTTP__MAX_PIPELINE / 2) {
+    if ((c->flags & RTK_HTTP__C_BLOCKED) && under_limits(c)) {
         c->flags &= ~RTK_HTTP__C_BLOCKED;
-        struct rtk_http__stash *st = c->u.http.ps->stash;
-        c->u.http.ps->stash = NULL;
-        feed(c, st->data, st->len);
-        free(st);
+        ps_t *ps = c->u.http.ps;
+        struct rtk_http__stash *st = ps ? ps->stash : NULL;
+        if (st) {
+            ps->stash = NULL;
+            feed(c, st->data, st->len);
+            free(st);
+        }
         if (c->mode == RTK_HTTP__M_HTTP &&
             !(c->flags & (RTK_HTTP__C_CLOSED | RTK_HTTP__C_CLOSING | RTK_HTTP__C_BLOCKED |
                           RTK_HTTP__C_NO_MORE)))
@@ -1287,7 +1460,7 @@ int rtk_http_server_start(uv_loop_t *loop, const char *host, int port, const rtk
     *out = NULL;
     if (loop == NULL || host == NULL || handler == NULL || port < 0 || port > 65535)
         return RTK_EINVAL;
-    int fd, bound, rc;
+    int fd = -1, bound = 0, rc;
     if ((rc = listen_socket(host, port, &fd, &bound)) != 0)
         return rc;
     rtk_http_server *srv = rtk_xcalloc(1, sizeof(*srv));
@@ -1524,12 +1697,13 @@ int rtk_http_fake_new(const char *method, const char *target, const char *header
     ps->parser.data = c;
     snprintf(ps->remote_ip, sizeof(ps->remote_ip), "127.0.0.1");
     c->u.http.ps = ps;
-    size_t used = http_parser_execute(&ps->parser, &parser_settings, text, len);
+    int bad;
+    size_t used = run_parser(ps, text, len, &bad);
     enum http_errno e = HTTP_PARSER_ERRNO(&ps->parser);
     req_t *r = ps->done;
     ps->done = NULL;
     int rc = 0;
-    if (e != HPE_PAUSED || r == NULL || used != len)
+    if (bad || e != HPE_PAUSED || r == NULL || used != len)
         rc = (ps->err == 413 || ps->err == 431 || e == HPE_HEADER_OVERFLOW) ? RTK_ETOOBIG
                                                                             : RTK_EPROTO;
     ps_free(c);

@@ -53,13 +53,17 @@
  *
  * Pipelining: the parser is paused at the end of every message so that handlers never run
  * inside http_parser_execute; the request is queued and dispatched, then parsing resumes.
- * At most RTK_HTTP__MAX_PIPELINE requests wait per connection; past that, the unparsed rest
- * is copied aside and reading stops until the queue drains.
+ * At most RTK_HTTP__MAX_PIPELINE requests wait per connection, and at most about
+ * RTK_HTTP__WRITE_HIGH bytes of answers wait unsent; past either, the unparsed rest is copied
+ * aside and reading stops until both have drained to half / a quarter (BLOCKED).
  */
 
 #define RTK_HTTP__READ_BUF (64 * 1024)
 #define RTK_HTTP__MAX_PIPELINE 32
 #define RTK_HTTP__LINGER_MAX_KIB 1024 /* discard at most this much input while lingering */
+/* Reading stops while more than this waits unsent in libuv, and resumes under a quarter of
+ * it: a client that pipelines but does not read cannot make responses pile up. */
+#define RTK_HTTP__WRITE_HIGH (256 * 1024)
 
 enum rtk_http__list_id {
     RTK_HTTP__L_NONE = 0,
@@ -77,7 +81,7 @@ enum rtk_http__conn_flag {
     RTK_HTTP__C_FRESH = 1 << 1,     /* no byte received yet */
     RTK_HTTP__C_NO_MORE = 1 << 2,   /* no further request will be parsed */
     RTK_HTTP__C_PEER_EOF = 1 << 3,  /* the peer shut down its write side */
-    RTK_HTTP__C_BLOCKED = 1 << 4,   /* reading stopped: too many requests queued */
+    RTK_HTTP__C_BLOCKED = 1 << 4,   /* reading stopped: too many requests or bytes queued */
     RTK_HTTP__C_CLOSING = 1 << 5,   /* graceful close begun (shutdown requested) */
     RTK_HTTP__C_CLOSED = 1 << 6,    /* uv_close called */
     RTK_HTTP__C_PAUSED = 1 << 7,    /* raw: the owner paused reads */
@@ -128,6 +132,12 @@ struct rtk_http__ps {
     struct rtk_http__stash *stash; /* unparsed bytes kept while reading is stopped */
     int err;                       /* status chosen by a callback that stopped the parser */
     uint8_t last;                  /* last data callback: url, header field or header value */
+    /* Framing checks that a lenient http-parser build skips (see scan_framing). */
+    uint8_t scan;          /* request line position */
+    uint8_t scan_i;        /* bytes of "HTTP/" matched */
+    uint8_t pending_cr;    /* the last framing byte was a CR */
+    uint8_t expect_crlf;   /* chunk data ended: this many bytes of CRLF must follow */
+    const char *scan_from; /* first byte of the current input not yet scanned */
     char remote_ip[INET6_ADDRSTRLEN];
 };
 
