@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 # The two commands a newcomer needs: `make run` and `make test`. `make` alone builds build/rtkd.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Node.js 20 that the bootstrap installs into tools/node when the machine's node is older.
+export PATH := $(CURDIR)/tools/node/node_modules/.bin:$(PATH)
 RTKD_DATA ?= ./var
 RTKD_LISTEN ?= 127.0.0.1:8080
 

@@ -3,7 +3,7 @@
 # bootstrap.sh - installs what rtkd needs to build, test and benchmark on Debian 12.
 # Idempotent and quiet when everything is already there. Needs root (or sudo) only when a
 # Debian package is missing.
-#   scripts/bootstrap.sh          build + test dependencies (Debian packages, npm packages)
+#   scripts/bootstrap.sh          build + test dependencies (Debian packages incl. chromium, npm)
 #   scripts/bootstrap.sh build    only what `make` needs
 #   scripts/bootstrap.sh bench    also wrk, nginx, gnuplot for `make bench`
 set -euo pipefail
@@ -13,7 +13,8 @@ what=${1:-test}
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
       libsqlite3-dev libssl-dev)
 if [ "$what" != build ]; then
-  pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3)
+  # chromium: Debian's browser, driven headless by playwright-core in the browser e2e tests.
+  pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3 chromium)
 fi
 if [ "$what" = bench ]; then
   pkgs+=(wrk nginx-light gnuplot-nox)
@@ -25,9 +26,19 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
-# Node.js (>= 18) for the end-to-end tests: Debian's own package unless a node is already there.
-if [ "$what" != build ] && ! command -v node >/dev/null 2>&1; then
-  missing+=(nodejs npm)
+# Node.js >= 20 for the end-to-end tests (playwright-core needs 20; Debian 12 ships 18). When
+# the machine has no node, or an older one, Debian's npm installs the pinned Node 20 binary
+# package from the npm registry into tools/node (committed lock file); the Makefile puts
+# tools/node/node_modules/.bin first on PATH.
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+local_node=0
+if [ "$what" != build ]; then
+  if ! command -v node >/dev/null 2>&1 || [ "$(node_major)" -lt 20 ]; then
+    local_node=1
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+  fi
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -37,6 +48,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$local_node" = 1 ]; then
+  stamp=tools/node/node_modules/.rtkd-lock
+  if [ ! -f "$stamp" ] || ! cmp -s tools/node/package-lock.json "$stamp"; then
+    echo "bootstrap: installing Node.js 20 from the npm registry into tools/node"
+    (cd tools/node && npm ci --no-audit --no-fund --loglevel=error)
+    cp tools/node/package-lock.json "$stamp"
+  fi
+  export PATH="$PWD/tools/node/node_modules/.bin:$PATH"
 fi
 
 if [ "$what" != build ]; then

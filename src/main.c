@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -28,7 +29,8 @@ static const char usage[] =
     "  rtkd serve [--listen ADDR:PORT] [--data DIR] [--dev] [--sync normal|full]\n"
     "             [--access-log on|off] [--token-ttl SECONDS] [--heartbeat-ms MS]\n"
     "             [--api-rate-limit N] [--handshake-rate N] [--peer-msg-rate N]\n"
-    "             [--max-peers-per-meeting N]\n"
+    "             [--max-peers-per-meeting N] [--max-connections N]\n"
+    "             [--max-connections-per-ip N]\n"
     "  rtkd account create --data DIR --name NAME\n"
     "  rtkd token create --data DIR --account ID --name NAME\n"
     "  rtkd token list --data DIR [--account ID]\n"
@@ -55,6 +57,10 @@ static const char usage[] =
     "                                       bursts of 2N; 0: off)\n"
     "  --max-peers-per-meeting N  RTKD_MAX_PEERS_PER_MEETING  connected peers per meeting\n"
     "                                       (default 50000; 0: no cap); over it: 429\n"
+    "  --max-connections N  RTKD_MAX_CONNECTIONS  open connections in all (default: the open\n"
+    "                                       file limit minus 64; 0: no cap); over it: 503\n"
+    "  --max-connections-per-ip N  RTKD_MAX_CONNECTIONS_PER_IP  open connections per client\n"
+    "                                       address (default 1000; 0: no cap); over it: 429\n"
     "\n"
     "Commands:\n"
     "  account create   prints the new account id (32 hex characters)\n"
@@ -80,6 +86,8 @@ typedef struct options {
     const char *handshake_rate;
     const char *peer_msg_rate;
     const char *max_peers;
+    const char *max_conns;
+    const char *max_conns_ip;
     int dev;
 } options;
 
@@ -131,6 +139,10 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->peer_msg_rate;
         else if (strcmp(a, "--max-peers-per-meeting") == 0)
             slot = &o->max_peers;
+        else if (strcmp(a, "--max-connections") == 0)
+            slot = &o->max_conns;
+        else if (strcmp(a, "--max-connections-per-ip") == 0)
+            slot = &o->max_conns_ip;
         else
             return fail_usage("unknown option", a);
         if (i + 1 >= argc)
@@ -332,11 +344,13 @@ static int cmd_serve(int argc, char **argv, options *o)
     if (*end != '\0' || hb < 50 || hb > 3600000)
         return fail_usage("--heartbeat-ms takes milliseconds from 50 to 3600000", o->heartbeat_ms);
 
-    long long limits[4];
-    const char *limit_args[4] = {o->api_rate, o->handshake_rate, o->peer_msg_rate, o->max_peers};
-    static const char *const limit_names[4] = {"--api-rate-limit", "--handshake-rate",
-                                               "--peer-msg-rate", "--max-peers-per-meeting"};
-    for (int i = 0; i < 4; i++) {
+    long long limits[6];
+    const char *limit_args[6] = {o->api_rate,  o->handshake_rate, o->peer_msg_rate,
+                                 o->max_peers, o->max_conns,      o->max_conns_ip};
+    static const char *const limit_names[6] = {
+        "--api-rate-limit",        "--handshake-rate",  "--peer-msg-rate",
+        "--max-peers-per-meeting", "--max-connections", "--max-connections-per-ip"};
+    for (int i = 0; i < 6; i++) {
         limits[i] = strtoll(limit_args[i], &end, 10);
         if (limit_args[i][0] == '\0' || *end != '\0' || limits[i] < 0 || limits[i] > 100000000)
             return fail_usage("expected a whole number from 0 to 100000000", limit_names[i]);
@@ -374,6 +388,8 @@ static int cmd_serve(int argc, char **argv, options *o)
         .head_timeout_ms = 10000,
         .keepalive_timeout_ms = 75000,
         .access_log = strcmp(o->access_log, "on") == 0,
+        .max_conns = (unsigned)limits[4],
+        .max_conns_per_ip = (unsigned)limits[5],
     };
     rc = rtk_http_server_start(s.ctx.loop, host, port, &cfg, rtk_api_handle, &s.ctx, &s.http);
     if (rc != 0) {
@@ -412,6 +428,18 @@ static int cmd_serve(int argc, char **argv, options *o)
     return 0;
 }
 
+/* The open-file limit minus a reserve for the store, the listener and the log: past it
+ * accept() fails anyway, so a clean 503 is better. */
+static const char *default_max_conns(void)
+{
+    static char buf[24];
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur < 128)
+        return "0";
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rl.rlim_cur - 64);
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     options o = {
@@ -425,6 +453,8 @@ int main(int argc, char **argv)
         .handshake_rate = env_or("RTKD_HANDSHAKE_RATE", "50"),
         .peer_msg_rate = env_or("RTKD_PEER_MSG_RATE", "50"),
         .max_peers = env_or("RTKD_MAX_PEERS_PER_MEETING", "50000"),
+        .max_conns = env_or("RTKD_MAX_CONNECTIONS", default_max_conns()),
+        .max_conns_ip = env_or("RTKD_MAX_CONNECTIONS_PER_IP", "1000"),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

@@ -2,15 +2,16 @@
 // The participant page (/join?token=…): joins the meeting over the channel (docs/protocol.md),
 // shows the live session and its polls, lets the participant vote, and says plainly why the
 // connection ended: kicked (4001), replaced by another tab (4002), removed (4003), server
-// restarting (1001), network lost, or refused at the handshake.
+// restarting (1001 "server shutting down"), network lost (no close frame, or 1001 "heartbeat
+// timeout"), or refused at the handshake.
 //
 // Reconnects (with backoff) only where rejoining makes sense: after 1001 and after a lost
 // network. A refused handshake cannot be told apart in the browser: the WebSocket API hides
 // the HTTP status, and a plain GET of /v1/ws is answered 400 before the token is looked at.
 // So after a failed connect the page asks /readyz: unreachable means the network (retry),
 // 503 means the server is restarting (retry), and a ready server means it refused this link
-// (expired or replaced token, removed participant, inactive meeting, or kicked from the
-// session that is running): the page says so and offers a manual retry.
+// (expired token, removed participant, inactive meeting, kicked from the session that is
+// running, or too many handshakes): the page says so and offers a manual retry.
 
 import { $, el, fill, fmtMinutes, plural, pollBadges, pollOptions } from './common.js';
 
@@ -119,6 +120,7 @@ function onMessage(msg) {
         state.polls = new Map((msg.polls || []).map((p) => [p.id, p]));
         setSession(msg.session);
         clearNotice();
+        $('stats').classList.remove('stale');
         setConn('live', 'Connected');
         renderWho();
         renderPolls();
@@ -191,12 +193,14 @@ function setSession(s) {
 
 /* The server sends the minutes when the live count changes; in between they grow by one
  * minute per live participant per minute, so the page advances them itself. */
-function tickMinutes() {
+function currentMinutes() {
     const s = state.session;
-    if (!s) return;
     const live = state.helloed ? s.live_participants : 0;
-    const m = s.minutes_consumed + (live * (Date.now() - state.sessionAt)) / 60000;
-    $('minutes').textContent = fmtMinutes(m);
+    return s.minutes_consumed + (live * (Date.now() - state.sessionAt)) / 60000;
+}
+
+function tickMinutes() {
+    if (state.session) $('minutes').textContent = fmtMinutes(currentMinutes());
 }
 
 function renderWho() {
@@ -268,6 +272,7 @@ function finish(title, text, button = null) {
     state.ended = true;
     clearTimers();
     setConn('ended', 'Disconnected');
+    if (!state.session) $('title').textContent = 'Not connected';
     tickMinutes();
     renderPolls(); // vote buttons off
     notice(title, text, button);
@@ -295,7 +300,13 @@ function retry(title, text) {
 
 function onClose(code, reason) {
     const wasJoined = state.helloed;
+    if (wasJoined && state.session) {
+        // Keep the minutes where they got to: they no longer grow for this page.
+        state.session = { ...state.session, minutes_consumed: currentMinutes() };
+        state.sessionAt = Date.now();
+    }
     state.helloed = false;
+    $('stats').classList.add('stale');
     if (code === 4001) {
         if (state.kickReason === 'kick_all') {
             finish('The session has ended', 'The organiser ended this session for everyone.');
@@ -315,6 +326,11 @@ function onClose(code, reason) {
     if (code === 4003) {
         finish('You are no longer a participant',
             'The organiser removed you from this meeting, so this link no longer works.');
+        return;
+    }
+    if (code === 1001 && /heartbeat/i.test(reason)) {
+        // The server stopped hearing from this page (a sleeping laptop, a stalled network).
+        retry('Connection lost', 'The server stopped hearing from this page.');
         return;
     }
     if (code === 1001) {
@@ -344,9 +360,9 @@ async function probe() {
         retry('The server is restarting', 'This happens during an update and takes a moment.');
     } else {
         finish('This link was not accepted',
-            'The server did not let this link join. The link may have expired or been ' +
-            'replaced, the meeting may be closed, or you may have been removed from the ' +
-            'session that is running. Ask the organiser for a new link.',
+            'The server did not let this link join. The link may have expired, the meeting ' +
+            'may be closed, or you may have been removed from the session that is running. ' +
+            'Ask the organiser for a new link, or try again in a moment.',
             'Try again');
     }
 }

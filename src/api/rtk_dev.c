@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_dev.c - dev-mode credentials. */
+/* rtk_dev.c - dev-mode credentials, the console URL and the demo meeting's join links. */
 #include "api/rtk_dev.h"
 
 #include <errno.h>
@@ -10,7 +10,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/rtk_keyfile.h"
+#include "auth/rtk_token.h"
 #include "util/rtk_err.h"
+#include "util/rtk_id.h"
+#include "util/rtk_time.h"
+
+/* The demo's two participants: custom id, name, preset. */
+static const char *const demo_people[][3] = {
+    {"demo-ann", "Ann", "group_call_host"},
+    {"demo-bob", "Bob", "group_call_participant"},
+};
+#define N_DEMO_PEOPLE (sizeof(demo_people) / sizeof(demo_people[0]))
 
 static int write_file_0600(const char *path, const char *text)
 {
@@ -27,6 +38,104 @@ static int write_file_0600(const char *path, const char *text)
     if (rc == 0 && rename(tmp, path) != 0)
         rc = -errno;
     return rc;
+}
+
+/* Finds the demo meeting of |app| (the oldest with exactly the demo title) or creates it, a
+ * meeting with the defaults the REST API gives one. Writes its id to |id|. */
+static int demo_meeting(rtk_db *db, const char *app, char id[37])
+{
+    rtk_page page = {.offset = 0, .limit = 100};
+    json_t *items = NULL;
+    int64_t total = 0;
+    int rc = rtk_db_meeting_list(db, app, RTK_DEV_DEMO_TITLE, NULL, INT64_MIN, INT64_MAX, page,
+                                 &items, &total);
+    if (rc != 0)
+        return rc;
+    /* The list is newest first, and "contains" matches: take the last exact title. */
+    id[0] = '\0';
+    size_t i;
+    json_t *m;
+    json_array_foreach(items, i, m) {
+        const char *title = json_string_value(json_object_get(m, "title"));
+        if (title != NULL && strcmp(title, RTK_DEV_DEMO_TITLE) == 0)
+            snprintf(id, 37, "%s", json_string_value(json_object_get(m, "id")));
+    }
+    json_decref(items);
+    if (id[0] != '\0')
+        return 0;
+
+    char now[25];
+    rtk_id_uuid4(id);
+    rtk_time_iso(rtk_time_now_ms(), now);
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:n,s:n,s:s,s:s}", "id", id,
+                            "title", RTK_DEV_DEMO_TITLE, "status", "ACTIVE", "record_on_start", 0,
+                            "live_stream_on_start", 0, "persist_chat", 0, "summarize_on_end", 0,
+                            "transcribe_on_end", 0, "session_keep_alive_time_in_secs", 60,
+                            "ai_config", "recording_config", "created_at", now, "updated_at", now);
+    rc = rtk_db_meeting_insert(db, app, doc);
+    json_decref(doc);
+    return rc;
+}
+
+/* Finds or adds the demo participant |who| of |meeting|; writes its id to |id|. */
+static int demo_participant(rtk_db *db, const char *meeting, const char *const who[3],
+                            char id[37])
+{
+    json_t *doc = NULL;
+    int rc = rtk_db_participant_by_custom(db, meeting, who[0], &doc);
+    if (rc == 0) {
+        snprintf(id, 37, "%s", json_string_value(json_object_get(doc, "id")));
+        json_decref(doc);
+        return 0;
+    }
+    if (rc != RTK_ENOTFOUND)
+        return rc;
+    char now[25];
+    rtk_id_uuid4(id);
+    rtk_time_iso(rtk_time_now_ms(), now);
+    doc = json_pack("{s:s,s:s,s:s,s:n,s:s,s:s,s:s}", "id", id, "custom_participant_id", who[0],
+                    "name", who[1], "picture", "preset_name", who[2], "created_at", now,
+                    "updated_at", now);
+    rc = rtk_db_participant_insert(db, meeting, doc);
+    json_decref(doc);
+    return rc;
+}
+
+/* Prints the console URL and the demo meeting's join links (see rtk_dev.h). */
+static int demo_setup(rtk_db *db, const char *dir, const char *app, const char *base_url)
+{
+    static const char api_suffix[] = "/client/v4";
+    size_t n = strlen(base_url), sl = sizeof(api_suffix) - 1;
+    int root_len = (int)(n >= sl && strcmp(base_url + n - sl, api_suffix) == 0 ? n - sl : n);
+    char meeting[37];
+    uint8_t key[32];
+    int rc;
+
+    if ((rc = rtk_keyfile_load(dir, key)) != 0)
+        return rc;
+    if ((rc = demo_meeting(db, app, meeting)) != 0)
+        return rc;
+    printf("rtkd: console: %.*s/  (sign in with account_id and api_token above)\n", root_len,
+           base_url);
+    printf("rtkd: demo meeting \"%s\" (%s): open each join link in its own browser tab\n",
+           RTK_DEV_DEMO_TITLE, meeting);
+    for (size_t i = 0; i < N_DEMO_PEOPLE; i++) {
+        rtk_ptoken claims;
+        char *tok = NULL;
+        memset(&claims, 0, sizeof(claims));
+        if ((rc = demo_participant(db, meeting, demo_people[i], claims.participant_id)) != 0)
+            return rc;
+        snprintf(claims.app_id, sizeof(claims.app_id), "%s", app);
+        snprintf(claims.meeting_id, sizeof(claims.meeting_id), "%s", meeting);
+        claims.iat = rtk_time_now_ms() / 1000;
+        claims.exp = claims.iat + RTK_DEV_LINK_TTL_S;
+        if ((rc = rtk_ptoken_sign(key, sizeof(key), &claims, &tok)) != 0)
+            return rc;
+        printf("  %s: %.*s/join?token=%s\n", demo_people[i][1], root_len, base_url, tok);
+        free(tok);
+    }
+    fflush(stdout);
+    return 0;
 }
 
 int rtk_dev_setup(rtk_db *db, const char *dir, const char *base_url)
@@ -79,5 +188,7 @@ int rtk_dev_setup(rtk_db *db, const char *dir, const char *base_url)
     }
     free(text);
     free(token);
+    if (rc == 0)
+        rc = demo_setup(db, dir, app, base_url);
     return rc;
 }

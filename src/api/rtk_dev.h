@@ -1,14 +1,31 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_dev.h - `serve --dev`: a ready-made account, app and API token for a local try-out. */
+/* rtk_dev.h - `serve --dev`: a ready-made account, app, API token and demo meeting. */
 #ifndef RTK_DEV_H
 #define RTK_DEV_H
 
 #include "store/rtk_db.h"
 
+/* Title of the demo meeting that dev mode keeps in the dev app. */
+#define RTK_DEV_DEMO_TITLE "rtkd demo"
+
+/* Lifetime of the demo join links printed at each start (30 days). */
+#define RTK_DEV_LINK_TTL_S (30 * 24 * 3600)
+
 /* Makes sure the data folder holds the dev account with one app and a working API token,
  * then (re)writes DIR/dev-credentials.json {"account_id","app_id","api_token","base_url"}
  * with mode 0600 and prints the same on stdout. A token is issued only when the file is
- * missing or its token no longer works. Errors: RTK_EDB, negated errno. */
+ * missing or its token no longer works.
+ *
+ * Then prints the operator console's URL (|base_url| without its "/client/v4" suffix, plus
+ * "/"), and makes sure the dev app has the demo meeting (titled RTK_DEV_DEMO_TITLE) with two
+ * participants, custom ids "demo-ann" and "demo-bob": they are created on the first start
+ * and found again (the oldest meeting with exactly that title, then each participant by its
+ * custom id) on later ones, so restarts add nothing. Prints a join link for each, with a
+ * participant token signed by DIR/signing.key (which must exist: the server loads it first)
+ * and valid for RTK_DEV_LINK_TTL_S.
+ *
+ * Runs on the loop thread before the server takes requests. Errors: RTK_EDB, RTK_EINVAL
+ * (signing key of the wrong size), negated errno. */
 int rtk_dev_setup(rtk_db *db, const char *dir, const char *base_url);
 
 #endif

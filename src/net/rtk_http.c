@@ -985,6 +985,10 @@ static void on_conn_closed(uv_handle_t *h)
         if (c->u.raw.cbs)
             c->u.raw.cbs->on_close(c, c->u.raw.user);
     }
+    if (c->ip != NULL && --c->ip->n == 0) {
+        rtk_map_del(&srv->per_ip, c->ip->ip);
+        free(c->ip);
+    }
     free(c);
     srv->nconns--;
     maybe_finish_stop(srv);
@@ -1370,6 +1374,46 @@ static void on_timer(uv_timer_t *t)
 
 /* ---- server ------------------------------------------------------------------------------ */
 
+/* Applies max_conns and max_conns_per_ip to the new connection |c|. Over a cap, writes a
+ * canned answer without waiting for a request (the client may not have sent one yet), closes
+ * the connection and returns 1. */
+static int over_conn_caps(rtk_http_server *srv, rtk_http_conn *c)
+{
+    int status = 0;
+    if (srv->cfg.max_conns && srv->nconns > srv->cfg.max_conns) {
+        status = 503;
+    } else if (srv->cfg.max_conns_per_ip) {
+        char ip[INET6_ADDRSTRLEN];
+        peer_ip(c, ip, sizeof(ip));
+        struct rtk_http__ipcount *e = rtk_map_get(&srv->per_ip, ip);
+        if (e == NULL) {
+            size_t n = strlen(ip);
+            e = rtk_xcalloc(1, sizeof(*e) + n + 1);
+            memcpy(e->ip, ip, n + 1);
+            rtk_map_put(&srv->per_ip, e->ip, e);
+        }
+        e->n++;
+        c->ip = e;
+        if (e->n > srv->cfg.max_conns_per_ip)
+            status = 429;
+    }
+    if (status == 0)
+        return 0;
+    char body[160], answer[400];
+    int blen = snprintf(body, sizeof(body),
+                        "{\"success\":false,\"error\":{\"code\":%d,\"message\":\"%s\"}}", status,
+                        status == 503 ? "Too many open connections"
+                                      : "Too many open connections from this address");
+    int len = snprintf(answer, sizeof(answer),
+                       "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+                       "Connection: close\r\nContent-Length: %d\r\n\r\n%s",
+                       status, rtk_http_status_text(status), blen, body);
+    uv_buf_t b = uv_buf_init(answer, (unsigned)len);
+    (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* best effort: fits any socket buffer */
+    close_now(c);
+    return 1;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     rtk_http_server *srv = listener->data;
@@ -1384,6 +1428,8 @@ static void on_connection(uv_stream_t *listener, int status)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1); /* responses are small and must not wait for Nagle */
+    if (over_conn_caps(srv, c))
+        return;
     c->flags = RTK_HTTP__C_FRESH;
     read_start(c);
     list_put(srv, c, RTK_HTTP__L_HEAD);
@@ -1439,6 +1485,7 @@ static void on_server_handle_closed(uv_handle_t *h)
     if (srv->open_handles == 0) {
         void (*cb)(void *) = srv->stop_cb;
         void *arg = srv->stop_arg;
+        rtk_map_free(&srv->per_ip);
         free(srv);
         if (cb)
             cb(arg);

@@ -79,6 +79,10 @@ typedef struct rtk_http_config {
     uint64_t linger_ms;            /* lingering close: read and discard for at most this long
                                     * after the last response (default 2000) */
     int access_log;                /* 1: one line per request on stderr */
+    unsigned max_conns;            /* open connections in all (0: no cap); over it the new
+                                    * connection gets 503 + Retry-After and is closed */
+    unsigned max_conns_per_ip;     /* open connections per client address (0: no cap); over
+                                    * it: 429 + Retry-After, closed */
 } rtk_http_config;
 
 /* Starts an HTTP/1.1 server on the numeric address |host| ("127.0.0.1", "::", "0.0.0.0";

@@ -9,6 +9,13 @@
 #include <http_parser.h>
 
 #include "net/rtk_http.h"
+#include "util/rtk_map.h"
+
+/* Open connections from one client address (for max_conns_per_ip). */
+struct rtk_http__ipcount {
+    unsigned n;
+    char ip[];
+};
 
 /*
  * Design.
@@ -111,6 +118,7 @@ struct rtk_http_conn {
     uint8_t mode;   /* enum rtk_http__mode */
     uint16_t flags; /* enum rtk_http__conn_flag */
     uint16_t count; /* HTTP: requests queued; closing: KiB discarded */
+    struct rtk_http__ipcount *ip; /* this address's open-connection count, or NULL */
     union {
         struct {
             struct rtk_http__ps *ps;             /* NULL between requests */
@@ -201,6 +209,7 @@ struct rtk_http_server {
     void *data;
     int port;
     unsigned nconns;
+    rtk_map per_ip; /* client address -> struct rtk_http__ipcount, when max_conns_per_ip */
     int stopping;
     int open_handles; /* listener, timer, idle: counted down while stopping */
     uint64_t timer_due;

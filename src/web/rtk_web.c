@@ -11,6 +11,7 @@
 #define UI_PREFIX "/ui/"
 #define UI_PREFIX_LEN (sizeof(UI_PREFIX) - 1)
 #define NAME_MAX_LEN 128
+#define HTML_TYPE "text/html; charset=utf-8"
 
 /* No inline script or style anywhere: every page loads its code and styles from /ui/, so the
  * policy can forbid everything else. base-uri 'none' stops a <base> tag from redirecting
@@ -32,7 +33,7 @@ static const struct {
     const char *ext;
     const char *type;
 } types[] = {
-    {".html", "text/html; charset=utf-8"},
+    {".html", HTML_TYPE},
     {".js", "text/javascript; charset=utf-8"},
     {".mjs", "text/javascript; charset=utf-8"},
     {".css", "text/css; charset=utf-8"},
@@ -132,7 +133,7 @@ int rtk_web_handle(rtk_http_req *req)
     const rtk_web_asset *a = NULL;
     if (len > 0 && len <= NAME_MAX_LEN && memchr(name, '/', len) == NULL)
         a = rtk_web_find(name, len);
-    if (a != NULL && !page && strcmp(rtk_web_content_type(a->name), types[0].type) == 0)
+    if (a != NULL && !page && strcmp(rtk_web_content_type(a->name), HTML_TYPE) == 0)
         a = NULL;
     if (a == NULL) {
         rtk_reply_error_h(req, 404, "X-Content-Type-Options: nosniff\r\n", "No page at %.*s",

@@ -11,6 +11,8 @@ list(SORT names)
 set(arrays "")
 set(table "")
 set(count 0)
+# CMake regexes have no {n}: spell out the 16 items of one line.
+string(REPEAT "0x[0-9a-f][0-9a-f]," 16 row16)
 foreach(name IN LISTS names)
   if(IS_DIRECTORY ${WEB_DIR}/${name})
     continue()
@@ -31,7 +33,7 @@ foreach(name IN LISTS names)
   # Two hex digits become one "0x..," item, 16 to a line. A NUL follows the content, so an
   # empty file still makes a valid array and text can be read as a C string if need be.
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
-  string(REGEX REPLACE "((0x[0-9a-f][0-9a-f],){16})" "\\1\n    " bytes "${bytes}")
+  string(REGEX REPLACE "(${row16})" "\\1\n    " bytes "${bytes}")
   string(APPEND arrays "/* web/${name} */\nstatic const unsigned char asset_${count}[] = {\n"
          "    ${bytes}0x00};\n\n")
   string(APPEND table "    {\"${name}\", asset_${count}, ${len}, \"\\\"${etag}\\\"\"},\n")
