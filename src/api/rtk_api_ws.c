@@ -141,8 +141,10 @@ void rtk_api_ws(rtk_ctx *ctx, rtk_http_req *req)
         rtk_reply_error(req, 403, "This participant was kicked from the live session");
         goto out;
     }
+    /* A participant that is live already replaces its own peer: that adds nobody. */
     if (ctx->max_peers_per_meeting > 0 &&
-        rtk_live_meeting_peers(ctx->live, claims.meeting_id) >= ctx->max_peers_per_meeting) {
+        rtk_live_meeting_peers(ctx->live, claims.meeting_id) >= ctx->max_peers_per_meeting &&
+        !rtk_live_participant_is_live(ctx->live, claims.participant_id)) {
         rtk_reply_error_h(req, 429, "Retry-After: 5\r\n",
                           "The meeting has reached its limit of %lld connected participants",
                           (long long)ctx->max_peers_per_meeting);

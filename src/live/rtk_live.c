@@ -414,6 +414,11 @@ json_t *rtk_live_session_json(rtk_live *live, const char *meeting_id)
     return lsession_json(m->session, rtk_time_now_ms());
 }
 
+int rtk_live_participant_is_live(rtk_live *live, const char *participant_id)
+{
+    return rtk_map_get(&live->by_participant, participant_id) != NULL;
+}
+
 int64_t rtk_live_meeting_peers(rtk_live *live, const char *meeting_id)
 {
     rtk_lmeeting *m = meeting_get(live, meeting_id);
@@ -622,9 +627,14 @@ void rtk_live__commit(rtk_live *live)
     if (!live->need_flush)
         return;
     live->need_flush = 0;
-    if (rtk_db_flush(live->db) != 0)
-        fprintf(stderr, "rtkd: live: group commit failed\n");
-    rtk_live__votes_committed(live);
+    /* A batch may also have been lost by an acknowledged write's commit since the last turn
+     * (rtk_db_flush from the API): votes waiting on it were not stored either. */
+    int ok = rtk_db_flush(live->db) == 0;
+    if (rtk_db_batch_lost(live->db))
+        ok = 0;
+    if (!ok)
+        fprintf(stderr, "rtkd: live: group commit failed; waiting votes are refused\n");
+    rtk_live__votes_committed(live, ok);
 }
 
 /* ---- lifecycle ---- */

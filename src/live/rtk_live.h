@@ -139,6 +139,9 @@ void rtk_live_participant_deleted(rtk_live *live, const char *participant_id);
 void rtk_live_meeting_changed(rtk_live *live, const char *meeting_id, const char *title,
                               int64_t keep_alive_s);
 
+/* 1 if |participant_id| has a live peer. */
+int rtk_live_participant_is_live(rtk_live *live, const char *participant_id);
+
 /* Live peers in |meeting_id| (0 when none). */
 int64_t rtk_live_meeting_peers(rtk_live *live, const char *meeting_id);
 

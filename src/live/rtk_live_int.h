@@ -87,7 +87,9 @@ json_t *rtk_live__polls_view_all(rtk_lsession *s, const char *participant_id);
 void rtk_live__poll_vote(rtk_live *live, rtk_peer *p, json_t *msg, json_t *ref);
 void rtk_live__polls_tick(rtk_live *live, int64_t now);
 void rtk_live__polls_restore(rtk_live *live, rtk_lsession *s);
-void rtk_live__votes_committed(rtk_live *live);
+/* Releases the replies of the votes waiting for the commit: poll.voted when |stored|, else
+ * the votes are taken back and their voters get an `unavailable` error. */
+void rtk_live__votes_committed(rtk_live *live, int stored);
 void rtk_live__votes_peer_gone(rtk_live *live, rtk_peer *peer);
 
 #endif

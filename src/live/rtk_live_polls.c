@@ -46,6 +46,7 @@ typedef struct rtk_vote_wait {
     struct rtk_vote_wait *next;
     rtk_peer *peer; /* NULL once the peer is gone */
     rtk_poll *poll;
+    rtk_vote *vote; /* taken back if the commit fails */
     json_t *ref;
 } rtk_vote_wait;
 
@@ -132,6 +133,23 @@ static void add_vote(rtk_poll *p, const char *participant_id, int option, const 
     p->votes[p->nvotes++] = v;
     p->counts[option]++;
     rtk_map_put(&p->voters, v->participant_id, v);
+}
+
+/* Takes back |v| (a vote whose batch was not stored). */
+static void remove_vote(rtk_poll *p, rtk_vote *v)
+{
+    for (size_t i = p->nvotes; i-- > 0;) {
+        if (p->votes[i] == v) {
+            memmove(&p->votes[i], &p->votes[i + 1], (p->nvotes - i - 1) * sizeof(*p->votes));
+            p->nvotes--;
+            break;
+        }
+    }
+    p->counts[v->option]--;
+    rtk_map_del(&p->voters, v->participant_id);
+    p->dirty = 1;
+    free(v->name);
+    free(v);
 }
 
 /* ---- views (PROTOCOL.md §6) ---- */
@@ -323,29 +341,38 @@ void rtk_live__poll_vote(rtk_live *live, rtk_peer *peer, json_t *msg, json_t *re
         return;
     }
     int option = (int)json_integer_value(opt);
-    add_vote(p, peer->participant_id, option, peer->name);
     if (rtk_db_vote_insert(live->db, p->id, peer->participant_id, option, peer->name,
-                           rtk_time_now_ms(), (int64_t)++live->vote_seq) != 0)
-        fprintf(stderr, "rtkd: live: could not store a vote on poll %s\n", p->id);
+                           rtk_time_now_ms(), (int64_t)++live->vote_seq) != 0) {
+        vote_error(live, peer, "unavailable", "The vote could not be stored; try again", ref);
+        return;
+    }
+    add_vote(p, peer->participant_id, option, peer->name);
     live->need_flush = 1;
     p->dirty = 1;
     /* poll.voted waits for the group commit of this loop turn. */
     rtk_vote_wait *w = rtk_xcalloc(1, sizeof(*w));
     w->peer = peer;
     w->poll = p;
+    w->vote = rtk_map_get(&p->voters, peer->participant_id);
     w->ref = ref ? json_incref(ref) : NULL;
     *live->votes_tail = w;
     live->votes_tail = &w->next;
 }
 
-void rtk_live__votes_committed(rtk_live *live)
+void rtk_live__votes_committed(rtk_live *live, int stored)
 {
     rtk_vote_wait *w = live->votes_waiting;
     live->votes_waiting = NULL;
     live->votes_tail = &live->votes_waiting;
     while (w != NULL) {
         rtk_vote_wait *next = w->next;
-        if (w->peer != NULL) {
+        if (!stored) {
+            remove_vote(w->poll, w->vote);
+            if (w->peer != NULL)
+                vote_error(live, w->peer, "unavailable",
+                           "The vote could not be stored; nothing was counted; try again",
+                           w->ref);
+        } else if (w->peer != NULL) {
             json_t *msg = json_pack("{s:s,s:o}", "type", "poll.voted", "poll",
                                     viewer_view(w->poll, my_vote(w->poll, w->peer->participant_id)));
             if (w->ref != NULL)

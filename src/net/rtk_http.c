@@ -601,6 +601,12 @@ static int on_headers_complete(http_parser *p)
         ps->err = p->http_major == 0 ? 400 : 505;
         return -1;
     }
+    /* RFC 9112 3.2: an HTTP/1.1 request without a Host header gets 400. */
+    if (p->http_minor >= 1 && !(c->flags & RTK_HTTP__C_FAKE) &&
+        rtk_http_req_header(&r->pub, "Host", NULL) == NULL) {
+        ps->err = 400;
+        return -1;
+    }
 
     /* Refuse a declared body over the limit before a byte of it is read (and before a
      * 100 Continue invites it). */

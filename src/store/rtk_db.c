@@ -268,10 +268,21 @@ int rtk_db_flush(rtk_db *db)
         return 0;
     db->in_tx = 0;
     if (rtk_db__exec(db, "COMMIT") != 0) {
-        rtk_db__exec(db, "ROLLBACK");
+        /* SQLite may already have rolled back (e.g. SQLITE_FULL): then this one fails
+         * harmlessly. Either way nothing of the batch is stored. */
+        if (!sqlite3_get_autocommit(db->sq))
+            rtk_db__exec(db, "ROLLBACK");
+        db->batch_lost = 1;
         return RTK_EDB;
     }
     return 0;
+}
+
+int rtk_db_batch_lost(rtk_db *db)
+{
+    int lost = db->batch_lost;
+    db->batch_lost = 0;
+    return lost;
 }
 
 sqlite3_stmt *rtk_db__prep(rtk_db *db, const char *sql)

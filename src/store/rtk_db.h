@@ -29,6 +29,9 @@ int rtk_db_open(const char *dir, int full_sync, rtk_db **out);
  * loop turn from the server, which is what makes group commit. 0 or RTK_EDB. */
 int rtk_db_flush(rtk_db *db);
 void rtk_db_close(rtk_db *db);
+/* 1 if a batch failed to commit (and was rolled back) since the last call; clears the flag.
+ * Whoever promised replies on that batch must withdraw them. */
+int rtk_db_batch_lost(rtk_db *db);
 
 /* Accounts. |id_out| receives 32 lowercase hex chars. */
 int rtk_db_account_create(rtk_db *db, const char *name, int dev, char id_out[33]);

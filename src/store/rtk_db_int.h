@@ -19,6 +19,7 @@ struct rtk_db {
         sqlite3_stmt *st;
     } cache[RTK_DB_CACHED_STMTS]; /* prepared on first use by rtk_db__prep */
     int in_tx;                     /* a batch transaction is open (rtk_db__step_batched) */
+    int batch_lost;                /* a batch failed to commit since rtk_db_batch_lost() */
 };
 
 int rtk_db__fail(rtk_db *db, const char *what);

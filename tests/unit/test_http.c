@@ -495,7 +495,7 @@ static void http_keepalive_two_requests(void **state)
     get_ok(&c, "/b?q", "GET /b q 0 0 1.1");
     /* HEAD: the same head with its Content-Length, and no body, so the next response follows
      * the blank line directly. */
-    cli_sends(&c, "HEAD /h HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n");
+    cli_sends(&c, "HEAD /h HTTP/1.1\r\nHost: t\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n");
     while (!memmem(c.buf, c.len, "GET /after - 0 0 1.1", 20))
         assert_true(cli_fill(&c) > 0);
     c.buf[c.len] = '\0';
@@ -514,9 +514,9 @@ static void http_pipelined_in_order(void **state)
     assert_int_equal(cli_connect(&c, fx.port), 0);
     /* The first is answered 150 ms later, the other two at once: the wire order must still
      * be the request order. */
-    cli_sends(&c, "GET /slow?ms=150 HTTP/1.1\r\n\r\n"
-                  "POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-                  "GET /b HTTP/1.1\r\n\r\n");
+    cli_sends(&c, "GET /slow?ms=150 HTTP/1.1\r\nHost: t\r\n\r\n"
+                  "POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+                  "GET /b HTTP/1.1\r\nHost: t\r\n\r\n");
     struct resp r;
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "GET /slow ms=150 0 0 1.1");
@@ -543,7 +543,7 @@ static void http_pipeline_backpressure(void **state)
     size_t len = 0;
     for (int i = 0; i < 80; i++) {
         int n =
-            snprintf(req, sizeof(req), "GET /slow%d?ms=%d HTTP/1.1\r\n\r\n", i % 10, 20 - i % 7);
+            snprintf(req, sizeof(req), "GET /slow%d?ms=%d HTTP/1.1\r\nHost: t\r\n\r\n", i % 10, 20 - i % 7);
         memcpy(all + len, req, (size_t)n);
         len += (size_t)n;
     }
@@ -566,7 +566,7 @@ static void http_chunked_body(void **state)
     struct client c;
     fx_start(&fx, NULL);
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "POST /chunk HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+    cli_sends(&c, "POST /chunk HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
     sleep_ms(20);
     cli_sends(&c, "1;ext=1\r\n \r\n6\r\nworld!\r\n0\r\nTrailer: x\r\n\r\n");
     struct resp r;
@@ -591,8 +591,8 @@ static void http_byte_by_byte(void **state)
     assert_int_equal(cli_connect(&c, fx.port), 0);
     static const char in[] =
         "GET /one?a=b HTTP/1.1\r\nHost: x\r\nX-Long: value\r\n\twrapped\r\n\r\n"
-        "POST /two HTTP/1.1\r\nContent-Length: 4\r\n\r\nwxyz"
-        "PUT /three HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "POST /two HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nwxyz"
+        "PUT /three HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
         "2\r\nab\r\n0\r\n\r\n";
     for (size_t i = 0; i < sizeof(in) - 1; i++) {
         cli_send(&c, in + i, 1);
@@ -631,7 +631,7 @@ static void http_431_readable_while_client_sends(void **state)
     struct client c;
     fx_start(&fx, NULL);
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET / HTTP/1.1\r\nX-Big: ");
+    cli_sends(&c, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: ");
     /* Past the limit; then, once the server has surely answered, keep sending. A server that
      * closed right after answering would make these sends fail or reset the connection
      * before the client reads the answer; a lingering close drains them. */
@@ -647,7 +647,7 @@ static void http_431_readable_while_client_sends(void **state)
 
     /* Many small headers past the limit too; a head under the limit in two pieces is fine. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /ok HTTP/1.1\r\nX-A: ");
+    cli_sends(&c, "GET /ok HTTP/1.1\r\nHost: t\r\nX-A: ");
     memset(junk, 'b', 3000);
     cli_send(&c, junk, 3000);
     sleep_ms(10);
@@ -656,7 +656,7 @@ static void http_431_readable_while_client_sends(void **state)
     struct resp r;
     assert_int_equal(cli_response(&c, &r), 0);
     assert_int_equal(r.status, 200);
-    cli_sends(&c, "GET /many HTTP/1.1\r\n");
+    cli_sends(&c, "GET /many HTTP/1.1\r\nHost: t\r\n");
     for (int i = 0; i < 3000; i++)
         cli_sends(&c, "X: y\r\n");
     expect_error(&c, 431, "Request header fields too large");
@@ -672,14 +672,14 @@ static void http_413(void **state)
     fx_start(&fx, NULL);
     /* Declared too large: refused before any body byte (and without a 100 Continue). */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "POST /big HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1048577\r\n\r\n");
+    cli_sends(&c, "POST /big HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 1048577\r\n\r\n");
     expect_error(&c, 413, "Request body too large");
     cli_close(&c);
     /* Exactly the limit is fine. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
     static char body[1024 * 1024];
     memset(body, 1, sizeof(body));
-    cli_sends(&c, "POST /max HTTP/1.1\r\nContent-Length: 1048576\r\n\r\n");
+    cli_sends(&c, "POST /max HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n");
     cli_send(&c, body, sizeof(body));
     struct resp r;
     assert_int_equal(cli_response(&c, &r), 0);
@@ -687,7 +687,7 @@ static void http_413(void **state)
     cli_close(&c);
     /* Chunked: refused as it accumulates past the limit. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "POST /chunks HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    cli_sends(&c, "POST /chunks HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
     for (int i = 0; i < 5; i++) {
         cli_sends(&c, "40000\r\n"); /* 256 KiB */
         cli_send(&c, body, 0x40000);
@@ -705,7 +705,7 @@ static void http_expect_continue(void **state)
     struct client c;
     fx_start(&fx, NULL);
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "PUT /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+    cli_sends(&c, "PUT /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
     struct resp r;
     assert_int_equal(cli_response(&c, &r), 0);
     assert_int_equal(r.status, 100);
@@ -732,7 +732,7 @@ static void http_408_slow_head(void **state)
     cli_close(&c);
     /* A body that stops arriving gets the same answer. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "POST /b HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+    cli_sends(&c, "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc");
     expect_error(&c, 408, "Request timeout");
     cli_close(&c);
     /* A connection that never sends a byte is closed without an answer. */
@@ -761,17 +761,17 @@ static void http_400_garbage(void **state)
     expect_error(&c, 400, "Malformed request");
     cli_close(&c);
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /x HTTP/1.1\r\nBad Header\r\n\r\n");
+    cli_sends(&c, "GET /x HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n");
     expect_error(&c, 400, "Malformed request");
     cli_close(&c);
     /* Request smuggling shape: both Content-Length and chunked. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "POST /x HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
+    cli_sends(&c, "POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n");
     expect_error(&c, 400, "Malformed request");
     cli_close(&c);
     /* An error after a good pipelined request: the good answer first, then the error. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /slow?ms=50 HTTP/1.1\r\n\r\nBROKEN\r\n\r\n");
+    cli_sends(&c, "GET /slow?ms=50 HTTP/1.1\r\nHost: t\r\n\r\nBROKEN\r\n\r\n");
     struct resp r;
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "GET /slow ms=50 0 0 1.1");
@@ -807,7 +807,7 @@ static void http_10_and_connection_close(void **state)
 
     /* Connection: close on 1.1; a pipelined request after it is not served. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /bye HTTP/1.1\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\n\r\n");
+    cli_sends(&c, "GET /bye HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /ignored HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "GET /bye - 0 0 1.1");
     assert_true(has_header(&r, "\r\nConnection: close\r\n"));
@@ -816,7 +816,7 @@ static void http_10_and_connection_close(void **state)
 
     /* A client that half-closes after its request still gets the answer. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /slow?ms=30 HTTP/1.1\r\n\r\n");
+    cli_sends(&c, "GET /slow?ms=30 HTTP/1.1\r\nHost: t\r\n\r\n");
     shutdown(c.fd, SHUT_WR);
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "GET /slow ms=30 0 0 1.1");
@@ -850,7 +850,7 @@ static void http_idle_holds_nothing(void **state)
     fx_start(&fx, NULL);
     for (int i = 0; i < 4; i++) {
         assert_int_equal(cli_connect(&c[i], fx.port), 0);
-        cli_sends(&c[i], "POST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\n12345");
+        cli_sends(&c[i], "POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n12345");
         struct resp r;
         assert_int_equal(cli_response(&c[i], &r), 0);
         assert_int_equal(r.status, 200);
@@ -899,7 +899,7 @@ static void http_upgrade_raw(void **state)
 
     /* A refused upgrade is an ordinary response, and the connection closes after it. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /ws-deny HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    cli_sends(&c, "GET /ws-deny HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
     assert_int_equal(r.status, 401);
     assert_true(has_header(&r, "\r\nConnection: close\r\n"));
@@ -908,8 +908,8 @@ static void http_upgrade_raw(void **state)
 
     /* An upgrade pipelined behind a slow request waits for it: the 101 never overtakes. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /slow?ms=80 HTTP/1.1\r\n\r\n"
-                  "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    cli_sends(&c, "GET /slow?ms=80 HTTP/1.1\r\nHost: t\r\n\r\n"
+                  "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "GET /slow ms=80 0 0 1.1");
     assert_int_equal(cli_response(&c, &r), 0);
@@ -919,7 +919,7 @@ static void http_upgrade_raw(void **state)
 
     /* Stop: the owner is told (on_stop) and says goodbye before the close. */
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    cli_sends(&c, "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
     assert_int_equal(r.status, 101);
     while (c.len < 6)
@@ -947,13 +947,13 @@ static void http_graceful_stop(void **state)
     assert_int_equal(cli_connect(&idle, fx.port), 0);
     get_ok(&idle, "/i", "GET /i - 0 0 1.1");
     assert_int_equal(cli_connect(&busy, fx.port), 0);
-    cli_sends(&busy, "GET /slow?ms=300 HTTP/1.1\r\n\r\n");
+    cli_sends(&busy, "GET /slow?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n");
     sleep_ms(50); /* let the request reach its handler */
     fx_request_stop(&fx);
     /* The idle connection is closed; the request in flight is answered, then closed, and a
      * request begun after the stop on that connection is not served. */
     expect_eof(&idle);
-    cli_sends(&busy, "GET /after-stop HTTP/1.1\r\n\r\n");
+    cli_sends(&busy, "GET /after-stop HTTP/1.1\r\nHost: t\r\n\r\n");
     struct resp r;
     assert_int_equal(cli_response(&busy, &r), 0);
     assert_string_equal(r.body, "GET /slow ms=300 0 0 1.1");
@@ -1027,16 +1027,25 @@ static void http_headers_and_targets(void **state)
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "/hdrs/a|b=c|127.0.0.1|example.test|Host=example.test|X-Empty=|"
                                 "X-Fold=one  two|x-lower=padded|");
-    /* Absolute-form and asterisk-form targets. */
-    cli_sends(&c, "GET http://example.test:8080/hdrs/abs?q=1 HTTP/1.1\r\n\r\n");
+    /* An HTTP/1.1 request without Host is refused (RFC 9112 3.2); HTTP/1.0 needs none. */
+    cli_sends(&c, "GET /nohost HTTP/1.1\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
-    assert_string_equal(r.body, "/hdrs/abs|q=1|127.0.0.1||");
-    cli_sends(&c, "GET http://example.test HTTP/1.1\r\n\r\n");
+    assert_int_equal(r.status, 400);
+    cli_close(&c);
+    assert_int_equal(cli_connect(&c, fx.port), 0);
+    cli_sends(&c, "GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_int_equal(cli_response(&c, &r), 0);
+    assert_int_equal(r.status, 200);
+    /* Absolute-form and asterisk-form targets. */
+    cli_sends(&c, "GET http://example.test:8080/hdrs/abs?q=1 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(cli_response(&c, &r), 0);
+    assert_string_equal(r.body, "/hdrs/abs|q=1|127.0.0.1|t|Host=t|");
+    cli_sends(&c, "GET http://example.test HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "GET / - 0 0 1.1");
-    cli_sends(&c, "OPTIONS * HTTP/1.1\r\n\r\n");
+    cli_sends(&c, "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
-    assert_string_equal(r.body, "*|-|127.0.0.1||");
+    assert_string_equal(r.body, "*|-|127.0.0.1|t|Host=t|");
     /* Chunked trailers are dropped, and do not disturb the head already parsed. */
     cli_sends(&c, "POST /hdrs/t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
                   "3\r\nabc\r\n0\r\n");
@@ -1056,7 +1065,7 @@ static void http_client_resets_during_handler(void **state)
     struct client c;
     fx_start(&fx, NULL);
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /slow?ms=100 HTTP/1.1\r\n\r\nGET /slow?ms=50 HTTP/1.1\r\n\r\n");
+    cli_sends(&c, "GET /slow?ms=100 HTTP/1.1\r\nHost: t\r\n\r\nGET /slow?ms=50 HTTP/1.1\r\nHost: t\r\n\r\n");
     sleep_ms(20);
     struct linger lg = {1, 0}; /* close with a reset */
     setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
@@ -1077,7 +1086,7 @@ static void http_raw_pause(void **state)
     struct resp r;
     fx_start(&fx, NULL);
     assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    cli_sends(&c, "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
     assert_int_equal(r.status, 101);
     while (c.len < 6)
@@ -1118,10 +1127,10 @@ static void http_ipv6(void **state)
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     struct client *c = calloc(1, sizeof(*c));
     c->fd = fd;
-    cli_sends(c, "GET /hdrs6 HTTP/1.1\r\n\r\n");
+    cli_sends(c, "GET /hdrs6 HTTP/1.1\r\nHost: t\r\n\r\n");
     struct resp r;
     assert_int_equal(cli_response(c, &r), 0);
-    assert_string_equal(r.body, "/hdrs6|-|::1||");
+    assert_string_equal(r.body, "/hdrs6|-|::1|t|Host=t|");
     cli_close(c);
     free(c);
     fx_stop(&fx);
@@ -1237,7 +1246,7 @@ static void http_write_backpressure(void **state)
     char all[60 * 40];
     size_t len = 0;
     for (int i = 0; i < 60; i++)
-        len += (size_t)snprintf(all + len, sizeof(all) - len, "GET /big?kb=256 HTTP/1.1\r\n\r\n");
+        len += (size_t)snprintf(all + len, sizeof(all) - len, "GET /big?kb=256 HTTP/1.1\r\nHost: t\r\n\r\n");
     cli_send(&c, all, len);
     sleep_ms(300);
     fx_call(&fx, find_blocked);
@@ -1280,18 +1289,18 @@ static void http_strict_framing(void **state)
         {"HTTP/2.0", "GET /s HTTP/2.0\r\nHost: x\r\n\r\n", 505},
         {"HTTP/3.1", "GET /s HTTP/3.1\r\n\r\n", 505},
         {"space before colon", "GET /s HTTP/1.1\r\nHost : x\r\n\r\n", 400},
-        {"ESC first in a value", "GET /s HTTP/1.1\r\nX-A: \x1b[31mred\r\n\r\n", 400},
-        {"DEL alone as a value", "GET /s HTTP/1.1\r\nX-A: \x7f\r\n\r\n", 400},
-        {"control inside a value", "GET /s HTTP/1.1\r\nX-A: a\x01z\r\n\r\n", 400},
+        {"ESC first in a value", "GET /s HTTP/1.1\r\nHost: t\r\nX-A: \x1b[31mred\r\n\r\n", 400},
+        {"DEL alone as a value", "GET /s HTTP/1.1\r\nHost: t\r\nX-A: \x7f\r\n\r\n", 400},
+        {"control inside a value", "GET /s HTTP/1.1\r\nHost: t\r\nX-A: a\x01z\r\n\r\n", 400},
         {"CR then junk ends the head", "GET /s HTTP/1.1\r\nHost: x\r\n\rX", 400},
         {"chunk data then XX",
-         "POST /s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n", 400},
+         "POST /s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n", 400},
         {"chunk size CR then junk",
-         "POST /s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\rX{}\r\n0\r\n\r\n", 400},
+         "POST /s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\rX{}\r\n0\r\n\r\n", 400},
         {"last chunk CR then junk",
-         "POST /s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\rX", 400},
+         "POST /s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\rX", 400},
         {"trailers CR then junk",
-         "POST /s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: b\r\n\rX", 400},
+         "POST /s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: b\r\n\rX", 400},
     };
     static const char *const messages[] = {
         [400] = "Malformed request", [505] = "HTTP version not supported"};
@@ -1314,7 +1323,7 @@ static void http_strict_framing(void **state)
     }
     assert_int_equal(cli_connect(&c, fx.port), 0);
     static const char chunked_xx[] =
-        "POST /s HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n";
+        "POST /s HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}XX0\r\n\r\n";
     send_slowly(&c, chunked_xx, sizeof(chunked_xx) - 1);
     expect_error(&c, 400, "Malformed request");
     cli_close(&c);
@@ -1326,15 +1335,15 @@ static void http_strict_framing(void **state)
     cli_sends(&c, "GET /lf HTTP/1.1\nHost: x\n\n");
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "GET /lf - 0 0 1.1");
-    cli_sends(&c, "GET  /spaces  HTTP/1.1\r\nX-Caf: caf\xc3\xa9\r\n\r\n");
+    cli_sends(&c, "GET  /spaces  HTTP/1.1\r\nHost: t\r\nX-Caf: caf\xc3\xa9\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "GET /spaces - 0 0 1.1");
-    cli_sends(&c, "GET /minor HTTP/1.2\r\n\r\n");
+    cli_sends(&c, "GET /minor HTTP/1.2\r\nHost: t\r\n\r\n");
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "GET /minor - 0 0 1.2");
     static const char crbody[] =
-        "POST /cr HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-        "3\r\n\r\rX\r\n0\r\n\r\nPOST /cr2 HTTP/1.1\r\nContent-Length: 2\r\n\r\n\r\r";
+        "POST /cr HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3\r\n\r\rX\r\n0\r\n\r\nPOST /cr2 HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n\r\r";
     send_slowly(&c, crbody, sizeof(crbody) - 1);
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "POST /cr - 3 114 1.1");
