@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/* test_api.c - REST handlers driven with fake requests over a real store: authentication,
+ * body validation (each field named in its 400), paging, and the answer envelopes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/rtk_api.h"
+#include "auth/rtk_token.h"
+#include "net/rtk_http.h"
+#include "store/rtk_db.h"
+#include "util/rtk_err.h"
+#include "util/rtk_time.h"
+
+typedef struct fixture {
+    char dir[64];
+    rtk_ctx ctx;
+    char account[33];
+    char other_account[33];
+    char *token;
+    char *other_token;
+    char app[37];
+    char prefix[160]; /* /accounts/A/realtime/kit/APP */
+    char auth[128];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    char tid[33];
+    json_t *app = NULL;
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/rtk-test-api-XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    assert_int_equal(rtk_db_open(fx->dir, 0, &fx->ctx.db), 0);
+    memset(fx->ctx.signing_key, 7, sizeof(fx->ctx.signing_key));
+    fx->ctx.ptoken_ttl_s = 3600;
+    rtk_ratelimit_init(&fx->ctx.api_rl, 0, 1, 0);
+    assert_int_equal(rtk_db_account_create(fx->ctx.db, "a", 0, fx->account), 0);
+    assert_int_equal(rtk_db_account_create(fx->ctx.db, "b", 0, fx->other_account), 0);
+    assert_int_equal(rtk_db_token_create(fx->ctx.db, fx->account, "t", &fx->token, tid), 0);
+    assert_int_equal(rtk_db_token_create(fx->ctx.db, fx->other_account, "t", &fx->other_token, tid),
+                     0);
+    assert_int_equal(rtk_db_app_create(fx->ctx.db, fx->account, "app", &app), 0);
+    snprintf(fx->app, sizeof(fx->app), "%s", json_string_value(json_object_get(app, "id")));
+    json_decref(app);
+    snprintf(fx->prefix, sizeof(fx->prefix), "/client/v4/accounts/%s/realtime/kit/%s",
+             fx->account, fx->app);
+    snprintf(fx->auth, sizeof(fx->auth), "Authorization: Bearer %s\r\n", fx->token);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    char cmd[128];
+    rtk_db_close(fx->ctx.db);
+    rtk_ratelimit_free(&fx->ctx.api_rl);
+    free(fx->token);
+    free(fx->other_token);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
+    assert_int_equal(system(cmd), 0);
+    free(fx);
+    return 0;
+}
+
+/* Runs one request through rtk_api_handle; returns the status and the parsed body. */
+static int call(fixture *fx, const char *method, const char *target, const char *headers,
+                const char *body, json_t **out)
+{
+    rtk_http_req *req = NULL;
+    rtk_http_fake_resp resp;
+    assert_int_equal(rtk_http_fake_new(method, target, headers, body, body ? strlen(body) : 0,
+                                       &fx->ctx, &req),
+                     0);
+    rtk_api_handle(req);
+    assert_int_equal(rtk_http_fake_response(req, &resp), 0);
+    json_error_t err;
+    json_t *j = json_loadb(resp.body, resp.body_len, 0, &err);
+    assert_non_null(j); /* every answer, success or error, is JSON */
+    int status = resp.status;
+    rtk_http_fake_free(req);
+    if (out)
+        *out = j;
+    else
+        json_decref(j);
+    return status;
+}
+
+static int api(fixture *fx, const char *method, const char *path, const char *body, json_t **out)
+{
+    char target[512];
+    snprintf(target, sizeof(target), "%s%s", fx->prefix, path);
+    return call(fx, method, target, fx->auth, body, out);
+}
+
+static const char *err_message(json_t *j)
+{
+    return json_string_value(json_object_get(json_object_get(j, "error"), "message"));
+}
+
+static void auth_missing_unknown_other_account(void **state)
+{
+    fixture *fx = *state;
+    json_t *j = NULL;
+    char target[256], h[160];
+    snprintf(target, sizeof(target), "%s/meetings", fx->prefix);
+    assert_int_equal(call(fx, "GET", target, NULL, NULL, &j), 401);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(j, "errors"), 0), "code")),
+                     10000);
+    assert_true(json_is_null(json_object_get(j, "result")));
+    json_decref(j);
+    assert_int_equal(call(fx, "GET", target, "Authorization: Bearer nope\r\n", NULL, NULL), 401);
+    assert_int_equal(call(fx, "GET", target, "Authorization: Basic abc\r\n", NULL, NULL), 401);
+    snprintf(h, sizeof(h), "Authorization: Bearer %s\r\n", fx->other_token);
+    assert_int_equal(call(fx, "GET", target, h, NULL, NULL), 403);
+    /* An app of this account that does not exist. */
+    snprintf(target, sizeof(target),
+             "/accounts/%s/realtime/kit/00000000-0000-4000-8000-000000000000/meetings",
+             fx->account);
+    assert_int_equal(call(fx, "GET", target, fx->auth, NULL, &j), 404);
+    assert_non_null(strstr(err_message(j), "No app found"));
+    json_decref(j);
+}
+
+static void meeting_validation_names_the_field(void **state)
+{
+    fixture *fx = *state;
+    static const struct {
+        const char *body;
+        const char *field;
+    } bad[] = {
+        {"{\"title\":5}", "title"},
+        {"{\"status\":\"PAUSED\"}", "status"},
+        {"{\"record_on_start\":\"yes\"}", "record_on_start"},
+        {"{\"persist_chat\":1}", "persist_chat"},
+        {"{\"session_keep_alive_time_in_secs\":-1}", "session_keep_alive_time_in_secs"},
+        {"{\"session_keep_alive_time_in_secs\":1.5}", "session_keep_alive_time_in_secs"},
+        {"{\"session_keep_alive_time_in_secs\":86401}", "session_keep_alive_time_in_secs"},
+        {"{\"ai_config\":[]}", "ai_config"},
+        {"{\"recording_config\":\"x\"}", "recording_config"},
+        {"{\"title\":\"a\",\"title\":\"b\"}", "Invalid JSON"},
+        {"[1]", "JSON object"},
+        {"{", "Invalid JSON"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *j = NULL;
+        assert_int_equal(api(fx, "POST", "/meetings", bad[i].body, &j), 400);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
+                         400);
+        assert_non_null(strstr(err_message(j), bad[i].field));
+        json_decref(j);
+    }
+    /* Nothing was created by the refused bodies. */
+    json_t *list = NULL;
+    assert_int_equal(api(fx, "GET", "/meetings", NULL, &list), 200);
+    assert_int_equal(json_array_size(json_object_get(list, "data")), 0);
+    json_decref(list);
+}
+
+static void meeting_defaults_patch_and_put(void **state)
+{
+    fixture *fx = *state;
+    json_t *j = NULL;
+    assert_int_equal(api(fx, "POST", "/meetings", "{\"title\":\"T\",\"unknown\":1}", &j), 201);
+    json_t *m = json_object_get(j, "data");
+    char id[37], path[128];
+    snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(m, "id")));
+    assert_string_equal(json_string_value(json_object_get(m, "status")), "ACTIVE");
+    assert_int_equal(json_integer_value(json_object_get(m, "session_keep_alive_time_in_secs")),
+                     60);
+    assert_true(json_is_false(json_object_get(m, "record_on_start")));
+    assert_null(json_object_get(m, "unknown"));
+    json_decref(j);
+
+    snprintf(path, sizeof(path), "/meetings/%s", id);
+    assert_int_equal(api(fx, "PATCH", path, "{\"record_on_start\":true,\"status\":\"INACTIVE\"}",
+                         &j),
+                     200);
+    m = json_object_get(j, "data");
+    assert_string_equal(json_string_value(json_object_get(m, "title")), "T"); /* kept */
+    assert_true(json_is_true(json_object_get(m, "record_on_start")));
+    assert_string_equal(json_string_value(json_object_get(m, "status")), "INACTIVE");
+    assert_string_not_equal(json_string_value(json_object_get(m, "updated_at")),
+                            json_string_value(json_object_get(m, "created_at")));
+    json_decref(j);
+
+    assert_int_equal(api(fx, "PUT", path, "{\"title\":\"U\"}", &j), 200);
+    m = json_object_get(j, "data");
+    assert_string_equal(json_string_value(json_object_get(m, "title")), "U");
+    assert_true(json_is_false(json_object_get(m, "record_on_start"))); /* back to default */
+    assert_string_equal(json_string_value(json_object_get(m, "status")), "ACTIVE");
+    json_decref(j);
+
+    assert_int_equal(api(fx, "GET", "/meetings/00000000-0000-4000-8000-00000000abcd", NULL, &j),
+                     404);
+    assert_string_equal(err_message(j),
+                        "No meeting found with id 00000000-0000-4000-8000-00000000abcd");
+    json_decref(j);
+    assert_int_equal(api(fx, "DELETE", path, NULL, &j), 405);
+    json_decref(j);
+}
+
+static void participant_validation_and_token(void **state)
+{
+    fixture *fx = *state;
+    json_t *j = NULL;
+    char path[160];
+    assert_int_equal(api(fx, "POST", "/meetings", "{}", &j), 201);
+    snprintf(path, sizeof(path), "/meetings/%s/participants",
+             json_string_value(json_object_get(json_object_get(j, "data"), "id")));
+    json_decref(j);
+    static const struct {
+        const char *body;
+        const char *field;
+    } bad[] = {
+        {"{\"preset_name\":\"p\"}", "custom_participant_id"},
+        {"{\"custom_participant_id\":\"\",\"preset_name\":\"p\"}", "custom_participant_id"},
+        {"{\"custom_participant_id\":7,\"preset_name\":\"p\"}", "custom_participant_id"},
+        {"{\"custom_participant_id\":\"c\"}", "preset_name"},
+        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"\"}", "preset_name"},
+        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"p\",\"name\":[]}", "name"},
+        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"p\",\"picture\":false}", "picture"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(api(fx, "POST", path, bad[i].body, &j), 400);
+        assert_non_null(strstr(err_message(j), bad[i].field));
+        json_decref(j);
+    }
+    const char *good = "{\"custom_participant_id\":\"c\",\"preset_name\":\"p\",\"name\":\"Ann\"}";
+    assert_int_equal(api(fx, "POST", path, good, &j), 201);
+    json_t *p = json_object_get(j, "data");
+    const char *tok = json_string_value(json_object_get(p, "token"));
+    rtk_ptoken claims;
+    assert_int_equal(rtk_ptoken_verify(fx->ctx.signing_key, sizeof(fx->ctx.signing_key), tok,
+                                       strlen(tok), rtk_time_now_ms() / 1000, &claims),
+                     0);
+    assert_string_equal(claims.participant_id, json_string_value(json_object_get(p, "id")));
+    assert_string_equal(claims.app_id, fx->app);
+    assert_true(claims.exp - claims.iat == 3600);
+    json_decref(j);
+    /* The same custom id twice in one meeting is refused. */
+    assert_int_equal(api(fx, "POST", path, good, &j), 400);
+    assert_non_null(strstr(err_message(j), "already exists"));
+    json_decref(j);
+}
+
+static void paging_offsets_and_limits(void **state)
+{
+    fixture *fx = *state;
+    json_t *j = NULL;
+    for (int i = 0; i < 7; i++) {
+        char body[64];
+        snprintf(body, sizeof(body), "{\"title\":\"m%d\"}", i);
+        assert_int_equal(api(fx, "POST", "/meetings", body, NULL), 201);
+    }
+    assert_int_equal(api(fx, "GET", "/meetings?page_no=2&per_page=3", NULL, &j), 200);
+    json_t *paging = json_object_get(j, "paging");
+    assert_int_equal(json_integer_value(json_object_get(paging, "total_count")), 7);
+    assert_int_equal(json_integer_value(json_object_get(paging, "start_offset")), 4);
+    assert_int_equal(json_integer_value(json_object_get(paging, "end_offset")), 6);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 3);
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", "/meetings?page_no=3&per_page=3", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 1);
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", "/meetings?page_no=9", NULL, &j), 200);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "paging"),
+                                                        "start_offset")),
+                     0);
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", "/meetings?search=m%25", NULL, &j), 200); /* literal % */
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 0);
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", "/meetings?search=m3", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 1);
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", "/meetings?per_page=101", NULL, &j), 400);
+    assert_non_null(strstr(err_message(j), "per_page"));
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", "/meetings?page_no=0", NULL, &j), 400);
+    assert_non_null(strstr(err_message(j), "page_no"));
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", "/meetings?status=LIVE", NULL, &j), 400);
+    assert_non_null(strstr(err_message(j), "status"));
+    json_decref(j);
+}
+
+static void routing_404_405_and_health(void **state)
+{
+    fixture *fx = *state;
+    json_t *j = NULL;
+    assert_int_equal(call(fx, "GET", "/healthz", NULL, NULL, NULL), 200);
+    assert_int_equal(call(fx, "GET", "/client/v4/readyz", NULL, NULL, NULL), 200);
+    fx->ctx.stopping = 1;
+    assert_int_equal(call(fx, "GET", "/readyz", NULL, NULL, NULL), 503);
+    fx->ctx.stopping = 0;
+    assert_int_equal(call(fx, "GET", "/nowhere", NULL, NULL, &j), 404);
+    assert_false(json_is_true(json_object_get(j, "success")));
+    json_decref(j);
+    assert_int_equal(call(fx, "DELETE", "/healthz", NULL, NULL, NULL), 405);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(auth_missing_unknown_other_account, setup, teardown),
+        cmocka_unit_test_setup_teardown(meeting_validation_names_the_field, setup, teardown),
+        cmocka_unit_test_setup_teardown(meeting_defaults_patch_and_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(participant_validation_and_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(paging_offsets_and_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(routing_404_405_and_health, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
