@@ -300,6 +300,7 @@ typedef struct server {
 static void on_http_stopped(void *arg)
 {
     server *s = arg;
+    rtk_api_ctx_stop(&s->ctx);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
 }
@@ -408,6 +409,7 @@ static int cmd_serve(int argc, char **argv, options *o)
             return 1;
         }
     }
+    rtk_api_ctx_start(&s.ctx);
     uv_signal_init(s.ctx.loop, &s.sigterm);
     uv_signal_init(s.ctx.loop, &s.sigint);
     s.sigterm.data = s.sigint.data = &s;
@@ -420,6 +422,7 @@ static int cmd_serve(int argc, char **argv, options *o)
     rtk_live_free(s.ctx.live);
     rtk_ratelimit_free(&s.ctx.api_rl);
     rtk_ratelimit_free(&s.ctx.ws_rl);
+    rtk_api_ctx_free(&s.ctx);
     rtk_db_close(s.ctx.db);
     rc = uv_loop_close(s.ctx.loop);
     if (rc != 0)

@@ -29,7 +29,17 @@ typedef struct rtk_ctx {
     rtk_ratelimit api_rl;    /* requests per API token (250 per 10 s by default) */
     rtk_ratelimit ws_rl;     /* channel handshakes per client IP (50/s by default) */
     int64_t max_peers_per_meeting; /* 0: no cap */
+    rtk_map auth_cache;      /* token SHA-256 (hex) -> its account and id (rtk_api.c) */
+    rtk_map app_owner;       /* app id -> account id; apps never move or go away */
+    int auth_recheck;        /* a new loop iteration began: check the caches are current */
+    uv_prepare_t prepare;    /* sets auth_recheck once per loop iteration */
 } rtk_ctx;
+
+/* Starts (on ctx->loop) and stops the per-iteration cache check; rtk_api_ctx_free frees the
+ * caches of |ctx| (the rest of it belongs to main). Loop thread only. */
+void rtk_api_ctx_start(rtk_ctx *ctx);
+void rtk_api_ctx_stop(rtk_ctx *ctx);
+void rtk_api_ctx_free(rtk_ctx *ctx);
 
 /* One routed, authenticated call. Path parameters are NUL-terminated copies. */
 typedef struct rtk_call {

@@ -18,6 +18,15 @@ void rtk_api_active_get(rtk_call *call)
 {
     const char *meeting_id = call->m.params[2];
     json_t *m = NULL;
+    /* Hot path: a live meeting of this app is answered from memory, without the store. */
+    const char *app = rtk_live_meeting_app(call->ctx->live, meeting_id);
+    if (app != NULL && strcmp(app, call->app) == 0) {
+        json_t *s = rtk_live_session_json(call->ctx->live, meeting_id);
+        if (s != NULL) {
+            rtk_reply_data(call->req, 200, s, NULL);
+            return;
+        }
+    }
     if (rtk_api_load_meeting(call, meeting_id, &m) != 0)
         return;
     json_decref(m);

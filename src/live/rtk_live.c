@@ -414,6 +414,12 @@ json_t *rtk_live_session_json(rtk_live *live, const char *meeting_id)
     return lsession_json(m->session, rtk_time_now_ms());
 }
 
+const char *rtk_live_meeting_app(rtk_live *live, const char *meeting_id)
+{
+    rtk_lmeeting *m = meeting_get(live, meeting_id);
+    return m ? m->app_id : NULL;
+}
+
 int rtk_live_participant_is_live(rtk_live *live, const char *participant_id)
 {
     return rtk_map_get(&live->by_participant, participant_id) != NULL;

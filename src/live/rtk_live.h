@@ -139,6 +139,10 @@ void rtk_live_participant_deleted(rtk_live *live, const char *participant_id);
 void rtk_live_meeting_changed(rtk_live *live, const char *meeting_id, const char *title,
                               int64_t keep_alive_s);
 
+/* The app of |meeting_id| when live state knows the meeting (it has a session or peers),
+ * else NULL. Borrowed. Lets hot reads skip the store. */
+const char *rtk_live_meeting_app(rtk_live *live, const char *meeting_id);
+
 /* 1 if |participant_id| has a live peer. */
 int rtk_live_participant_is_live(rtk_live *live, const char *participant_id);
 

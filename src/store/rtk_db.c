@@ -319,6 +319,19 @@ int rtk_db__copy_text(sqlite3_stmt *st, int col, char *out, size_t cap)
     return 0;
 }
 
+int rtk_db_changed_elsewhere(rtk_db *db)
+{
+    static const char SQL[] = "PRAGMA data_version";
+    sqlite3_stmt *st = rtk_db__prep(db, SQL);
+    if (st == NULL || sqlite3_step(st) != SQLITE_ROW)
+        return 1; /* cannot tell: assume it changed */
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    int changed = db->data_version != 0 && v != db->data_version;
+    db->data_version = v;
+    return changed;
+}
+
 int rtk_db_account_create(rtk_db *db, const char *name, int dev, char id_out[33])
 {
     sqlite3_stmt *st = rtk_db__stmt(db, ST_ACCOUNT_INSERT);

@@ -40,6 +40,10 @@ int rtk_db_account_exists(rtk_db *db, const char *id);
 /* Finds the dev account (created by --dev). 0, RTK_ENOTFOUND. */
 int rtk_db_account_dev(rtk_db *db, char id_out[33]);
 
+/* 1 if another connection (the CLI) committed a change since the last call, else 0. Cheap:
+ * SQLite compares a counter in the shared WAL index. */
+int rtk_db_changed_elsewhere(rtk_db *db);
+
 /* API tokens. Creates a token and stores a new malloc'd secret in *secret (caller frees). */
 int rtk_db_token_create(rtk_db *db, const char *account_id, const char *name, char **secret,
                         char id_out[33]);

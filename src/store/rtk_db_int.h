@@ -19,6 +19,7 @@ struct rtk_db {
         sqlite3_stmt *st;
     } cache[RTK_DB_CACHED_STMTS]; /* prepared on first use by rtk_db__prep */
     int in_tx;                     /* a batch transaction is open (rtk_db__step_batched) */
+    int64_t data_version;          /* last PRAGMA data_version seen */
     int batch_lost;                /* a batch failed to commit since rtk_db_batch_lost() */
 };
 

@@ -63,6 +63,7 @@ static int teardown(void **state)
     char cmd[128];
     rtk_db_close(fx->ctx.db);
     rtk_ratelimit_free(&fx->ctx.api_rl);
+    rtk_api_ctx_free(&fx->ctx);
     free(fx->token);
     free(fx->other_token);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
