@@ -114,15 +114,16 @@ static int check_app(rtk_ctx *ctx, const char *account, const char *app)
 {
     const char *owner = rtk_map_get(&ctx->app_owner, app);
     if (owner != NULL)
-        return strcmp(owner + 37, account) == 0 ? 0 : RTK_ENOTFOUND;
+        return strcmp(owner + RTK_ROUTE_PARAM_MAX + 1, account) == 0 ? 0 : RTK_ENOTFOUND;
     int rc = rtk_db_app_check(ctx->db, account, app);
     if (rc != 0)
         return rc;
     if (ctx->app_owner.count >= APP_CACHE_MAX)
         clear_map(&ctx->app_owner);
-    char *entry = rtk_xcalloc(1, 37 + 33); /* "app id\0account id\0" */
-    snprintf(entry, 37, "%s", app);
-    snprintf(entry + 37, 33, "%s", account);
+    /* "app id\0" padded to a path parameter's size, then "account id\0". */
+    char *entry = rtk_xcalloc(1, RTK_ROUTE_PARAM_MAX + 1 + 33);
+    snprintf(entry, RTK_ROUTE_PARAM_MAX + 1, "%s", app);
+    snprintf(entry + RTK_ROUTE_PARAM_MAX + 1, 33, "%s", account);
     rtk_map_put(&ctx->app_owner, entry, entry);
     return 0;
 }
