@@ -28,6 +28,9 @@ test:
 	@cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=address,undefined \
 	    -DRTK_WERROR=ON -DRTK_TESTS=ON >/dev/null
 	@cmake --build build-test -j $(JOBS)
+	@echo "test: release build with warnings as errors (optimiser-only warnings)"
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTK_TESTS=OFF -DRTK_WERROR=ON >/dev/null
+	@cmake --build build -j $(JOBS) --target rtkd
 	@$(MAKE) --no-print-directory lint unit e2e
 
 # Static analysis with the project's settings (.clang-tidy; cppcheck flags here): findings fail.
