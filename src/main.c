@@ -301,6 +301,7 @@ static void on_http_stopped(void *arg)
 {
     server *s = arg;
     rtk_api_ctx_stop(&s->ctx);
+    rtk_channel_stop();
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
 }
@@ -410,6 +411,7 @@ static int cmd_serve(int argc, char **argv, options *o)
         }
     }
     rtk_api_ctx_start(&s.ctx);
+    rtk_channel_start(s.ctx.loop);
     uv_signal_init(s.ctx.loop, &s.sigterm);
     uv_signal_init(s.ctx.loop, &s.sigint);
     s.sigterm.data = s.sigint.data = &s;

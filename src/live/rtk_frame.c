@@ -22,6 +22,25 @@ rtk_frame *rtk_frame_new(int opcode, const void *payload, size_t len)
     return f;
 }
 
+rtk_frame *rtk_frame_text_parts(const char *const *parts, const size_t *lens, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += lens[i];
+    uint8_t head[10];
+    size_t hlen = rtk_ws_frame_header(head, RTK_WS_OP_TEXT, len);
+    rtk_frame *f = rtk_xmalloc(sizeof(*f) + hlen + len);
+    f->refs = 1;
+    f->len = hlen + len;
+    memcpy(f->data, head, hlen);
+    uint8_t *w = f->data + hlen;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(w, parts[i], lens[i]);
+        w += lens[i];
+    }
+    return f;
+}
+
 rtk_frame *rtk_frame_json(const json_t *msg)
 {
     char *text = json_dumps(msg, JSON_COMPACT);

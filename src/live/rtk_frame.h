@@ -20,6 +20,9 @@ typedef struct rtk_frame {
 rtk_frame *rtk_frame_json(const struct json_t *msg);
 /* A frame of |opcode| with |len| payload bytes. Returns a new frame with one reference. */
 rtk_frame *rtk_frame_new(int opcode, const void *payload, size_t len);
+/* A text frame whose payload is the |n| pieces |parts|/|lens| one after another (e.g. a shared
+ * serialised prefix and a per-recipient suffix). Returns a new frame with one reference. */
+rtk_frame *rtk_frame_text_parts(const char *const *parts, const size_t *lens, size_t n);
 rtk_frame *rtk_frame_ref(rtk_frame *f);
 void rtk_frame_unref(rtk_frame *f); /* frees at zero; NULL is fine */
 

@@ -626,6 +626,10 @@ static void on_prepare(uv_prepare_t *h)
 {
     rtk_live *live = h->data;
     rtk_live__commit(live);
+    /* Replies released by the commit, and what the timers sent, leave before the loop
+     * blocks. */
+    if (live->tr->flush != NULL)
+        live->tr->flush();
 }
 
 void rtk_live__commit(rtk_live *live)

@@ -42,6 +42,9 @@ typedef struct rtk_live_transport {
     /* Sends a close frame with |code| and |reason| and closes. Live has already forgotten
      * the peer: the channel must not call rtk_live_leave for it. Must not call back. */
     void (*close)(void *conn, uint16_t code, const char *reason);
+    /* Optional: writes out what send queued (the transport may hold frames until the end of
+     * the loop turn). Live calls it after each group commit. May be NULL. */
+    void (*flush)(void);
 } rtk_live_transport;
 
 typedef struct rtk_live_config {

@@ -359,9 +359,44 @@ void rtk_live__poll_vote(rtk_live *live, rtk_peer *peer, json_t *msg, json_t *re
     live->votes_tail = &w->next;
 }
 
+/* poll.voted replies of one commit, serialised once per (poll, my_vote): every voter of the
+ * same option on the same poll sees the same view, so only the "ref" differs. The cached text
+ * is the message without its closing brace; each reply appends ,"ref":… and the brace. */
+typedef struct voted_view {
+    const rtk_poll *poll;
+    int option;
+    char *prefix;
+    size_t len;
+} voted_view;
+
+static const voted_view *voted_prefix(voted_view **cache, size_t *n, size_t *cap,
+                                      const rtk_poll *p, int option)
+{
+    for (size_t i = 0; i < *n; i++)
+        if ((*cache)[i].poll == p && (*cache)[i].option == option)
+            return &(*cache)[i];
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        *cache = rtk_xrealloc(*cache, *cap * sizeof(**cache));
+    }
+    json_t *msg = json_pack("{s:s,s:o}", "type", "poll.voted", "poll", viewer_view(p, option));
+    char *text = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (text == NULL)
+        abort(); /* OOM only: our views are valid UTF-8 */
+    voted_view *v = &(*cache)[(*n)++];
+    v->poll = p;
+    v->option = option;
+    v->prefix = text;
+    v->len = strlen(text) - 1; /* without the closing '}' */
+    return v;
+}
+
 void rtk_live__votes_committed(rtk_live *live, int stored)
 {
     rtk_vote_wait *w = live->votes_waiting;
+    voted_view *cache = NULL;
+    size_t ncache = 0, cap = 0;
     live->votes_waiting = NULL;
     live->votes_tail = &live->votes_waiting;
     while (w != NULL) {
@@ -373,12 +408,12 @@ void rtk_live__votes_committed(rtk_live *live, int stored)
                            "The vote could not be stored; nothing was counted; try again",
                            w->ref);
         } else if (w->peer != NULL) {
-            json_t *msg = json_pack("{s:s,s:o}", "type", "poll.voted", "poll",
-                                    viewer_view(w->poll, my_vote(w->poll, w->peer->participant_id)));
-            if (w->ref != NULL)
-                json_object_set(msg, "ref", w->ref);
-            rtk_frame *f = rtk_frame_json(msg);
-            json_decref(msg);
+            const voted_view *v = voted_prefix(&cache, &ncache, &cap, w->poll, w->vote->option);
+            char *ref = w->ref ? json_dumps(w->ref, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+            const char *parts[4] = {v->prefix, ref ? ",\"ref\":" : "", ref ? ref : "", "}"};
+            size_t lens[4] = {v->len, ref ? 7 : 0, ref ? strlen(ref) : 0, 1};
+            rtk_frame *f = rtk_frame_text_parts(parts, lens, 4);
+            free(ref);
             rtk_live__send(live, w->peer, f);
             rtk_frame_unref(f);
         }
@@ -386,6 +421,9 @@ void rtk_live__votes_committed(rtk_live *live, int stored)
         free(w);
         w = next;
     }
+    for (size_t i = 0; i < ncache; i++)
+        free(cache[i].prefix);
+    free(cache);
     rtk_live__drain(live);
 }
 

@@ -15,17 +15,36 @@
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
 
+/* Frames a connection is sent during one loop turn, written together by one writev. */
+typedef struct outq {
+    uint32_t n, cap;
+    size_t bytes;
+    rtk_frame *f[]; /* one reference each */
+} outq;
+
 typedef struct chan {
     rtk_http_conn *conn;
     rtk_live *live;
-    rtk_peer *peer;    /* NULL once live has forgotten it (or before the join) */
-    uint8_t *in;       /* bytes of an incomplete frame, or NULL */
-    uint8_t *msg;      /* fragments of an incomplete message, or NULL */
+    rtk_peer *peer;         /* NULL once live has forgotten it (or before the join) */
+    uint8_t *in;            /* bytes of an incomplete frame, or NULL */
+    uint8_t *msg;           /* fragments of an incomplete message, or NULL */
+    outq *out;              /* frames waiting for the end of this loop turn, or NULL */
+    struct chan *dirty_next; /* on the list of connections with frames waiting */
     uint32_t in_len;
     uint32_t msg_len;
     rtk_ws_state ws;
-    uint8_t closing;   /* a close frame was sent or the connection is going */
+    uint8_t closing;        /* a close frame was sent or the connection is going */
+    uint8_t on_list;        /* on the dirty list (so it must outlive on_close until flushed) */
+    uint8_t dead;           /* on_close ran while on the list: free at the next flush */
 } chan;
+
+/* Output coalescing. Everything a peer is sent during one loop turn (hello, pongs, the
+ * coalesced updates of many polls, a poll.voted) goes out in one writev at the end of the turn:
+ * one system call per peer per turn instead of one per frame. The flush runs from a uv_check
+ * handle (after the I/O callbacks) and from live's prepare hook (after the group commit and
+ * the timers), so nothing waits past the point where the loop would block. */
+static chan *dirty_head;
+static uv_check_t flush_check;
 
 static rtk_channel_config config = {.max_outbound = 1024 * 1024};
 
@@ -40,10 +59,84 @@ size_t rtk_channel_conn_size(void)
     return sizeof(chan);
 }
 
-static void frame_done(void *arg, int status)
+static void batch_done(void *arg, int status)
 {
+    outq *q = arg;
     (void)status;
-    rtk_frame_unref(arg);
+    for (uint32_t i = 0; i < q->n; i++)
+        rtk_frame_unref(q->f[i]);
+    free(q);
+}
+
+static void out_push(chan *c, rtk_frame *f)
+{
+    if (c->out == NULL) {
+        c->out = rtk_xmalloc(sizeof(outq) + 4 * sizeof(rtk_frame *));
+        c->out->n = 0;
+        c->out->cap = 4;
+        c->out->bytes = 0;
+        if (!c->on_list) {
+            c->on_list = 1;
+            c->dirty_next = dirty_head;
+            dirty_head = c;
+        }
+    } else if (c->out->n == c->out->cap) {
+        c->out->cap *= 2;
+        c->out = rtk_xrealloc(c->out, sizeof(outq) + c->out->cap * sizeof(rtk_frame *));
+    }
+    c->out->f[c->out->n++] = rtk_frame_ref(f);
+    c->out->bytes += f->len;
+}
+
+/* Writes what waits for |c| in one writev. */
+static void flush(chan *c)
+{
+    outq *q = c->out;
+    if (q == NULL)
+        return;
+    c->out = NULL;
+    uv_buf_t stack[16];
+    uv_buf_t *bufs = q->n <= 16 ? stack : rtk_xmalloc(q->n * sizeof(*bufs));
+    for (uint32_t i = 0; i < q->n; i++)
+        bufs[i] = uv_buf_init((char *)q->f[i]->data, (unsigned)q->f[i]->len);
+    if (rtk_http_raw_writev(c->conn, bufs, q->n, batch_done, q) != 0)
+        batch_done(q, UV_EPIPE); /* not taken: the connection is going */
+    if (bufs != stack)
+        free(bufs);
+}
+
+static void flush_all(void)
+{
+    while (dirty_head != NULL) {
+        chan *c = dirty_head;
+        dirty_head = c->dirty_next;
+        c->on_list = 0;
+        if (c->dead) {
+            free(c->out); /* emptied by close_with or on_close before */
+            free(c);
+            continue;
+        }
+        flush(c);
+    }
+}
+
+static void on_check(uv_check_t *h)
+{
+    (void)h;
+    flush_all();
+}
+
+void rtk_channel_start(uv_loop_t *loop)
+{
+    uv_check_init(loop, &flush_check);
+    uv_check_start(&flush_check, on_check);
+    uv_unref((uv_handle_t *)&flush_check); /* never keeps the loop alive by itself */
+}
+
+void rtk_channel_stop(void)
+{
+    flush_all();
+    uv_close((uv_handle_t *)&flush_check, NULL);
 }
 
 static int chan_send(void *conn, rtk_frame *f)
@@ -51,17 +144,15 @@ static int chan_send(void *conn, rtk_frame *f)
     chan *c = conn;
     if (c->closing)
         return -1;
-    if (rtk_http_raw_write_queue_size(c->conn) + f->len > config.max_outbound)
+    size_t waiting = c->out ? c->out->bytes : 0;
+    if (rtk_http_raw_write_queue_size(c->conn) + waiting + f->len > config.max_outbound)
         return -1;
-    rtk_frame_ref(f);
-    if (rtk_http_raw_write(c->conn, f->data, f->len, frame_done, f) != 0) {
-        rtk_frame_unref(f);
-        return -1;
-    }
+    out_push(c, f);
     return 0;
 }
 
-/* Sends a close frame and closes. The peer (if any) must already be forgotten by live. */
+/* Sends a close frame (after whatever waits) and closes. The peer (if any) must already be
+ * forgotten by live. */
 static void close_with(chan *c, uint16_t code, const char *reason)
 {
     uint8_t frame[127];
@@ -69,7 +160,10 @@ static void close_with(chan *c, uint16_t code, const char *reason)
         return;
     c->closing = 1;
     size_t n = rtk_ws_close_frame(frame, code, reason);
-    rtk_http_raw_write(c->conn, frame, n, NULL, NULL);
+    rtk_frame *f = rtk_frame_new(RTK_WS_OP_CLOSE, frame + 2, n - 2);
+    out_push(c, f);
+    rtk_frame_unref(f);
+    flush(c);
     rtk_http_raw_close(c->conn);
 }
 
@@ -80,9 +174,15 @@ static void chan_close(void *conn, uint16_t code, const char *reason)
     close_with(c, code, reason);
 }
 
+static void chan_flush(void)
+{
+    flush_all();
+}
+
 const rtk_live_transport rtk_channel_transport = {
     .send = chan_send,
     .close = chan_close,
+    .flush = chan_flush,
 };
 
 /* The connection fails on our side: the peer leaves, and the client hears why. */
@@ -236,7 +336,14 @@ static void on_close(rtk_http_conn *conn, void *user)
         rtk_live_leave(c->live, c->peer);
     free(c->in);
     free(c->msg);
-    free(c);
+    if (c->out != NULL) {
+        batch_done(c->out, UV_ECANCELED);
+        c->out = NULL;
+    }
+    if (c->on_list)
+        c->dead = 1; /* flush_all frees it when it reaches it */
+    else
+        free(c);
 }
 
 static void on_stop(rtk_http_conn *conn, void *user)

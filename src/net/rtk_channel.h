@@ -18,6 +18,11 @@ extern const rtk_live_transport rtk_channel_transport;
 
 void rtk_channel_configure(const rtk_channel_config *cfg);
 
+/* Starts and stops the end-of-loop-turn flush of queued frames on |loop|. Stop after every
+ * channel connection is closed (after rtk_http_server_stop's callback). */
+void rtk_channel_start(uv_loop_t *loop);
+void rtk_channel_stop(void);
+
 /* Completes the WebSocket handshake of |req| (already validated: |accept| is the computed
  * Sec-WebSocket-Accept value) and joins the peer described by |ji| to |live|. |req| is
  * consumed. Returns 0, or a UV_* code when the client had already gone. */

@@ -1685,6 +1685,23 @@ int rtk_http_raw_write(rtk_http_conn *c, const void *data, size_t len,
     return submit_write(c, w, done ? (const char *)data : w->data);
 }
 
+int rtk_http_raw_writev(rtk_http_conn *c, const uv_buf_t *bufs, unsigned n,
+                        void (*done)(void *arg, int status), void *arg)
+{
+    if (c->mode != RTK_HTTP__M_RAW || (c->flags & (RTK_HTTP__C_CLOSING | RTK_HTTP__C_CLOSED)))
+        return UV_EPIPE;
+    wr_t *w = wr_new(0);
+    for (unsigned i = 0; i < n; i++)
+        w->len += bufs[i].len;
+    w->done = done;
+    w->arg = arg;
+    w->w.data = c;
+    int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, bufs, n, on_written);
+    if (rc != 0)
+        free(w);
+    return rc;
+}
+
 size_t rtk_http_raw_write_queue_size(const rtk_http_conn *c)
 {
     return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
