@@ -410,6 +410,9 @@ static int cmd_serve(int argc, char **argv, options *o)
             return 1;
         }
     }
+    /* From here on, group commit for every acknowledged write (see docs/design.md): the
+     * set-up above committed each of its writes at once. */
+    rtk_db_defer_commits(s.ctx.db, 1);
     rtk_api_ctx_start(&s.ctx);
     rtk_channel_start(s.ctx.loop);
     uv_signal_init(s.ctx.loop, &s.sigterm);

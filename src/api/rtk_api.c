@@ -56,10 +56,14 @@ static void recheck_caches(rtk_ctx *ctx)
         clear_map(&ctx->auth_cache);
 }
 
+/* Once per loop iteration, before the loop blocks: the group commit of the REST writes made
+ * during the last turn (their replies wait for it), and the cache check. */
 static void on_prepare(uv_prepare_t *h)
 {
     rtk_ctx *ctx = h->data;
     ctx->auth_recheck = 1;
+    if (rtk_db_flush(ctx->db) != 0)
+        fprintf(stderr, "rtkd: api: group commit failed; its writes are answered 500\n");
 }
 
 void rtk_api_ctx_start(rtk_ctx *ctx)
@@ -425,6 +429,37 @@ void rtk_api_touch(json_t *doc)
     char iso[25];
     rtk_time_iso(now, iso);
     json_object_set_new(doc, "updated_at", json_string(iso));
+}
+
+typedef struct deferred_reply {
+    rtk_http_req *req;
+    int status;
+    json_t *data;
+} deferred_reply;
+
+static void on_committed(void *arg, int ok)
+{
+    deferred_reply *d = arg;
+    if (ok) {
+        rtk_reply_data(d->req, d->status, d->data, NULL);
+    } else {
+        json_decref(d->data);
+        rtk_reply_error(d->req, 500, "Internal error: the write could not be stored");
+    }
+    free(d);
+}
+
+void rtk_api_reply_committed(rtk_call *call, int status, json_t *data)
+{
+    if (!rtk_db_deferring(call->ctx->db)) {
+        rtk_reply_data(call->req, status, data, NULL);
+        return;
+    }
+    deferred_reply *d = rtk_xmalloc(sizeof(*d));
+    d->req = call->req;
+    d->status = status;
+    d->data = data;
+    rtk_db_on_commit(call->ctx->db, on_committed, d);
 }
 
 void rtk_api_no_session(rtk_call *call, const char *meeting_id)

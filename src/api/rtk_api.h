@@ -73,6 +73,11 @@ int rtk_api_paging(rtk_call *call, rtk_page *page);
  * moved on, so every change is visible in updated_at. */
 void rtk_api_touch(struct json_t *doc);
 
+/* Answers {"success":true,"data":data} (takes ownership of |data|) once the writes made so
+ * far are committed: at once when the store commits each write, else after the loop turn's
+ * group commit (500 if that commit fails). Every 2xx to a write goes through here. */
+void rtk_api_reply_committed(rtk_call *call, int status, struct json_t *data);
+
 /* Answers 404 "No active session found for meeting_id …". */
 void rtk_api_no_session(rtk_call *call, const char *meeting_id);
 

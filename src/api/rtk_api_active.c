@@ -131,11 +131,6 @@ void rtk_api_active_kick(rtk_call *call)
         rtk_api_no_session(call, meeting_id);
         goto out;
     }
-    /* The reply promises the kick is stored: commit before answering. */
-    if (rtk_db_flush(call->ctx->db) != 0) {
-        rtk_api_store_error(call, RTK_EDB);
-        goto out;
-    }
     json_t *list = json_array();
     for (size_t i = 0; i < n; i++) {
         if (!was_live[i])
@@ -147,8 +142,9 @@ void rtk_api_active_kick(rtk_call *call)
                             json_object_get(d, "updated_at"), "name", json_object_get(d, "name"),
                             "email", "picture", json_object_get(d, "picture")));
     }
-    rtk_reply_data(call->req, 200, json_pack("{s:s,s:o}", "action", "kick", "participants", list),
-                   NULL);
+    /* The reply promises the kick is stored: it waits for the commit. */
+    rtk_api_reply_committed(call, 200,
+                            json_pack("{s:s,s:o}", "action", "kick", "participants", list));
 out:
     free(ids);
     free(was_live);
@@ -168,12 +164,7 @@ void rtk_api_active_kick_all(rtk_call *call)
         rtk_api_no_session(call, meeting_id);
         return;
     }
-    if (rtk_db_flush(call->ctx->db) != 0) {
-        rtk_api_store_error(call, RTK_EDB);
-        return;
-    }
-    rtk_reply_data(call->req, 200,
-                   json_pack("{s:s,s:I}", "action", "kick_all", "kicked_participants_count",
-                             (json_int_t)count),
-                   NULL);
+    rtk_api_reply_committed(call, 200,
+                            json_pack("{s:s,s:I}", "action", "kick_all",
+                                      "kicked_participants_count", (json_int_t)count));
 }

@@ -58,7 +58,7 @@ void rtk_api_apps_create(rtk_call *call)
         rtk_api_store_error(call, rc);
         goto out;
     }
-    rtk_reply_data(call->req, 201, json_pack("{s:o}", "app", app), NULL);
+    rtk_api_reply_committed(call, 201, json_pack("{s:o}", "app", app));
 out:
     json_decref(body);
 }

@@ -102,7 +102,7 @@ void rtk_api_meetings_create(rtk_call *call)
     if (apply_fields(call, body, doc) == 0) {
         int rc = rtk_db_meeting_insert(call->ctx->db, call->app, doc);
         if (rc == 0) {
-            rtk_reply_data(call->req, 201, doc, NULL);
+            rtk_api_reply_committed(call, 201, doc);
             doc = NULL;
         } else {
             rtk_api_store_error(call, rc);
@@ -182,7 +182,7 @@ void rtk_api_meeting_update(rtk_call *call, int replace)
         rtk_live_meeting_changed(
             call->ctx->live, call->m.params[2], json_string_value(json_object_get(doc, "title")),
             json_integer_value(json_object_get(doc, "session_keep_alive_time_in_secs")));
-    rtk_reply_data(call->req, 200, json_incref(doc), NULL);
+    rtk_api_reply_committed(call, 200, json_incref(doc));
 out:
     json_decref(body);
     json_decref(doc);

@@ -120,7 +120,7 @@ void rtk_api_participants_add(rtk_call *call)
         goto out;
     }
     json_object_set_new(doc, "token", new_token(call, meeting_id, id));
-    rtk_reply_data(call->req, 201, json_incref(doc), NULL);
+    rtk_api_reply_committed(call, 201, json_incref(doc));
 out:
     json_decref(doc);
     json_decref(body);
@@ -164,7 +164,7 @@ void rtk_api_participant_edit(rtk_call *call)
         goto out;
     }
     json_object_set_new(doc, "token", new_token(call, call->m.params[2], call->m.params[3]));
-    rtk_reply_data(call->req, 200, json_incref(doc), NULL);
+    rtk_api_reply_committed(call, 200, json_incref(doc));
 out:
     json_decref(body);
     json_decref(doc);
@@ -190,7 +190,7 @@ void rtk_api_participant_delete(rtk_call *call)
                              json_object_get(doc, "created_at"), "updated_at",
                              json_object_get(doc, "updated_at"));
     json_decref(doc);
-    rtk_reply_data(call->req, 200, data, NULL);
+    rtk_api_reply_committed(call, 200, data);
 }
 
 void rtk_api_participant_token(rtk_call *call)

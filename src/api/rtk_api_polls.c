@@ -104,8 +104,8 @@ void rtk_api_poll_create(rtk_call *call)
         rtk_api_store_error(call, rc);
         goto out;
     }
-    rtk_reply_data(call->req, 201, json_pack("{s:s,s:o}", "action", "create_poll", "poll", rest),
-                   NULL);
+    rtk_api_reply_committed(call, 201,
+                            json_pack("{s:s,s:o}", "action", "create_poll", "poll", rest));
 out:
     free(question);
     free(opts);

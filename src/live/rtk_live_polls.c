@@ -271,13 +271,12 @@ int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const char *que
         json_array_append_new(optj, json_string(opts[i]));
     char *opts_text = json_dumps(optj, JSON_COMPACT);
     json_decref(optj);
-    /* Acknowledged write: committed (with the open batch) before we return. */
+    /* Acknowledged write: the caller answers once it is committed. */
     int rc = rtk_db_poll_insert(live->db, id, s->db.id, question, opts_text, anonymous,
                                 hide_votes, created_by, now);
     free(opts_text);
     if (rc != 0)
         return rc;
-    rtk_live__commit(live); /* the batch went out with the insert: release waiting replies */
     rtk_poll *p = poll_new(id, question, opts, nopts, anonymous, hide_votes, created_by, now);
     poll_append(&s->polls, p);
     s->npolls++;

@@ -237,6 +237,8 @@ void rtk_db__bind_text(sqlite3_stmt *st, int i, const char *s)
 
 int rtk_db__step_done(rtk_db *db, sqlite3_stmt *st)
 {
+    if (db->defer_commits)
+        return rtk_db__step_batched(db, st);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
@@ -262,20 +264,58 @@ int rtk_db__step_batched(rtk_db *db, sqlite3_stmt *st)
     return rtk_db__fail(db, sqlite3_sql(st));
 }
 
+struct rtk_db_waiter {
+    struct rtk_db_waiter *next;
+    void (*cb)(void *arg, int ok);
+    void *arg;
+};
+
+void rtk_db_defer_commits(rtk_db *db, int on)
+{
+    db->defer_commits = on;
+}
+
+int rtk_db_deferring(const rtk_db *db)
+{
+    return db->defer_commits;
+}
+
+void rtk_db_on_commit(rtk_db *db, void (*cb)(void *arg, int ok), void *arg)
+{
+    struct rtk_db_waiter *w = rtk_xmalloc(sizeof(*w));
+    w->next = NULL;
+    w->cb = cb;
+    w->arg = arg;
+    if (db->waiters == NULL)
+        db->waiters_tail = &db->waiters;
+    *db->waiters_tail = w;
+    db->waiters_tail = &w->next;
+}
+
 int rtk_db_flush(rtk_db *db)
 {
-    if (!db->in_tx)
-        return 0;
-    db->in_tx = 0;
-    if (rtk_db__exec(db, "COMMIT") != 0) {
-        /* SQLite may already have rolled back (e.g. SQLITE_FULL): then this one fails
-         * harmlessly. Either way nothing of the batch is stored. */
-        if (!sqlite3_get_autocommit(db->sq))
-            rtk_db__exec(db, "ROLLBACK");
-        db->batch_lost = 1;
-        return RTK_EDB;
+    int rc = 0;
+    if (db->in_tx) {
+        db->in_tx = 0;
+        if (rtk_db__exec(db, "COMMIT") != 0) {
+            /* SQLite may already have rolled back (e.g. SQLITE_FULL): then this one fails
+             * harmlessly. Either way nothing of the batch is stored. */
+            if (!sqlite3_get_autocommit(db->sq))
+                rtk_db__exec(db, "ROLLBACK");
+            db->batch_lost = 1;
+            rc = RTK_EDB;
+        }
     }
-    return 0;
+    /* Callbacks may write again (a new batch): take the list first. */
+    struct rtk_db_waiter *w = db->waiters;
+    db->waiters = NULL;
+    while (w != NULL) {
+        struct rtk_db_waiter *next = w->next;
+        w->cb(w->arg, rc == 0);
+        free(w);
+        w = next;
+    }
+    return rc;
 }
 
 int rtk_db_batch_lost(rtk_db *db)

@@ -29,6 +29,16 @@ int rtk_db_open(const char *dir, int full_sync, rtk_db **out);
  * loop turn from the server, which is what makes group commit. 0 or RTK_EDB. */
 int rtk_db_flush(rtk_db *db);
 void rtk_db_close(rtk_db *db);
+/* Server mode (group commit for REST writes too): from now on every acknowledged write joins
+ * the open batch instead of committing at once, and whoever acknowledges it must wait for
+ * rtk_db_on_commit. The server flushes once per loop turn. */
+void rtk_db_defer_commits(rtk_db *db, int on);
+int rtk_db_deferring(const rtk_db *db);
+
+/* Runs |cb|(|arg|, ok) right after the next rtk_db_flush: ok is 1 when everything written
+ * before it is committed, 0 when that batch was lost. Loop thread only. */
+void rtk_db_on_commit(rtk_db *db, void (*cb)(void *arg, int ok), void *arg);
+
 /* 1 if a batch failed to commit (and was rolled back) since the last call; clears the flag.
  * Whoever promised replies on that batch must withdraw them. */
 int rtk_db_batch_lost(rtk_db *db);

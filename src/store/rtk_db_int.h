@@ -20,6 +20,8 @@ struct rtk_db {
     } cache[RTK_DB_CACHED_STMTS]; /* prepared on first use by rtk_db__prep */
     int in_tx;                     /* a batch transaction is open (rtk_db__step_batched) */
     int64_t data_version;          /* last PRAGMA data_version seen */
+    int defer_commits;             /* server mode: acknowledged writes join the batch */
+    struct rtk_db_waiter *waiters, **waiters_tail; /* run after the next commit */
     int batch_lost;                /* a batch failed to commit since rtk_db_batch_lost() */
 };
 
@@ -30,8 +32,9 @@ sqlite3_stmt *rtk_db__stmt(rtk_db *db, int which);
  * logging when it cannot be prepared. */
 sqlite3_stmt *rtk_db__prep(rtk_db *db, const char *sql);
 void rtk_db__bind_text(sqlite3_stmt *st, int i, const char *s);
-/* Runs an acknowledged write: when a batch is open it is committed with it, so the write is
- * durable on return. 0, RTK_EEXIST (constraint), RTK_EDB. */
+/* Runs an acknowledged write. Normally it commits at once (with any open batch), so the write
+ * is durable on return; with rtk_db_defer_commits it joins the batch instead, and the caller
+ * answers from an rtk_db_on_commit callback. 0, RTK_EEXIST (constraint), RTK_EDB. */
 int rtk_db__step_done(rtk_db *db, sqlite3_stmt *st);
 /* Runs a write inside the open batch (opening one if needed); committed by rtk_db_flush. */
 int rtk_db__step_batched(rtk_db *db, sqlite3_stmt *st);
