@@ -22,19 +22,11 @@
 /* 1 if the comma-separated header value |v| holds |token| (case-insensitive). */
 static int header_has_token(const char *v, size_t len, const char *token)
 {
-    size_t tlen = strlen(token), i = 0;
-    while (i < len) {
-        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < len && v[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-            end--;
-        if (end - start == tlen && strncasecmp(v + start, token, tlen) == 0)
+    size_t pos = 0, n, tlen = strlen(token);
+    const char *e;
+    while (rtk_http_list_next(v, len, &pos, &e, &n))
+        if (n == tlen && strncasecmp(e, token, tlen) == 0)
             return 1;
-    }
     return 0;
 }
 

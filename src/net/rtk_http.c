@@ -322,6 +322,32 @@ static void split_target(req_t *r)
     }
 }
 
+int rtk_http_list_next(const char *v, size_t len, size_t *pos, const char **elem,
+                       size_t *elem_len)
+{
+    size_t i = *pos;
+    for (;;) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        if (i >= len) {
+            *pos = i;
+            return 0;
+        }
+        size_t start = i;
+        while (i < len && v[i] != ',')
+            i++;
+        size_t end = i;
+        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+            end--;
+        if (end > start) {
+            *pos = i;
+            *elem = v + start;
+            *elem_len = end - start;
+            return 1;
+        }
+    }
+}
+
 const char *rtk_http_req_header(const rtk_http_req *req, const char *name, size_t *len)
 {
     size_t n = strlen(name);

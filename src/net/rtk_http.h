@@ -68,6 +68,12 @@ const char *rtk_http_req_header(const rtk_http_req *req, const char *name, size_
 /* Called once per complete request, from the loop. The handler must eventually give exactly
  * one response: rtk_http_respond (now or from any later loop callback), or, for a request with
  * is_upgrade set, rtk_http_upgrade. */
+/* Iterates the comma-separated elements of a header value |v| of |len| bytes (RFC 9110
+ * 5.6.1): returns 1 and sets *elem and *elem_len (surrounding spaces and tabs removed) to the
+ * next non-empty element, or 0 at the end. Start with *pos = 0. */
+int rtk_http_list_next(const char *v, size_t len, size_t *pos, const char **elem,
+                       size_t *elem_len);
+
 typedef void (*rtk_http_handler)(rtk_http_req *req);
 
 typedef struct rtk_http_config {

@@ -70,22 +70,14 @@ const rtk_web_asset *rtk_web_find(const char *name, size_t len)
  * weak, so a W/ prefix is ignored; "*" matches any current representation. */
 static int etag_matches(const char *v, size_t len, const char *etag)
 {
-    size_t elen = strlen(etag);
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t start = i;
-        while (i < len && v[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-            end--;
-        if (end - start >= 2 && v[start] == 'W' && v[start + 1] == '/')
-            start += 2;
-        if (end - start == 1 && v[start] == '*')
-            return 1;
-        if (end - start == elen && memcmp(v + start, etag, elen) == 0)
+    size_t pos = 0, n, elen = strlen(etag);
+    const char *e;
+    while (rtk_http_list_next(v, len, &pos, &e, &n)) {
+        if (n >= 2 && e[0] == 'W' && e[1] == '/') {
+            e += 2;
+            n -= 2;
+        }
+        if ((n == 1 && e[0] == '*') || (n == elen && memcmp(e, etag, elen) == 0))
             return 1;
     }
     return 0;
