@@ -256,6 +256,10 @@ ssize_t rtk_ws_parse(rtk_ws_state *st, uint8_t *buf, size_t len, rtk_ws_frame *o
             plen = plen << 8 | buf[2 + i];
             if (plen > limit >> (8 * (ext - i - 1)))
                 return fail(close_code, RTK_WS_CLOSE_TOO_BIG);
+            /* Six zero bytes of a 64-bit length: whatever the last two say, the length fits
+             * 16 bits, so it is not minimal (below); say so now instead of waiting. */
+            if (ext == 8 && i == 5 && plen == 0)
+                return fail(close_code, RTK_WS_CLOSE_PROTOCOL);
         }
         if (have < ext)
             return RTK_EAGAIN;
