@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/tools/node/node_modules/.bin:$(PATH)
 RTKD_DATA ?= ./var
 RTKD_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run test unit e2e lint bootstrap clean format
+.PHONY: all build run test unit e2e lint fuzz fuzz-smoke bench bootstrap clean format
 
 all: build
 
@@ -31,7 +31,7 @@ test:
 	@echo "test: release build with warnings as errors (optimiser-only warnings)"
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTK_TESTS=OFF -DRTK_WERROR=ON >/dev/null
 	@cmake --build build -j $(JOBS) --target rtkd
-	@$(MAKE) --no-print-directory lint unit e2e
+	@$(MAKE) --no-print-directory lint unit e2e fuzz-smoke
 
 # Static analysis with the project's settings (.clang-tidy; cppcheck flags here): findings fail.
 lint:
@@ -48,8 +48,20 @@ unit:
 e2e:
 	cd tests/e2e && RTKD_BIN=$(CURDIR)/build-test/rtkd npm test
 
+# libFuzzer harnesses (fuzz/): `make fuzz` runs each for 60 s; `make test` runs each for a
+# short smoke time so that a regression fails CI.
+fuzz:
+	fuzz/run.sh 60
+
+fuzz-smoke:
+	fuzz/run.sh $${RTK_FUZZ_SECONDS:-15}
+
+# Benchmarks (bench/): rewrites BENCHMARKS.md; bounded, about 3 minutes on 2 cores.
+bench:
+	bench/run.sh
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-test
+	rm -rf build build-test build-fuzz build-bench

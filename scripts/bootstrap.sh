@@ -14,7 +14,8 @@ pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-
       libsqlite3-dev libssl-dev)
 if [ "$what" != build ]; then
   # chromium: Debian's browser, driven headless by playwright-core in the browser e2e tests.
-  pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3 chromium)
+  # clang + libclang-rt-14-dev: libFuzzer for the fuzz smoke run.
+  pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3 chromium clang libclang-rt-14-dev)
 fi
 if [ "$what" = bench ]; then
   pkgs+=(wrk nginx-light gnuplot-nox)
