@@ -31,6 +31,9 @@ void rtk_reply_data(rtk_http_req *req, int status, json_t *data, json_t *paging)
 }
 
 static void verror(rtk_http_req *req, int status, const char *headers, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void verror(rtk_http_req *req, int status, const char *headers, const char *fmt,
                    va_list ap)
 {
     char msg[512];
