@@ -420,7 +420,7 @@ void rtk_live__votes_committed(rtk_live *live, int stored)
         free(w);
         w = next;
     }
-    for (size_t i = 0; i < ncache; i++)
+    for (size_t i = 0; cache != NULL && i < ncache; i++)
         free(cache[i].prefix);
     free(cache);
     rtk_live__drain(live);
