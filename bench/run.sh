@@ -499,7 +499,9 @@ cp "$OUT/fanout_cdf.png" "$OUT/rest_vs_nginx.png" "$RESULTS/"
 
 # ---- report ---------------------------------------------------------------------------------
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+# Uncommitted changes to tracked files other than this script's own outputs.
+DIRTY=$(git status --porcelain --untracked-files=no -- . ':!BENCHMARKS.md' ':!bench/results' \
+  2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 CORES=$(nproc)

@@ -5,14 +5,14 @@
 # Debian package is missing.
 #   scripts/bootstrap.sh          build + test dependencies (Debian packages incl. chromium, npm)
 #   scripts/bootstrap.sh build    only what `make` needs
-#   scripts/bootstrap.sh bench    also wrk, nginx, gnuplot for `make bench`
+#   scripts/bootstrap.sh bench    build dependencies plus wrk, nginx, gnuplot for `make bench`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 what=${1:-test}
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
       libsqlite3-dev libssl-dev)
-if [ "$what" != build ]; then
+if [ "$what" = test ]; then
   # chromium: Debian's browser, driven headless by playwright-core in the browser e2e tests.
   # clang + libclang-rt-14-dev: libFuzzer for the fuzz smoke run.
   pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3 chromium clang libclang-rt-14-dev)
@@ -33,7 +33,7 @@ done
 # tools/node/node_modules/.bin first on PATH.
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 local_node=0
-if [ "$what" != build ]; then
+if [ "$what" = test ]; then
   if ! command -v node >/dev/null 2>&1 || [ "$(node_major)" -lt 20 ]; then
     local_node=1
   fi
@@ -61,7 +61,7 @@ if [ "$local_node" = 1 ]; then
   export PATH="$PWD/tools/node/node_modules/.bin:$PATH"
 fi
 
-if [ "$what" != build ]; then
+if [ "$what" = test ]; then
   # npm packages for the end-to-end tests, exactly as pinned in the committed lock file.
   e2e=tests/e2e
   stamp=$e2e/node_modules/.rtkd-lock
