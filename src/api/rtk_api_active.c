@@ -21,8 +21,14 @@ void rtk_api_active_get(rtk_call *call)
     /* Hot path: a live meeting of this app is answered from memory, without the store. */
     const char *app = rtk_live_meeting_app(call->ctx->live, meeting_id);
     if (app != NULL && strcmp(app, call->app) == 0) {
-        json_t *s = rtk_live_session_json(call->ctx->live, meeting_id);
-        if (s != NULL) {
+        char buf[4096]; /* a title is at most 1024 bytes, escaped at most 6 times that... */
+        int n = rtk_live_session_reply(call->ctx->live, meeting_id, buf, sizeof(buf));
+        if (n > 0) {
+            rtk_http_respond(call->req, 200, "application/json", NULL, buf, (size_t)n);
+            return;
+        }
+        json_t *s = n < 0 ? rtk_live_session_json(call->ctx->live, meeting_id) : NULL;
+        if (s != NULL) { /* ...so a long title with many escapes takes the general path */
             rtk_reply_data(call->req, 200, s, NULL);
             return;
         }

@@ -36,7 +36,13 @@ void rtk_token_hash(const char *secret, size_t len, uint8_t out[32])
 
     if (secret == NULL)
         secret = "";
-    if (EVP_Digest(secret, len, out, &n, EVP_sha256(), NULL) != 1 || n != 32)
+    /* Fetched once: with OpenSSL 3, EVP_sha256() makes every EVP_Digest look the algorithm up
+     * again (EVP_MD_fetch), which showed in the per-request profile. The loop thread is the
+     * only caller on the hot path; the fetch itself is thread-safe. */
+    static EVP_MD *sha256;
+    if (sha256 == NULL && (sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+        crypto_failed("SHA-256 fetch");
+    if (EVP_Digest(secret, len, out, &n, sha256, NULL) != 1 || n != 32)
         crypto_failed("SHA-256");
 }
 

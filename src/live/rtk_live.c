@@ -221,9 +221,10 @@ static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int replacing)
     s->sum_joined -= p->joined_ms;
     s->db.closed_ms += at - p->joined_ms;
     session_touch(s, now);
-    if (rtk_db_peer_left(live->db, p->peer_id, at) != 0)
+    if (!live->bulk_leave && rtk_db_peer_left(live->db, p->peer_id, at) != 0)
         fprintf(stderr, "rtkd: live: could not store leave of peer %s\n", p->peer_id);
-    store_session(live, s);
+    if (!live->bulk_leave) /* a bulk leave stores the session once, at its end */
+        store_session(live, s);
     mark_dirty(m);
     rtk_live__votes_peer_gone(live, p);
     free(p->name);
@@ -431,6 +432,81 @@ int64_t rtk_live_meeting_peers(rtk_live *live, const char *meeting_id)
     return m && m->session ? m->session->live : 0;
 }
 
+/* Appends |s| as a JSON string literal to buf[*off..cap); returns -1 if it does not fit.
+ * |s| is valid UTF-8 (it came through the JSON validators): only quotes, backslashes and
+ * control characters need escaping. */
+static int put_json_string(char *buf, size_t cap, size_t *off, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = *off;
+    if (o >= cap)
+        return -1;
+    buf[o++] = '"';
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (o + 6 >= cap)
+            return -1;
+        if (c == '"' || c == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else if (c < 0x20) {
+            memcpy(buf + o, "\\u00", 4);
+            buf[o + 4] = hex[c >> 4];
+            buf[o + 5] = hex[c & 15];
+            o += 6;
+        } else {
+            buf[o++] = (char)c;
+        }
+    }
+    if (o + 1 >= cap)
+        return -1;
+    buf[o++] = '"';
+    *off = o;
+    return 0;
+}
+
+int rtk_live_session_reply(rtk_live *live, const char *meeting_id, char *buf, size_t cap)
+{
+    rtk_lmeeting *m = meeting_get(live, meeting_id);
+    if (m == NULL || m->session == NULL)
+        return 0;
+    const rtk_lsession *s = m->session;
+    char started[25], updated[25], minutes[40];
+    rtk_time_iso(s->db.started_ms, started);
+    rtk_time_iso(s->db.updated_ms, updated);
+    /* Same text as jansson's json_real: %.17g, and ".0" when that looks like an integer. */
+    snprintf(minutes, sizeof(minutes), "%.17g", rtk_live__minutes(s, rtk_time_now_ms()));
+    if (strpbrk(minutes, ".eE") == NULL)
+        strcat(minutes, ".0");
+    size_t off = 0;
+    int n = snprintf(buf, cap,
+                     "{\"success\":true,\"data\":{\"id\":\"%s\",\"associated_id\":\"%s\","
+                     "\"meeting_display_name\":",
+                     s->db.id, s->db.meeting_id);
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    off = (size_t)n;
+    if (s->db.title != NULL) {
+        if (put_json_string(buf, cap, &off, s->db.title) != 0)
+            return -1;
+    } else {
+        if (off + 4 >= cap)
+            return -1;
+        memcpy(buf + off, "null", 4);
+        off += 4;
+    }
+    n = snprintf(buf + off, cap - off,
+                 ",\"type\":\"meeting\",\"status\":\"LIVE\",\"live_participants\":%lld,"
+                 "\"max_concurrent_participants\":%lld,\"minutes_consumed\":%s,"
+                 "\"organization_id\":\"%s\",\"started_at\":\"%s\",\"created_at\":\"%s\","
+                 "\"updated_at\":\"%s\",\"ended_at\":null,\"breakout_rooms\":[],\"meta\":{}}}",
+                 (long long)s->live, (long long)s->db.peak, minutes, s->db.app_id, started, started,
+                 updated);
+    if (n < 0 || (size_t)n >= cap - off)
+        return -1;
+    return (int)(off + (size_t)n);
+}
+
 int rtk_live_has_session(rtk_live *live, const char *meeting_id)
 {
     rtk_lmeeting *m = meeting_get(live, meeting_id);
@@ -496,6 +572,7 @@ int rtk_live_kick_all(rtk_live *live, const char *meeting_id, int64_t *count)
     rtk_frame *f = rtk_frame_json(msg);
     json_decref(msg);
     *count = 0;
+    live->bulk_leave = 1;
     /* Keep the session while its peers go, so the last leave does not start a keep-alive. */
     for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
         next = p->next; /* peer_gone frees p only */
@@ -511,6 +588,9 @@ int rtk_live_kick_all(rtk_live *live, const char *meeting_id, int64_t *count)
         (*count)++;
     }
     rtk_frame_unref(f);
+    live->bulk_leave = 0;
+    if (rtk_db_session_peers_left(live->db, m->session->db.id, now) != 0)
+        fprintf(stderr, "rtkd: live: could not store the leaves of a kick-all\n");
     session_end(live, m, now);
     live->need_flush = 1;
     rtk_live__drain(live);
@@ -751,13 +831,17 @@ void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg)
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
+        live->bulk_leave = 1;
         for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
             next = p->next; /* peer_drop frees p only */
             /* Leaving through shutdown must not end the session: it stays LIVE for peers
              * that reconnect after the restart. */
             peer_drop(live, p, RTK_WS_CLOSE_GOING_AWAY, "server shutting down", now, 1);
         }
+        live->bulk_leave = 0;
         if (m->session != NULL) {
+            if (rtk_db_session_peers_left(live->db, m->session->db.id, now) != 0)
+                fprintf(stderr, "rtkd: live: could not store the leaves at shutdown\n");
             session_touch(m->session, now);
             store_session(live, m->session);
         }

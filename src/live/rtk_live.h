@@ -105,6 +105,11 @@ int rtk_live_message(rtk_live *live, rtk_peer *peer, const char *text, size_t le
 /* The live session of |meeting_id| as the REST object (new reference), or NULL if none. */
 struct json_t *rtk_live_session_json(rtk_live *live, const char *meeting_id);
 
+/* The whole REST answer {"success":true,"data":<session>} for the live session of
+ * |meeting_id|, written into buf[cap] without allocating (the hot GET). Returns its length, 0
+ * when no session is live, -1 when it does not fit. */
+int rtk_live_session_reply(rtk_live *live, const char *meeting_id, char *buf, size_t cap);
+
 /* 1 if |meeting_id| has a live session. */
 int rtk_live_has_session(rtk_live *live, const char *meeting_id);
 

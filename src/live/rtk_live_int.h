@@ -62,6 +62,7 @@ struct rtk_live {
     rtk_frame *ping;        /* the heartbeat's shared ping frame */
     int64_t next_heartbeat;
     int need_flush;         /* writes are waiting for the group commit */
+    int bulk_leave;         /* every peer of a session is leaving: one store update at the end */
     uv_timer_t tick;
     uv_prepare_t prepare;
     int handles_open;

@@ -122,6 +122,9 @@ int rtk_db_peer_insert(rtk_db *db, const char *peer_id, const char *session_id,
                        const char *participant_id, const char *custom_id, const char *name,
                        const char *preset, int64_t joined_ms);
 int rtk_db_peer_left(rtk_db *db, const char *peer_id, int64_t left_ms);
+/* Every peer of |session_id| still open leaves at |left_ms| (kick-all, shutdown): one
+ * statement instead of one per peer. */
+int rtk_db_session_peers_left(rtk_db *db, const char *session_id, int64_t left_ms);
 /* Records that |participant_id| was kicked from |session_id|; committed on return. */
 int rtk_db_kick_insert(rtk_db *db, const char *session_id, const char *participant_id,
                        int64_t at_ms);

@@ -93,6 +93,18 @@ int rtk_db_peer_left(rtk_db *db, const char *peer_id, int64_t left_ms)
     return rtk_db__step_batched(db, st);
 }
 
+int rtk_db_session_peers_left(rtk_db *db, const char *session_id, int64_t left_ms)
+{
+    static const char SQL[] =
+        "UPDATE session_peers SET left_at=?2 WHERE session_id=?1 AND left_at IS NULL";
+    sqlite3_stmt *st = rtk_db__prep(db, SQL);
+    if (st == NULL)
+        return RTK_EDB;
+    rtk_db__bind_text(st, 1, session_id);
+    sqlite3_bind_int64(st, 2, left_ms);
+    return rtk_db__step_batched(db, st);
+}
+
 int rtk_db_kick_insert(rtk_db *db, const char *session_id, const char *participant_id,
                        int64_t at_ms)
 {

@@ -500,6 +500,42 @@ static void live_session_survives_restart(void **state)
     release(c, 3);
 }
 
+static void fast_reply_matches_json_object(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    rtk_join_info ji = {
+        .app_id = APP,
+        .meeting_id = MTG,
+        .title = "Stand\"up\\ \x01 caf\xc3\xa9 \xf0\x9f\x98\x80",
+        .keep_alive_s = 60,
+        .participant_id = P1,
+        .custom_id = "c",
+        .name = "Ann",
+        .preset_name = "p",
+    };
+    char buf[4096];
+    assert_int_equal(rtk_live_session_reply(fx->live, MTG, buf, sizeof(buf)), 0); /* none */
+    assert_non_null(rtk_live_join(fx->live, &ji, &c[0]));
+    int n = rtk_live_session_reply(fx->live, MTG, buf, sizeof(buf));
+    assert_true(n > 0);
+    json_error_t err;
+    json_t *fast = json_loadb(buf, (size_t)n, 0, &err);
+    assert_non_null(fast);
+    json_t *slow = session(fx);
+    json_t *data = json_object_get(fast, "data");
+    assert_true(json_is_true(json_object_get(fast, "success")));
+    double a = json_real_value(json_object_get(data, "minutes_consumed"));
+    double b = json_real_value(json_object_get(slow, "minutes_consumed"));
+    assert_true(a >= 0 && b >= a && b - a < 0.01);
+    json_object_del(data, "minutes_consumed");
+    json_object_del(slow, "minutes_consumed");
+    assert_true(json_equal(data, slow));
+    json_decref(fast);
+    json_decref(slow);
+    assert_int_equal(rtk_live_session_reply(fx->live, MTG, buf, 100), -1); /* too small */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +555,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(flood_gets_rate_limited_then_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(messages_get_errors_and_pong, setup, teardown),
         cmocka_unit_test_setup_teardown(live_session_survives_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(fast_reply_matches_json_object, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
