@@ -450,10 +450,12 @@ static int put_json_string(char *buf, size_t cap, size_t *off, const char *s)
             buf[o++] = '\\';
             buf[o++] = (char)c;
         } else if (c < 0x20) {
-            memcpy(buf + o, "\\u00", 4);
-            buf[o + 4] = hex[c >> 4];
-            buf[o + 5] = hex[c & 15];
-            o += 6;
+            buf[o++] = '\\';
+            buf[o++] = 'u';
+            buf[o++] = '0';
+            buf[o++] = '0';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
         } else {
             buf[o++] = (char)c;
         }
@@ -475,9 +477,10 @@ int rtk_live_session_reply(rtk_live *live, const char *meeting_id, char *buf, si
     rtk_time_iso(s->db.started_ms, started);
     rtk_time_iso(s->db.updated_ms, updated);
     /* Same text as jansson's json_real: %.17g, and ".0" when that looks like an integer. */
-    snprintf(minutes, sizeof(minutes), "%.17g", rtk_live__minutes(s, rtk_time_now_ms()));
-    if (strpbrk(minutes, ".eE") == NULL)
-        strcat(minutes, ".0");
+    int mlen = snprintf(minutes, sizeof(minutes) - 2, "%.17g",
+                        rtk_live__minutes(s, rtk_time_now_ms()));
+    if (mlen > 0 && strpbrk(minutes, ".eE") == NULL)
+        memcpy(minutes + mlen, ".0", 3);
     size_t off = 0;
     int n = snprintf(buf, cap,
                      "{\"success\":true,\"data\":{\"id\":\"%s\",\"associated_id\":\"%s\","
