@@ -132,26 +132,32 @@ static int check_app(rtk_ctx *ctx, const char *account, const char *app)
     return 0;
 }
 
+const char *rtk_api_bearer(const rtk_http_req *req, size_t *len)
+{
+    size_t n = 0;
+    const char *v = rtk_http_req_header(req, "authorization", &n);
+    if (v == NULL || n < 7 || strncasecmp(v, "Bearer ", 7) != 0)
+        return NULL;
+    v += 7;
+    n -= 7;
+    while (n > 0 && v[0] == ' ') {
+        v++;
+        n--;
+    }
+    while (n > 0 && v[n - 1] == ' ')
+        n--;
+    *len = n;
+    return n > 0 ? v : NULL;
+}
+
 /* Authenticates the Bearer token and checks it belongs to the path's account. Answers 401 or
  * 403 and returns -1 on failure. */
 static int authenticate(rtk_call *call)
 {
     size_t len = 0;
-    const char *v = rtk_http_req_header(call->req, "authorization", &len);
+    const char *v = rtk_api_bearer(call->req, &len);
     char account[33];
-    if (v == NULL || len < 7 || strncasecmp(v, "Bearer ", 7) != 0) {
-        rtk_reply_auth_error(call->req, 401);
-        return -1;
-    }
-    v += 7;
-    len -= 7;
-    while (len > 0 && v[0] == ' ') {
-        v++;
-        len--;
-    }
-    while (len > 0 && v[len - 1] == ' ')
-        len--;
-    if (len == 0 || len > API_TOKEN_MAX) {
+    if (v == NULL || len > API_TOKEN_MAX) {
         rtk_reply_auth_error(call->req, 401);
         return -1;
     }

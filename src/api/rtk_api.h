@@ -54,6 +54,10 @@ typedef struct rtk_call {
 /* The rtk_http_handler of the server: |req->server_data| is the rtk_ctx. */
 void rtk_api_handle(rtk_http_req *req);
 
+/* The credential of an "Authorization: Bearer …" header (scheme case-insensitive, spaces
+ * trimmed), borrowed from |req|, with its length in *len; NULL when absent or empty. */
+const char *rtk_api_bearer(const rtk_http_req *req, size_t *len);
+
 /* Parses the request body as a JSON object. An empty body counts as {}. On success returns a
  * new reference; otherwise answers 400 and returns NULL. */
 struct json_t *rtk_api_body(rtk_call *call);

@@ -71,12 +71,8 @@ static size_t find_token(rtk_http_req *req, char *buf, size_t cap, const char **
     if (rc < 0)
         return 0;
     size_t len = 0;
-    const char *v = rtk_http_req_header(req, "authorization", &len);
-    if (v != NULL && len > 7 && strncasecmp(v, "Bearer ", 7) == 0) {
-        *tok = v + 7;
-        return len - 7;
-    }
-    return 0;
+    *tok = rtk_api_bearer(req, &len);
+    return *tok ? len : 0;
 }
 
 void rtk_api_ws(rtk_ctx *ctx, rtk_http_req *req)

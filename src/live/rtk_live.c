@@ -347,8 +347,8 @@ static int take_token(rtk_live *live, rtk_peer *p, int64_t now)
     return 0;
 }
 
-static void send_error(rtk_live *live, rtk_peer *p, const char *code, const char *message,
-                       json_t *ref)
+void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const char *message,
+                          json_t *ref)
 {
     json_t *e = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", message);
     if (ref != NULL)
@@ -366,14 +366,14 @@ int rtk_live_message(rtk_live *live, rtk_peer *p, const char *text, size_t len)
             rtk_live__drain(live);
             return -1;
         }
-        send_error(live, p, "rate_limited", "Too many messages; slow down", NULL);
+        rtk_live__send_error(live, p, "rate_limited", "Too many messages; slow down", NULL);
         rtk_live__drain(live);
         return 0;
     }
     json_error_t err;
     json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
     if (msg == NULL || !json_is_object(msg)) {
-        send_error(live, p, "invalid_json", msg ? "A message must be a JSON object"
+        rtk_live__send_error(live, p, "invalid_json", msg ? "A message must be a JSON object"
                                                 : "The message is not valid JSON",
                    NULL);
         json_decref(msg);
@@ -382,13 +382,13 @@ int rtk_live_message(rtk_live *live, rtk_peer *p, const char *text, size_t len)
     }
     json_t *ref = json_object_get(msg, "ref");
     if (ref != NULL && (!json_is_string(ref) || json_string_length(ref) > 64)) {
-        send_error(live, p, "invalid_message", "\"ref\" must be a string of at most 64 bytes",
-                   NULL);
+        rtk_live__send_error(live, p, "invalid_message",
+                             "\"ref\" must be a string of at most 64 bytes", NULL);
         goto out;
     }
     const char *type = json_string_value(json_object_get(msg, "type"));
     if (type == NULL) {
-        send_error(live, p, "invalid_message", "A message needs a string \"type\"", ref);
+        rtk_live__send_error(live, p, "invalid_message", "A message needs a string \"type\"", ref);
     } else if (strcmp(type, "ping") == 0) {
         json_t *pong = json_pack("{s:s}", "type", "pong");
         if (ref)
@@ -397,7 +397,7 @@ int rtk_live_message(rtk_live *live, rtk_peer *p, const char *text, size_t len)
     } else if (strcmp(type, "poll.vote") == 0) {
         rtk_live__poll_vote(live, p, msg, ref);
     } else {
-        send_error(live, p, "unknown_type", "Unknown message type", ref);
+        rtk_live__send_error(live, p, "unknown_type", "Unknown message type", ref);
     }
 out:
     json_decref(msg);

@@ -77,6 +77,9 @@ double rtk_live__minutes(const rtk_lsession *s, int64_t now);
 /* Sends |f| to |p|; one that fails goes on live->drops (rtk_live__drain drops them 1008). */
 void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_frame *f);
 void rtk_live__drain(rtk_live *live);
+/* Sends an `error` event with |code|, |message| and (if not NULL) the client's |ref|. */
+void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const char *message,
+                          json_t *ref);
 void rtk_live__broadcast(rtk_live *live, rtk_lmeeting *m, rtk_frame *f);
 rtk_lsession *rtk_live__session(rtk_live *live, const char *meeting_id);
 /* Commits the batch now (group commit) and releases the replies that waited for it. */

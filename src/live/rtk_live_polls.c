@@ -308,41 +308,32 @@ json_t *rtk_live_poll_rest(rtk_live *live, const char *meeting_id, const char *p
 
 /* ---- votes (channel) ---- */
 
-static void vote_error(rtk_live *live, rtk_peer *peer, const char *code, const char *message,
-                       json_t *ref)
-{
-    json_t *e = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", message);
-    if (ref != NULL)
-        json_object_set(e, "ref", ref);
-    rtk_frame *f = rtk_frame_json(e);
-    json_decref(e);
-    rtk_live__send(live, peer, f);
-    rtk_frame_unref(f);
-}
-
 void rtk_live__poll_vote(rtk_live *live, rtk_peer *peer, json_t *msg, json_t *ref)
 {
     rtk_lsession *s = peer->m->session;
     const char *poll_id = json_string_value(json_object_get(msg, "poll_id"));
     rtk_poll *p = (s && poll_id) ? poll_find(s->polls, poll_id) : NULL;
     if (p == NULL) {
-        vote_error(live, peer, "poll_not_found", "No such poll in this session", ref);
+        rtk_live__send_error(live, peer, "poll_not_found", "No such poll in this session", ref);
         return;
     }
     json_t *opt = json_object_get(msg, "option");
     if (!json_is_integer(opt) || json_integer_value(opt) < 0 ||
         json_integer_value(opt) >= p->nopts) {
-        vote_error(live, peer, "invalid_option", "\"option\" must be a valid 0-based index", ref);
+        rtk_live__send_error(live, peer, "invalid_option",
+                             "\"option\" must be a valid 0-based index", ref);
         return;
     }
     if (rtk_map_get(&p->voters, peer->participant_id) != NULL) {
-        vote_error(live, peer, "already_voted", "You have already voted in this poll", ref);
+        rtk_live__send_error(live, peer, "already_voted",
+                             "You have already voted in this poll", ref);
         return;
     }
     int option = (int)json_integer_value(opt);
     if (rtk_db_vote_insert(live->db, p->id, peer->participant_id, option, peer->name,
                            rtk_time_now_ms(), (int64_t)++live->vote_seq) != 0) {
-        vote_error(live, peer, "unavailable", "The vote could not be stored; try again", ref);
+        rtk_live__send_error(live, peer, "unavailable",
+                             "The vote could not be stored; try again", ref);
         return;
     }
     add_vote(p, peer->participant_id, option, peer->name);
@@ -403,7 +394,7 @@ void rtk_live__votes_committed(rtk_live *live, int stored)
         if (!stored) {
             remove_vote(w->poll, w->vote);
             if (w->peer != NULL)
-                vote_error(live, w->peer, "unavailable",
+                rtk_live__send_error(live, w->peer, "unavailable",
                            "The vote could not be stored; nothing was counted; try again",
                            w->ref);
         } else if (w->peer != NULL) {
