@@ -67,7 +67,11 @@ struct rtk_http__ipcount {
 
 #define RTK_HTTP__READ_BUF (64 * 1024)
 #define RTK_HTTP__MAX_PIPELINE 32
-#define RTK_HTTP__LINGER_MAX_KIB 1024 /* discard at most this much input while lingering */
+/* While lingering, discard at most this much input (and for at most linger_ms): a client that
+ * keeps sending a body we refused (413 from the head of a 2 MiB upload) must be drained, or
+ * the reset that closing with unread input causes can destroy the answer before it is read.
+ * The counter is 16 bits of KiB. */
+#define RTK_HTTP__LINGER_MAX_KIB 65535
 /* Reading stops while more than this waits unsent in libuv, and resumes under a quarter of
  * it: a client that pipelines but does not read cannot make responses pile up. */
 #define RTK_HTTP__WRITE_HIGH (256 * 1024)
