@@ -19,7 +19,7 @@
 # BENCH_SKIP_BOOTSTRAP=1 (the tools are known to be installed: skip scripts/bootstrap.sh),
 # BENCH_QUIET_WAIT (60: seconds to wait, after the build, for other processes to leave the CPUs
 # under 15 % busy; the figures are only comparable between quiet runs),
-# BENCH_PERF=1 (also profile rtkd with `perf record --call-graph dwarf` during each phase and
+# BENCH_KEEP=1 (keep the temporary folder with every log), BENCH_PERF=1 (also profile rtkd with `perf record --call-graph dwarf` during each phase and
 # write the top functions to bench/out/profile-*.txt; the figures of such a run are lower).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -102,7 +102,11 @@ cleanup() {
     kill -QUIT "$NGINX_PID" 2>/dev/null || true
     wait "$NGINX_PID" 2>/dev/null || true
   fi
-  rm -rf "$TMP"
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then
+    log "kept $TMP (logs of the server and the load generator)"
+  else
+    rm -rf "$TMP"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
