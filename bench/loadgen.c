@@ -218,6 +218,8 @@ typedef struct peer {
     uint8_t resolved;    /* counted in the join phase (hello or failure) */
     uint8_t queued;      /* on the pacing queue */
     uint8_t votes_done;
+    uint8_t echo_pending; /* its close is counted; the echo and close() wait (flush_echoes) */
+    uint16_t echo_code;
 } peer;
 
 struct worker {
@@ -256,6 +258,8 @@ struct worker {
     size_t voters_done;
     int voted_reported;
     peer **queue;        /* pacing queue */
+    peer **echoes;       /* peers whose close frame is counted and not answered yet */
+    size_t echoes_n;
     size_t queue_n;
     char cmdbuf[65536];
     size_t cmd_len;
@@ -273,7 +277,7 @@ static void check_progress(worker *w);
 static void peer_close(peer *p)
 {
     worker *w = p->w;
-    if (p->handle_open) {
+    if (p->handle_open && !p->echo_pending) {
         p->handle_open = 0;
         uv_close((uv_handle_t *)&p->tcp, peer_closed_cb);
     }
@@ -487,9 +491,20 @@ static int on_frame(void *arg, lg_event ev, const lg_frame *f)
         break;
     case LG_EV_CLOSE: {
         int code = f->len >= 2 ? (f->payload[0] << 8 | f->payload[1]) : 1005;
-        uint8_t echo[2] = {(uint8_t)(code >> 8), (uint8_t)code};
-        /* RFC 6455 §5.5.1: answer the close, then let the server end the TCP connection. */
-        send_frame(p, RTK_WS_OP_CLOSE, echo, code == 1005 ? 0 : 2);
+        if (w->cfg->event == LG_EV_CLOSE && !w->finishing) {
+            /* Closes are what is measured: answer them (flush_echoes) once every peer of this
+             * worker has been counted. An echo and a close() per peer cost this process more
+             * than reading the frame does; done at once, they would delay the reading of the
+             * next peers' close frames and the figure would time the load generator. */
+            p->echo_code = (uint16_t)code;
+            p->echo_pending = 1;
+            uv_read_stop((uv_stream_t *)&p->tcp);
+            w->echoes[w->echoes_n++] = p;
+        } else {
+            uint8_t echo[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+            /* RFC 6455 §5.5.1: answer the close, then let the server end the TCP connection. */
+            send_frame(p, RTK_WS_OP_CLOSE, echo, code == 1005 ? 0 : 2);
+        }
         peer_gone(p, t, code);
         return 1;
     }
@@ -653,6 +668,20 @@ static void start_more(worker *w)
 }
 
 /* Reports whatever phase has completed since the last call. */
+/* Answers the close frames counted so far (RFC 6455 §5.5.1) and closes those sockets. */
+static void flush_echoes(worker *w)
+{
+    for (size_t i = 0; i < w->echoes_n; i++) {
+        peer *p = w->echoes[i];
+        int code = p->echo_code;
+        uint8_t echo[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+        send_frame(p, RTK_WS_OP_CLOSE, echo, code == 1005 ? 0 : 2);
+        p->echo_pending = 0;
+        peer_close(p);
+    }
+    w->echoes_n = 0;
+}
+
 static void check_progress(worker *w)
 {
     if (w->finishing)
@@ -683,6 +712,8 @@ static void check_progress(worker *w)
         int64_t r = w->rounds_reported++;
         send_msg(w->report_fd, MSG_ROUND, &r, 1);
     }
+    if (w->rounds_reported == w->cfg->rounds)
+        flush_echoes(w);
     if (w->voting && !w->voted_reported && w->voters_done >= w->voters) {
         w->voted_reported = 1;
         send_msg(w->report_fd, MSG_VOTED, NULL, 0);
@@ -730,6 +761,7 @@ static void finish(worker *w)
             w->join_us[i] = -1;
         }
     }
+    flush_echoes(w);
     w->finishing = 1;
     for (size_t i = 0; i < w->n; i++)
         peer_close(&w->peers[i]);
@@ -797,6 +829,7 @@ static int worker_main(const config *cfg, int wi, char **tokens, size_t first, s
     w->n = n;
     w->report_fd = report_fd;
     w->peers = rtk_xcalloc(n ? n : 1, sizeof(peer));
+    w->echoes = rtk_xcalloc(n ? n : 1, sizeof(peer *));
     w->join_us = rtk_xcalloc(n ? n : 1, sizeof(int64_t));
     size_t rounds = (size_t)(cfg->rounds > 0 ? cfg->rounds : 0);
     w->ev_at = rtk_xcalloc(rounds * n + 1, sizeof(int64_t));
@@ -833,6 +866,7 @@ static int worker_main(const config *cfg, int wi, char **tokens, size_t first, s
         free(w->poll_ids[i]);
     free(w->poll_ids);
     free(w->queue);
+    free(w->echoes);
     free(w->vote_lat);
     free(w->missing_from);
     free(w->round_hits);

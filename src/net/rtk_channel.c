@@ -151,9 +151,11 @@ static int chan_send(void *conn, rtk_frame *f)
     return 0;
 }
 
-/* Sends a close frame (after whatever waits) and closes. The peer (if any) must already be
- * forgotten by live. */
-static void close_with(chan *c, uint16_t code, const char *reason)
+/* Sends a close frame (after whatever waits) and closes; with |await|, a close we start
+ * politely, waits for the client's answering close frame before closing the TCP connection
+ * (RFC 6455 §7.1.1: the server closes it once both close frames have passed). The peer (if
+ * any) must already be forgotten by live. */
+static void close_with(chan *c, uint16_t code, const char *reason, int await)
 {
     uint8_t frame[127];
     if (c->closing)
@@ -164,14 +166,19 @@ static void close_with(chan *c, uint16_t code, const char *reason)
     out_push(c, f);
     rtk_frame_unref(f);
     flush(c);
-    rtk_http_raw_close(c->conn);
+    if (await)
+        rtk_http_raw_close_awaiting(c->conn);
+    else
+        rtk_http_raw_close(c->conn);
 }
 
 static void chan_close(void *conn, uint16_t code, const char *reason)
 {
     chan *c = conn;
     c->peer = NULL;
-    close_with(c, code, reason);
+    /* kicked, replaced, removed, going away: a client answers those; 1008 (flooding, too
+     * slow) is a failure */
+    close_with(c, code, reason, code != RTK_WS_CLOSE_POLICY);
 }
 
 static void chan_flush(void)
@@ -193,7 +200,7 @@ static void fail(chan *c, uint16_t code, const char *reason)
         c->peer = NULL;
         rtk_live_leave(c->live, p);
     }
-    close_with(c, code, reason);
+    close_with(c, code, reason, code == RTK_WS_CLOSE_GOING_AWAY);
 }
 
 static void deliver(chan *c, const uint8_t *text, size_t len)
@@ -249,7 +256,7 @@ static int on_frame(chan *c, const rtk_ws_frame *f)
                 c->peer = NULL;
                 rtk_live_leave(c->live, p);
             }
-            close_with(c, (uint16_t)rc, NULL);
+            close_with(c, (uint16_t)rc, NULL, 0); /* the echo: the client has said all */
         }
         return -1;
     }
@@ -353,10 +360,16 @@ static void on_stop(rtk_http_conn *conn, void *user)
     fail(c, RTK_WS_CLOSE_GOING_AWAY, "server shutting down");
 }
 
+static int is_last(const char *data, size_t len)
+{
+    return rtk_ws_is_close_frame((const uint8_t *)data, len);
+}
+
 static const rtk_http_raw_cbs chan_cbs = {
     .on_read = on_read,
     .on_close = on_close,
     .on_stop = on_stop,
+    .is_last = is_last,
 };
 
 int rtk_channel_accept(rtk_http_req *req, const char *accept, rtk_live *live,

@@ -40,7 +40,9 @@ static void on_timer(uv_timer_t *t);
 static void on_idle(uv_idle_t *h);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void begin_close(rtk_http_conn *c);
+static void begin_close_ex(rtk_http_conn *c, int await_last);
 static void close_now(rtk_http_conn *c);
+static void start_shutdown(rtk_http_conn *c);
 static void write_queue(rtk_http_conn *c);
 static void maybe_finish_stop(rtk_http_server *srv);
 static int under_limits(const rtk_http_conn *c);
@@ -1061,6 +1063,13 @@ static void on_shutdown(uv_shutdown_t *sr, int status)
  * the response before the client reads it (RFC 9112 9.6). */
 static void begin_close(rtk_http_conn *c)
 {
+    begin_close_ex(c, 0);
+}
+
+/* begin_close, and with |await_last| a raw connection whose owner's goodbye is already in
+ * the kernel waits for the peer's answer instead of shutting down (rtk_http_raw_cbs.is_last). */
+static void begin_close_ex(rtk_http_conn *c, int await_last)
+{
     if (c->flags & (RTK_HTTP__C_CLOSING | RTK_HTTP__C_CLOSED))
         return;
     rtk_http_server *srv = server_of(c);
@@ -1074,6 +1083,24 @@ static void begin_close(rtk_http_conn *c)
     c->flags |= RTK_HTTP__C_CLOSING | RTK_HTTP__C_NO_MORE;
     c->flags &= ~RTK_HTTP__C_PAUSED;
     c->count = 0;
+    int drained = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0;
+    if (drained && (c->flags & RTK_HTTP__C_PEER_EOF)) {
+        close_now(c); /* nothing more will come, and all we wrote is in the kernel */
+        return;
+    }
+    if (drained && await_last && c->mode == RTK_HTTP__M_RAW && c->u.raw.cbs->is_last != NULL) {
+        c->flags |= RTK_HTTP__C_NO_SHUT; /* see rtk_http_raw_cbs.is_last */
+        list_put(srv, c, RTK_HTTP__L_CLOSING);
+        read_start(c);
+        return;
+    }
+    start_shutdown(c);
+}
+
+/* Sends the FIN once queued writes are out (on_shutdown then lingers), reading meanwhile. */
+static void start_shutdown(rtk_http_conn *c)
+{
+    rtk_http_server *srv = server_of(c);
     uv_shutdown_t *sr = rtk_xmalloc(sizeof(*sr));
     if (uv_shutdown(sr, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
         free(sr);
@@ -1247,6 +1274,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         if (nread < 0) {
             close_now(c);
             return;
+        }
+        if (c->flags & RTK_HTTP__C_NO_SHUT) {
+            c->flags &= ~RTK_HTTP__C_NO_SHUT;
+            if (c->u.raw.cbs->is_last(buf->base, (size_t)nread)) {
+                close_now(c); /* its last bytes are read: close() sends a FIN, not a reset */
+                return;
+            }
+            start_shutdown(c); /* something else: the default graceful close */
         }
         size_t kib = ((size_t)nread + 1023) / 1024;
         if (c->count + kib > RTK_HTTP__LINGER_MAX_KIB)
@@ -1756,6 +1791,13 @@ void rtk_http_raw_close(rtk_http_conn *c)
     if (c->mode != RTK_HTTP__M_RAW)
         return;
     begin_close(c);
+}
+
+void rtk_http_raw_close_awaiting(rtk_http_conn *c)
+{
+    if (c->mode != RTK_HTTP__M_RAW)
+        return;
+    begin_close_ex(c, 1);
 }
 
 size_t rtk_http_conn_size(void)

@@ -153,6 +153,9 @@ typedef struct rtk_http_raw_cbs {
     /* The server is stopping: the owner should say goodbye (e.g. WebSocket close 1001) and call
      * rtk_http_raw_close. If NULL, the server calls rtk_http_raw_close itself. */
     void (*on_stop)(rtk_http_conn *conn, void *user);
+    /* Optional: for rtk_http_raw_close_awaiting. Returns 1 when the |len| bytes at |data|
+     * (one read) are exactly the peer's last message (a WebSocket close frame), else 0. */
+    int (*is_last)(const char *data, size_t len);
 } rtk_http_raw_cbs;
 
 /* Accepts the upgrade request |req| (is_upgrade set; call from its handler or later, instead
@@ -194,6 +197,16 @@ void rtk_http_raw_pause(rtk_http_conn *conn, int paused);
  * (bounded, so a slow consumer cannot hold it); then on_close runs (later, from the loop).
  * Safe to call more than once and from inside on_read. */
 void rtk_http_raw_close(rtk_http_conn *conn);
+
+/* Like rtk_http_raw_close, after a goodbye that the peer answers (a close frame the server
+ * initiated): when every queued byte is already in the kernel and |cbs|->is_last is set, no
+ * shutdown() is sent; reads go on, and the connection is closed at once (close() sends the
+ * FIN) when a read is the peer's last message. Anything else falls back to rtk_http_raw_close
+ * (shutdown, discard, linger), and a peer that stays silent is closed after linger_ms. Why: a
+ * kick-all or a server stop closes thousands of peers in one loop turn, and a shutdown() per
+ * peer (a syscall, an epoll change, one more segment) is a fifth of that turn. Not for
+ * failures: a peer that broke the protocol may not answer, so rtk_http_raw_close it. */
+void rtk_http_raw_close_awaiting(rtk_http_conn *conn);
 
 /* Returns the size of the per-connection struct, for budgets and tests. */
 size_t rtk_http_conn_size(void);

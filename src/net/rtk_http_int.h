@@ -97,7 +97,8 @@ enum rtk_http__conn_flag {
     RTK_HTTP__C_CLOSED = 1 << 6,    /* uv_close called */
     RTK_HTTP__C_PAUSED = 1 << 7,    /* raw: the owner paused reads */
     RTK_HTTP__C_STOP_TOLD = 1 << 8, /* raw: on_stop already called */
-    RTK_HTTP__C_FAKE = 1 << 9       /* rtk_http_fake_new's stand-in: no socket */
+    RTK_HTTP__C_FAKE = 1 << 9,      /* rtk_http_fake_new's stand-in: no socket */
+    RTK_HTTP__C_NO_SHUT = 1 << 10   /* raw, closing: waiting for the peer's last message */
 };
 
 enum rtk_http__mode { RTK_HTTP__M_HTTP = 0, RTK_HTTP__M_RAW };

@@ -320,6 +320,14 @@ ssize_t rtk_ws_frame_size(const uint8_t *buf, size_t len)
     return (ssize_t)(hlen + plen);
 }
 
+int rtk_ws_is_close_frame(const uint8_t *buf, size_t len)
+{
+    if (len < 6 || buf[0] != (0x80 | RTK_WS_OP_CLOSE) || !(buf[1] & 0x80))
+        return 0;
+    size_t plen = buf[1] & 0x7f;
+    return plen <= RTK_WS_MAX_CONTROL && len == 6 + plen;
+}
+
 int rtk_ws_close_parse(const uint8_t *payload, size_t len, uint16_t *close_code)
 {
     if (len == 0)

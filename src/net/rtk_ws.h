@@ -124,6 +124,11 @@ ssize_t rtk_ws_parse(rtk_ws_state *st, uint8_t *buf, size_t len, rtk_ws_frame *o
  * RTK_ETOOBIG and that its result is larger than |len|. */
 ssize_t rtk_ws_frame_size(const uint8_t *buf, size_t len);
 
+/* Returns 1 when |buf| holds exactly one complete masked client close frame (FIN set, no
+ * RSV bits, payload at most 125 bytes) and nothing else, 0 otherwise. For a server that has
+ * sent its close frame and waits for the answer: those bytes are the client's last. */
+int rtk_ws_is_close_frame(const uint8_t *buf, size_t len);
+
 /* Checks the payload of a close frame received from a client (RFC 6455 §5.5.1, §7.4).
  * A payload of 0 bytes means "no status code" and returns 1005. Otherwise the first two bytes
  * are the code (network order) and the rest a UTF-8 reason; returns the code, which the

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -134,7 +135,7 @@ static void raw_on_read(rtk_http_conn *conn, void *user, ssize_t nread, const ch
         return;
     }
     if (nread >= 5 && memcmp(data, "close", 5) == 0) {
-        rtk_http_raw_close(conn);
+        rtk_http_raw_close_awaiting(conn); /* as rtk_http_raw_close without is_last */
         return;
     }
     rtk_http_raw_write(conn, data, (size_t)nread, NULL, NULL); /* echo, copied */
@@ -155,7 +156,15 @@ static void raw_on_stop(rtk_http_conn *conn, void *user)
     rtk_http_raw_close(conn);
 }
 
-static const rtk_http_raw_cbs raw_cbs = {raw_on_read, raw_on_close, raw_on_stop};
+static const rtk_http_raw_cbs raw_cbs = {raw_on_read, raw_on_close, raw_on_stop, NULL};
+
+/* For /ws-last: "LAST" is the peer's last message after our close (like a close frame). */
+static int raw_is_last(const char *data, size_t len)
+{
+    return len == 4 && memcmp(data, "LAST", 4) == 0;
+}
+
+static const rtk_http_raw_cbs raw_cbs_last = {raw_on_read, raw_on_close, raw_on_stop, raw_is_last};
 
 static void on_hello_written(void *arg, int status)
 {
@@ -189,9 +198,10 @@ static void handler(rtk_http_req *req)
         respond_headers(req);
         return;
     }
-    if (strcmp(req->path, "/ws") == 0 && req->is_upgrade) {
+    if ((strcmp(req->path, "/ws") == 0 || strcmp(req->path, "/ws-last") == 0) && req->is_upgrade) {
         rtk_http_conn *conn;
-        if (rtk_http_upgrade(req, ws_head, sizeof(ws_head) - 1, &raw_cbs, fx, &conn) == 0) {
+        const rtk_http_raw_cbs *cbs = req->path[3] == '-' ? &raw_cbs_last : &raw_cbs;
+        if (rtk_http_upgrade(req, ws_head, sizeof(ws_head) - 1, cbs, fx, &conn) == 0) {
             static const char hello[] = "hello:"; /* borrowed, with a completion callback */
             rtk_http_raw_write(conn, hello, sizeof(hello) - 1, on_hello_written, fx);
         }
@@ -950,6 +960,67 @@ static void http_upgrade_raw(void **state)
     assert_int_equal(fx.writes_done, 3);
 }
 
+/* Waits up to |ms| for the socket to become readable; returns 1 if it did. */
+static int cli_readable(struct client *c, int ms)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    return poll(&p, 1, ms) == 1;
+}
+
+static void ws_last_open(struct fx *fx, struct client *c)
+{
+    struct resp r;
+    assert_int_equal(cli_connect(c, fx->port), 0);
+    cli_sends(c, "GET /ws-last HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    assert_int_equal(cli_response(c, &r), 0);
+    assert_int_equal(r.status, 101);
+    while (c->len < 6)
+        assert_true(cli_fill(c) > 0);
+    cli_consume(c, 6);
+}
+
+/* With is_last, a raw close whose bytes are all sent skips shutdown(): no FIN until the
+ * peer's last message, then close() at once; anything else falls back to shutdown + linger. */
+static void http_raw_close_waits_for_last(void **state)
+{
+    (void)state;
+    struct fx fx;
+    struct client c;
+    fx_start(&fx, NULL);
+    ws_last_open(&fx, &c);
+    cli_sends(&c, "close");
+    assert_false(cli_readable(&c, 300)); /* no FIN yet: waiting for the peer's last message */
+    cli_sends(&c, "LAST");
+    assert_true(cli_readable(&c, 1000));
+    expect_eof(&c);
+    cli_close(&c);
+
+    /* Something other than the last message: shutdown now, discard, EOF. */
+    ws_last_open(&fx, &c);
+    cli_sends(&c, "close");
+    assert_false(cli_readable(&c, 100));
+    cli_sends(&c, "more data");
+    assert_true(cli_readable(&c, 1000));
+    expect_eof(&c);
+    cli_close(&c);
+
+    /* A peer that half-closes first: closed at once (it will send nothing more). */
+    ws_last_open(&fx, &c);
+    shutdown(c.fd, SHUT_WR);
+    assert_true(cli_readable(&c, 500));
+    expect_eof(&c);
+    cli_close(&c);
+
+    /* A peer that never answers is closed when linger_ms (2 s by default) ends. */
+    ws_last_open(&fx, &c);
+    cli_sends(&c, "close");
+    assert_true(cli_readable(&c, 5000));
+    expect_eof(&c);
+    cli_close(&c);
+    fx_stop(&fx);
+    assert_int_equal(fx.raw_closed, 4);
+}
+
 static void http_graceful_stop(void **state)
 {
     (void)state;
@@ -1382,6 +1453,7 @@ int main(void)
         cmocka_unit_test(http_10_and_connection_close),
         cmocka_unit_test(http_idle_holds_nothing),
         cmocka_unit_test(http_upgrade_raw),
+        cmocka_unit_test(http_raw_close_waits_for_last),
         cmocka_unit_test(http_graceful_stop),
         cmocka_unit_test(http_access_log),
         cmocka_unit_test(http_start_errors),

@@ -1270,6 +1270,33 @@ static void ws_close_frame_builder(void **state)
     }
 }
 
+/* rtk_ws_is_close_frame: exactly one complete masked close frame, nothing more or less. */
+static void ws_is_close_frame(void **state)
+{
+    (void)state;
+    /* masked close with code 1000: 0x88, 0x80|2, mask(4), payload(2) */
+    uint8_t f[8 + 200] = {0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2};
+    assert_int_equal(rtk_ws_is_close_frame(f, 8), 1);
+    for (size_t n = 0; n < 8; n++)
+        assert_int_equal(rtk_ws_is_close_frame(f, n), 0); /* incomplete */
+    assert_int_equal(rtk_ws_is_close_frame(f, 9), 0); /* more after it */
+    uint8_t empty[6] = {0x88, 0x80, 9, 9, 9, 9};
+    assert_int_equal(rtk_ws_is_close_frame(empty, 6), 1);
+    uint8_t unmasked[4] = {0x88, 0x02, 0x03, 0xe8};
+    assert_int_equal(rtk_ws_is_close_frame(unmasked, 4), 0);
+    uint8_t text[8] = {0x81, 0x82, 1, 2, 3, 4, 'h', 'i'};
+    assert_int_equal(rtk_ws_is_close_frame(text, 8), 0);
+    uint8_t nofin[8] = {0x08, 0x82, 1, 2, 3, 4, 0, 0};
+    assert_int_equal(rtk_ws_is_close_frame(nofin, 8), 0);
+    uint8_t rsv[8] = {0xc8, 0x82, 1, 2, 3, 4, 0, 0};
+    assert_int_equal(rtk_ws_is_close_frame(rsv, 8), 0);
+    /* 126 (extended length) is never a control frame's length */
+    f[1] = 0x80 | 126;
+    assert_int_equal(rtk_ws_is_close_frame(f, sizeof(f)), 0);
+    f[1] = 0x80 | 125;
+    assert_int_equal(rtk_ws_is_close_frame(f, 6 + 125), 1);
+}
+
 static void ws_frame_size_helper(void **state)
 {
     (void)state;
@@ -1354,6 +1381,7 @@ int main(void)
         cmocka_unit_test(ws_builders_round_trip),
         cmocka_unit_test(ws_close_frame_builder),
         cmocka_unit_test(ws_frame_size_helper),
+        cmocka_unit_test(ws_is_close_frame),
         cmocka_unit_test(ws_eagain_is_idempotent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

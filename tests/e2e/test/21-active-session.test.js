@@ -95,7 +95,7 @@ test('session.updated reaches the other peers, coalesced, carrying the latest co
 
     /* Eventually an update carries the final values: 4 live, peak 5. */
     const last = await watcher.next((e) => e.type === 'session.updated' &&
-        e.session.live_participants === 4, 5000);
+        e.session.live_participants === 4 && e.session.max_concurrent_participants === 5, 5000);
     assertSessionShape(last.session, { meeting, appId: f.appId });
     assert.equal(last.session.id, watcher.hello.session.id);
     assert.equal(last.session.max_concurrent_participants, 5);
