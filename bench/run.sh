@@ -573,7 +573,10 @@ cat <<EOF
   (/proc/PID/status) with the peers joined minus VmRSS before, divided by the peers. The
   parent then sends \`POST …/active-session/kick-all\` and every peer records, in
   CLOCK_REALTIME, when its close frame (or EOF) arrived; the figure is the last one minus the
-  moment the request was sent.
+  moment the request was sent. Peers answer the close frames (echo, then close the socket)
+  only once every peer of their worker has been counted: that work costs the load generator
+  more than reading the frame, and done at once it delayed the reading of later close
+  frames, so the figure timed the load generator rather than the server.
 - **Poll fan-out.** $FANOUT_ROUNDS × \`POST …/active-session/poll\` 0.5 s apart; each peer
   records when \`poll.created\` arrived; percentiles over all $FAN_N deliveries.
 - **Votes.** After $VOTE_POLLS polls are created, every peer votes once on each, one vote
