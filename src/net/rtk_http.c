@@ -1751,13 +1751,37 @@ int rtk_http_raw_writev(rtk_http_conn *c, const uv_buf_t *bufs, unsigned n,
 {
     if (c->mode != RTK_HTTP__M_RAW || (c->flags & (RTK_HTTP__C_CLOSING | RTK_HTTP__C_CLOSED)))
         return UV_EPIPE;
-    wr_t *w = wr_new(0);
+    size_t total = 0;
     for (unsigned i = 0; i < n; i++)
-        w->len += bufs[i].len;
+        total += bufs[i].len;
+    /* Nothing waits before it (uv_try_write refuses otherwise): write now, without a request.
+     * When the kernel takes it all, as it nearly always does, a broadcast to thousands of
+     * peers allocates no write request per peer and leaves nothing for the next loop turn. */
+    int sent = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+    if (sent >= 0 && (size_t)sent == total) {
+        done(arg, 0);
+        return 0;
+    }
+    if (sent < 0)
+        sent = 0; /* EAGAIN, or an error that uv_write reports the usual way */
+    uv_buf_t stack[16];
+    uv_buf_t *rest = n <= 16 ? stack : rtk_xmalloc(n * sizeof(*rest));
+    unsigned k = 0;
+    size_t skip = (size_t)sent;
+    for (unsigned i = 0; i < n; i++) {
+        size_t s = skip < bufs[i].len ? skip : bufs[i].len;
+        skip -= s;
+        if (bufs[i].len > s)
+            rest[k++] = uv_buf_init(bufs[i].base + s, (unsigned)(bufs[i].len - s));
+    }
+    wr_t *w = wr_new(0);
+    w->len = total - (size_t)sent;
     w->done = done;
     w->arg = arg;
     w->w.data = c;
-    int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, bufs, n, on_written);
+    int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, rest, k, on_written);
+    if (rest != stack)
+        free(rest);
     if (rc != 0)
         free(w);
     return rc;

@@ -180,9 +180,11 @@ int rtk_http_upgrade(rtk_http_req *req, const void *head, size_t head_len,
 int rtk_http_raw_write(rtk_http_conn *conn, const void *data, size_t len,
                        void (*done)(void *arg, int status), void *arg);
 
-/* Like rtk_http_raw_write with |done| set, for |n| borrowed buffers sent in order by one
- * write (one system call when the socket takes them): |done|(|arg|, status) runs once for all
- * of them. Returns 0, UV_EPIPE (closing or closed; |done| not called) or a uv_write error. */
+/* Like rtk_http_raw_write with |done| set (required), for |n| borrowed buffers sent in order
+ * by one write (one system call when the socket takes them): |done|(|arg|, status) runs once
+ * for all of them: before this returns when the kernel took every byte at once, else from
+ * the loop. Returns 0, UV_EPIPE (closing or closed; |done| not called) or a uv_write error
+ * (|done| not called). */
 int rtk_http_raw_writev(rtk_http_conn *conn, const uv_buf_t *bufs, unsigned n,
                         void (*done)(void *arg, int status), void *arg);
 

@@ -118,6 +118,16 @@ static void on_unpause(uv_timer_t *t)
     uv_close((uv_handle_t *)t, on_later_closed);
 }
 
+#define BIGV_PART (3 * 1024 * 1024)
+static unsigned char bigv_data[3 * BIGV_PART]; /* byte i is i % 251 */
+
+static void on_bigv_written(void *arg, int status)
+{
+    struct fx *fx = arg;
+    if (status == 0)
+        fx->writes_done++;
+}
+
 static void raw_on_read(rtk_http_conn *conn, void *user, ssize_t nread, const char *data)
 {
     struct fx *fx = user;
@@ -132,6 +142,15 @@ static void raw_on_read(rtk_http_conn *conn, void *user, ssize_t nread, const ch
         uv_timer_start(&u->timer, on_unpause, 100, 0);
         rtk_http_raw_pause(conn, 1);
         rtk_http_raw_write(conn, "paused", 6, NULL, NULL);
+        return;
+    }
+    if (nread >= 4 && memcmp(data, "bigv", 4) == 0) {
+        /* Three borrowed buffers in one writev, far more than the socket takes at once: the
+         * rest is queued from the middle of a buffer and must follow in order. */
+        uv_buf_t b[3];
+        for (int i = 0; i < 3; i++)
+            b[i] = uv_buf_init((char *)bigv_data + (size_t)i * BIGV_PART, BIGV_PART);
+        assert_int_equal(rtk_http_raw_writev(conn, b, 3, on_bigv_written, fx), 0);
         return;
     }
     if (nread >= 5 && memcmp(data, "close", 5) == 0) {
@@ -1161,6 +1180,41 @@ static void http_client_resets_during_handler(void **state)
     assert_string_equal(fx.order, "wwl");
 }
 
+/* rtk_http_raw_writev: what the kernel does not take at once is queued from where it
+ * stopped (inside a buffer), in order, and |done| runs once when all of it is out. */
+static void http_raw_writev_partial(void **state)
+{
+    (void)state;
+    struct fx fx;
+    struct client c;
+    struct resp r;
+    for (size_t i = 0; i < sizeof(bigv_data); i++)
+        bigv_data[i] = (unsigned char)(i % 251);
+    fx_start(&fx, NULL);
+    assert_int_equal(cli_connect(&c, fx.port), 0);
+    cli_sends(&c, "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+    assert_int_equal(cli_response(&c, &r), 0);
+    assert_int_equal(r.status, 101);
+    while (c.len < 6)
+        assert_true(cli_fill(&c) > 0);
+    cli_consume(&c, 6);
+    cli_sends(&c, "bigv");
+    sleep_ms(100); /* the server has written what the socket takes and queued the rest */
+    size_t got = 0;
+    while (got < sizeof(bigv_data)) {
+        if (c.len == 0)
+            assert_true(cli_fill(&c) > 0);
+        for (size_t i = 0; i < c.len; i++)
+            if ((unsigned char)c.buf[i] != (unsigned char)((got + i) % 251))
+                fail_msg("byte %zu is %u", got + i, (unsigned char)c.buf[i]);
+        got += c.len;
+        cli_consume(&c, c.len);
+    }
+    cli_close(&c);
+    fx_stop(&fx);
+    assert_int_equal(fx.writes_done, 2); /* the hello, and the three buffers once */
+}
+
 static void http_raw_pause(void **state)
 {
     (void)state;
@@ -1459,6 +1513,7 @@ int main(void)
         cmocka_unit_test(http_start_errors),
         cmocka_unit_test(http_headers_and_targets),
         cmocka_unit_test(http_client_resets_during_handler),
+        cmocka_unit_test(http_raw_writev_partial),
         cmocka_unit_test(http_raw_pause),
         cmocka_unit_test(http_ipv6),
         cmocka_unit_test(http_fake_requests),
