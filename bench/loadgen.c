@@ -383,6 +383,14 @@ static int send_frame(peer *p, int opcode, const void *payload, size_t len)
     return send_bytes(p, buf, (size_t)n);
 }
 
+/* RFC 6455 §5.5.1: answers a close with |code| (1005: none), then lets the server end the
+ * TCP connection. */
+static void send_close_echo(peer *p, int code)
+{
+    uint8_t echo[2] = {(uint8_t)(code >> 8), (uint8_t)code};
+    send_frame(p, RTK_WS_OP_CLOSE, echo, code == 1005 ? 0 : 2);
+}
+
 static void send_vote(peer *p, int64_t t);
 
 static void pace_tick(uv_timer_t *t)
@@ -501,9 +509,7 @@ static int on_frame(void *arg, lg_event ev, const lg_frame *f)
             uv_read_stop((uv_stream_t *)&p->tcp);
             w->echoes[w->echoes_n++] = p;
         } else {
-            uint8_t echo[2] = {(uint8_t)(code >> 8), (uint8_t)code};
-            /* RFC 6455 §5.5.1: answer the close, then let the server end the TCP connection. */
-            send_frame(p, RTK_WS_OP_CLOSE, echo, code == 1005 ? 0 : 2);
+            send_close_echo(p, code);
         }
         peer_gone(p, t, code);
         return 1;
@@ -673,9 +679,7 @@ static void flush_echoes(worker *w)
 {
     for (size_t i = 0; i < w->echoes_n; i++) {
         peer *p = w->echoes[i];
-        int code = p->echo_code;
-        uint8_t echo[2] = {(uint8_t)(code >> 8), (uint8_t)code};
-        send_frame(p, RTK_WS_OP_CLOSE, echo, code == 1005 ? 0 : 2);
+        send_close_echo(p, p->echo_code);
         p->echo_pending = 0;
         peer_close(p);
     }

@@ -909,6 +909,22 @@ static void http_idle_holds_nothing(void **state)
     fx_stop(&fx);
 }
 
+/* Connects, upgrades at |path| (/ws or /ws-last) and reads the fixture's "hello:". */
+static void raw_open(struct fx *fx, struct client *c, const char *path)
+{
+    struct resp r;
+    char req[160];
+    snprintf(req, sizeof(req),
+             "GET %s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", path);
+    assert_int_equal(cli_connect(c, fx->port), 0);
+    cli_sends(c, req);
+    assert_int_equal(cli_response(c, &r), 0);
+    assert_int_equal(r.status, 101);
+    while (c->len < 6)
+        assert_true(cli_fill(c) > 0);
+    cli_consume(c, 6);
+}
+
 static void http_upgrade_raw(void **state)
 {
     (void)state;
@@ -959,13 +975,7 @@ static void http_upgrade_raw(void **state)
     cli_close(&c);
 
     /* Stop: the owner is told (on_stop) and says goodbye before the close. */
-    assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-    assert_int_equal(cli_response(&c, &r), 0);
-    assert_int_equal(r.status, 101);
-    while (c.len < 6)
-        assert_true(cli_fill(&c) > 0);
-    cli_consume(&c, 6);
+    raw_open(&fx, &c, "/ws");
     fx_request_stop(&fx);
     while (c.len < 3)
         assert_true(cli_fill(&c) > 0);
@@ -986,18 +996,6 @@ static int cli_readable(struct client *c, int ms)
     return poll(&p, 1, ms) == 1;
 }
 
-static void ws_last_open(struct fx *fx, struct client *c)
-{
-    struct resp r;
-    assert_int_equal(cli_connect(c, fx->port), 0);
-    cli_sends(c, "GET /ws-last HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-    assert_int_equal(cli_response(c, &r), 0);
-    assert_int_equal(r.status, 101);
-    while (c->len < 6)
-        assert_true(cli_fill(c) > 0);
-    cli_consume(c, 6);
-}
-
 /* With is_last, a raw close whose bytes are all sent skips shutdown(): no FIN until the
  * peer's last message, then close() at once; anything else falls back to shutdown + linger. */
 static void http_raw_close_waits_for_last(void **state)
@@ -1006,7 +1004,7 @@ static void http_raw_close_waits_for_last(void **state)
     struct fx fx;
     struct client c;
     fx_start(&fx, NULL);
-    ws_last_open(&fx, &c);
+    raw_open(&fx, &c, "/ws-last");
     cli_sends(&c, "close");
     assert_false(cli_readable(&c, 300)); /* no FIN yet: waiting for the peer's last message */
     cli_sends(&c, "LAST");
@@ -1015,7 +1013,7 @@ static void http_raw_close_waits_for_last(void **state)
     cli_close(&c);
 
     /* Something other than the last message: shutdown now, discard, EOF. */
-    ws_last_open(&fx, &c);
+    raw_open(&fx, &c, "/ws-last");
     cli_sends(&c, "close");
     assert_false(cli_readable(&c, 100));
     cli_sends(&c, "more data");
@@ -1024,14 +1022,14 @@ static void http_raw_close_waits_for_last(void **state)
     cli_close(&c);
 
     /* A peer that half-closes first: closed at once (it will send nothing more). */
-    ws_last_open(&fx, &c);
+    raw_open(&fx, &c, "/ws-last");
     shutdown(c.fd, SHUT_WR);
     assert_true(cli_readable(&c, 500));
     expect_eof(&c);
     cli_close(&c);
 
     /* A peer that never answers is closed when linger_ms (2 s by default) ends. */
-    ws_last_open(&fx, &c);
+    raw_open(&fx, &c, "/ws-last");
     cli_sends(&c, "close");
     assert_true(cli_readable(&c, 5000));
     expect_eof(&c);
@@ -1187,17 +1185,10 @@ static void http_raw_writev_partial(void **state)
     (void)state;
     struct fx fx;
     struct client c;
-    struct resp r;
     for (size_t i = 0; i < sizeof(bigv_data); i++)
         bigv_data[i] = (unsigned char)(i % 251);
     fx_start(&fx, NULL);
-    assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-    assert_int_equal(cli_response(&c, &r), 0);
-    assert_int_equal(r.status, 101);
-    while (c.len < 6)
-        assert_true(cli_fill(&c) > 0);
-    cli_consume(&c, 6);
+    raw_open(&fx, &c, "/ws");
     cli_sends(&c, "bigv");
     sleep_ms(100); /* the server has written what the socket takes and queued the rest */
     size_t got = 0;
@@ -1220,15 +1211,8 @@ static void http_raw_pause(void **state)
     (void)state;
     struct fx fx;
     struct client c;
-    struct resp r;
     fx_start(&fx, NULL);
-    assert_int_equal(cli_connect(&c, fx.port), 0);
-    cli_sends(&c, "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
-    assert_int_equal(cli_response(&c, &r), 0);
-    assert_int_equal(r.status, 101);
-    while (c.len < 6)
-        assert_true(cli_fill(&c) > 0);
-    cli_consume(&c, 6); /* hello: */
+    raw_open(&fx, &c, "/ws");
     cli_sends(&c, "pause");
     while (c.len < 6)
         assert_true(cli_fill(&c) > 0);
