@@ -522,6 +522,12 @@ export async function liveFixture(opts = {}) {
     f.sessionParticipants = (sessionId, query = {}) =>
         S().getSessionParticipants(sessionId, f.at(query));
 
+    /* Resolves once everything the server did before it is stored. A peer's join reaches the
+     * store with the group commit after its hello went out (events do not wait for the
+     * commit, docs/design.md); a later write's reply comes after a later commit. Call it before a
+     * kill -9 that must find the session stored. */
+    f.committed = () => f.meeting({ title: 'commit barrier' });
+
     /* A meeting with N participants (custom ids PREFIX-0 …); returns {meeting, parts}. */
     f.meetingWith = async (n, body = {}, prefix = 'p') => {
         const meeting = await f.meeting(body);

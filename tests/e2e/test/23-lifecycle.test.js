@@ -171,7 +171,7 @@ test('SIGKILL with a live session: after the restart it is LIVE with nobody, and
         const pa = await f.connect(parts[0]);
         const pb = await f.connect(parts[1]);
         const sid = pa.hello.session.id;
-        await sleep(200);
+        await f.committed();
         await f.restart({ kill: true });
         await pa.closed();
         await pb.closed();
@@ -198,6 +198,7 @@ test('after a restart the keep-alive window starts again, and ends the session',
         session_keep_alive_time_in_secs: 1 }, 'rw');
     const p = await f.connect(parts[0]);
     const sid = p.hello.session.id;
+    await f.committed();
     await f.restart({ kill: true });
     const t0 = Date.now();
     const s = await f.active(meeting.id);
