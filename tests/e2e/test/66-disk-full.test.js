@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+// A failed group commit on a real full disk (groundwork issue, item 1; hardening issue, items 1
+// and 2). The data folder is a small tmpfs that the test mounts (the suite runs as root) and
+// fills; every write of a loop turn is then refused by SQLite at COMMIT. Nothing may be
+// acknowledged that is not stored: waiting REST writes answer 5xx, waiting votes are taken back
+// with `unavailable`, and a kick or kick-all does nothing at all (no close, no end) when its
+// end cannot be stored. Once space is back, everything works again, and a kill -9 loses
+// nothing that was acknowledged.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, open, unlink } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before } from 'node:test';
+import { test, sleep } from '../lib/rtkd.js';
+import { pollsFixture, okData, sendVote, reply } from '../lib/polls.js';
+
+function run(cmd, args) {
+    return new Promise((resolve, reject) => {
+        execFile(cmd, args, (err, stdout, stderr) => {
+            if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}\n${stderr}`));
+            else resolve(stdout);
+        });
+    });
+}
+
+let mnt;
+let f;
+const FILLER = () => path.join(mnt, 'filler');
+
+/* Fills the file system with one file until the kernel says it is full. */
+async function fill() {
+    const fh = await open(FILLER(), 'w');
+    const block = Buffer.alloc(64 * 1024);
+    try {
+        for (;;) await fh.write(block);
+    } catch (e) {
+        if (e.code !== 'ENOSPC') throw e;
+    } finally {
+        await fh.close();
+    }
+}
+
+async function unfill() {
+    await unlink(FILLER());
+}
+
+before(async () => {
+    mnt = await mkdtemp(path.join(os.tmpdir(), 'rtkd-e2e-full-'));
+    /* 8 MiB: room for the store and its WAL; the filler takes the rest. */
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', mnt]);
+});
+
+after(async () => {
+    try {
+        if (f) await f.stop();
+    } finally {
+        await run('umount', ['-l', mnt]).catch(() => {});
+        await rm(mnt, { recursive: true, force: true });
+    }
+});
+
+async function expect5xx(promise, what) {
+    let status;
+    try {
+        await promise;
+    } catch (e) {
+        status = e.status;
+    }
+    assert.ok(status >= 500 && status <= 503, `${what}: expected 500 or 503, got ${status}`);
+}
+
+test('disk full: REST writes answer 5xx and store nothing; votes are taken back; then it recovers',
+    async () => {
+        f = await pollsFixture({ dataDir: mnt });
+        const meeting = await f.meeting({ title: 'full' });
+        const [pa, pb] = await f.participants(meeting.id, 2, 'full');
+        const [a, b] = await f.connectAll([pa, pb]);
+        const poll = await f.createPoll(meeting.id, { question: 'Space?', options: ['yes', 'no'] });
+        await Promise.all([a, b].map((p) => p.next((e) => e.type === 'poll.created')));
+        await f.committed();
+
+        await fill();
+        await expect5xx(f.meeting({ title: 'lost' }), 'POST meetings on a full disk');
+        await expect5xx(f.participant(meeting.id, 'lost-part'), 'POST participants');
+        await expect5xx(f.updateMeeting(meeting.id, { title: 'renamed' }), 'PATCH meeting');
+        const ref = sendVote(a, poll.id, 0);
+        const ans = await reply(a, ref);
+        assert.equal(ans.type, 'error', JSON.stringify(ans));
+        assert.equal(ans.code, 'unavailable', JSON.stringify(ans));
+
+        /* Nothing of it is visible: the meeting keeps its title, the vote is not counted, and
+         * nobody called "lost" exists. */
+        const m = (await f.cf.realtimeKit.meetings.getMeetingByID(meeting.id, f.at())).data;
+        assert.equal(m.title, 'full');
+        const view = okData(await f.pollRest(meeting.id, poll.id)).poll;
+        assert.deepEqual(view.options.map((o) => o.count), [0, 0]);
+        assert.deepEqual(view.voted, []);
+        const list = await f.cf.realtimeKit.meetings.getMeetingParticipants(meeting.id, f.at());
+        assert.equal(list.data.length, 2);
+
+        await unfill();
+        const again = await f.meeting({ title: 'after' });
+        assert.ok(again.id);
+        const ref2 = sendVote(a, poll.id, 1);
+        const ok = await reply(a, ref2);
+        assert.equal(ok.type, 'poll.voted', JSON.stringify(ok));
+        await sleep(100);
+        assert.equal(b.closeInfo, null, 'the other peer stayed connected throughout');
+    });
