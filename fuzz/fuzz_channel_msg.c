@@ -2,12 +2,14 @@
 /* fuzz_channel_msg.c - libFuzzer harness: one complete text message from a participant into
  * the live layer.
  *
- * Surface: rtk_live_message(), which the channel calls with every complete text message a
- * peer sends (at most RTK_WS_MAX_MESSAGE bytes: run with -max_len=65536). It parses the JSON
- * and acts on "ping" and "poll.vote"; everything else gets an error message.
+ * Surface: rtk_chan_dispatch(), which the channel calls with every complete text message a
+ * peer sends (at most RTK_WS_MAX_MESSAGE bytes: run with -max_len=65536): the channel's parser
+ * of client messages, then the live layer acting on "ping" and "poll.vote"; everything else
+ * gets an error message. Every reply is rendered by the channel's own serialiser
+ * (rtk_chan_msg_frame) and checked as a client would read it.
  *
- * The world (fuzz_world.c) is a real live layer on a temporary SQLite store, with a recording
- * transport instead of sockets. Three participants are connected to the meeting; the input is
+ * The world (fuzz_world.c) is a real live layer on a temporary SQLite store with persistence,
+ * with a recording transport instead of sockets. Three participants are connected to the meeting; the input is
  * sent by the one its first byte picks (peers differ in name and voting history). The live
  * session has polls (anonymous, hidden, plain); their ids are random, so "$POLL0".."$POLL3" in
  * the input stand for them and poll.vote reaches its accept path. A fresh
@@ -15,7 +17,7 @@
  * store bounded. Flood control is off (msg_rate -1): the fuzzer is never just rate-limited.
  *
  * Checked after each message, with a loop turn for the group commit and the vote replies:
- *   - rtk_live_message returns 0 and no peer is closed (nothing but flood control may drop
+ *   - rtk_chan_dispatch returns 0 and no peer is closed (nothing but flood control may drop
  *     a peer);
  *   - every frame sent is a server text frame (or ping) whose payload is a JSON object with a
  *     string "type"; an "error" carries a string "code" and "message";
@@ -31,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/rtk_chan.h"
+#include "chan/rtk_chan_msg.h"
 #include "fuzz_world.h"
 #include "live/rtk_live.h"
 #include "net/rtk_ws.h"
@@ -58,11 +62,8 @@ static void fail(const char *what)
     abort();
 }
 
-static int fake_send(void *conn, rtk_frame *f)
+static int check_frame(fake_conn *c, const rtk_frame *f)
 {
-    fake_conn *c = conn;
-    if (c->closed)
-        fail("a frame sent to a closed connection");
     if (f->len < 2 || (f->data[0] & 0xf0) != 0x80 || (f->data[1] & 0x80))
         fail("not a final, unmasked server frame");
     int op = f->data[0] & 0x0f;
@@ -100,6 +101,17 @@ static int fake_send(void *conn, rtk_frame *f)
     }
     c->frames++;
     return 0;
+}
+
+static int fake_send(void *conn, rtk_live_msg *msg, const char *ref, size_t ref_len)
+{
+    fake_conn *c = conn;
+    if (c->closed)
+        fail("a frame sent to a closed connection");
+    rtk_frame *f = rtk_chan_msg_frame(msg, ref, ref_len, 25000);
+    int rc = check_frame(c, f);
+    rtk_frame_unref(f);
+    return rc;
 }
 
 /* PROTOCOL.md §2, §4, §5: the one reply a message must get, given the message alone. */
@@ -144,25 +156,31 @@ static void check_reply(const char *text, size_t len, const json_t *reply)
     json_decref(msg);
 }
 
-static void fake_close(void *conn, uint16_t code, const char *reason)
+static void fake_close(void *conn, int why)
 {
     fake_conn *c = conn;
-    (void)code;
-    (void)reason;
+    (void)why;
     c->closed = 1;
 }
 
-static const rtk_live_transport fake = {.send = fake_send, .close = fake_close};
+static const rtk_live_transport fake = {
+    .send = fake_send, .release = rtk_chan_msg_release, .close = fake_close};
+
+static void on_poll(void *arg, int status, const rtk_poll_view *poll)
+{
+    (void)arg;
+    if (status != 0)
+        fail("a poll was not stored");
+    snprintf(poll_ids[npolls++], sizeof(poll_ids[0]), "%s", poll->id);
+}
 
 static void make_poll(const char *question, const char *const *opts, int n, int anonymous, int hide)
 {
-    json_t *rest = NULL;
-    if (rtk_live_poll_create(world.ctx.live, FW_MEETING, question, opts, n, anonymous, hide,
-                             world.token_id, &rest) != 0)
+    rtk_poll_spec spec = {.question = question, .opts = opts, .nopts = n, .anonymous = anonymous,
+                          .hide_votes = hide, .created_by = world.token_id};
+    if (rtk_live_poll_create(world.ctx.live, FW_MEETING, &spec, on_poll, NULL) != 0)
         fail("rtk_live_poll_create");
-    snprintf(poll_ids[npolls++], sizeof(poll_ids[0]), "%s",
-             json_string_value(json_object_get(rest, "id")));
-    json_decref(rest);
+    fuzz_world_turn(&world); /* stored: the poll joins the session */
 }
 
 /* Starts a session: every peer joins, and the session gets its polls. */
@@ -185,10 +203,17 @@ static void start_session(void)
     fuzz_world_turn(&world);
 }
 
+static void on_count(void *arg, int status, int64_t count)
+{
+    (void)arg;
+    (void)count;
+    if (status != 0)
+        fail("kick-all was not stored");
+}
+
 static void end_session(void)
 {
-    int64_t count = 0;
-    rtk_live_kick_all(world.ctx.live, FW_MEETING, &count);
+    rtk_live_kick_all(world.ctx.live, FW_MEETING, on_count, NULL);
     fuzz_world_turn(&world);
 }
 
@@ -236,9 +261,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(text);
         return 0;
     }
-    int rc = rtk_live_message(world.ctx.live, peers[who], text, len);
+    int rc = rtk_chan_dispatch(world.ctx.live, peers[who], text, len);
     if (rc != 0)
-        fail("rtk_live_message dropped a peer with flood control off");
+        fail("rtk_chan_dispatch dropped a peer with flood control off");
     fuzz_world_turn(&world);
     for (int i = 0; i < FW_NPART; i++) {
         if (conns[i].closed)

@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "fuzz_world.h"
-#include "net/rtk_channel.h"
+#include "chan/rtk_chan.h"
 
 #define TIMEOUT_MS 50
 #define HEALTH_EVERY 256
@@ -252,7 +252,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fuzz_world_open(&world, &rtk_channel_transport, 1);
+    fuzz_world_open(&world, &rtk_chan_transport, 1);
     health();
     atexit(cleanup);
     return 0;
@@ -263,7 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     runs++;
     if (runs % WORLD_EVERY == 0) {
         fuzz_world_close(&world);
-        fuzz_world_open(&world, &rtk_channel_transport, 1);
+        fuzz_world_open(&world, &rtk_chan_transport, 1);
     }
     size_t len = 0;
     char *req = fuzz_world_expand(&world, data, size, &len);

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "http/rtk_query.h"
+#include "api/rtk_api.h"
 #include "http/rtk_router.h"
 #include "util/rtk_err.h"
 
@@ -145,19 +146,27 @@ static int param_ok(unsigned char c)
            c == '_' || c == '.';
 }
 
-static void check_router(const char *path, size_t len)
+static int route_match(const char *path, size_t len, int method, rtk_route_match *m, int *allow)
+{
+    return rtk_router_match(rtk_api_routes, rtk_api_nroutes, path, len, method, m, allow);
+}
+
+static void check_router(const char *path, size_t len, int method)
 {
     rtk_route_match m;
+    int allow = -1;
     memset(&m, 0, sizeof(m));
-    int rc = rtk_router_match(path, len, &m);
-    if (rc != 0 && rc != RTK_ENOTFOUND)
+    int rc = route_match(path, len, method, &m, &allow);
+    if (rc != 0 && rc != RTK_ENOTFOUND && rc != RTK_EINVAL)
         fail("rtk_router_match returned an undocumented value");
+    if (rc == RTK_EINVAL && (allow == 0 || (allow & method)))
+        fail("405 without an Allow that excludes the method");
     if (rc != 0)
         return;
-    if ((int)m.route < 0 || m.route >= RTK_ROUTE_COUNT)
+    if (m.route < rtk_api_routes || m.route >= rtk_api_routes + rtk_api_nroutes)
         fail("no such route");
-    if (rtk_router_methods(m.route) == 0 || rtk_router_allow(m.route) == NULL)
-        fail("a route without methods");
+    if ((m.route->methods & method) == 0 || m.route->handler == NULL)
+        fail("a row that does not take the method");
     if (m.nparams < 0 || m.nparams > RTK_ROUTE_MAX_PARAMS)
         fail("parameter count out of range");
     for (int i = 0; i < m.nparams; i++) {
@@ -181,13 +190,13 @@ static void check_router(const char *path, size_t len)
     if (len > 0 && path[len - 1] != '/') {
         memcpy(alt, path, len);
         alt[len] = '/';
-        if (rtk_router_match(alt, len + 1, &m2) != 0 || m2.route != m.route)
+        if (route_match(alt, len + 1, method, &m2, &allow) != 0 || m2.route != m.route)
             fail("a trailing slash changed the route");
     }
     if (len > 0 && path[0] == '/' && !(len >= 10 && memcmp(path, "/client/v4", 10) == 0)) {
         memcpy(alt, "/client/v4", 10);
         memcpy(alt + 10, path, len);
-        if (rtk_router_match(alt, len + 10, &m2) != 0 || m2.route != m.route ||
+        if (route_match(alt, len + 10, method, &m2, &allow) != 0 || m2.route != m.route ||
             m2.nparams != m.nparams)
             fail("the /client/v4 prefix changed the match");
         for (int i = 0; i < m.nparams; i++)
@@ -213,7 +222,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *q = qm ? qm + 1 : NULL;
     size_t qlen = qm ? len - path_len - 1 : 0;
 
-    check_router(s, path_len);
+    static const int methods[] = {RTK_M_GET, RTK_M_POST, RTK_M_PUT, RTK_M_PATCH, RTK_M_DELETE, 0};
+    check_router(s, path_len, methods[data[0] % 6]);
 
     static const char *const keys[] = {"search",   "status",    "sort_order", "start_time",
                                        "end_time", "token",     "page_no",    "per_page",

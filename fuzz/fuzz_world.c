@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "auth/rtk_token.h"
-#include "store/rtk_db.h"
+#include "chan/rtk_chan.h"
+#include "store/rtk_store.h"
+#include "util/rtk_id.h"
 #include "util/rtk_ratelimit.h"
 #include "util/rtk_time.h"
 
@@ -53,6 +55,30 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* Waits for the store operation just issued; dies if it failed. */
+static void must(fuzz_world *w, rtk_store_kept *k, const char *what)
+{
+    rtk_store_wait(w->ctx.store);
+    if (!k->done || k->status != 0)
+        die(what);
+    rtk_store_kept_free(k);
+}
+
+static void put_doc(fuzz_world *w, const char *parent, json_t *doc, int meeting)
+{
+    rtk_store_doc row;
+    rtk_store_kept k;
+    rtk_api_doc_row(doc, &row);
+    char *text = rtk_api_dump(doc);
+    row.json = text;
+    if (meeting)
+        rtk_store_meeting_put(w->ctx.store, parent, &row, 1, rtk_store_keep, &k);
+    else
+        rtk_store_participant_put(w->ctx.store, parent, &row, 1, rtk_store_keep, &k);
+    free(text);
+    must(w, &k, meeting ? "meeting insert" : "participant insert");
+}
+
 static void add_meeting(fuzz_world *w)
 {
     char now[25];
@@ -63,8 +89,7 @@ static void add_meeting(fuzz_world *w)
                   "live_stream_on_start", 0, "persist_chat", 0, "summarize_on_end", 0,
                   "transcribe_on_end", 0, "session_keep_alive_time_in_secs", 60, "ai_config",
                   "recording_config", "created_at", now, "updated_at", now);
-    if (rtk_db_meeting_insert(w->ctx.db, w->app, doc) != 0)
-        die("meeting insert");
+    put_doc(w, w->app, doc, 1);
     json_decref(doc);
 }
 
@@ -75,8 +100,7 @@ static void add_participant(fuzz_world *w, int i)
     json_t *doc = json_pack("{s:s,s:s,s:s?,s:n,s:s,s:s,s:s}", "id", fuzz_world_parts[i],
                             "custom_participant_id", customs[i], "name", names[i], "picture",
                             "preset_name", presets[i], "created_at", now, "updated_at", now);
-    if (rtk_db_participant_insert(w->ctx.db, FW_MEETING, doc) != 0)
-        die("participant insert");
+    put_doc(w, FW_MEETING, doc, 0);
     json_decref(doc);
 
     rtk_ptoken claims;
@@ -90,6 +114,13 @@ static void add_participant(fuzz_world *w, int i)
         die("ptoken sign");
 }
 
+static void on_turn(uv_prepare_t *h)
+{
+    fuzz_world *w = h->data;
+    rtk_store_turn(w->ctx.store);
+    rtk_chan_flush();
+}
+
 void fuzz_world_open(fuzz_world *w, const rtk_live_transport *tr, int serve)
 {
     memset(w, 0, sizeof(*w));
@@ -101,32 +132,39 @@ void fuzz_world_open(fuzz_world *w, const rtk_live_transport *tr, int serve)
     w->ctx.ptoken_ttl_s = 3600;
     rtk_ratelimit_init(&w->ctx.api_rl, 0, 0, 0);
     rtk_ratelimit_init(&w->ctx.ws_rl, 0, 0, 0);
-    if (rtk_db_open(w->dir, 0, &w->ctx.db) != 0)
-        die("rtk_db_open");
-    if (rtk_db_account_create(w->ctx.db, "fuzz", 0, w->account) != 0)
-        die("account create");
-    if (rtk_db_token_create(w->ctx.db, w->account, "fuzz", &w->api_token, w->token_id) != 0)
-        die("token create");
-    json_t *app = NULL;
-    if (rtk_db_app_create(w->ctx.db, w->account, "fuzz app", &app) != 0)
-        die("app create");
-    snprintf(w->app, sizeof(w->app), "%s", json_string_value(json_object_get(app, "id")));
-    json_decref(app);
+    char url[300];
+    snprintf(url, sizeof(url), "sqlite:%s", w->dir);
+    rtk_store_config scfg = {.url = url, .quiet = 1};
+    if (rtk_store_open(&w->loop, &scfg, &w->ctx.store) != 0)
+        die("rtk_store_open");
+    rtk_store_kept k;
+    uint8_t hash[32];
+    rtk_id_hex(w->account, 16);
+    rtk_store_account_create(w->ctx.store, w->account, "fuzz", 0, rtk_time_now_ms(),
+                             rtk_store_keep, &k);
+    must(w, &k, "account create");
+    rtk_token_mint(w->api_token, hash, w->token_id);
+    rtk_store_token_create(w->ctx.store, w->token_id, w->account, "fuzz", hash, rtk_time_now_ms(),
+                           rtk_store_keep, &k);
+    must(w, &k, "token create");
+    rtk_id_uuid4(w->app);
+    rtk_store_app_create(w->ctx.store, w->app, w->account, "fuzz app", rtk_time_now_ms(),
+                         rtk_store_keep, &k);
+    must(w, &k, "app create");
     add_meeting(w);
     for (int i = 0; i < FW_NPART; i++)
         add_participant(w, i);
-    if (rtk_db_flush(w->ctx.db) != 0)
-        die("flush");
 
     rtk_live_config lcfg = {
         .heartbeat_ms = 25000,
         .tick_ms = 100,
         .msg_rate = -1, /* flood control off: the fuzzer must reach the handlers */
     };
-    if (rtk_live_new(&w->loop, w->ctx.db, &lcfg, tr, &w->ctx.live) != 0)
+    if (rtk_live_new(&w->loop, &lcfg, tr, &w->ctx.live) != 0)
         die("rtk_live_new");
+    w->persist = rtk_persist_new(w->ctx.store, w->ctx.live);
     if (serve) {
-        /* The limits of `rtkd serve` (src/main.c). */
+        /* The limits of `rtkd serve` (src/server/rtk_server.c). */
         rtk_http_config cfg = {
             .max_head = 16 * 1024,
             .max_body = 1024 * 1024,
@@ -138,7 +176,10 @@ void fuzz_world_open(fuzz_world *w, const rtk_live_transport *tr, int serve)
             die("rtk_http_server_start");
         w->port = rtk_http_server_port(w->http);
     }
-    rtk_api_ctx_start(&w->ctx);
+    uv_prepare_init(&w->loop, &w->turn);
+    w->turn.data = w;
+    uv_prepare_start(&w->turn, on_turn);
+    uv_unref((uv_handle_t *)&w->turn);
 }
 
 static void set_flag(void *arg)
@@ -150,7 +191,6 @@ void fuzz_world_close(fuzz_world *w)
 {
     int done = 0;
     w->ctx.stopping = 1;
-    rtk_api_ctx_stop(&w->ctx);
     if (w->http != NULL) {
         rtk_http_server_stop(w->http, set_flag, &done);
         while (!done)
@@ -161,14 +201,16 @@ void fuzz_world_close(fuzz_world *w)
     rtk_live_shutdown(w->ctx.live, set_flag, &done);
     while (!done)
         uv_run(&w->loop, UV_RUN_ONCE);
+    rtk_chan_stop();
+    uv_close((uv_handle_t *)&w->turn, NULL);
+    rtk_store_close(w->ctx.store);
+    rtk_persist_free(w->persist);
     rtk_live_free(w->ctx.live);
     while (uv_loop_close(&w->loop) != 0)
         uv_run(&w->loop, UV_RUN_NOWAIT);
     rtk_ratelimit_free(&w->ctx.api_rl);
     rtk_ratelimit_free(&w->ctx.ws_rl);
     rtk_api_ctx_free(&w->ctx);
-    rtk_db_close(w->ctx.db);
-    free(w->api_token);
     for (int i = 0; i < FW_NPART; i++)
         free(w->ptoken[i]);
     remove_dir(w->dir);
@@ -193,6 +235,8 @@ rtk_peer *fuzz_world_join(fuzz_world *w, int i, void *conn)
 void fuzz_world_turn(fuzz_world *w)
 {
     uv_run(&w->loop, UV_RUN_NOWAIT);
+    rtk_store_turn(w->ctx.store);
+    rtk_chan_flush();
 }
 
 char *fuzz_expand(const uint8_t *in, size_t len, const char *const *keys, const char *const *vals,

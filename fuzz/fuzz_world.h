@@ -10,8 +10,10 @@
 #include <uv.h>
 
 #include "api/rtk_api.h"
+#include "auth/rtk_token.h"
 #include "live/rtk_live.h"
 #include "net/rtk_http.h"
+#include "persist/rtk_persist.h"
 
 /* Fixed ids, so that seeds and dictionaries can name them. The account, app and API token are
  * made by the store and differ per world: raw-HTTP inputs name them with the placeholders
@@ -35,8 +37,10 @@ typedef struct fuzz_world {
     char account[33];
     char app[37];
     char token_id[33];
-    char *api_token;
+    char api_token[RTK_API_TOKEN_LEN + 1];
     char *ptoken[FW_NPART];
+    rtk_persist *persist;
+    uv_prepare_t turn;     /* the loop turn: the store's commit, then the channels' writes */
     rtk_http_server *http; /* NULL unless started with serve = 1 */
     int port;
 } fuzz_world;
@@ -65,7 +69,7 @@ char *fuzz_world_expand(const fuzz_world *w, const uint8_t *in, size_t len, size
 char *fuzz_expand(const uint8_t *in, size_t len, const char *const *keys, const char *const *vals,
                   size_t nkeys, size_t *out_len);
 
-/* Runs one non-blocking turn of the loop. */
+/* Runs one non-blocking turn of the loop (the store's completions and commit included). */
 void fuzz_world_turn(fuzz_world *w);
 
 /* A fixed signing key for participant tokens. */

@@ -3,7 +3,7 @@
  * channel.
  *
  * Surface: every byte a connected participant sends after the handshake. src/net/rtk_ws.h's
- * rtk_ws_parse() turns them into frames; src/net/rtk_channel.c keeps the tail of an incomplete
+ * rtk_ws_parse() turns them into frames; src/chan/rtk_chan.c keeps the tail of an incomplete
  * frame between reads and assembles fragmented text messages. This harness replays that,
  * sans-I/O, with the codec's real limits (RTK_WS_MAX_MESSAGE, RTK_WS_MAX_FRAME).
  *
@@ -50,7 +50,7 @@ typedef struct trace {
     int overflow;
 } trace;
 
-/* The channel's per-connection state, as rtk_channel.c keeps it. */
+/* The channel's per-connection state, as rtk_chan.c keeps it. */
 typedef struct conn {
     rtk_ws_state ws;
     uint8_t *in; /* tail of an incomplete frame */
@@ -141,7 +141,7 @@ static void deliver(conn *c, const uint8_t *text, size_t len)
     log_ev(c->t, 'M', 0, 1, 0, text, len);
 }
 
-/* One frame, handled the way rtk_channel.c's on_frame does. */
+/* One frame, handled the way rtk_chan.c's on_frame does. */
 static void on_frame(conn *c, const rtk_ws_frame *f)
 {
     log_ev(c->t, 'F', f->opcode, f->fin, 0, f->payload, f->len);
@@ -195,7 +195,7 @@ static void on_frame(conn *c, const rtk_ws_frame *f)
     }
 }
 
-/* One read of |n| bytes at |data|, through the channel's buffering (rtk_channel.c on_read). */
+/* One read of |n| bytes at |data|, through the channel's buffering (rtk_chan.c on_read). */
 static void on_read(conn *c, const uint8_t *data, size_t n)
 {
     if (c->done || n == 0)

@@ -10,15 +10,12 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "api/rtk_api.h"
-#include "api/rtk_dev.h"
-#include "auth/rtk_keyfile.h"
-#include "live/rtk_live.h"
-#include "net/rtk_channel.h"
-#include "net/rtk_http.h"
-#include "store/rtk_db.h"
+#include "auth/rtk_token.h"
+#include "server/rtk_server.h"
+#include "store/rtk_store.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
+#include "util/rtk_time.h"
 
 #define RTKD_VERSION "0.1.0"
 
@@ -26,21 +23,26 @@ static const char usage[] =
     "rtkd " RTKD_VERSION " - self-hosted meeting session server (Cloudflare RealtimeKit API)\n"
     "\n"
     "Usage:\n"
-    "  rtkd serve [--listen ADDR:PORT] [--data DIR] [--dev] [--sync normal|full]\n"
+    "  rtkd serve [--listen ADDR:PORT] [--data DIR] [--store URL] [--dev]\n"
+    "             [--sync normal|full]\n"
     "             [--access-log on|off] [--token-ttl SECONDS] [--heartbeat-ms MS]\n"
     "             [--api-rate-limit N] [--handshake-rate N] [--peer-msg-rate N]\n"
     "             [--max-peers-per-meeting N] [--max-connections N]\n"
     "             [--max-connections-per-ip N]\n"
-    "  rtkd account create --data DIR --name NAME\n"
-    "  rtkd token create --data DIR --account ID --name NAME\n"
-    "  rtkd token list --data DIR [--account ID]\n"
-    "  rtkd token revoke --data DIR --id TOKEN_ID\n"
+    "  rtkd account create (--data DIR | --store URL) --name NAME\n"
+    "  rtkd token create (--data DIR | --store URL) --account ID --name NAME\n"
+    "  rtkd token list (--data DIR | --store URL) [--account ID]\n"
+    "  rtkd token revoke (--data DIR | --store URL) --id TOKEN_ID\n"
     "  rtkd --help | --version\n"
     "\n"
     "Options (each also read from the environment variable shown; a flag wins):\n"
     "  --listen ADDR:PORT  RTKD_LISTEN      address to serve on (default 127.0.0.1:8080;\n"
     "                                       port 0 picks a free port)\n"
-    "  --data DIR          RTKD_DATA        data folder (default ./var), created if missing\n"
+    "  --data DIR          RTKD_DATA        data folder (default ./var), created if missing;\n"
+    "                                       one server per folder (DIR/rtkd.lock)\n"
+    "  --store URL         RTKD_STORE       sqlite:DIR or postgres://USER[:PASS]@HOST:PORT/DB\n"
+    "                                       (default sqlite: + the data folder); the database\n"
+    "                                       must exist\n"
     "  --dev               RTKD_DEV=1       create a dev account, app and API token on first\n"
     "                                       start; write DIR/dev-credentials.json (0600)\n"
     "  --sync MODE         RTKD_SYNC        normal: commits survive a crash of rtkd (kill -9);\n"
@@ -88,6 +90,7 @@ typedef struct options {
     const char *max_peers;
     const char *max_conns;
     const char *max_conns_ip;
+    const char *store;
     int dev;
 } options;
 
@@ -117,6 +120,8 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->listen;
         else if (strcmp(a, "--data") == 0)
             slot = &o->data;
+        else if (strcmp(a, "--store") == 0)
+            slot = &o->store;
         else if (strcmp(a, "--name") == 0)
             slot = &o->name;
         else if (strcmp(a, "--account") == 0)
@@ -184,20 +189,47 @@ static int probe_writable(const char *dir)
     return 0;
 }
 
-static int open_store(const options *o, rtk_db **db)
+/* The store URL: --store, or sqlite: + the data folder. */
+static const char *store_url(const options *o, char *buf, size_t cap)
 {
-    if (make_data_dir(o->data) != 0)
+    if (o->store != NULL && o->store[0] != '\0')
+        return o->store;
+    snprintf(buf, cap, "sqlite:%s", o->data);
+    return buf;
+}
+
+static int open_store(const options *o, uv_loop_t *loop, rtk_store **st)
+{
+    char buf[4200], shown[600];
+    const char *url = store_url(o, buf, sizeof(buf));
+    if (strncmp(url, "sqlite:", 7) == 0 && make_data_dir(url + 7) != 0)
         return -1;
-    if (rtk_db_open(o->data, o->sync && strcmp(o->sync, "full") == 0, db) != 0) {
-        fprintf(stderr, "rtkd: cannot open the store in %s\n", o->data);
+    rtk_store_config cfg = {.url = url, .full_sync = o->sync && strcmp(o->sync, "full") == 0,
+                            .quiet = 1};
+    if (rtk_store_open(loop, &cfg, st) != 0) {
+        rtk_store_url_redacted(url, shown, sizeof(shown));
+        fprintf(stderr, "rtkd: cannot open the store %s\n", shown);
         return -1;
     }
     return 0;
 }
 
+/* Waits for the store operation issued just before into *k; returns its status. */
+static int wait_kept(rtk_store *st, rtk_store_kept *k)
+{
+    rtk_store_wait(st);
+    return k->done ? k->status : RTK_EUNAVAIL;
+}
+
+static void store_failed(int rc)
+{
+    fprintf(stderr, "rtkd: the store failed: %s\n", rtk_strerror(rc));
+}
+
 static int cmd_account(int argc, char **argv, options *o)
 {
-    rtk_db *db = NULL;
+    rtk_store *st = NULL;
+    rtk_store_kept k;
     char id[33];
     if (argc < 3 || strcmp(argv[2], "create") != 0)
         return fail_usage("expected: account create", NULL);
@@ -206,65 +238,117 @@ static int cmd_account(int argc, char **argv, options *o)
         return rc;
     if (o->name == NULL || o->name[0] == '\0')
         return fail_usage("account create needs --name", NULL);
-    if (open_store(o, &db) != 0)
+    if (open_store(o, uv_default_loop(), &st) != 0)
         return 1;
-    rc = rtk_db_account_create(db, o->name, 0, id);
-    rtk_db_close(db);
-    if (rc != 0)
+    rtk_id_hex(id, 16);
+    rtk_store_account_create(st, id, o->name, 0, rtk_time_now_ms(), rtk_store_keep, &k);
+    rc = wait_kept(st, &k);
+    rtk_store_kept_free(&k);
+    rtk_store_close(st);
+    if (rc != 0) {
+        store_failed(rc);
         return 1;
+    }
     printf("%s\n", id);
+    return 0;
+}
+
+static int token_create(rtk_store *st, const options *o)
+{
+    rtk_store_kept k;
+    rtk_store_account_get(st, o->account, rtk_store_keep, &k);
+    int rc = wait_kept(st, &k);
+    rtk_store_kept_free(&k);
+    if (rc == RTK_ENOTFOUND) {
+        fprintf(stderr, "rtkd: no account with id %s\n", o->account);
+        return 1;
+    }
+    if (rc != 0) {
+        store_failed(rc);
+        return 1;
+    }
+    char secret[RTK_API_TOKEN_LEN + 1], id[33];
+    uint8_t hash[32];
+    rtk_token_mint(secret, hash, id);
+    rtk_store_token_create(st, id, o->account, o->name, hash, rtk_time_now_ms(), rtk_store_keep,
+                           &k);
+    rc = wait_kept(st, &k);
+    rtk_store_kept_free(&k);
+    if (rc != 0) {
+        store_failed(rc);
+        return 1;
+    }
+    printf("%s\n", secret);
+    return 0;
+}
+
+static int token_list(rtk_store *st, const options *o)
+{
+    rtk_store_kept k;
+    rtk_store_token_list(st, o->account, rtk_store_keep, &k);
+    int rc = wait_kept(st, &k);
+    if (rc != 0) {
+        rtk_store_kept_free(&k);
+        store_failed(rc);
+        return 1;
+    }
+    const rtk_store_set *rows = &k.res.sets[0];
+    for (size_t i = 0; i < rows->nrows; i++) {
+        char created[25];
+        rtk_time_iso(rtk_store_int(rows, i, 3), created);
+        printf("%s\t%s\t%s\t%s\t%s\n", rtk_store_text(rows, i, 0, NULL),
+               rtk_store_text(rows, i, 1, NULL), rtk_store_text(rows, i, 2, NULL), created,
+               rtk_store_is_null(rows, i, 4) ? "active" : "revoked");
+    }
+    rtk_store_kept_free(&k);
+    return 0;
+}
+
+static int token_revoke(rtk_store *st, const options *o)
+{
+    rtk_store_kept k;
+    rtk_store_token_revoke(st, o->id, rtk_time_now_ms(), rtk_store_keep, &k);
+    int rc = wait_kept(st, &k);
+    rtk_store_kept_free(&k);
+    if (rc == RTK_ENOTFOUND) {
+        fprintf(stderr, "rtkd: no active token with id %s\n", o->id);
+        return 1;
+    }
+    if (rc != 0) {
+        store_failed(rc);
+        return 1;
+    }
     return 0;
 }
 
 static int cmd_token(int argc, char **argv, options *o)
 {
-    rtk_db *db = NULL;
+    rtk_store *st = NULL;
     if (argc < 3)
         return fail_usage("expected: token create|list|revoke", NULL);
     const char *verb = argv[2];
     int rc = parse_flags(argc, argv, 3, o);
     if (rc != 0)
         return rc;
+    int (*run)(rtk_store *, const options *) = NULL;
     if (strcmp(verb, "create") == 0) {
         if (o->account == NULL || o->name == NULL || o->name[0] == '\0')
             return fail_usage("token create needs --account and --name", NULL);
-        if (open_store(o, &db) != 0)
-            return 1;
-        char *secret = NULL, id[33];
-        if (!rtk_db_account_exists(db, o->account)) {
-            rtk_db_close(db);
-            fprintf(stderr, "rtkd: no account with id %s\n", o->account);
-            return 1;
-        }
-        rc = rtk_db_token_create(db, o->account, o->name, &secret, id);
-        rtk_db_close(db);
-        if (rc != 0)
-            return 1;
-        printf("%s\n", secret);
-        free(secret);
-        return 0;
-    }
-    if (strcmp(verb, "list") == 0) {
-        if (open_store(o, &db) != 0)
-            return 1;
-        rc = rtk_db_token_list(db, o->account);
-        rtk_db_close(db);
-        return rc ? 1 : 0;
-    }
-    if (strcmp(verb, "revoke") == 0) {
+        run = token_create;
+    } else if (strcmp(verb, "list") == 0) {
+        run = token_list;
+    } else if (strcmp(verb, "revoke") == 0) {
         if (o->id == NULL)
             return fail_usage("token revoke needs --id", NULL);
-        if (open_store(o, &db) != 0)
-            return 1;
-        rc = rtk_db_token_revoke(db, o->id);
-        rtk_db_close(db);
-        if (rc == RTK_ENOTFOUND) {
-            fprintf(stderr, "rtkd: no active token with id %s\n", o->id);
-            return 1;
-        }
-        return rc ? 1 : 0;
+        run = token_revoke;
+    } else {
+        return fail_usage("unknown token command", verb);
     }
-    return fail_usage("unknown token command", verb);
+    if (open_store(o, uv_default_loop(), &st) != 0)
+        return 1;
+    rc = run(st, o);
+    rtk_store_close(st);
+    return rc;
 }
 
 /* Splits "ADDR:PORT" (or "[v6]:PORT") into host and port. Returns 0 or -1. */
@@ -291,42 +375,8 @@ static int parse_listen(const char *s, char *host, size_t cap, int *port)
     return 0;
 }
 
-typedef struct server {
-    rtk_ctx ctx;
-    rtk_http_server *http;
-    uv_signal_t sigterm, sigint;
-} server;
-
-static void on_http_stopped(void *arg)
-{
-    server *s = arg;
-    rtk_api_ctx_stop(&s->ctx);
-    rtk_channel_stop();
-    uv_close((uv_handle_t *)&s->sigterm, NULL);
-    uv_close((uv_handle_t *)&s->sigint, NULL);
-}
-
-static void on_live_stopped(void *arg)
-{
-    server *s = arg;
-    rtk_http_server_stop(s->http, on_http_stopped, s);
-}
-
-/* Stop order: live closes every peer with 1001 and records their leaves (sessions stay LIVE),
- * then the HTTP server stops accepting and finishes requests in flight. */
-static void on_signal(uv_signal_t *h, int signum)
-{
-    server *s = h->data;
-    if (s->ctx.stopping)
-        return;
-    fprintf(stderr, "rtkd: %s received, stopping\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
-    s->ctx.stopping = 1;
-    rtk_live_shutdown(s->ctx.live, on_live_stopped, s);
-}
-
 static int cmd_serve(int argc, char **argv, options *o)
 {
-    server s;
     char host[256];
     int port = 0, rc = parse_flags(argc, argv, 2, o);
     if (rc != 0)
@@ -358,82 +408,31 @@ static int cmd_serve(int argc, char **argv, options *o)
             return fail_usage("expected a whole number from 0 to 100000000", limit_names[i]);
     }
 
-    memset(&s, 0, sizeof(s));
-    rtk_ratelimit_init(&s.ctx.api_rl, (double)limits[0] / 10.0, (double)limits[0], 0);
-    rtk_ratelimit_init(&s.ctx.ws_rl, (double)limits[1], (double)limits[1], 0);
-    s.ctx.max_peers_per_meeting = limits[3];
-    s.ctx.loop = uv_default_loop();
-    s.ctx.ptoken_ttl_s = ttl;
+    char buf[4200];
+    const char *url = store_url(o, buf, sizeof(buf));
     if (make_data_dir(o->data) != 0 || probe_writable(o->data) != 0)
         return 1;
-    if (open_store(o, &s.ctx.db) != 0)
+    if (strncmp(url, "sqlite:", 7) == 0 && strcmp(url + 7, o->data) != 0 &&
+        (make_data_dir(url + 7) != 0 || probe_writable(url + 7) != 0))
         return 1;
-    if ((rc = rtk_keyfile_load(o->data, s.ctx.signing_key)) != 0) {
-        fprintf(stderr, "rtkd: cannot load %s/signing.key: %s\n", o->data, rtk_strerror(rc));
-        rtk_db_close(s.ctx.db);
-        return 1;
-    }
-    rtk_live_config lcfg = {
-        .heartbeat_ms = (uint64_t)hb,
-        .msg_rate = limits[2] ? (double)limits[2] : -1,
-        .msg_burst = limits[2] ? 2.0 * (double)limits[2] : 0,
-        .msg_excess_close = limits[2] ? 2.0 * (double)limits[2] : 0,
-    };
-    if (rtk_live_new(s.ctx.loop, s.ctx.db, &lcfg, &rtk_channel_transport, &s.ctx.live) != 0) {
-        fprintf(stderr, "rtkd: cannot restore live sessions\n");
-        rtk_db_close(s.ctx.db);
-        return 1;
-    }
-    rtk_http_config cfg = {
-        .max_head = 16 * 1024,
-        .max_body = 1024 * 1024,
-        .head_timeout_ms = 10000,
-        .keepalive_timeout_ms = 75000,
+    rtk_server_config cfg = {
+        .store_url = url,
+        .data_dir = o->data,
+        .full_sync = o->sync && strcmp(o->sync, "full") == 0,
+        .host = host,
+        .port = port,
+        .dev = o->dev,
         .access_log = strcmp(o->access_log, "on") == 0,
+        .ptoken_ttl_s = ttl,
+        .heartbeat_ms = (uint64_t)hb,
+        .api_rate = (double)limits[0],
+        .handshake_rate = (double)limits[1],
+        .peer_msg_rate = (double)limits[2],
+        .max_peers_per_meeting = limits[3],
         .max_conns = (unsigned)limits[4],
         .max_conns_per_ip = (unsigned)limits[5],
     };
-    rc = rtk_http_server_start(s.ctx.loop, host, port, &cfg, rtk_api_handle, &s.ctx, &s.http);
-    if (rc != 0) {
-        fprintf(stderr, "rtkd: cannot listen on %s: %s\n", o->listen, rtk_strerror(rc));
-        return 1;
-    }
-    port = rtk_http_server_port(s.http);
-    char base[300];
-    snprintf(base, sizeof(base), "http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
-             strchr(host, ':') ? "]" : "", port);
-    if (o->dev) {
-        char api[340];
-        snprintf(api, sizeof(api), "%s/client/v4", base);
-        if (rtk_dev_setup(s.ctx.db, o->data, api) != 0) {
-            fprintf(stderr, "rtkd: dev set-up failed\n");
-            return 1;
-        }
-    }
-    /* From here on, group commit for every acknowledged write (see docs/design.md): the
-     * set-up above committed each of its writes at once. */
-    rtk_db_defer_commits(s.ctx.db, 1);
-    rtk_api_ctx_start(&s.ctx);
-    rtk_channel_start(s.ctx.loop);
-    uv_signal_init(s.ctx.loop, &s.sigterm);
-    uv_signal_init(s.ctx.loop, &s.sigint);
-    s.sigterm.data = s.sigint.data = &s;
-    uv_signal_start(&s.sigterm, on_signal, SIGTERM);
-    uv_signal_start(&s.sigint, on_signal, SIGINT);
-    printf("rtkd: listening on %s\n", base);
-    fflush(stdout);
-
-    uv_run(s.ctx.loop, UV_RUN_DEFAULT);
-    rtk_live_free(s.ctx.live);
-    rtk_ratelimit_free(&s.ctx.api_rl);
-    rtk_ratelimit_free(&s.ctx.ws_rl);
-    rtk_api_ctx_free(&s.ctx);
-    rtk_db_close(s.ctx.db);
-    rc = uv_loop_close(s.ctx.loop);
-    if (rc != 0)
-        fprintf(stderr, "rtkd: loop closed with handles still open: %s\n", uv_strerror(rc));
-    fprintf(stderr, "rtkd: stopped\n");
-    return 0;
+    return rtk_server_run(&cfg);
 }
 
 /* The open-file limit minus a reserve for the store, the listener and the log: past it
@@ -463,6 +462,7 @@ int main(int argc, char **argv)
         .max_peers = env_or("RTKD_MAX_PEERS_PER_MEETING", "50000"),
         .max_conns = env_or("RTKD_MAX_CONNECTIONS", default_max_conns()),
         .max_conns_ip = env_or("RTKD_MAX_CONNECTIONS_PER_IP", "1000"),
+        .store = env_or("RTKD_STORE", NULL),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

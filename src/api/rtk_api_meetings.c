@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* rtk_api_meetings.c - create, list, get, PATCH and PUT meetings. */
+#include <http_parser.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/rtk_api.h"
@@ -46,7 +48,7 @@ static int apply_fields(rtk_call *call, json_t *body, json_t *doc)
     if (rtk_api_opt_string(call, body, "status", 0, 16, &status) != 0)
         return -1;
     if (status != NULL && strcmp(status, "ACTIVE") != 0 && strcmp(status, "INACTIVE") != 0) {
-        rtk_reply_error(call->req, 400, "\"status\" must be ACTIVE or INACTIVE");
+        rtk_api_fail(call, 400, "\"status\" must be ACTIVE or INACTIVE");
         return -1;
     }
     for (size_t i = 0; i < N_BOOL_FIELDS; i++) {
@@ -64,7 +66,7 @@ static int apply_fields(rtk_call *call, json_t *body, json_t *doc)
     for (size_t i = 0; i < 2; i++) {
         json_t *v = json_object_get(body, objects[i]);
         if (v != NULL && !json_is_object(v) && !json_is_null(v)) {
-            rtk_reply_error(call->req, 400, "\"%s\" must be an object", objects[i]);
+            rtk_api_fail(call, 400, "\"%s\" must be an object", objects[i]);
             return -1;
         }
     }
@@ -86,10 +88,43 @@ static int apply_fields(rtk_call *call, json_t *body, json_t *doc)
     return 0;
 }
 
+/* The meeting in call->doc was written: answer with it. */
+static void on_written(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    (void)res;
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_fail(call, 404, "No meeting found with id %s", call->m.params[2]);
+        return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    json_t *doc = call->doc;
+    int created = call->m.route->methods == RTK_M_POST;
+    if (!created && call->ctx->live != NULL)
+        rtk_live_meeting_changed(
+            call->ctx->live, json_string_value(json_object_get(doc, "id")),
+            json_string_value(json_object_get(doc, "title")),
+            json_integer_value(json_object_get(doc, "session_keep_alive_time_in_secs")));
+    call->doc = NULL;
+    rtk_api_reply(call, created ? 201 : 200, doc, NULL);
+}
+
+static void write_meeting(rtk_call *call, int insert)
+{
+    rtk_store_doc row;
+    rtk_api_doc_row(call->doc, &row);
+    char *text = rtk_api_dump(call->doc);
+    row.json = text;
+    rtk_store_meeting_put(call->ctx->store, call->app, &row, insert, on_written, call);
+    free(text);
+}
+
 void rtk_api_meetings_create(rtk_call *call)
 {
-    json_t *body = rtk_api_body(call);
-    if (body == NULL)
+    if (rtk_api_body(call) != 0)
         return;
     json_t *doc = json_object();
     char id[37], now[25];
@@ -99,38 +134,44 @@ void rtk_api_meetings_create(rtk_call *call)
     set_defaults(doc);
     json_object_set_new(doc, "created_at", json_string(now));
     json_object_set_new(doc, "updated_at", json_string(now));
-    if (apply_fields(call, body, doc) == 0) {
-        int rc = rtk_db_meeting_insert(call->ctx->db, call->app, doc);
-        if (rc == 0) {
-            rtk_api_reply_committed(call, 201, doc);
-            doc = NULL;
-        } else {
-            rtk_api_store_error(call, rc);
-        }
+    call->doc = doc;
+    if (apply_fields(call, call->body, doc) != 0)
+        return;
+    write_meeting(call, 1);
+}
+
+typedef struct list_state {
+    rtk_store_page page;
+} list_state;
+
+static void on_listed(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
     }
-    json_decref(doc);
-    json_decref(body);
+    rtk_api_reply_docs(call, res, ((list_state *)call->data)->page);
 }
 
 void rtk_api_meetings_list(rtk_call *call)
 {
     rtk_http_req *req = call->req;
-    rtk_page page;
     char search[257], status[16], when[64];
-    int64_t start = INT64_MIN, end = INT64_MAX, total = 0;
-    json_t *items = NULL;
-
-    if (rtk_api_paging(call, &page) != 0)
+    int64_t start = INT64_MIN, end = INT64_MAX;
+    list_state *ls = rtk_xcalloc(1, sizeof(*ls));
+    call->data = ls;
+    if (rtk_api_paging(call, &ls->page) != 0)
         return;
     int has_search = rtk_query_get(req->query, req->query_len, "search", search, sizeof(search));
     if (has_search < 0) {
-        rtk_reply_error(req, 400, "\"search\" must be at most 256 bytes of valid text");
+        rtk_api_fail(call, 400, "\"search\" must be at most 256 bytes of valid text");
         return;
     }
     int has_status = rtk_query_get(req->query, req->query_len, "status", status, sizeof(status));
     if (has_status < 0 ||
         (has_status && strcmp(status, "ACTIVE") != 0 && strcmp(status, "INACTIVE") != 0)) {
-        rtk_reply_error(req, 400, "\"status\" must be ACTIVE or INACTIVE");
+        rtk_api_fail(call, 400, "\"status\" must be ACTIVE or INACTIVE");
         return;
     }
     static const char *const bounds[] = {"start_time", "end_time"};
@@ -139,51 +180,39 @@ void rtk_api_meetings_list(rtk_call *call)
         if (has == 0)
             continue;
         if (has < 0 || rtk_time_parse_iso(when, strlen(when), i ? &end : &start) != 0) {
-            rtk_reply_error(req, 400, "\"%s\" must be an ISO-8601 date-time", bounds[i]);
+            rtk_api_fail(call, 400, "\"%s\" must be an ISO-8601 date-time", bounds[i]);
             return;
         }
     }
-    int rc = rtk_db_meeting_list(call->ctx->db, call->app, has_search ? search : NULL,
-                                 has_status ? status : NULL, start, end, page, &items, &total);
-    if (rc != 0) {
-        rtk_api_store_error(call, rc);
-        return;
-    }
-    json_t *paging = rtk_reply_paging(total, page.offset, json_array_size(items));
-    rtk_reply_data(req, 200, items, paging);
+    rtk_store_meeting_list(call->ctx->store, call->app, has_search ? search : NULL,
+                           has_status ? status : NULL, start, end, ls->page, on_listed, call);
+}
+
+static void reply_doc(rtk_call *call)
+{
+    json_t *doc = call->doc;
+    call->doc = NULL;
+    rtk_api_reply(call, 200, doc, NULL);
 }
 
 void rtk_api_meeting_get(rtk_call *call)
 {
-    json_t *doc = NULL;
-    if (rtk_api_load_meeting(call, call->m.params[2], &doc) != 0)
-        return;
-    rtk_reply_data(call->req, 200, doc, NULL);
+    rtk_api_load_meeting(call, reply_doc);
 }
 
-void rtk_api_meeting_update(rtk_call *call, int replace)
+static void update_loaded(rtk_call *call)
 {
-    json_t *doc = NULL, *body = NULL;
-    if (rtk_api_load_meeting(call, call->m.params[2], &doc) != 0)
+    if (rtk_api_body(call) != 0)
         return;
-    if ((body = rtk_api_body(call)) == NULL)
-        goto out;
-    if (replace)
-        set_defaults(doc);
-    if (apply_fields(call, body, doc) != 0)
-        goto out;
-    rtk_api_touch(doc);
-    int rc = rtk_db_meeting_update(call->ctx->db, call->app, doc);
-    if (rc != 0) {
-        rtk_api_store_error(call, rc);
-        goto out;
-    }
-    if (call->ctx->live != NULL)
-        rtk_live_meeting_changed(
-            call->ctx->live, call->m.params[2], json_string_value(json_object_get(doc, "title")),
-            json_integer_value(json_object_get(doc, "session_keep_alive_time_in_secs")));
-    rtk_api_reply_committed(call, 200, json_incref(doc));
-out:
-    json_decref(body);
-    json_decref(doc);
+    if (call->req->method == HTTP_PUT)
+        set_defaults(call->doc);
+    if (apply_fields(call, call->body, call->doc) != 0)
+        return;
+    rtk_api_touch(call->doc);
+    write_meeting(call, 0);
+}
+
+void rtk_api_meeting_update(rtk_call *call)
+{
+    rtk_api_load_meeting(call, update_loaded);
 }

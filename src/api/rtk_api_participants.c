@@ -35,30 +35,6 @@ static json_t *new_token(rtk_call *call, const char *meeting_id, const char *par
     return s;
 }
 
-/* Checks the meeting exists; 0 or -1 after answering 404/500. */
-static int check_meeting(rtk_call *call)
-{
-    json_t *m = NULL;
-    if (rtk_api_load_meeting(call, call->m.params[2], &m) != 0)
-        return -1;
-    json_decref(m);
-    return 0;
-}
-
-static int load_participant(rtk_call *call, json_t **doc)
-{
-    int rc = rtk_db_participant_get(call->ctx->db, call->m.params[2], call->m.params[3], doc);
-    if (rc == RTK_ENOTFOUND) {
-        rtk_reply_error(call->req, 404, "No participant found with id %s", call->m.params[3]);
-        return -1;
-    }
-    if (rc != 0) {
-        rtk_api_store_error(call, rc);
-        return -1;
-    }
-    return 0;
-}
-
 /* Validates name, picture and preset_name of |body| and copies the given ones into |doc|. */
 static int apply_fields(rtk_call *call, json_t *body, json_t *doc)
 {
@@ -68,7 +44,7 @@ static int apply_fields(rtk_call *call, json_t *body, json_t *doc)
         rtk_api_opt_string(call, body, "preset_name", 1, PRESET_MAX, &preset) != 0)
         return -1;
     if (json_is_string(json_object_get(body, "preset_name")) && preset[0] == '\0') {
-        rtk_reply_error(call->req, 400, "\"preset_name\" must not be empty");
+        rtk_api_fail(call, 400, "\"preset_name\" must not be empty");
         return -1;
     }
     if (json_object_get(body, "name") != NULL)
@@ -80,126 +56,240 @@ static int apply_fields(rtk_call *call, json_t *body, json_t *doc)
     return 0;
 }
 
-void rtk_api_participants_add(rtk_call *call)
+/* Loads participant m.params[3] of the meeting into call->extra, then call->next. */
+static void on_participant(void *arg, int status, const rtk_store_res *res)
 {
-    const char *meeting_id = call->m.params[2];
-    json_t *body = NULL, *doc = NULL;
-    const char *custom = NULL;
-    if (check_meeting(call) != 0 || (body = rtk_api_body(call)) == NULL)
+    rtk_call *call = arg;
+    void (*next)(rtk_call *) = call->next;
+    call->next = NULL;
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_fail(call, 404, "No participant found with id %s", call->m.params[3]);
         return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    call->extra = rtk_api_doc(res);
+    if (call->extra == NULL) {
+        rtk_api_store_error(call, RTK_EDB);
+        return;
+    }
+    next(call);
+}
+
+/* A step after the meeting was found (call->doc): load the participant, then |next|. */
+#define WITH_PARTICIPANT(name, next_step)                                                          \
+    static void name(rtk_call *call)                                                               \
+    {                                                                                              \
+        call->next = next_step;                                                                    \
+        rtk_store_participant_get(call->ctx->store, call->m.params[2], call->m.params[3], 0,       \
+                                  on_participant, call);                                           \
+    }
+
+/* ---- add ---- */
+
+static void on_added(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    (void)res;
+    json_t *doc = call->extra;
+    if (status == RTK_EEXIST) {
+        rtk_api_fail(call, 400,
+                     "A participant with custom_participant_id \"%s\" already exists in "
+                     "meeting %s",
+                     json_string_value(json_object_get(doc, "custom_participant_id")),
+                     call->m.params[2]);
+        return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    call->extra = NULL;
+    json_object_set_new(
+        doc, "token",
+        new_token(call, call->m.params[2], json_string_value(json_object_get(doc, "id"))));
+    rtk_api_reply(call, 201, doc, NULL);
+}
+
+static void write_participant(rtk_call *call, int insert, rtk_store_cb done)
+{
+    rtk_store_doc row;
+    rtk_api_doc_row(call->extra, &row);
+    char *text = rtk_api_dump(call->extra);
+    row.json = text;
+    rtk_store_participant_put(call->ctx->store, call->m.params[2], &row, insert, done, call);
+    free(text);
+}
+
+static void add_checked(rtk_call *call)
+{
+    const char *custom = NULL;
+    if (rtk_api_body(call) != 0)
+        return;
+    json_t *body = call->body;
     if (rtk_api_opt_string(call, body, "custom_participant_id", 0, CUSTOM_ID_MAX, &custom) != 0)
-        goto out;
+        return;
     if (custom == NULL || custom[0] == '\0') {
-        rtk_reply_error(call->req, 400, "\"custom_participant_id\" is required");
-        goto out;
+        rtk_api_fail(call, 400, "\"custom_participant_id\" is required");
+        return;
     }
     if (!json_is_string(json_object_get(body, "preset_name"))) {
         if (json_object_get(body, "preset_name") == NULL)
-            rtk_reply_error(call->req, 400, "\"preset_name\" is required");
+            rtk_api_fail(call, 400, "\"preset_name\" is required");
         else
-            rtk_reply_error(call->req, 400, "\"preset_name\" must be a string");
-        goto out;
+            rtk_api_fail(call, 400, "\"preset_name\" must be a string");
+        return;
     }
     char id[37], now[25];
     rtk_id_uuid4(id);
     rtk_time_iso(rtk_time_now_ms(), now);
-    doc = json_pack("{s:s,s:s,s:n,s:n,s:s,s:s,s:s}", "id", id, "custom_participant_id", custom,
-                    "name", "picture", "preset_name", "", "created_at", now, "updated_at", now);
-    if (apply_fields(call, body, doc) != 0)
-        goto out;
-    int rc = rtk_db_participant_insert(call->ctx->db, meeting_id, doc);
-    if (rc == RTK_EEXIST) {
-        rtk_reply_error(call->req, 400,
-                        "A participant with custom_participant_id \"%s\" already exists in "
-                        "meeting %s",
-                        custom, meeting_id);
-        goto out;
+    call->extra =
+        json_pack("{s:s,s:s,s:n,s:n,s:s,s:s,s:s}", "id", id, "custom_participant_id", custom,
+                  "name", "picture", "preset_name", "", "created_at", now, "updated_at", now);
+    if (apply_fields(call, body, call->extra) != 0)
+        return;
+    write_participant(call, 1, on_added);
+}
+
+void rtk_api_participants_add(rtk_call *call)
+{
+    rtk_api_load_meeting(call, add_checked);
+}
+
+/* ---- list ---- */
+
+typedef struct list_state {
+    rtk_store_page page;
+} list_state;
+
+static void on_listed(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
     }
-    if (rc != 0) {
-        rtk_api_store_error(call, rc);
-        goto out;
-    }
-    json_object_set_new(doc, "token", new_token(call, meeting_id, id));
-    rtk_api_reply_committed(call, 201, json_incref(doc));
-out:
-    json_decref(doc);
-    json_decref(body);
+    rtk_api_reply_docs(call, res, ((list_state *)call->data)->page);
+}
+
+static void list_checked(rtk_call *call)
+{
+    list_state *ls = rtk_xcalloc(1, sizeof(*ls));
+    call->data = ls;
+    if (rtk_api_paging(call, &ls->page) != 0)
+        return;
+    rtk_store_participant_list(call->ctx->store, call->m.params[2], ls->page, on_listed, call);
 }
 
 void rtk_api_participants_list(rtk_call *call)
 {
-    rtk_page page;
-    json_t *items = NULL;
-    int64_t total = 0;
-    if (check_meeting(call) != 0 || rtk_api_paging(call, &page) != 0)
-        return;
-    int rc = rtk_db_participant_list(call->ctx->db, call->m.params[2], page, &items, &total);
-    if (rc != 0) {
-        rtk_api_store_error(call, rc);
-        return;
-    }
-    json_t *paging = rtk_reply_paging(total, page.offset, json_array_size(items));
-    rtk_reply_data(call->req, 200, items, paging);
+    rtk_api_load_meeting(call, list_checked);
 }
+
+/* ---- get ---- */
+
+static void get_loaded(rtk_call *call)
+{
+    json_t *doc = call->extra;
+    call->extra = NULL;
+    rtk_api_reply(call, 200, doc, NULL);
+}
+
+WITH_PARTICIPANT(get_checked, get_loaded)
 
 void rtk_api_participant_get(rtk_call *call)
 {
-    json_t *doc = NULL;
-    if (check_meeting(call) != 0 || load_participant(call, &doc) != 0)
-        return;
-    rtk_reply_data(call->req, 200, doc, NULL);
+    rtk_api_load_meeting(call, get_checked);
 }
+
+/* ---- edit ---- */
+
+static void on_edited(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    (void)res;
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_fail(call, 404, "No participant found with id %s", call->m.params[3]);
+        return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    json_t *doc = call->extra;
+    call->extra = NULL;
+    json_object_set_new(doc, "token", new_token(call, call->m.params[2], call->m.params[3]));
+    rtk_api_reply(call, 200, doc, NULL);
+}
+
+static void edit_loaded(rtk_call *call)
+{
+    if (rtk_api_body(call) != 0 || apply_fields(call, call->body, call->extra) != 0)
+        return;
+    rtk_api_touch(call->extra);
+    write_participant(call, 0, on_edited);
+}
+
+WITH_PARTICIPANT(edit_checked, edit_loaded)
 
 void rtk_api_participant_edit(rtk_call *call)
 {
-    json_t *doc = NULL, *body = NULL;
-    if (check_meeting(call) != 0 || load_participant(call, &doc) != 0)
-        return;
-    if ((body = rtk_api_body(call)) == NULL || apply_fields(call, body, doc) != 0)
-        goto out;
-    rtk_api_touch(doc);
-    int rc = rtk_db_participant_update(call->ctx->db, call->m.params[2], doc);
-    if (rc != 0) {
-        rtk_api_store_error(call, rc);
-        goto out;
-    }
-    json_object_set_new(doc, "token", new_token(call, call->m.params[2], call->m.params[3]));
-    rtk_api_reply_committed(call, 200, json_incref(doc));
-out:
-    json_decref(body);
-    json_decref(doc);
+    rtk_api_load_meeting(call, edit_checked);
 }
+
+/* ---- delete ---- */
+
+static void on_deleted(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    (void)res;
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_fail(call, 404, "No participant found with id %s", call->m.params[3]);
+        return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    /* Stored: now its live peer goes (4003), and its token no longer opens the channel. */
+    if (call->ctx->live != NULL)
+        rtk_live_participant_deleted(call->ctx->live, call->m.params[3]);
+    json_t *doc = call->extra;
+    /* Presets are not modelled: the preset's name stands in for its id. */
+    json_t *data = json_pack(
+        "{s:O,s:O,s:O,s:O}", "custom_participant_id", json_object_get(doc, "custom_participant_id"),
+        "preset_id", json_object_get(doc, "preset_name"), "created_at",
+        json_object_get(doc, "created_at"), "updated_at", json_object_get(doc, "updated_at"));
+    rtk_api_reply(call, 200, data, NULL);
+}
+
+static void delete_loaded(rtk_call *call)
+{
+    rtk_store_participant_delete(call->ctx->store, call->m.params[2], call->m.params[3], on_deleted,
+                                 call);
+}
+
+WITH_PARTICIPANT(delete_checked, delete_loaded)
 
 void rtk_api_participant_delete(rtk_call *call)
 {
-    json_t *doc = NULL;
-    if (check_meeting(call) != 0 || load_participant(call, &doc) != 0)
-        return;
-    int rc = rtk_db_participant_delete(call->ctx->db, call->m.params[2], call->m.params[3]);
-    if (rc != 0) {
-        json_decref(doc);
-        rtk_api_store_error(call, rc);
-        return;
-    }
-    if (call->ctx->live != NULL)
-        rtk_live_participant_deleted(call->ctx->live, call->m.params[3]);
-    /* Presets are not modelled: the preset's name stands in for its id. */
-    json_t *data = json_pack("{s:O,s:O,s:O,s:O}", "custom_participant_id",
-                             json_object_get(doc, "custom_participant_id"), "preset_id",
-                             json_object_get(doc, "preset_name"), "created_at",
-                             json_object_get(doc, "created_at"), "updated_at",
-                             json_object_get(doc, "updated_at"));
-    json_decref(doc);
-    rtk_api_reply_committed(call, 200, data);
+    rtk_api_load_meeting(call, delete_checked);
 }
+
+/* ---- token ---- */
+
+static void token_loaded(rtk_call *call)
+{
+    rtk_api_reply(
+        call, 200,
+        json_pack("{s:o}", "token", new_token(call, call->m.params[2], call->m.params[3])), NULL);
+}
+
+WITH_PARTICIPANT(token_checked, token_loaded)
 
 void rtk_api_participant_token(rtk_call *call)
 {
-    json_t *doc = NULL;
-    if (check_meeting(call) != 0 || load_participant(call, &doc) != 0)
-        return;
-    json_decref(doc);
-    json_t *data = json_pack("{s:o}", "token",
-                             new_token(call, call->m.params[2], call->m.params[3]));
-    rtk_reply_data(call->req, 200, data, NULL);
+    rtk_api_load_meeting(call, token_checked);
 }

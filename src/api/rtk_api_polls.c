@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "api/rtk_api.h"
-#include "http/rtk_reply.h"
-#include "live/rtk_live.h"
+#include "api/rtk_api_view.h"
 #include "util/rtk_err.h"
 
 #define QUESTION_MAX 1024
@@ -28,31 +27,40 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-void rtk_api_poll_create(rtk_call *call)
+static void on_created(void *arg, int status, const rtk_poll_view *poll)
+{
+    rtk_call *call = arg;
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    rtk_jw w;
+    char stack[2048];
+    rtk_jw_init(&w, stack, sizeof(stack));
+    RTK_JW_LIT(&w, "{\"action\":\"create_poll\",\"poll\":");
+    rtk_api_view_poll(&w, poll);
+    RTK_JW_LIT(&w, "}");
+    rtk_api_reply_text(call, 201, w.buf, w.len);
+    rtk_jw_free(&w);
+}
+
+static void create_checked(rtk_call *call)
 {
     const char *meeting_id = call->m.params[2];
-    json_t *m = NULL, *body = NULL, *rest = NULL;
-    const char **opts = NULL;
-    char *question = NULL;
     int anonymous = 0, hide_votes = 0;
-
-    if (rtk_api_load_meeting(call, meeting_id, &m) != 0)
+    if (rtk_api_body(call) != 0)
         return;
-    json_decref(m);
-    if ((body = rtk_api_body(call)) == NULL)
-        return;
-
+    json_t *body = call->body;
     json_t *q = json_object_get(body, "question");
     if (q == NULL || !json_is_string(q)) {
-        rtk_reply_error(call->req, 400, "\"question\" %s",
-                        q == NULL ? "is required" : "must be a string");
-        goto out;
+        rtk_api_fail(call, 400, "\"question\" %s", q == NULL ? "is required" : "must be a string");
+        return;
     }
     const char *qs = json_string_value(q);
     size_t qlen = json_string_length(q);
     if (strlen(qs) != qlen) {
-        rtk_reply_error(call->req, 400, "\"question\" must not contain NUL characters");
-        goto out;
+        rtk_api_fail(call, 400, "\"question\" must not contain NUL characters");
+        return;
     }
     while (qlen > 0 && is_space(*qs)) {
         qs++;
@@ -62,107 +70,214 @@ void rtk_api_poll_create(rtk_call *call)
         qlen--;
     size_t qchars = utf8_chars(qs, qlen);
     if (qchars < 1 || qchars > QUESTION_MAX) {
-        rtk_reply_error(call->req, 400,
-                        "\"question\" must be 1 to %d characters long after trimming",
-                        QUESTION_MAX);
-        goto out;
+        rtk_api_fail(call, 400, "\"question\" must be 1 to %d characters long after trimming",
+                     QUESTION_MAX);
+        return;
     }
     json_t *o = json_object_get(body, "options");
     if (o == NULL || !json_is_array(o) || json_array_size(o) < 1 ||
         json_array_size(o) > OPTIONS_MAX) {
-        rtk_reply_error(call->req, 400, "\"options\" must be an array of 1 to %d strings",
-                        OPTIONS_MAX);
-        goto out;
+        rtk_api_fail(call, 400, "\"options\" must be an array of 1 to %d strings", OPTIONS_MAX);
+        return;
     }
     size_t n = json_array_size(o);
-    opts = rtk_xcalloc(n, sizeof(*opts));
+    const char *opts[OPTIONS_MAX];
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(o, i);
-        size_t chars = json_is_string(e) ? utf8_chars(json_string_value(e), json_string_length(e))
-                                         : 0;
+        size_t chars =
+            json_is_string(e) ? utf8_chars(json_string_value(e), json_string_length(e)) : 0;
         if (!json_is_string(e) || chars < 1 || chars > OPTION_MAX ||
             strlen(json_string_value(e)) != json_string_length(e)) {
-            rtk_reply_error(call->req, 400,
-                            "\"options[%zu]\" must be a string of 1 to %d characters", i,
-                            OPTION_MAX);
-            goto out;
+            rtk_api_fail(call, 400, "\"options[%zu]\" must be a string of 1 to %d characters", i,
+                         OPTION_MAX);
+            return;
         }
         opts[i] = json_string_value(e);
     }
     if (rtk_api_opt_bool(call, body, "anonymous", &anonymous) != 0 ||
         rtk_api_opt_bool(call, body, "hide_votes", &hide_votes) != 0)
-        goto out;
-
-    question = rtk_xstrndup(qs, qlen);
-    int rc = rtk_live_poll_create(call->ctx->live, meeting_id, question, opts, (int)n,
-                                  anonymous, hide_votes, call->token_id, &rest);
-    if (rc == RTK_ENOTFOUND) {
-        rtk_api_no_session(call, meeting_id);
-        goto out;
-    }
-    if (rc != 0) {
-        rtk_api_store_error(call, rc);
-        goto out;
-    }
-    rtk_api_reply_committed(call, 201,
-                            json_pack("{s:s,s:o}", "action", "create_poll", "poll", rest));
-out:
+        return;
+    char *question = rtk_xstrndup(qs, qlen);
+    rtk_poll_spec spec = {
+        .question = question,
+        .opts = opts,
+        .nopts = (int)n,
+        .anonymous = anonymous,
+        .hide_votes = hide_votes,
+        .created_by = call->token_id,
+    };
+    int rc = rtk_live_poll_create(call->ctx->live, meeting_id, &spec, on_created, call);
     free(question);
-    free(opts);
-    json_decref(body);
+    if (rc != 0)
+        rtk_api_live_refused(call, meeting_id, rc);
+}
+
+void rtk_api_poll_create(rtk_call *call)
+{
+    rtk_api_load_meeting(call, create_checked);
+}
+
+typedef struct polls_text {
+    rtk_jw *w;
+    int n;
+} polls_text;
+
+static void add_poll(void *arg, const rtk_poll_view *poll)
+{
+    polls_text *pt = arg;
+    if (pt->n++)
+        RTK_JW_LIT(pt->w, ",");
+    rtk_api_view_poll(pt->w, poll);
+}
+
+/* Answers {"polls":[...]} with the polls of the live session of the path's meeting. */
+static void list_checked(rtk_call *call)
+{
+    rtk_jw w;
+    char stack[4096];
+    rtk_jw_init(&w, stack, sizeof(stack));
+    RTK_JW_LIT(&w, "{\"polls\":[");
+    polls_text pt = {&w, 0};
+    if (rtk_live_polls(call->ctx->live, call->m.params[2], add_poll, &pt) != 0) {
+        rtk_jw_free(&w);
+        rtk_api_no_session(call, call->m.params[2]);
+        return;
+    }
+    RTK_JW_LIT(&w, "]}");
+    rtk_api_reply_text(call, 200, w.buf, w.len);
+    rtk_jw_free(&w);
 }
 
 void rtk_api_polls_list(rtk_call *call)
 {
-    const char *meeting_id = call->m.params[2];
-    json_t *m = NULL;
-    if (rtk_api_load_meeting(call, meeting_id, &m) != 0)
-        return;
-    json_decref(m);
-    json_t *polls = rtk_live_polls_rest(call->ctx->live, meeting_id);
-    if (polls == NULL) {
+    rtk_api_load_meeting(call, list_checked);
+}
+
+static void get_checked(rtk_call *call)
+{
+    const char *meeting_id = call->m.params[2], *poll_id = call->m.params[3];
+    rtk_session_view v;
+    if (rtk_live_session(call->ctx->live, meeting_id, &v) != 0) {
         rtk_api_no_session(call, meeting_id);
         return;
     }
-    rtk_reply_data(call->req, 200, json_pack("{s:o}", "polls", polls), NULL);
+    const rtk_poll_view *poll = NULL;
+    if (rtk_live_poll(call->ctx->live, meeting_id, poll_id, &poll) != 0) {
+        rtk_api_fail(call, 404, "No poll found with id %s", poll_id);
+        return;
+    }
+    rtk_jw w;
+    char stack[2048];
+    rtk_jw_init(&w, stack, sizeof(stack));
+    RTK_JW_LIT(&w, "{\"poll\":");
+    rtk_api_view_poll(&w, poll);
+    RTK_JW_LIT(&w, "}");
+    rtk_api_reply_text(call, 200, w.buf, w.len);
+    rtk_jw_free(&w);
 }
 
 void rtk_api_poll_get(rtk_call *call)
 {
-    const char *meeting_id = call->m.params[2], *poll_id = call->m.params[3];
-    json_t *m = NULL;
-    if (rtk_api_load_meeting(call, meeting_id, &m) != 0)
-        return;
-    json_decref(m);
-    if (!rtk_live_has_session(call->ctx->live, meeting_id)) {
-        rtk_api_no_session(call, meeting_id);
-        return;
-    }
-    json_t *poll = rtk_live_poll_rest(call->ctx->live, meeting_id, poll_id);
-    if (poll == NULL) {
-        rtk_reply_error(call->req, 404, "No poll found with id %s", poll_id);
+    rtk_api_load_meeting(call, get_checked);
+}
+
+/* ---- polls of any session: live ones from memory, ended ones from the store ---- */
+
+static void on_stored_polls(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    if (status != 0) {
+        rtk_api_store_error(call, status);
         return;
     }
-    rtk_reply_data(call->req, 200, json_pack("{s:o}", "poll", poll), NULL);
+    const rtk_store_set *ps = &res->sets[0], *vs = &res->sets[1];
+    rtk_jw w;
+    char stack[4096];
+    rtk_jw_init(&w, stack, sizeof(stack));
+    RTK_JW_LIT(&w, "{\"polls\":[");
+    /* Votes come in the order cast across polls: each poll takes its own, in that order. */
+    rtk_vote_view *votes = rtk_xcalloc(vs->nrows ? vs->nrows : 1, sizeof(*votes));
+    const rtk_vote_view **mine = rtk_xcalloc(vs->nrows ? vs->nrows : 1, sizeof(*mine));
+    int written = 0;
+    for (size_t i = 0; i < ps->nrows; i++) {
+        const char *id = rtk_store_text(ps, i, 0, NULL);
+        size_t len;
+        const char *text = rtk_store_text(ps, i, 2, &len);
+        json_t *arr = json_loadb(text, len, 0, NULL);
+        int nopts = (int)json_array_size(arr);
+        if (nopts < 1) {
+            json_decref(arr);
+            continue;
+        }
+        const char *opts[OPTIONS_MAX];
+        int64_t counts[OPTIONS_MAX] = {0};
+        for (int k = 0; k < nopts && k < OPTIONS_MAX; k++)
+            opts[k] = json_string_value(json_array_get(arr, (size_t)k));
+        if (nopts > OPTIONS_MAX)
+            nopts = OPTIONS_MAX;
+        size_t nv = 0;
+        for (size_t k = 0; k < vs->nrows; k++) {
+            int opt = (int)rtk_store_int(vs, k, 2);
+            if (strcmp(rtk_store_text(vs, k, 0, NULL), id) != 0 || opt < 0 || opt >= nopts)
+                continue;
+            rtk_vote_view *v = &votes[nv];
+            snprintf(v->participant_id, sizeof(v->participant_id), "%s",
+                     rtk_store_text(vs, k, 1, NULL));
+            v->option = opt;
+            v->name = rtk_store_is_null(vs, k, 3) ? NULL : rtk_store_text(vs, k, 3, NULL);
+            mine[nv++] = v;
+            counts[opt]++;
+        }
+        rtk_poll_view pv = {
+            .id = id,
+            .question = rtk_store_text(ps, i, 1, NULL),
+            .anonymous = (int)rtk_store_int(ps, i, 3),
+            .hide_votes = (int)rtk_store_int(ps, i, 4),
+            .created_by = rtk_store_is_null(ps, i, 5) ? NULL : rtk_store_text(ps, i, 5, NULL),
+            .created_ms = rtk_store_int(ps, i, 6),
+            .nopts = nopts,
+            .opts = opts,
+            .counts = counts,
+            .nvotes = nv,
+            .votes = (const rtk_vote_view *const *)mine,
+        };
+        if (written++)
+            RTK_JW_LIT(&w, ",");
+        rtk_api_view_poll(&w, &pv);
+        json_decref(arr);
+    }
+    free(votes);
+    free(mine);
+    RTK_JW_LIT(&w, "]}");
+    rtk_api_reply_text(call, 200, w.buf, w.len);
+    rtk_jw_free(&w);
+}
+
+static void on_session(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_fail(call, 404, "No session found with id %s", call->m.params[2]);
+        return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    rtk_store_session s;
+    rtk_store_session_read(&res->sets[0], 0, 0, &s);
+    free(s.title);
+    rtk_session_view v;
+    if (rtk_live_session_if_live(call->ctx->live, s.meeting_id, s.id, &v)) {
+        /* The live session: its polls are in memory (and may have votes not yet stored). */
+        snprintf(call->m.params[2], sizeof(call->m.params[2]), "%s", s.meeting_id);
+        list_checked(call);
+        return;
+    }
+    rtk_store_polls_load(call->ctx->store, s.id, on_stored_polls, call);
 }
 
 void rtk_api_session_polls(rtk_call *call)
 {
-    rtk_db_session s;
-    int rc = rtk_db_session_get(call->ctx->db, call->app, call->m.params[2], &s);
-    if (rc == RTK_ENOTFOUND) {
-        rtk_reply_error(call->req, 404, "No session found with id %s", call->m.params[2]);
-        return;
-    }
-    if (rc != 0) {
-        rtk_api_store_error(call, rc);
-        return;
-    }
-    free(s.title);
-    json_t *polls = rtk_live_session_polls(call->ctx->live, s.meeting_id, s.id);
-    if (polls == NULL) {
-        rtk_api_store_error(call, RTK_EDB);
-        return;
-    }
-    rtk_reply_data(call->req, 200, json_pack("{s:o}", "polls", polls), NULL);
+    rtk_store_session_get(call->ctx->store, call->app, call->m.params[2], on_session, call);
 }

@@ -14,7 +14,7 @@
 #include "auth/rtk_token.h"
 #include "http/rtk_query.h"
 #include "http/rtk_reply.h"
-#include "net/rtk_channel.h"
+#include "chan/rtk_chan.h"
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
 #include "util/rtk_time.h"
@@ -31,8 +31,9 @@ static int header_has_token(const char *v, size_t len, const char *token)
 }
 
 /* Checks the RFC 6455 §4.2.1 handshake; fills |accept|. 0, or -1 after answering 400. */
-static int check_handshake(rtk_http_req *req, char accept[RTK_WS_ACCEPT_LEN + 1])
+static int check_handshake(rtk_call *call, char accept[RTK_WS_ACCEPT_LEN + 1])
 {
+    rtk_http_req *req = call->req;
     size_t len = 0;
     const char *v;
     if (req->method != HTTP_GET || !req->is_upgrade || req->http_major != 1 ||
@@ -46,8 +47,8 @@ static int check_handshake(rtk_http_req *req, char accept[RTK_WS_ACCEPT_LEN + 1]
         goto bad;
     if ((v = rtk_http_req_header(req, "sec-websocket-version", &len)) == NULL || len != 2 ||
         memcmp(v, "13", 2) != 0) {
-        rtk_reply_error_h(req, 400, "Sec-WebSocket-Version: 13\r\n",
-                          "Not a valid WebSocket handshake: version 13 is required");
+        rtk_api_fail_h(call, 400, "Sec-WebSocket-Version: 13\r\n",
+                       "Not a valid WebSocket handshake: version 13 is required");
         return -1;
     }
     if ((v = rtk_http_req_header(req, "sec-websocket-key", &len)) == NULL ||
@@ -55,102 +56,148 @@ static int check_handshake(rtk_http_req *req, char accept[RTK_WS_ACCEPT_LEN + 1]
         goto bad;
     return 0;
 bad:
-    rtk_reply_error(req, 400, "Not a valid WebSocket handshake");
+    rtk_api_fail(call, 400, "Not a valid WebSocket handshake");
     return -1;
 }
 
-/* The participant token from ?token= or Authorization: Bearer. Returns its length (0 when
- * missing) and points *tok at it; |buf| holds the decoded query value. */
-static size_t find_token(rtk_http_req *req, char *buf, size_t cap, const char **tok)
+/* The participant token from ?token= or Authorization: Bearer. Returns its length and
+ * points *tok at it (|buf| holds the decoded query value); 0 when there is none; -1 when the
+ * query has one that cannot be a token (over RTK_PTOKEN_MAX, or a bad escape). */
+static ssize_t find_token(rtk_http_req *req, char *buf, size_t cap, const char **tok)
 {
     int rc = rtk_query_get(req->query, req->query_len, "token", buf, cap);
     if (rc > 0) {
         *tok = buf;
-        return strlen(buf);
+        return (ssize_t)strlen(buf);
     }
     if (rc < 0)
-        return 0;
+        return -1;
     size_t len = 0;
     *tok = rtk_api_bearer(req, &len);
-    return *tok ? len : 0;
+    return *tok ? (ssize_t)len : 0;
 }
 
-void rtk_api_ws(rtk_ctx *ctx, rtk_http_req *req)
-{
+/* The handshake while the participant and the meeting are read. */
+typedef struct ws_state {
     char accept[RTK_WS_ACCEPT_LEN + 1];
+    rtk_ptoken claims;
+} ws_state;
+
+static void on_meeting(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    rtk_ctx *ctx = call->ctx;
+    ws_state *ws = call->data;
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_fail(call, 401, "The meeting no longer exists");
+        return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    json_t *meeting = call->doc = rtk_api_doc(res);
+    json_t *part = call->extra;
+    const char *st = json_string_value(json_object_get(meeting, "status"));
+    if (st == NULL || strcmp(st, "ACTIVE") != 0) {
+        rtk_api_fail(call, 403, "The meeting is INACTIVE");
+        return;
+    }
+    if (ctx->stopping || ctx->live == NULL) {
+        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
+        return;
+    }
+    /* Decided now, in the same callback as the upgrade: nothing can change in between. */
+    int rc = rtk_live_may_join(ctx->live, ws->claims.meeting_id, ws->claims.participant_id);
+    if (rc == RTK_EBUSY) {
+        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n",
+                       "The live session is ending; try again");
+        return;
+    }
+    if (rc != 0) {
+        rtk_api_fail(call, 403, "This participant was kicked from the live session");
+        return;
+    }
+    /* A participant that is live already replaces its own peer: that adds nobody. */
+    if (ctx->max_peers_per_meeting > 0 &&
+        rtk_live_meeting_peers(ctx->live, ws->claims.meeting_id) >= ctx->max_peers_per_meeting &&
+        !rtk_live_participant_is_live(ctx->live, ws->claims.participant_id)) {
+        rtk_api_fail_h(call, 429, "Retry-After: 5\r\n",
+                       "The meeting has reached its limit of %lld connected participants",
+                       (long long)ctx->max_peers_per_meeting);
+        return;
+    }
+    rtk_join_info ji = {
+        .app_id = ws->claims.app_id,
+        .meeting_id = ws->claims.meeting_id,
+        .title = json_string_value(json_object_get(meeting, "title")),
+        .keep_alive_s =
+            json_integer_value(json_object_get(meeting, "session_keep_alive_time_in_secs")),
+        .participant_id = ws->claims.participant_id,
+        .custom_id = json_string_value(json_object_get(part, "custom_participant_id")),
+        .name = json_string_value(json_object_get(part, "name")),
+        .preset_name = json_string_value(json_object_get(part, "preset_name")),
+    };
+    rtk_http_req *req = call->req;
+    call->req = NULL; /* consumed by the upgrade */
+    rtk_chan_accept(req, ws->accept, ctx->live, &ji);
+    rtk_api_done(call);
+}
+
+static void on_participant(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    ws_state *ws = call->data;
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_fail(call, 401, "The participant no longer exists");
+        return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    call->extra = rtk_api_doc(res);
+    rtk_store_meeting_get(call->ctx->store, ws->claims.app_id, ws->claims.meeting_id, on_meeting,
+                          call);
+}
+
+void rtk_api_ws(rtk_call *call)
+{
+    rtk_ctx *ctx = call->ctx;
+    rtk_http_req *req = call->req;
     char buf[RTK_PTOKEN_MAX + 1];
     const char *tok = NULL;
-    rtk_ptoken claims;
-    json_t *part = NULL, *meeting = NULL;
-
     if (ctx->stopping || ctx->live == NULL) {
-        rtk_reply_error_h(req, 503, "Retry-After: 1\r\n", "The server is shutting down");
+        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
         return;
     }
     int retry = 0;
     if (!rtk_ratelimit_take(&ctx->ws_rl, req->remote_ip, rtk_time_now_ms(), &retry)) {
         char h[48];
         snprintf(h, sizeof(h), "Retry-After: %d\r\n", retry);
-        rtk_reply_error_h(req, 429, h, "Too many handshakes from this address; retry later");
+        rtk_api_fail_h(call, 429, h, "Too many handshakes from this address; retry later");
         return;
     }
-    if (check_handshake(req, accept) != 0)
+    ws_state *ws = rtk_xcalloc(1, sizeof(*ws));
+    call->data = ws;
+    if (check_handshake(call, ws->accept) != 0)
         return;
-    size_t len = find_token(req, buf, sizeof(buf), &tok);
+    ssize_t len = find_token(req, buf, sizeof(buf), &tok);
     if (len == 0) {
-        rtk_reply_error(req, 401, "A participant token is required");
+        rtk_api_fail(call, 401, "A participant token is required");
         return;
     }
-    int rc = rtk_ptoken_verify(ctx->signing_key, sizeof(ctx->signing_key), tok, len,
-                               rtk_time_now_ms() / 1000, &claims);
+    int rc = len < 0 ? RTK_EAUTH
+                     : rtk_ptoken_verify(ctx->signing_key, sizeof(ctx->signing_key), tok,
+                                         (size_t)len, rtk_time_now_ms() / 1000, &ws->claims);
     if (rc == RTK_EEXPIRED) {
-        rtk_reply_error(req, 401, "The participant token has expired");
+        rtk_api_fail(call, 401, "The participant token has expired");
         return;
     }
     if (rc != 0) {
-        rtk_reply_error(req, 401, "The participant token is not valid");
+        rtk_api_fail(call, 401, "The participant token is not valid");
         return;
     }
-    if (rtk_db_participant_get(ctx->db, claims.meeting_id, claims.participant_id, &part) != 0) {
-        rtk_reply_error(req, 401, "The participant no longer exists");
-        return;
-    }
-    if (rtk_db_meeting_get(ctx->db, claims.app_id, claims.meeting_id, &meeting) != 0) {
-        json_decref(part);
-        rtk_reply_error(req, 401, "The meeting no longer exists");
-        return;
-    }
-    const char *status = json_string_value(json_object_get(meeting, "status"));
-    if (status == NULL || strcmp(status, "ACTIVE") != 0) {
-        rtk_reply_error(req, 403, "The meeting is INACTIVE");
-        goto out;
-    }
-    if (rtk_live_may_join(ctx->live, claims.meeting_id, claims.participant_id) != 0) {
-        rtk_reply_error(req, 403, "This participant was kicked from the live session");
-        goto out;
-    }
-    /* A participant that is live already replaces its own peer: that adds nobody. */
-    if (ctx->max_peers_per_meeting > 0 &&
-        rtk_live_meeting_peers(ctx->live, claims.meeting_id) >= ctx->max_peers_per_meeting &&
-        !rtk_live_participant_is_live(ctx->live, claims.participant_id)) {
-        rtk_reply_error_h(req, 429, "Retry-After: 5\r\n",
-                          "The meeting has reached its limit of %lld connected participants",
-                          (long long)ctx->max_peers_per_meeting);
-        goto out;
-    }
-    rtk_join_info ji = {
-        .app_id = claims.app_id,
-        .meeting_id = claims.meeting_id,
-        .title = json_string_value(json_object_get(meeting, "title")),
-        .keep_alive_s = json_integer_value(json_object_get(meeting,
-                                                           "session_keep_alive_time_in_secs")),
-        .participant_id = claims.participant_id,
-        .custom_id = json_string_value(json_object_get(part, "custom_participant_id")),
-        .name = json_string_value(json_object_get(part, "name")),
-        .preset_name = json_string_value(json_object_get(part, "preset_name")),
-    };
-    rtk_channel_accept(req, accept, ctx->live, &ji);
-out:
-    json_decref(part);
-    json_decref(meeting);
+    rtk_store_participant_get(ctx->store, ws->claims.meeting_id, ws->claims.participant_id, 0,
+                              on_participant, call);
 }

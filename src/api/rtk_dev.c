@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth/rtk_keyfile.h"
+#include "api/rtk_api.h"
 #include "auth/rtk_token.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
@@ -40,27 +40,60 @@ static int write_file_0600(const char *path, const char *text)
     return rc;
 }
 
+/* Waits for the operation issued just before; its result is in *k (free it). */
+static int wait_kept(rtk_store *st, rtk_store_kept *k)
+{
+    rtk_store_wait(st);
+    return k->done ? k->status : RTK_EUNAVAIL;
+}
+
+/* The first cell of the kept result's first set, into out[cap]. */
+static void first_text(const rtk_store_kept *k, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", rtk_store_text(&k->res.sets[0], 0, 0, NULL));
+}
+
+static int put_doc(rtk_store *st, const char *parent, json_t *doc, int meeting)
+{
+    rtk_store_doc row;
+    rtk_store_kept k;
+    rtk_api_doc_row(doc, &row);
+    char *text = rtk_api_dump(doc);
+    row.json = text;
+    if (meeting)
+        rtk_store_meeting_put(st, parent, &row, 1, rtk_store_keep, &k);
+    else
+        rtk_store_participant_put(st, parent, &row, 1, rtk_store_keep, &k);
+    free(text);
+    int rc = wait_kept(st, &k);
+    rtk_store_kept_free(&k);
+    return rc;
+}
+
 /* Finds the demo meeting of |app| (the oldest with exactly the demo title) or creates it, a
  * meeting with the defaults the REST API gives one. Writes its id to |id|. */
-static int demo_meeting(rtk_db *db, const char *app, char id[37])
+static int demo_meeting(rtk_store *st, const char *app, char id[37])
 {
-    rtk_page page = {.offset = 0, .limit = 100};
-    json_t *items = NULL;
-    int64_t total = 0;
-    int rc = rtk_db_meeting_list(db, app, RTK_DEV_DEMO_TITLE, NULL, INT64_MIN, INT64_MAX, page,
-                                 &items, &total);
+    rtk_store_page page = {.offset = 0, .limit = 100};
+    rtk_store_kept k;
+    rtk_store_meeting_list(st, app, RTK_DEV_DEMO_TITLE, NULL, INT64_MIN, INT64_MAX, page,
+                           rtk_store_keep, &k);
+    int rc = wait_kept(st, &k);
     if (rc != 0)
         return rc;
     /* The list is newest first, and "contains" matches: take the last exact title. */
     id[0] = '\0';
-    size_t i;
-    json_t *m;
-    json_array_foreach(items, i, m) {
+    const rtk_store_set *rows = &k.res.sets[1];
+    for (size_t i = 0; i < rows->nrows; i++) {
+        size_t len;
+        const char *text = rtk_store_text(rows, i, 0, &len);
+        json_t *m = json_loadb(text, len, 0, NULL);
         const char *title = json_string_value(json_object_get(m, "title"));
         if (title != NULL && strcmp(title, RTK_DEV_DEMO_TITLE) == 0)
             snprintf(id, 37, "%s", json_string_value(json_object_get(m, "id")));
+        json_decref(m);
     }
-    json_decref(items);
+    rtk_store_kept_free(&k);
     if (id[0] != '\0')
         return 0;
 
@@ -72,20 +105,26 @@ static int demo_meeting(rtk_db *db, const char *app, char id[37])
                             "live_stream_on_start", 0, "persist_chat", 0, "summarize_on_end", 0,
                             "transcribe_on_end", 0, "session_keep_alive_time_in_secs", 60,
                             "ai_config", "recording_config", "created_at", now, "updated_at", now);
-    rc = rtk_db_meeting_insert(db, app, doc);
+    rc = put_doc(st, app, doc, 1);
     json_decref(doc);
     return rc;
 }
 
 /* Finds or adds the demo participant |who| of |meeting|; writes its id to |id|. */
-static int demo_participant(rtk_db *db, const char *meeting, const char *const who[3],
+static int demo_participant(rtk_store *st, const char *meeting, const char *const who[3],
                             char id[37])
 {
-    json_t *doc = NULL;
-    int rc = rtk_db_participant_by_custom(db, meeting, who[0], &doc);
+    rtk_store_kept k;
+    rtk_store_participant_get(st, meeting, who[0], 1, rtk_store_keep, &k);
+    int rc = wait_kept(st, &k);
     if (rc == 0) {
+        json_t *doc = NULL;
+        size_t len;
+        const char *text = rtk_store_text(&k.res.sets[0], 0, 0, &len);
+        doc = json_loadb(text, len, 0, NULL);
         snprintf(id, 37, "%s", json_string_value(json_object_get(doc, "id")));
         json_decref(doc);
+        rtk_store_kept_free(&k);
         return 0;
     }
     if (rc != RTK_ENOTFOUND)
@@ -93,27 +132,25 @@ static int demo_participant(rtk_db *db, const char *meeting, const char *const w
     char now[25];
     rtk_id_uuid4(id);
     rtk_time_iso(rtk_time_now_ms(), now);
-    doc = json_pack("{s:s,s:s,s:s,s:n,s:s,s:s,s:s}", "id", id, "custom_participant_id", who[0],
-                    "name", who[1], "picture", "preset_name", who[2], "created_at", now,
-                    "updated_at", now);
-    rc = rtk_db_participant_insert(db, meeting, doc);
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:n,s:s,s:s,s:s}", "id", id, "custom_participant_id",
+                            who[0], "name", who[1], "picture", "preset_name", who[2],
+                            "created_at", now, "updated_at", now);
+    rc = put_doc(st, meeting, doc, 0);
     json_decref(doc);
     return rc;
 }
 
 /* Prints the console URL and the demo meeting's join links (see rtk_dev.h). */
-static int demo_setup(rtk_db *db, const char *dir, const char *app, const char *base_url)
+static int demo_setup(rtk_store *st, const char *app, const char *base_url,
+                      const uint8_t key[32])
 {
     static const char api_suffix[] = "/client/v4";
     size_t n = strlen(base_url), sl = sizeof(api_suffix) - 1;
     int root_len = (int)(n >= sl && strcmp(base_url + n - sl, api_suffix) == 0 ? n - sl : n);
     char meeting[37];
-    uint8_t key[32];
     int rc;
 
-    if ((rc = rtk_keyfile_load(dir, key)) != 0)
-        return rc;
-    if ((rc = demo_meeting(db, app, meeting)) != 0)
+    if ((rc = demo_meeting(st, app, meeting)) != 0)
         return rc;
     printf("rtkd: console: %.*s/  (sign in with account_id and api_token above)\n", root_len,
            base_url);
@@ -123,13 +160,13 @@ static int demo_setup(rtk_db *db, const char *dir, const char *app, const char *
         rtk_ptoken claims;
         char *tok = NULL;
         memset(&claims, 0, sizeof(claims));
-        if ((rc = demo_participant(db, meeting, demo_people[i], claims.participant_id)) != 0)
+        if ((rc = demo_participant(st, meeting, demo_people[i], claims.participant_id)) != 0)
             return rc;
         snprintf(claims.app_id, sizeof(claims.app_id), "%s", app);
         snprintf(claims.meeting_id, sizeof(claims.meeting_id), "%s", meeting);
         claims.iat = rtk_time_now_ms() / 1000;
         claims.exp = claims.iat + RTK_DEV_LINK_TTL_S;
-        if ((rc = rtk_ptoken_sign(key, sizeof(key), &claims, &tok)) != 0)
+        if ((rc = rtk_ptoken_sign(key, 32, &claims, &tok)) != 0)
             return rc;
         printf("  %s: %.*s/join?token=%s\n", demo_people[i][1], root_len, base_url, tok);
         free(tok);
@@ -138,37 +175,71 @@ static int demo_setup(rtk_db *db, const char *dir, const char *app, const char *
     return 0;
 }
 
-int rtk_dev_setup(rtk_db *db, const char *dir, const char *base_url)
+/* 1 when |token| is a live token of |account|. */
+static int token_works(rtk_store *st, const char *token, const char *account)
 {
-    char account[33], app[37], token_id[33], path[4096];
-    char *token = NULL;
-    json_t *app_obj = NULL, *old = NULL;
+    uint8_t hash[32];
+    rtk_store_kept k;
+    rtk_token_hash(token, strlen(token), hash);
+    rtk_store_token_find(st, hash, rtk_store_keep, &k);
+    int ok = wait_kept(st, &k) == 0 &&
+             strcmp(rtk_store_text(&k.res.sets[0], 0, 0, NULL), account) == 0;
+    rtk_store_kept_free(&k);
+    return ok;
+}
+
+int rtk_dev_setup(rtk_store *st, const char *dir, const char *base_url, const uint8_t key[32])
+{
+    char account[33], app[37], path[4096];
+    char token[RTK_API_TOKEN_LEN + 1] = "";
+    rtk_store_kept k;
     int rc;
 
     snprintf(path, sizeof(path), "%s/dev-credentials.json", dir);
-    if ((rc = rtk_db_account_dev(db, account)) == RTK_ENOTFOUND)
-        rc = rtk_db_account_create(db, "dev", 1, account);
+    rtk_store_account_dev(st, rtk_store_keep, &k);
+    rc = wait_kept(st, &k);
+    if (rc == 0)
+        first_text(&k, account, sizeof(account));
+    rtk_store_kept_free(&k);
+    if (rc == RTK_ENOTFOUND) {
+        rtk_id_hex(account, 16);
+        rtk_store_account_create(st, account, "dev", 1, rtk_time_now_ms(), rtk_store_keep, &k);
+        rc = wait_kept(st, &k);
+        rtk_store_kept_free(&k);
+    }
     if (rc != 0)
         return rc;
-    if ((rc = rtk_db_app_first(db, account, app)) == RTK_ENOTFOUND) {
-        if ((rc = rtk_db_app_create(db, account, "dev app", &app_obj)) != 0)
-            return rc;
-        snprintf(app, sizeof(app), "%s", json_string_value(json_object_get(app_obj, "id")));
-        json_decref(app_obj);
-    } else if (rc != 0) {
-        return rc;
+    rtk_store_app_first(st, account, rtk_store_keep, &k);
+    rc = wait_kept(st, &k);
+    if (rc == 0)
+        first_text(&k, app, sizeof(app));
+    rtk_store_kept_free(&k);
+    if (rc == RTK_ENOTFOUND) {
+        rtk_id_uuid4(app);
+        rtk_store_app_create(st, app, account, "dev app", rtk_time_now_ms(), rtk_store_keep, &k);
+        rc = wait_kept(st, &k);
+        rtk_store_kept_free(&k);
     }
+    if (rc != 0)
+        return rc;
 
     /* Keep the token of an earlier start when the file still has one that works. */
-    old = json_load_file(path, 0, NULL);
+    json_t *old = json_load_file(path, 0, NULL);
     const char *prev = json_string_value(json_object_get(old, "api_token"));
-    char owner[33];
-    if (prev != NULL && rtk_db_token_check(db, prev, strlen(prev), owner, NULL) == 0 &&
-        strcmp(owner, account) == 0)
-        token = rtk_xstrndup(prev, strlen(prev));
+    if (prev != NULL && strlen(prev) == RTK_API_TOKEN_LEN && token_works(st, prev, account))
+        memcpy(token, prev, sizeof(token));
     json_decref(old);
-    if (token == NULL && (rc = rtk_db_token_create(db, account, "dev", &token, token_id)) != 0)
-        return rc;
+    if (token[0] == '\0') {
+        uint8_t hash[32];
+        char token_id[33];
+        rtk_token_mint(token, hash, token_id);
+        rtk_store_token_create(st, token_id, account, "dev", hash, rtk_time_now_ms(),
+                               rtk_store_keep, &k);
+        rc = wait_kept(st, &k);
+        rtk_store_kept_free(&k);
+        if (rc != 0)
+            return rc;
+    }
 
     json_t *creds = json_pack("{s:s,s:s,s:s,s:s}", "account_id", account, "app_id", app,
                               "api_token", token, "base_url", base_url);
@@ -187,8 +258,7 @@ int rtk_dev_setup(rtk_db *db, const char *dir, const char *base_url)
         fflush(stdout);
     }
     free(text);
-    free(token);
     if (rc == 0)
-        rc = demo_setup(db, dir, app, base_url);
+        rc = demo_setup(st, app, base_url, key);
     return rc;
 }

@@ -3,7 +3,9 @@
 #ifndef RTK_DEV_H
 #define RTK_DEV_H
 
-#include "store/rtk_db.h"
+#include <stdint.h>
+
+#include "store/rtk_store.h"
 
 /* Title of the demo meeting that dev mode keeps in the dev app. */
 #define RTK_DEV_DEMO_TITLE "rtkd demo"
@@ -21,11 +23,11 @@
  * participants, custom ids "demo-ann" and "demo-bob": they are created on the first start
  * and found again (the oldest meeting with exactly that title, then each participant by its
  * custom id) on later ones, so restarts add nothing. Prints a join link for each, with a
- * participant token signed by DIR/signing.key (which must exist: the server loads it first)
- * and valid for RTK_DEV_LINK_TTL_S.
+ * participant token signed with |key| (the server's signing key) and valid for
+ * RTK_DEV_LINK_TTL_S.
  *
- * Runs on the loop thread before the server takes requests. Errors: RTK_EDB, RTK_EINVAL
- * (signing key of the wrong size), negated errno. */
-int rtk_dev_setup(rtk_db *db, const char *dir, const char *base_url);
+ * Runs on the loop thread before the server takes requests, waiting for the store (start-up
+ * only). Errors: the store's (RTK_EDB, RTK_EUNAVAIL), negated errno (the file). */
+int rtk_dev_setup(rtk_store *st, const char *dir, const char *base_url, const uint8_t key[32]);
 
 #endif

@@ -30,6 +30,15 @@ static void crypto_failed(const char *what)
     abort();
 }
 
+void rtk_token_mint(char secret[RTK_API_TOKEN_LEN + 1], uint8_t hash[32], char id[33])
+{
+    char raw[49];
+    rtk_id_hex(raw, 24);
+    snprintf(secret, RTK_API_TOKEN_LEN + 1, "rtk_%s", raw);
+    rtk_token_hash(secret, RTK_API_TOKEN_LEN, hash);
+    rtk_id_hex(id, 16);
+}
+
 void rtk_token_hash(const char *secret, size_t len, uint8_t out[32])
 {
     unsigned int n = 0;

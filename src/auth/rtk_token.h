@@ -14,6 +14,15 @@
  * installation). Thread-safe. */
 void rtk_token_hash(const char *secret, size_t len, uint8_t out[32]);
 
+/* Length of an API token secret: "rtk_" and 48 hex characters. */
+#define RTK_API_TOKEN_LEN 52
+
+/* Mints a new API token: 24 random bytes as 48 hex characters behind a recognisable "rtk_"
+ * prefix (so a leaked token is easy to spot in logs and secret scanners), written to
+ * |secret| (RTK_API_TOKEN_LEN characters and a NUL), its SHA-256 to |hash| (all the store ever
+ * keeps) and a new token id (32 hex) to |id|. Aborts if the CSPRNG fails. Thread-safe. */
+void rtk_token_mint(char secret[RTK_API_TOKEN_LEN + 1], uint8_t hash[32], char id[33]);
+
 /* Compares |a| and |b| over |n| bytes in time that depends only on |n| (CRYPTO_memcmp).
  * Returns 1 if equal, 0 if not. n == 0 returns 1. */
 int rtk_ct_equal(const void *a, const void *b, size_t n);

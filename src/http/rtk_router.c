@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_router.c - a table of path patterns; ':' segments are parameters. */
+/* rtk_router.c - matching a path against a route table; ':' segments are parameters. */
 #include "http/rtk_router.h"
 
 #include <http_parser.h>
@@ -7,40 +7,6 @@
 #include <string.h>
 
 #include "util/rtk_err.h"
-
-#define KIT "/accounts/:account/realtime/kit/:app"
-#define AS KIT "/meetings/:meeting/active-session"
-
-static const struct route {
-    const char *pattern;
-    int methods;
-    const char *allow;
-} routes[RTK_ROUTE_COUNT] = {
-    [RTK_ROUTE_HEALTHZ] = {"/healthz", RTK_M_GET, "GET"},
-    [RTK_ROUTE_READYZ] = {"/readyz", RTK_M_GET, "GET"},
-    [RTK_ROUTE_APPS] = {"/accounts/:account/realtime/kit/apps", RTK_M_GET | RTK_M_POST,
-                        "GET, POST"},
-    [RTK_ROUTE_MEETINGS] = {KIT "/meetings", RTK_M_GET | RTK_M_POST, "GET, POST"},
-    [RTK_ROUTE_MEETING] = {KIT "/meetings/:meeting", RTK_M_GET | RTK_M_PATCH | RTK_M_PUT,
-                           "GET, PATCH, PUT"},
-    [RTK_ROUTE_PARTICIPANTS] = {KIT "/meetings/:meeting/participants", RTK_M_GET | RTK_M_POST,
-                                "GET, POST"},
-    [RTK_ROUTE_PARTICIPANT] = {KIT "/meetings/:meeting/participants/:participant",
-                               RTK_M_GET | RTK_M_PATCH | RTK_M_DELETE, "GET, PATCH, DELETE"},
-    [RTK_ROUTE_PARTICIPANT_TOKEN] = {KIT "/meetings/:meeting/participants/:participant/token",
-                                     RTK_M_POST, "POST"},
-    [RTK_ROUTE_ACTIVE_SESSION] = {AS, RTK_M_GET, "GET"},
-    [RTK_ROUTE_KICK] = {AS "/kick", RTK_M_POST, "POST"},
-    [RTK_ROUTE_KICK_ALL] = {AS "/kick-all", RTK_M_POST, "POST"},
-    [RTK_ROUTE_POLL] = {AS "/poll", RTK_M_POST, "POST"},
-    [RTK_ROUTE_POLLS] = {AS "/polls", RTK_M_GET, "GET"},
-    [RTK_ROUTE_POLL_ONE] = {AS "/polls/:poll", RTK_M_GET, "GET"},
-    [RTK_ROUTE_SESSIONS] = {KIT "/sessions", RTK_M_GET, "GET"},
-    [RTK_ROUTE_SESSION] = {KIT "/sessions/:session", RTK_M_GET, "GET"},
-    [RTK_ROUTE_SESSION_PARTICIPANTS] = {KIT "/sessions/:session/participants", RTK_M_GET, "GET"},
-    [RTK_ROUTE_SESSION_POLLS] = {KIT "/sessions/:session/polls", RTK_M_GET, "GET"},
-    [RTK_ROUTE_WS] = {"/v1/ws", RTK_M_GET, "GET"},
-};
 
 static int param_byte_ok(unsigned char c)
 {
@@ -82,7 +48,8 @@ static int match_one(const char *pat, const char *p, const char *end, rtk_route_
     return p == end;
 }
 
-int rtk_router_match(const char *path, size_t len, rtk_route_match *m)
+int rtk_router_match(const rtk_route *table, size_t n, const char *path, size_t len, int method,
+                     rtk_route_match *m, int *allow)
 {
     static const char prefix[] = "/client/v4";
     const size_t plen = sizeof(prefix) - 1;
@@ -92,23 +59,43 @@ int rtk_router_match(const char *path, size_t len, rtk_route_match *m)
     }
     if (len > 1 && path[len - 1] == '/')
         len--;
-    for (int r = 0; r < RTK_ROUTE_COUNT; r++) {
-        if (match_one(routes[r].pattern, path, path + len, m)) {
-            m->route = (rtk_route_id)r;
-            return 0;
+    *allow = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (!match_one(table[r].pattern, path, path + len, m))
+            continue;
+        /* Every row with this pattern: the one for |method|, or what Allow lists. */
+        const char *pattern = table[r].pattern;
+        for (size_t k = r; k < n; k++) {
+            if (strcmp(table[k].pattern, pattern) != 0)
+                continue;
+            if (table[k].methods & method) {
+                m->route = &table[k];
+                return 0;
+            }
+            *allow |= table[k].methods;
         }
+        return RTK_EINVAL;
     }
     return RTK_ENOTFOUND;
 }
 
-int rtk_router_methods(rtk_route_id route)
+void rtk_router_allow(int methods, char *out, size_t cap)
 {
-    return routes[route].methods;
-}
-
-const char *rtk_router_allow(rtk_route_id route)
-{
-    return routes[route].allow;
+    static const struct {
+        int bit;
+        const char *name;
+    } names[] = {{RTK_M_GET, "GET"},     {RTK_M_POST, "POST"},    {RTK_M_PUT, "PUT"},
+                 {RTK_M_PATCH, "PATCH"}, {RTK_M_DELETE, "DELETE"}};
+    size_t off = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!(methods & names[i].bit))
+            continue;
+        int w = snprintf(out + off, cap - off, "%s%s", off ? ", " : "", names[i].name);
+        if (w < 0 || (size_t)w >= cap - off)
+            return;
+        off += (size_t)w;
+    }
 }
 
 int rtk_router_method_bit(int http_method)

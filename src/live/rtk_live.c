@@ -1,114 +1,137 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_live.c - live meetings, sessions and peers; events to peers; kicks. */
+/* rtk_live.c - live meetings, sessions and peers; events; kicks; the tick timer. */
 #include "live/rtk_live.h"
 
-#include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "live/rtk_live_int.h"
-#include "net/rtk_ws.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_time.h"
 
-/* ---- helpers ---- */
+/* ---- events ---- */
+
+void rtk_live_subscribe(rtk_live *live, rtk_live_sink fn, void *arg, int durable)
+{
+    if (live->nsubs == RTK_LIVE_MAX_SINKS)
+        abort(); /* a programmer error: the subscribers are fixed at start-up */
+    live->subs[live->nsubs++] = (rtk_live_sub){fn, arg, durable};
+}
+
+void rtk_live__emit(rtk_live *live, rtk_live_event *ev)
+{
+    void (*done)(void *, int) = ev->done;
+    void *done_arg = ev->done_arg;
+    for (int i = 0; i < live->nsubs; i++) {
+        ev->done = live->subs[i].durable ? done : NULL;
+        ev->done_arg = live->subs[i].durable ? done_arg : NULL;
+        live->subs[i].fn(live->subs[i].arg, ev);
+    }
+    ev->done = done;
+    ev->done_arg = done_arg;
+}
+
+void rtk_live__session_view(const rtk_lmeeting *m, int64_t now, rtk_session_view *out)
+{
+    const rtk_lsession *s = m->session;
+    memset(out, 0, sizeof(*out));
+    out->id = s->id;
+    out->meeting_id = m->id;
+    out->app_id = m->app_id;
+    out->title = s->title;
+    out->started_ms = s->started_ms;
+    out->updated_ms = s->updated_ms;
+    out->seen_ms = s->seen_ms;
+    out->closed_ms = s->closed_ms;
+    out->live = s->live;
+    out->peak = s->peak;
+    out->minutes = (double)(s->closed_ms + s->live * now - s->sum_joined) / 60000.0;
+}
+
+void rtk_live__emit_session(rtk_live *live, rtk_lmeeting *m, rtk_live_event *ev)
+{
+    rtk_session_view v;
+    rtk_live__session_view(m, rtk_time_now_ms(), &v);
+    ev->session = &v;
+    rtk_live__emit(live, ev);
+    ev->session = NULL;
+}
+
+/* The session's counters changed: persistence writes its row (not while it is ending, when
+ * the stored row is the end's). */
+static void session_changed(rtk_live *live, rtk_lmeeting *m)
+{
+    if (m->session->ending)
+        return;
+    rtk_live_event ev = {.type = RTK_LIVE_EV_SESSION_CHANGED};
+    rtk_live__emit_session(live, m, &ev);
+}
 
 static void session_touch(rtk_lsession *s, int64_t now)
 {
-    s->db.updated_ms = now > s->db.updated_ms ? now : s->db.updated_ms + 1;
-    s->db.seen_ms = now;
+    s->updated_ms = now > s->updated_ms ? now : s->updated_ms + 1;
+    s->seen_ms = now;
 }
 
-static void store_session(rtk_live *live, rtk_lsession *s)
-{
-    if (rtk_db_session_update(live->db, &s->db) != 0)
-        fprintf(stderr, "rtkd: live: could not store session %s\n", s->db.id);
-    live->need_flush = 1;
-}
+/* ---- sending ---- */
 
-double rtk_live__minutes(const rtk_lsession *s, int64_t now)
-{
-    int64_t ms = s->db.closed_ms + s->live * now - s->sum_joined;
-    return (double)ms / 60000.0;
-}
-
-static json_t *session_json(const rtk_db_session *s, int64_t live_count, double minutes)
-{
-    char started[25], updated[25], ended[25];
-    rtk_time_iso(s->started_ms, started);
-    rtk_time_iso(s->updated_ms, updated);
-    rtk_time_iso(s->ended_ms, ended);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(s->id));
-    json_object_set_new(o, "associated_id", json_string(s->meeting_id));
-    json_object_set_new(o, "meeting_display_name", s->title ? json_string(s->title) : json_null());
-    json_object_set_new(o, "type", json_string("meeting"));
-    json_object_set_new(o, "status", json_string(s->ended ? "ENDED" : "LIVE"));
-    json_object_set_new(o, "live_participants", json_integer(live_count));
-    json_object_set_new(o, "max_concurrent_participants", json_integer(s->peak));
-    json_object_set_new(o, "minutes_consumed", json_real(minutes));
-    json_object_set_new(o, "organization_id", json_string(s->app_id));
-    json_object_set_new(o, "started_at", json_string(started));
-    json_object_set_new(o, "created_at", json_string(started));
-    json_object_set_new(o, "updated_at", json_string(updated));
-    json_object_set_new(o, "ended_at", s->ended ? json_string(ended) : json_null());
-    json_object_set_new(o, "breakout_rooms", json_array());
-    json_object_set_new(o, "meta", json_object());
-    return o;
-}
-
-static json_t *lsession_json(const rtk_lsession *s, int64_t now)
-{
-    return session_json(&s->db, s->live, rtk_live__minutes(s, now));
-}
-
-/* Sends |f| to |p|; a peer over its outbound limit is put on the drop list. */
-void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_frame *f)
+void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_live_msg *msg, const char *ref, size_t ref_len)
 {
     if (p->dropping)
         return;
-    if (live->tr->send(p->conn, f) != 0) {
+    if (live->tr->send(p->conn, msg, ref, ref_len) != 0) {
         p->dropping = 1;
         p->drop_next = live->drops;
         live->drops = p;
     }
 }
 
-static void send_json(rtk_live *live, rtk_peer *p, json_t *msg)
+static void send_one(rtk_live *live, rtk_peer *p, rtk_live_msg *msg, const char *ref,
+                     size_t ref_len)
 {
-    rtk_frame *f = rtk_frame_json(msg);
-    json_decref(msg);
-    rtk_live__send(live, p, f);
-    rtk_frame_unref(f);
+    rtk_live__send(live, p, msg, ref, ref_len);
+    live->tr->release(msg);
 }
 
-void rtk_live__broadcast(rtk_live *live, rtk_lmeeting *m, rtk_frame *f)
+void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const char *text,
+                          const char *ref, size_t ref_len)
+{
+    rtk_live_msg msg = {.type = RTK_MSG_ERROR, .code = code, .text = text};
+    send_one(live, p, &msg, ref, ref_len);
+}
+
+static void broadcast(rtk_live *live, rtk_lmeeting *m, rtk_live_msg *msg)
 {
     for (rtk_peer *p = m->peers; p != NULL; p = p->next)
-        rtk_live__send(live, p, f);
+        rtk_live__send(live, p, msg, NULL, 0);
+    live->tr->release(msg);
 }
 
 /* ---- meetings ---- */
 
-static rtk_lmeeting *meeting_get(rtk_live *live, const char *id)
+rtk_lmeeting *rtk_live__meeting(rtk_live *live, const char *id)
 {
     return rtk_map_get(&live->meetings, id);
+}
+
+static void set_title(char **slot, const char *title)
+{
+    free(*slot);
+    *slot = title ? rtk_xstrndup(title, strlen(title)) : NULL;
 }
 
 static rtk_lmeeting *meeting_open(rtk_live *live, const char *id, const char *app_id,
                                   const char *title, int64_t keep_alive_s)
 {
-    rtk_lmeeting *m = meeting_get(live, id);
+    rtk_lmeeting *m = rtk_live__meeting(live, id);
     if (m == NULL) {
         m = rtk_xcalloc(1, sizeof(*m));
         snprintf(m->id, sizeof(m->id), "%s", id);
         snprintf(m->app_id, sizeof(m->app_id), "%s", app_id);
         rtk_map_put(&live->meetings, m->id, m);
     }
-    free(m->title);
-    m->title = title ? rtk_xstrndup(title, strlen(title)) : NULL;
+    set_title(&m->title, title);
     m->keep_alive_ms = keep_alive_s * 1000;
     return m;
 }
@@ -142,7 +165,16 @@ static void meetings_gc(rtk_live *live)
 
 /* ---- sessions ---- */
 
-static void lsession_free(rtk_lsession *s)
+static void gone_free(rtk_gone *g)
+{
+    while (g != NULL) {
+        rtk_gone *next = g->next;
+        free(g);
+        g = next;
+    }
+}
+
+static void lsession_free(rtk_live *live, rtk_lsession *s)
 {
     if (s == NULL)
         return;
@@ -151,39 +183,53 @@ static void lsession_free(rtk_lsession *s)
     while (rtk_map_next(&s->kicked, &it, &k, NULL))
         free((char *)k);
     rtk_map_free(&s->kicked);
+    rtk_live__votes_session_gone(live, s);
     rtk_live__polls_free(s);
-    free(s->db.title);
+    gone_free(s->gone);
+    free(s->title);
     free(s);
+}
+
+static rtk_lsession *lsession_new(const char *id, const char *title)
+{
+    rtk_lsession *s = rtk_xcalloc(1, sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    s->title = title ? rtk_xstrndup(title, strlen(title)) : NULL;
+    rtk_map_init(&s->kicked);
+    return s;
 }
 
 static rtk_lsession *session_start(rtk_live *live, rtk_lmeeting *m, int64_t now)
 {
-    rtk_lsession *s = rtk_xcalloc(1, sizeof(*s));
-    rtk_id_uuid4(s->db.id);
-    snprintf(s->db.meeting_id, sizeof(s->db.meeting_id), "%s", m->id);
-    snprintf(s->db.app_id, sizeof(s->db.app_id), "%s", m->app_id);
-    s->db.title = m->title ? rtk_xstrndup(m->title, strlen(m->title)) : NULL;
-    s->db.started_ms = s->db.updated_ms = s->db.seen_ms = now;
-    rtk_map_init(&s->kicked);
-    if (rtk_db_session_insert(live->db, &s->db) != 0)
-        fprintf(stderr, "rtkd: live: could not store new session %s\n", s->db.id);
-    live->need_flush = 1;
+    char id[37];
+    rtk_id_uuid4(id);
+    rtk_lsession *s = lsession_new(id, m->title);
+    s->started_ms = s->updated_ms = s->seen_ms = now;
     m->session = s;
+    rtk_live_event ev = {.type = RTK_LIVE_EV_SESSION_STARTED};
+    rtk_live__emit_session(live, m, &ev);
     return s;
 }
 
-static void session_end(rtk_live *live, rtk_lmeeting *m, int64_t now)
+/* Ends the session of |m| in memory, after telling subscribers (unless |told|: a kick-all's
+ * end was told when it began). */
+static void session_end(rtk_live *live, rtk_lmeeting *m, int64_t now, int reason, int told)
 {
     rtk_lsession *s = m->session;
-    s->db.ended = 1;
-    s->db.ended_ms = now;
-    session_touch(s, now);
-    store_session(live, s);
-    rtk_live__commit(live); /* votes waiting on this session's polls get their replies */
+    if (!told) {
+        session_touch(s, now);
+        rtk_session_view v;
+        rtk_live__session_view(m, now, &v);
+        v.ended = 1;
+        v.ended_ms = now;
+        rtk_live_event ev = {
+            .type = RTK_LIVE_EV_SESSION_ENDED, .reason = reason, .at_ms = now, .session = &v};
+        rtk_live__emit(live, &ev);
+    }
     m->session = NULL;
     m->keep_alive_deadline = 0;
     m->dirty = 0;
-    lsession_free(s);
+    lsession_free(live, s);
 }
 
 static void mark_dirty(rtk_lmeeting *m)
@@ -192,6 +238,16 @@ static void mark_dirty(rtk_lmeeting *m)
 }
 
 /* ---- peers ---- */
+
+static void peer_view(const rtk_peer *p, const rtk_join_info *ji, rtk_peer_view *out)
+{
+    out->peer_id = p->peer_id;
+    out->participant_id = p->participant_id;
+    out->custom_id = ji ? ji->custom_id : NULL;
+    out->name = p->name;
+    out->preset = ji ? ji->preset_name : NULL;
+    out->joined_ms = p->joined_ms;
+}
 
 static void peer_unlink(rtk_live *live, rtk_peer *p)
 {
@@ -207,9 +263,10 @@ static void peer_unlink(rtk_live *live, rtk_peer *p)
     live->npeers--;
 }
 
-/* Records that |p| left at |at| and frees it. |replacing|: a new peer of the same participant
- * joins right after, so an empty session must not start its keep-alive or end. */
-static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int replacing)
+/* Records that |p| left at |at| for |reason| and frees it. |replacing|: a new peer of the
+ * same participant joins right after, so an empty session must not start its keep-alive or
+ * end. |quiet|: no LEFT event (a kick-all's end covers every peer). */
+static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int reason, int replacing, int quiet)
 {
     rtk_lmeeting *m = p->m;
     rtk_lsession *s = m->session;
@@ -219,30 +276,41 @@ static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int replacing)
         at = p->joined_ms;
     s->live--;
     s->sum_joined -= p->joined_ms;
-    s->db.closed_ms += at - p->joined_ms;
+    s->closed_ms += at - p->joined_ms;
     session_touch(s, now);
-    if (!live->bulk_leave && rtk_db_peer_left(live->db, p->peer_id, at) != 0)
-        fprintf(stderr, "rtkd: live: could not store leave of peer %s\n", p->peer_id);
-    if (!live->bulk_leave) /* a bulk leave stores the session once, at its end */
-        store_session(live, s);
+    if (s->ending && !quiet) {
+        /* Stored only if the end is refused (the end counts it as leaving with everyone). */
+        rtk_gone *g = rtk_xcalloc(1, sizeof(*g));
+        memcpy(g->peer_id, p->peer_id, sizeof(g->peer_id));
+        memcpy(g->participant_id, p->participant_id, sizeof(g->participant_id));
+        g->joined_ms = p->joined_ms;
+        g->left_ms = at;
+        g->reason = reason;
+        g->next = s->gone;
+        s->gone = g;
+    } else if (!quiet) {
+        rtk_peer_view pv;
+        peer_view(p, NULL, &pv);
+        rtk_live_event ev = {.type = RTK_LIVE_EV_LEFT, .reason = reason, .at_ms = at, .peer = &pv};
+        rtk_live__emit_session(live, m, &ev);
+    }
     mark_dirty(m);
     rtk_live__votes_peer_gone(live, p);
     free(p->name);
     free(p);
-    if (s->live == 0 && !replacing) {
+    if (s->live == 0 && !replacing && !s->ending) {
         if (m->keep_alive_ms == 0)
-            session_end(live, m, now);
+            session_end(live, m, now, RTK_LIVE_END_EMPTY, 0);
         else
             m->keep_alive_deadline = now + m->keep_alive_ms;
     }
 }
 
-/* Server-side removal: tell the channel to close |p| with |code|, then forget it. */
-static void peer_drop(rtk_live *live, rtk_peer *p, uint16_t code, const char *reason, int64_t at,
-                      int replacing)
+/* Server-side removal: tell the channel to close |p| for |why|, then forget it. */
+static void peer_drop(rtk_live *live, rtk_peer *p, int why, int64_t at, int replacing)
 {
-    live->tr->close(p->conn, code, reason);
-    peer_gone(live, p, at, replacing);
+    live->tr->close(p->conn, why);
+    peer_gone(live, p, at, why, replacing, 0);
 }
 
 /* Drops the peers that failed a send (slow consumers) during the last operation. */
@@ -251,29 +319,57 @@ void rtk_live__drain(rtk_live *live)
     while (live->drops != NULL) {
         rtk_peer *p = live->drops;
         live->drops = p->drop_next;
-        peer_drop(live, p, RTK_WS_CLOSE_POLICY, "slow consumer", rtk_time_now_ms(), 0);
+        peer_drop(live, p, RTK_LIVE_SLOW, rtk_time_now_ms(), 0);
     }
 }
 
 int rtk_live_may_join(rtk_live *live, const char *meeting_id, const char *participant_id)
 {
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
-    if (m != NULL && m->session != NULL && rtk_map_get(&m->session->kicked, participant_id))
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    if (m == NULL || m->session == NULL)
+        return 0;
+    if (m->session->ending)
+        return RTK_EBUSY;
+    if (rtk_map_get(&m->session->kicked, participant_id))
         return RTK_EAUTH;
     return 0;
 }
 
+static void send_hello(rtk_live *live, rtk_peer *p, const rtk_join_info *ji, int64_t now)
+{
+    rtk_lmeeting *m = p->m;
+    rtk_session_view sv;
+    rtk_peer_view self;
+    rtk_live__session_view(m, now, &sv);
+    peer_view(p, ji, &self);
+    const rtk_poll_view **polls = NULL;
+    int *votes = NULL;
+    size_t n = rtk_live__poll_views(m->session, p->participant_id, &polls, &votes);
+    rtk_live_msg hello = {.type = RTK_MSG_HELLO,
+                          .session = &sv,
+                          .self = &self,
+                          .polls = polls,
+                          .my_votes = votes,
+                          .npolls = n};
+    send_one(live, p, &hello, NULL, 0);
+    free(polls);
+    free(votes);
+}
+
 rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
 {
+    if (rtk_live_may_join(live, ji->meeting_id, ji->participant_id) != 0) {
+        live->tr->close(conn, RTK_LIVE_KICKED);
+        return NULL;
+    }
     int64_t now = rtk_time_now_ms();
     rtk_lmeeting *m = meeting_open(live, ji->meeting_id, ji->app_id, ji->title, ji->keep_alive_s);
     rtk_peer *old = rtk_map_get(&live->by_participant, ji->participant_id);
     if (old != NULL) {
-        /* Old and new swap in one step: the live count and the peak never count both. */
-        if (old->m == m && m->session != NULL)
-            peer_drop(live, old, 4002, "replaced", now, 1);
-        else
-            peer_drop(live, old, 4002, "replaced", now, 0);
+        /* Old and new swap in one step: the live count and the peak never count both. An
+         * old peer in another meeting's ending session leaves that one normally. */
+        int same = old->m == m && m->session != NULL;
+        peer_drop(live, old, RTK_LIVE_REPLACED, now, same);
     }
     rtk_lsession *s = m->session ? m->session : session_start(live, m, now);
     m->keep_alive_deadline = 0;
@@ -296,23 +392,16 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
 
     s->live++;
     s->sum_joined += now;
-    if (s->live > s->db.peak)
-        s->db.peak = s->live;
+    if (s->live > s->peak)
+        s->peak = s->live;
     session_touch(s, now);
-    if (rtk_db_peer_insert(live->db, p->peer_id, s->db.id, ji->participant_id, ji->custom_id,
-                           ji->name, ji->preset_name, now) != 0)
-        fprintf(stderr, "rtkd: live: could not store join of peer %s\n", p->peer_id);
-    store_session(live, s);
+    rtk_peer_view pv;
+    peer_view(p, ji, &pv);
+    rtk_live_event ev = {.type = RTK_LIVE_EV_JOINED, .at_ms = now, .peer = &pv};
+    rtk_live__emit_session(live, m, &ev);
     mark_dirty(m);
 
-    json_t *self = json_pack("{s:s,s:s,s:s,s:s?,s:s}", "peer_id", p->peer_id, "participant_id",
-                             ji->participant_id, "custom_participant_id", ji->custom_id, "name",
-                             ji->name, "preset_name", ji->preset_name);
-    json_t *hello = json_pack("{s:s,s:i,s:I,s:o,s:o,s:o}", "type", "hello", "protocol", 1,
-                              "heartbeat_ms", (json_int_t)live->cfg.heartbeat_ms, "session",
-                              lsession_json(s, now), "self", self, "polls",
-                              rtk_live__polls_view_all(s, p->participant_id));
-    send_json(live, p, hello);
+    send_hello(live, p, ji, now);
     int failed = p->dropping;
     rtk_live__drain(live);
     return failed ? NULL : p; /* a failed hello dropped (and freed) the new peer */
@@ -320,11 +409,12 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
 
 void rtk_live_leave(rtk_live *live, rtk_peer *peer)
 {
-    peer_gone(live, peer, rtk_time_now_ms(), 0);
+    peer_gone(live, peer, rtk_time_now_ms(), RTK_LIVE_LEFT, 0, 0);
 }
 
 void rtk_live_heard(rtk_live *live, rtk_peer *peer)
 {
+    (void)live;
     peer->heard_ms = rtk_time_now_ms();
 }
 
@@ -347,77 +437,60 @@ static int take_token(rtk_live *live, rtk_peer *p, int64_t now)
     return 0;
 }
 
-void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const char *message,
-                          json_t *ref)
-{
-    json_t *e = json_pack("{s:s,s:s,s:s}", "type", "error", "code", code, "message", message);
-    if (ref != NULL)
-        json_object_set(e, "ref", ref);
-    send_json(live, p, e);
-}
-
-int rtk_live_message(rtk_live *live, rtk_peer *p, const char *text, size_t len)
+int rtk_live_admit(rtk_live *live, rtk_peer *p)
 {
     int64_t now = rtk_time_now_ms();
     p->heard_ms = now;
-    if (!take_token(live, p, now)) {
-        if (p->excess > live->cfg.msg_excess_close) {
-            peer_drop(live, p, RTK_WS_CLOSE_POLICY, "rate limit", now, 0);
-            rtk_live__drain(live);
-            return -1;
-        }
-        rtk_live__send_error(live, p, "rate_limited", "Too many messages; slow down", NULL);
-        rtk_live__drain(live);
+    if (take_token(live, p, now))
         return 0;
-    }
-    json_error_t err;
-    json_t *msg = json_loadb(text, len, JSON_REJECT_DUPLICATES, &err);
-    if (msg == NULL || !json_is_object(msg)) {
-        rtk_live__send_error(live, p, "invalid_json", msg ? "A message must be a JSON object"
-                                                : "The message is not valid JSON",
-                   NULL);
-        json_decref(msg);
+    if (p->excess > live->cfg.msg_excess_close) {
+        peer_drop(live, p, RTK_LIVE_FLOOD, now, 0);
         rtk_live__drain(live);
-        return 0;
+        return RTK_ETOOBIG;
     }
-    json_t *ref = json_object_get(msg, "ref");
-    if (ref != NULL && (!json_is_string(ref) || json_string_length(ref) > 64)) {
-        rtk_live__send_error(live, p, "invalid_message",
-                             "\"ref\" must be a string of at most 64 bytes", NULL);
-        goto out;
-    }
-    const char *type = json_string_value(json_object_get(msg, "type"));
-    if (type == NULL) {
-        rtk_live__send_error(live, p, "invalid_message", "A message needs a string \"type\"", ref);
-    } else if (strcmp(type, "ping") == 0) {
-        json_t *pong = json_pack("{s:s}", "type", "pong");
-        if (ref)
-            json_object_set(pong, "ref", ref);
-        send_json(live, p, pong);
-    } else if (strcmp(type, "poll.vote") == 0) {
-        rtk_live__poll_vote(live, p, msg, ref);
-    } else {
-        rtk_live__send_error(live, p, "unknown_type", "Unknown message type", ref);
-    }
-out:
-    json_decref(msg);
+    rtk_live__send_error(live, p, "rate_limited", "Too many messages; slow down", NULL, 0);
     rtk_live__drain(live);
-    return 0;
+    return RTK_EAGAIN;
+}
+
+void rtk_live_ping(rtk_live *live, rtk_peer *p, const char *ref, size_t ref_len)
+{
+    rtk_live_msg pong = {.type = RTK_MSG_PONG};
+    send_one(live, p, &pong, ref, ref_len);
+    rtk_live__drain(live);
+}
+
+void rtk_live_reject(rtk_live *live, rtk_peer *p, const char *code, const char *text,
+                     const char *ref, size_t ref_len)
+{
+    rtk_live__send_error(live, p, code, text, ref, ref_len);
+    rtk_live__drain(live);
 }
 
 /* ---- API side ---- */
 
-json_t *rtk_live_session_json(rtk_live *live, const char *meeting_id)
+int rtk_live_session(rtk_live *live, const char *meeting_id, rtk_session_view *out)
 {
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     if (m == NULL || m->session == NULL)
-        return NULL;
-    return lsession_json(m->session, rtk_time_now_ms());
+        return RTK_ENOTFOUND;
+    rtk_live__session_view(m, rtk_time_now_ms(), out);
+    return 0;
+}
+
+int rtk_live_session_if_live(rtk_live *live, const char *meeting_id, const char *session_id,
+                             rtk_session_view *out)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    if (m == NULL || m->session == NULL || strcmp(m->session->id, session_id) != 0)
+        return 0;
+    rtk_live__session_view(m, rtk_time_now_ms(), out);
+    return 1;
 }
 
 const char *rtk_live_meeting_app(rtk_live *live, const char *meeting_id)
 {
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     return m ? m->app_id : NULL;
 }
 
@@ -428,175 +501,206 @@ int rtk_live_participant_is_live(rtk_live *live, const char *participant_id)
 
 int64_t rtk_live_meeting_peers(rtk_live *live, const char *meeting_id)
 {
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     return m && m->session ? m->session->live : 0;
-}
-
-/* Appends |s| as a JSON string literal to buf[*off..cap); returns -1 if it does not fit.
- * |s| is valid UTF-8 (it came through the JSON validators): only quotes, backslashes and
- * control characters need escaping. */
-static int put_json_string(char *buf, size_t cap, size_t *off, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = *off;
-    if (o >= cap)
-        return -1;
-    buf[o++] = '"';
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (o + 6 >= cap)
-            return -1;
-        if (c == '"' || c == '\\') {
-            buf[o++] = '\\';
-            buf[o++] = (char)c;
-        } else if (c < 0x20) {
-            buf[o++] = '\\';
-            buf[o++] = 'u';
-            buf[o++] = '0';
-            buf[o++] = '0';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        } else {
-            buf[o++] = (char)c;
-        }
-    }
-    if (o + 1 >= cap)
-        return -1;
-    buf[o++] = '"';
-    *off = o;
-    return 0;
-}
-
-int rtk_live_session_reply(rtk_live *live, const char *meeting_id, char *buf, size_t cap)
-{
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
-    if (m == NULL || m->session == NULL)
-        return 0;
-    const rtk_lsession *s = m->session;
-    char started[25], updated[25], minutes[40];
-    rtk_time_iso(s->db.started_ms, started);
-    rtk_time_iso(s->db.updated_ms, updated);
-    /* Same text as jansson's json_real: %.17g, and ".0" when that looks like an integer. */
-    int mlen = snprintf(minutes, sizeof(minutes) - 2, "%.17g",
-                        rtk_live__minutes(s, rtk_time_now_ms()));
-    if (mlen > 0 && strpbrk(minutes, ".eE") == NULL)
-        memcpy(minutes + mlen, ".0", 3);
-    size_t off = 0;
-    int n = snprintf(buf, cap,
-                     "{\"success\":true,\"data\":{\"id\":\"%s\",\"associated_id\":\"%s\","
-                     "\"meeting_display_name\":",
-                     s->db.id, s->db.meeting_id);
-    if (n < 0 || (size_t)n >= cap)
-        return -1;
-    off = (size_t)n;
-    if (s->db.title != NULL) {
-        if (put_json_string(buf, cap, &off, s->db.title) != 0)
-            return -1;
-    } else {
-        if (off + 4 >= cap)
-            return -1;
-        memcpy(buf + off, "null", 4);
-        off += 4;
-    }
-    n = snprintf(buf + off, cap - off,
-                 ",\"type\":\"meeting\",\"status\":\"LIVE\",\"live_participants\":%lld,"
-                 "\"max_concurrent_participants\":%lld,\"minutes_consumed\":%s,"
-                 "\"organization_id\":\"%s\",\"started_at\":\"%s\",\"created_at\":\"%s\","
-                 "\"updated_at\":\"%s\",\"ended_at\":null,\"breakout_rooms\":[],\"meta\":{}}}",
-                 (long long)s->live, (long long)s->db.peak, minutes, s->db.app_id, started, started,
-                 updated);
-    if (n < 0 || (size_t)n >= cap - off)
-        return -1;
-    return (int)(off + (size_t)n);
-}
-
-int rtk_live_has_session(rtk_live *live, const char *meeting_id)
-{
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
-    return m != NULL && m->session != NULL;
-}
-
-json_t *rtk_live_session_json_db(rtk_live *live, const rtk_db_session *s)
-{
-    rtk_lmeeting *m = meeting_get(live, s->meeting_id);
-    if (m != NULL && m->session != NULL && strcmp(m->session->db.id, s->id) == 0)
-        return lsession_json(m->session, rtk_time_now_ms());
-    return session_json(s, 0, (double)s->closed_ms / 60000.0);
-}
-
-rtk_lsession *rtk_live__session(rtk_live *live, const char *meeting_id)
-{
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
-    return m ? m->session : NULL;
 }
 
 static void send_kicked(rtk_live *live, rtk_peer *p, const char *reason)
 {
-    send_json(live, p, json_pack("{s:s,s:s}", "type", "kicked", "reason", reason));
+    rtk_live_msg msg = {.type = RTK_MSG_KICKED, .reason = reason};
+    send_one(live, p, &msg, NULL, 0);
+}
+
+/* A kick waiting for its writes to be stored. */
+typedef struct kick_wait {
+    rtk_live *live;
+    char meeting_id[37];
+    char session_id[37];
+    size_t n;
+    char (*ids)[257];
+    rtk_live_kick_cb cb;
+    void *arg;
+} kick_wait;
+
+static void kick_stored(void *arg, int status)
+{
+    kick_wait *w = arg;
+    rtk_live *live = w->live;
+    int *was_live = NULL;
+    if (status == 0) {
+        was_live = rtk_xcalloc(w->n ? w->n : 1, sizeof(*was_live));
+        rtk_lmeeting *m = rtk_live__meeting(live, w->meeting_id);
+        int64_t now = rtk_time_now_ms();
+        for (size_t i = 0; i < w->n; i++) {
+            if (m == NULL || m->session == NULL || strcmp(m->session->id, w->session_id) != 0)
+                break; /* the session ended meanwhile: nobody of it is left to close */
+            rtk_lsession *s = m->session;
+            if (rtk_map_get(&s->kicked, w->ids[i]) == NULL) {
+                char *key = rtk_xstrndup(w->ids[i], strlen(w->ids[i]));
+                rtk_map_put(&s->kicked, key, key);
+            }
+            rtk_peer *p = rtk_map_get(&live->by_participant, w->ids[i]);
+            if (p != NULL && p->m == m) {
+                was_live[i] = 1;
+                send_kicked(live, p, "kicked");
+                peer_drop(live, p, RTK_LIVE_KICKED, now, 0);
+            }
+        }
+        rtk_live__drain(live);
+    }
+    w->cb(w->arg, status == 0 ? 0 : RTK_EUNAVAIL, was_live);
+    free(was_live);
+    free(w->ids);
+    free(w);
+}
+
+/* Emits a barrier whose done is |done|(|arg|): "everything so far is durable". */
+static void barrier(rtk_live *live, void (*done)(void *, int), void *arg)
+{
+    rtk_live_event ev = {.type = RTK_LIVE_EV_BARRIER, .done = done, .done_arg = arg};
+    rtk_live__emit(live, &ev);
+}
+
+static rtk_lmeeting *acting_on(rtk_live *live, const char *meeting_id, int *rc)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    *rc = 0;
+    if (m == NULL || m->session == NULL)
+        *rc = RTK_ENOTFOUND;
+    else if (m->session->ending)
+        *rc = RTK_EBUSY;
+    return *rc == 0 ? m : NULL;
 }
 
 int rtk_live_kick(rtk_live *live, const char *meeting_id, const char *const *ids, size_t n,
-                  int *was_live)
+                  rtk_live_kick_cb cb, void *arg)
 {
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
-    if (m == NULL || m->session == NULL)
-        return RTK_ENOTFOUND;
+    int rc;
+    rtk_lmeeting *m = acting_on(live, meeting_id, &rc);
+    if (m == NULL)
+        return rc;
     rtk_lsession *s = m->session;
+    kick_wait *w = rtk_xcalloc(1, sizeof(*w));
+    w->live = live;
+    memcpy(w->meeting_id, m->id, sizeof(w->meeting_id));
+    memcpy(w->session_id, s->id, sizeof(w->session_id));
+    w->n = n;
+    w->ids = rtk_xcalloc(n ? n : 1, sizeof(*w->ids));
+    w->cb = cb;
+    w->arg = arg;
     int64_t now = rtk_time_now_ms();
     for (size_t i = 0; i < n; i++) {
-        was_live[i] = 0;
-        if (rtk_map_get(&s->kicked, ids[i]) == NULL) {
-            char *key = rtk_xstrndup(ids[i], strlen(ids[i]));
-            rtk_map_put(&s->kicked, key, key);
-            if (rtk_db_kick_insert(live->db, s->db.id, ids[i], now) != 0)
-                fprintf(stderr, "rtkd: live: could not store kick of %s\n", ids[i]);
-        }
-        rtk_peer *p = rtk_map_get(&live->by_participant, ids[i]);
-        if (p != NULL && p->m == m) {
-            was_live[i] = 1;
-            send_kicked(live, p, "kicked");
-            peer_drop(live, p, 4001, "kicked", now, 0);
-            if (m->session == NULL) /* keep-alive 0: the last kick ended it */
-                break;
-        }
+        snprintf(w->ids[i], sizeof(w->ids[i]), "%s", ids[i]);
+        if (rtk_map_get(&s->kicked, ids[i]) != NULL)
+            continue;
+        rtk_live_event ev = {.type = RTK_LIVE_EV_KICK, .at_ms = now, .participant_id = ids[i]};
+        rtk_live__emit_session(live, m, &ev);
     }
-    live->need_flush = 1;
-    rtk_live__drain(live);
+    barrier(live, kick_stored, w);
     return 0;
 }
 
-int rtk_live_kick_all(rtk_live *live, const char *meeting_id, int64_t *count)
+typedef struct end_wait {
+    rtk_live *live;
+    char meeting_id[37];
+    char session_id[37];
+    rtk_live_count_cb cb;
+    void *arg;
+} end_wait;
+
+/* The kick-all's end is stored (or refused). */
+static void end_stored(void *arg, int status)
 {
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
-    if (m == NULL || m->session == NULL)
-        return RTK_ENOTFOUND;
+    end_wait *w = arg;
+    rtk_live *live = w->live;
+    rtk_lmeeting *m = rtk_live__meeting(live, w->meeting_id);
+    int64_t count = 0;
+    if (m == NULL || m->session == NULL || strcmp(m->session->id, w->session_id) != 0) {
+        w->cb(w->arg, status == 0 ? 0 : RTK_EUNAVAIL, 0); /* cannot happen: it was ending */
+        free(w);
+        return;
+    }
+    rtk_lsession *s = m->session;
     int64_t now = rtk_time_now_ms();
-    json_t *msg = json_pack("{s:s,s:s}", "type", "kicked", "reason", "kick_all");
-    rtk_frame *f = rtk_frame_json(msg);
-    json_decref(msg);
-    *count = 0;
-    live->bulk_leave = 1;
-    /* Keep the session while its peers go, so the last leave does not start a keep-alive. */
+    if (status != 0) {
+        /* Refused: the session goes on. The leaves held back while it was ending are
+         * recorded now, and its counters. */
+        s->ending = 0;
+        rtk_gone *g = s->gone;
+        s->gone = NULL;
+        for (rtk_gone *e = g; e != NULL; e = e->next) {
+            rtk_peer_view pv = {.peer_id = e->peer_id,
+                                .participant_id = e->participant_id,
+                                .joined_ms = e->joined_ms};
+            rtk_live_event ev = {
+                .type = RTK_LIVE_EV_LEFT, .reason = e->reason, .at_ms = e->left_ms, .peer = &pv};
+            rtk_live__emit_session(live, m, &ev);
+        }
+        gone_free(g);
+        session_changed(live, m);
+        if (s->live == 0) {
+            if (m->keep_alive_ms == 0)
+                session_end(live, m, now, RTK_LIVE_END_EMPTY, 0);
+            else if (m->keep_alive_deadline == 0)
+                m->keep_alive_deadline = now + m->keep_alive_ms;
+        }
+        w->cb(w->arg, RTK_EUNAVAIL, 0);
+        free(w);
+        return;
+    }
+    rtk_live_msg msg = {.type = RTK_MSG_KICKED, .reason = "kick_all"};
     for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
         next = p->next; /* peer_gone frees p only */
-        rtk_live__send(live, p, f);
-        live->tr->close(p->conn, 4001, "kicked");
+        rtk_live__send(live, p, &msg, NULL, 0);
+        live->tr->close(p->conn, RTK_LIVE_KICKED);
         if (p->dropping) { /* failed the send: it is on the drop list; take it off */
             rtk_peer **pp = &live->drops;
             while (*pp != p)
                 pp = &(*pp)->drop_next;
             *pp = p->drop_next;
         }
-        peer_gone(live, p, now, 1);
-        (*count)++;
+        peer_gone(live, p, now, RTK_LIVE_KICKED, 1, 1);
+        count++;
     }
-    rtk_frame_unref(f);
-    live->bulk_leave = 0;
-    if (rtk_db_session_peers_left(live->db, m->session->db.id, now) != 0)
-        fprintf(stderr, "rtkd: live: could not store the leaves of a kick-all\n");
-    session_end(live, m, now);
-    live->need_flush = 1;
+    live->tr->release(&msg);
+    session_end(live, m, now, RTK_LIVE_END_KICK_ALL, 1);
     rtk_live__drain(live);
+    w->cb(w->arg, 0, count);
+    free(w);
+}
+
+int rtk_live_kick_all(rtk_live *live, const char *meeting_id, rtk_live_count_cb cb, void *arg)
+{
+    int rc;
+    rtk_lmeeting *m = acting_on(live, meeting_id, &rc);
+    if (m == NULL)
+        return rc;
+    rtk_lsession *s = m->session;
+    int64_t now = rtk_time_now_ms();
+    /* The end as it will be stored: every peer leaves now. */
+    rtk_session_view v;
+    rtk_live__session_view(m, now, &v);
+    v.ended = 1;
+    v.ended_ms = now;
+    v.closed_ms = s->closed_ms + s->live * now - s->sum_joined;
+    v.updated_ms = now > s->updated_ms ? now : s->updated_ms + 1;
+    v.seen_ms = now;
+    v.live = 0;
+    rtk_live_event ev = {.type = RTK_LIVE_EV_SESSION_ENDED,
+                         .reason = RTK_LIVE_END_KICK_ALL,
+                         .all_left = 1,
+                         .at_ms = now,
+                         .session = &v};
+    rtk_live__emit(live, &ev);
+    s->ending = 1;
+    m->keep_alive_deadline = 0;
+    end_wait *w = rtk_xcalloc(1, sizeof(*w));
+    w->live = live;
+    memcpy(w->meeting_id, m->id, sizeof(w->meeting_id));
+    memcpy(w->session_id, s->id, sizeof(w->session_id));
+    w->cb = cb;
+    w->arg = arg;
+    barrier(live, end_stored, w);
     return 0;
 }
 
@@ -604,7 +708,7 @@ void rtk_live_participant_deleted(rtk_live *live, const char *participant_id)
 {
     rtk_peer *p = rtk_map_get(&live->by_participant, participant_id);
     if (p != NULL) {
-        peer_drop(live, p, 4003, "participant deleted", rtk_time_now_ms(), 0);
+        peer_drop(live, p, RTK_LIVE_REMOVED, rtk_time_now_ms(), 0);
         rtk_live__drain(live);
     }
 }
@@ -612,11 +716,10 @@ void rtk_live_participant_deleted(rtk_live *live, const char *participant_id)
 void rtk_live_meeting_changed(rtk_live *live, const char *meeting_id, const char *title,
                               int64_t keep_alive_s)
 {
-    rtk_lmeeting *m = meeting_get(live, meeting_id);
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     if (m == NULL)
         return;
-    free(m->title);
-    m->title = title ? rtk_xstrndup(title, strlen(title)) : NULL;
+    set_title(&m->title, title);
     m->keep_alive_ms = keep_alive_s * 1000;
 }
 
@@ -638,29 +741,31 @@ static void heartbeat(rtk_live *live, int64_t now)
     size_t it = 0;
     void *v;
     rtk_peer *dead = NULL;
+    rtk_live_msg ping = {.type = RTK_MSG_PING};
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
-        if (m->session != NULL && m->peers != NULL) {
+        if (m->session != NULL && m->peers != NULL && !m->session->ending) {
             /* After a crash, open peers count as having left at seen_at: keep it recent. */
-            m->session->db.seen_ms = now;
-            store_session(live, m->session);
+            m->session->seen_ms = now;
+            session_changed(live, m);
         }
         for (rtk_peer *p = m->peers; p != NULL; p = p->next) {
             if (p->heard_ms < limit) {
                 p->drop_next = dead; /* not on live->drops: this list is ours */
                 dead = p;
             } else {
-                rtk_live__send(live, p, live->ping);
+                rtk_live__send(live, p, &ping, NULL, 0);
             }
         }
     }
+    live->tr->release(&ping);
     while (dead != NULL) {
         rtk_peer *p = dead;
         dead = p->drop_next;
-        if (p->dropping) /* also failed the ping: drain_drops owns it */
+        if (p->dropping) /* also failed the ping: drain owns it */
             continue;
         /* It counts as having left when it was last heard from. */
-        peer_drop(live, p, RTK_WS_CLOSE_GOING_AWAY, "heartbeat timeout", p->heard_ms, 0);
+        peer_drop(live, p, RTK_LIVE_TIMEOUT, p->heard_ms, 0);
     }
     rtk_live__drain(live);
 }
@@ -671,21 +776,19 @@ static void flush_updates(rtk_live *live, int64_t now)
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
-        if (m->session != NULL && m->keep_alive_deadline && now >= m->keep_alive_deadline &&
-            m->peers == NULL)
-            session_end(live, m, now);
+        if (m->session != NULL && !m->session->ending && m->keep_alive_deadline &&
+            now >= m->keep_alive_deadline && m->peers == NULL)
+            session_end(live, m, now, RTK_LIVE_END_KEEPALIVE, 0);
         if (!m->dirty || now - m->last_update_ms < (int64_t)live->cfg.update_min_ms)
             continue;
         m->dirty = 0;
-        if (m->session == NULL || m->peers == NULL)
+        if (m->session == NULL || m->peers == NULL || m->session->ending)
             continue;
         m->last_update_ms = now;
-        json_t *msg = json_pack("{s:s,s:o}", "type", "session.updated", "session",
-                                lsession_json(m->session, now));
-        rtk_frame *f = rtk_frame_json(msg);
-        json_decref(msg);
-        rtk_live__broadcast(live, m, f);
-        rtk_frame_unref(f);
+        rtk_session_view sv;
+        rtk_live__session_view(m, now, &sv);
+        rtk_live_msg msg = {.type = RTK_MSG_SESSION_UPDATED, .session = &sv};
+        broadcast(live, m, &msg);
     }
     rtk_live__polls_tick(live, now);
     rtk_live__drain(live);
@@ -703,69 +806,39 @@ static void on_tick(uv_timer_t *t)
     meetings_gc(live);
 }
 
-/* Group commit: everything live wrote during this loop turn is committed in one transaction
- * before the loop blocks for I/O again. */
-static void on_prepare(uv_prepare_t *h)
-{
-    rtk_live *live = h->data;
-    rtk_live__commit(live);
-    /* Replies released by the commit, and what the timers sent, leave before the loop
-     * blocks. */
-    if (live->tr->flush != NULL)
-        live->tr->flush();
-}
-
-void rtk_live__commit(rtk_live *live)
-{
-    if (!live->need_flush)
-        return;
-    live->need_flush = 0;
-    /* A batch may also have been lost by an acknowledged write's commit since the last turn
-     * (rtk_db_flush from the API): votes waiting on it were not stored either. */
-    int ok = rtk_db_flush(live->db) == 0;
-    if (rtk_db_batch_lost(live->db))
-        ok = 0;
-    if (!ok)
-        fprintf(stderr, "rtkd: live: group commit failed; waiting votes are refused\n");
-    rtk_live__votes_committed(live, ok);
-}
-
 /* ---- lifecycle ---- */
 
-typedef struct restore_ctx {
-    rtk_live *live;
-    int64_t now;
-} restore_ctx;
-
-static void restore_one(void *arg, const rtk_db_session *row, const char *const *kicked,
-                        size_t nkicked)
+int rtk_live_restore_session(rtk_live *live, const rtk_session_view *row, const char *title,
+                             int64_t keep_alive_s)
 {
-    restore_ctx *rc = arg;
-    rtk_live *live = rc->live;
-    json_t *doc = NULL;
-    int64_t keep_s = 60;
-    if (rtk_db_meeting_get(live->db, row->app_id, row->meeting_id, &doc) == 0) {
-        json_t *k = json_object_get(doc, "session_keep_alive_time_in_secs");
-        if (json_is_integer(k))
-            keep_s = json_integer_value(k);
-    }
-    const char *title = json_string_value(json_object_get(doc, "title"));
-    rtk_lmeeting *m = meeting_open(live, row->meeting_id, row->app_id, title, keep_s);
-    json_decref(doc);
+    rtk_lmeeting *m = meeting_open(live, row->meeting_id, row->app_id, title, keep_alive_s);
     if (m->session != NULL) /* two LIVE sessions for one meeting: keep the first */
-        return;
-    rtk_lsession *s = rtk_xcalloc(1, sizeof(*s));
-    s->db = *row;
-    s->db.title = row->title ? rtk_xstrndup(row->title, strlen(row->title)) : NULL;
-    rtk_map_init(&s->kicked);
-    for (size_t i = 0; i < nkicked; i++) {
-        char *key = rtk_xstrndup(kicked[i], strlen(kicked[i]));
-        rtk_map_put(&s->kicked, key, key);
-    }
+        return RTK_EEXIST;
+    rtk_lsession *s = lsession_new(row->id, row->title);
+    s->started_ms = row->started_ms;
+    s->updated_ms = row->updated_ms;
+    s->seen_ms = row->seen_ms;
+    s->peak = row->peak;
+    s->closed_ms = row->closed_ms;
     m->session = s;
-    rtk_live__polls_restore(live, s);
     /* The keep-alive window starts at the restart (PROTOCOL.md §3). */
-    m->keep_alive_deadline = rc->now + m->keep_alive_ms;
+    m->keep_alive_deadline = rtk_time_now_ms() + m->keep_alive_ms;
+    return 0;
+}
+
+void rtk_live_restore_kick(rtk_live *live, const char *session_id, const char *participant_id)
+{
+    size_t it = 0;
+    void *v;
+    while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
+        rtk_lmeeting *m = v;
+        if (m->session != NULL && strcmp(m->session->id, session_id) == 0 &&
+            rtk_map_get(&m->session->kicked, participant_id) == NULL) {
+            char *key = rtk_xstrndup(participant_id, strlen(participant_id));
+            rtk_map_put(&m->session->kicked, key, key);
+            return;
+        }
+    }
 }
 
 static const rtk_live_config defaults = {
@@ -777,12 +850,11 @@ static const rtk_live_config defaults = {
     .msg_excess_close = 100,
 };
 
-int rtk_live_new(uv_loop_t *loop, rtk_db *db, const rtk_live_config *cfg,
-                 const rtk_live_transport *tr, rtk_live **out)
+int rtk_live_new(uv_loop_t *loop, const rtk_live_config *cfg, const rtk_live_transport *tr,
+                 rtk_live **out)
 {
     rtk_live *live = rtk_xcalloc(1, sizeof(*live));
     live->loop = loop;
-    live->db = db;
     live->tr = tr;
     live->cfg = defaults;
     if (cfg != NULL) {
@@ -801,21 +873,11 @@ int rtk_live_new(uv_loop_t *loop, rtk_db *db, const rtk_live_config *cfg,
     }
     rtk_map_init(&live->meetings);
     rtk_map_init(&live->by_participant);
-    live->votes_tail = &live->votes_waiting;
-    live->ping = rtk_frame_new(RTK_WS_OP_PING, NULL, 0);
-    restore_ctx rc = {live, rtk_time_now_ms()};
-    if (rtk_db_sessions_live(db, restore_one, &rc) != 0) {
-        rtk_live_free(live);
-        return RTK_EDB;
-    }
-    live->next_heartbeat = rc.now + (int64_t)live->cfg.heartbeat_ms;
+    live->next_heartbeat = rtk_time_now_ms() + (int64_t)live->cfg.heartbeat_ms;
     uv_timer_init(loop, &live->tick);
     live->tick.data = live;
     uv_timer_start(&live->tick, on_tick, live->cfg.tick_ms, live->cfg.tick_ms);
-    uv_prepare_init(loop, &live->prepare);
-    live->prepare.data = live;
-    uv_prepare_start(&live->prepare, on_prepare);
-    live->handles_open = 2;
+    live->handles_open = 1;
     *out = live;
     return 0;
 }
@@ -834,29 +896,27 @@ void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg)
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
-        live->bulk_leave = 1;
+        if (m->session == NULL)
+            continue;
+        int had_peers = m->peers != NULL;
         for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
-            next = p->next; /* peer_drop frees p only */
+            next = p->next; /* peer_gone frees p only */
             /* Leaving through shutdown must not end the session: it stays LIVE for peers
              * that reconnect after the restart. */
-            peer_drop(live, p, RTK_WS_CLOSE_GOING_AWAY, "server shutting down", now, 1);
+            live->tr->close(p->conn, RTK_LIVE_SHUTDOWN);
+            peer_gone(live, p, now, RTK_LIVE_SHUTDOWN, 1, 1);
         }
-        live->bulk_leave = 0;
-        if (m->session != NULL) {
-            if (rtk_db_session_peers_left(live->db, m->session->db.id, now) != 0)
-                fprintf(stderr, "rtkd: live: could not store the leaves at shutdown\n");
-            session_touch(m->session, now);
-            store_session(live, m->session);
+        if (had_peers && !m->session->ending) {
+            rtk_live_event ev = {
+                .type = RTK_LIVE_EV_PEERS_LEFT, .reason = RTK_LIVE_SHUTDOWN, .at_ms = now};
+            rtk_live__emit_session(live, m, &ev);
         }
     }
     live->drops = NULL;
-    rtk_live__commit(live);
     live->shutdown_cb = cb;
     live->shutdown_arg = arg;
     uv_timer_stop(&live->tick);
-    uv_prepare_stop(&live->prepare);
     uv_close((uv_handle_t *)&live->tick, on_handle_closed);
-    uv_close((uv_handle_t *)&live->prepare, on_handle_closed);
 }
 
 void rtk_live_free(rtk_live *live)
@@ -873,11 +933,10 @@ void rtk_live_free(rtk_live *live)
             free(p->name);
             free(p);
         }
-        lsession_free(m->session);
+        lsession_free(live, m->session);
         meeting_free(m);
     }
     rtk_map_free(&live->meetings);
     rtk_map_free(&live->by_participant);
-    rtk_frame_unref(live->ping);
     free(live);
 }

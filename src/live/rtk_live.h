@@ -1,20 +1,33 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_live.h - live sessions: meetings in memory, their peers, kicks, and the events peers get.
+/* rtk_live.h - live sessions: meetings in memory, their peers, kicks, polls and votes.
  *
- * Runs on the loop thread and owns all live state (no locks). The channel (net side) gives it
- * connected peers and their messages; the REST API reads sessions and acts on them. Events
- * go back to peers through a narrow transport: "send this prepared frame to this connection",
- * "close this connection with this code".
+ * Runs on the loop thread and owns all live state (no locks). Live keeps state and decides;
+ * it renders nothing and knows no socket, no JSON and no store:
+ *   - the channel gives it connected peers and their (already parsed) messages, and live
+ *     answers through a transport with messages as data (rtk_live_msg), which the channel
+ *     renders into frames;
+ *   - the REST API reads sessions and polls as views (structs that borrow live's memory) and
+ *     renders them itself;
+ *   - what happens is told to subscribers through an event sink (rtk_live_event): persistence
+ *     first (it writes each event into the store's batch), webhooks and the cluster's bus
+ *     later. Nothing else reaches into live to learn what happened.
  *
  * Session state machine (PROTOCOL.md §3), per meeting:
  *
  *     (none) --first join--> LIVE(peers>0) --last leave--> LIVE(peers=0, keep-alive deadline)
  *                               ^   |                          |           |
- *                               |   +--kick-all--> ENDED <-----+ deadline  |
+ *                               |   +--kick-all--> ENDING --stored--> ENDED <-- deadline
  *                               +--------------join-------------------------+
  *
- *   keep-alive 0 ends the session at the last leave; kick-all ends it at once, from either
- *   LIVE state. A restart brings every LIVE session back with no peers and a fresh deadline.
+ *   keep-alive 0 ends the session at the last leave. A kick-all ends it only once the end is
+ *   stored: until then the session is ENDING (joins get RTK_EBUSY, votes `unavailable`); if
+ *   the store refuses, the session goes on as if nothing had happened. A restart brings every
+ *   LIVE session back with no peers and a fresh keep-alive deadline.
+ *
+ * Acknowledged operations (a vote, a kick, a kick-all, a poll) take effect in memory and on
+ * the wire only after the durable subscriber says their writes are committed; votes change
+ * the tallies at once (so a second vote in the same turn is `already_voted`) and are taken
+ * back if the write fails.
  *
  * Counters are O(1): live peers, peak, the summed time of peers that left (closed_ms) and the
  * summed join times of live peers, so minutes = (closed + live * now - sum_joined) / 60000. */
@@ -25,27 +38,153 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "live/rtk_frame.h"
-#include "store/rtk_db.h"
-
-struct json_t;
-
 typedef struct rtk_live rtk_live;
 typedef struct rtk_peer rtk_peer;
 
+/* ---- views: borrowed from live, valid until live next changes (render them at once) ---- */
+
+typedef struct rtk_session_view {
+    const char *id;
+    const char *meeting_id;
+    const char *app_id;
+    const char *title; /* may be NULL */
+    int ended;
+    int64_t started_ms;
+    int64_t updated_ms;
+    int64_t ended_ms;  /* 0 while live */
+    int64_t seen_ms;   /* last time the server knew the session's peers were there */
+    int64_t closed_ms; /* summed connected time of the peers that have left */
+    int64_t live;      /* live peers */
+    int64_t peak;      /* max_concurrent_participants */
+    double minutes;    /* minutes_consumed, up to now */
+} rtk_session_view;
+
+typedef struct rtk_vote_view {
+    char participant_id[37];
+    int option;
+    const char *name; /* the voter's name when it voted; may be NULL */
+} rtk_vote_view;
+
+typedef struct rtk_poll_view {
+    const char *id;
+    const char *question;
+    const char *created_by; /* may be NULL */
+    int64_t created_ms;
+    int anonymous;
+    int hide_votes;
+    int nopts;
+    const char *const *opts;
+    const int64_t *counts;
+    size_t nvotes;
+    const rtk_vote_view *const *votes; /* in the order cast */
+} rtk_poll_view;
+
+/* A peer as hello's "self" shows it. */
+typedef struct rtk_peer_view {
+    const char *peer_id;
+    const char *participant_id;
+    const char *custom_id;
+    const char *name;   /* may be NULL */
+    const char *preset; /* may be NULL */
+    int64_t joined_ms;
+} rtk_peer_view;
+
+/* ---- messages to peers, as data (the channel renders them) ---- */
+
+enum rtk_live_msg_type {
+    RTK_MSG_HELLO,           /* .session, .self, .polls/.my_votes/.npolls */
+    RTK_MSG_SESSION_UPDATED, /* .session */
+    RTK_MSG_POLL_CREATED,    /* .poll, .my_vote (the receiver's viewer view) */
+    RTK_MSG_POLL_UPDATED,    /* .poll, .my_vote */
+    RTK_MSG_POLL_VOTED,      /* .poll, .my_vote (the voter's) */
+    RTK_MSG_KICKED,          /* .reason ("kicked" or "kick_all") */
+    RTK_MSG_PONG,
+    RTK_MSG_ERROR, /* .code, .text */
+    RTK_MSG_PING   /* a WebSocket ping */
+};
+
+typedef struct rtk_live_msg {
+    int type;
+    const rtk_session_view *session;
+    const rtk_peer_view *self;
+    const rtk_poll_view *poll;
+    int my_vote;
+    const rtk_poll_view *const *polls; /* hello: every poll of the session */
+    const int *my_votes;               /* hello: the receiver's vote in each, or -1 */
+    size_t npolls;
+    const char *reason;
+    const char *code;
+    const char *text;
+    void *cache; /* the transport's rendering, shared by every send of this message */
+} rtk_live_msg;
+
+/* Why a peer is closed by live; also why it left (events). The channel maps each to a close
+ * code (PROTOCOL.md §7). */
+enum rtk_live_close {
+    RTK_LIVE_LEFT = 0, /* the client went (close frame, EOF, error): not a close */
+    RTK_LIVE_KICKED,   /* 4001 */
+    RTK_LIVE_REPLACED, /* 4002 */
+    RTK_LIVE_REMOVED,  /* 4003: participant deleted */
+    RTK_LIVE_TIMEOUT,  /* 1001 heartbeat timeout */
+    RTK_LIVE_SHUTDOWN, /* 1001 server shutting down */
+    RTK_LIVE_SLOW,     /* 1008 slow consumer */
+    RTK_LIVE_FLOOD,    /* 1008 rate limit */
+};
+
 /* How live reaches connections. |conn| is the channel's handle for one peer. */
 typedef struct rtk_live_transport {
-    /* Queues |f| (the callee takes its own reference). Returns 0, or -1 when the connection
-     * is over its outbound limit or gone: live then drops the peer with 1008. Must not call
-     * back into live. */
-    int (*send)(void *conn, rtk_frame *f);
-    /* Sends a close frame with |code| and |reason| and closes. Live has already forgotten
-     * the peer: the channel must not call rtk_live_leave for it. Must not call back. */
-    void (*close)(void *conn, uint16_t code, const char *reason);
-    /* Optional: writes out what send queued (the transport may hold frames until the end of
-     * the loop turn). Live calls it after each group commit. May be NULL. */
-    void (*flush)(void);
+    /* Queues |msg| for |conn|, with the client's |ref| (|ref_len| bytes, a JSON string's
+     * content; NULL: none) spliced in. The transport renders |msg| on its first send into
+     * msg->cache and reuses it. Returns 0, or RTK_ETOOBIG when the connection is over its
+     * outbound limit or gone: live then drops the peer (RTK_LIVE_SLOW). Never calls back. */
+    int (*send)(void *conn, rtk_live_msg *msg, const char *ref, size_t ref_len);
+    /* Frees what send cached in |msg| (live calls it once it is done sending |msg|). */
+    void (*release)(rtk_live_msg *msg);
+    /* Closes |conn| for |why| (a close frame, then the socket). Live has already forgotten
+     * the peer: the channel must not call rtk_live_leave for it. Never calls back. */
+    void (*close)(void *conn, int why);
 } rtk_live_transport;
+
+/* ---- events ---- */
+
+enum rtk_live_event_type {
+    RTK_LIVE_EV_SESSION_STARTED, /* .session */
+    RTK_LIVE_EV_SESSION_CHANGED, /* .session: counters or seen_at changed */
+    RTK_LIVE_EV_SESSION_ENDED,   /* .session, .reason (RTK_LIVE_END_*); with .all_left every
+                                  * peer still open left at .at_ms with it */
+    RTK_LIVE_EV_JOINED,          /* .session, .peer */
+    RTK_LIVE_EV_LEFT,            /* .session, .peer, .reason (enum rtk_live_close), .at_ms */
+    RTK_LIVE_EV_PEERS_LEFT,      /* .session, .reason, .at_ms: every open peer left (shutdown) */
+    RTK_LIVE_EV_KICK,            /* .session, .participant_id: may not rejoin this session */
+    RTK_LIVE_EV_POLL_CREATED,    /* .session, .poll */
+    RTK_LIVE_EV_VOTE,            /* .session, .poll, .participant_id, .option, .name, .at_ms */
+    RTK_LIVE_EV_BARRIER          /* nothing happened: .done once what came before is durable */
+};
+
+enum rtk_live_end { RTK_LIVE_END_KEEPALIVE = 1, RTK_LIVE_END_KICK_ALL, RTK_LIVE_END_EMPTY };
+
+typedef struct rtk_live_event {
+    int type;
+    int reason;
+    int all_left;
+    int64_t at_ms;
+    const rtk_session_view *session;
+    const rtk_peer_view *peer;
+    const char *participant_id;
+    const rtk_poll_view *poll;
+    int option;
+    const char *name;
+    /* Set on events live waits for. Only the durable subscriber sees it: it calls
+     * |done|(|done_arg|, status) exactly once, later (never inside the event call), when what
+     * it wrote for this event (and everything before it) is committed (0) or lost
+     * (RTK_EUNAVAIL), or RTK_EEXIST when a vote met a vote already stored. */
+    void (*done)(void *arg, int status);
+    void *done_arg;
+} rtk_live_event;
+
+typedef void (*rtk_live_sink)(void *arg, const rtk_live_event *ev);
+
+/* ---- lifecycle ---- */
 
 typedef struct rtk_live_config {
     uint64_t heartbeat_ms;   /* ping interval; a peer silent for two is dropped (25000) */
@@ -56,37 +195,53 @@ typedef struct rtk_live_config {
     double msg_excess_close; /* refused messages within the window before 1008 (100) */
 } rtk_live_config;
 
-/* Creates the live state on |loop|, restoring every LIVE session from |db| (keep-alive
- * windows start now). |tr| and |db| are borrowed and must outlive it. Errors: RTK_EDB. */
-int rtk_live_new(uv_loop_t *loop, rtk_db *db, const rtk_live_config *cfg,
-                 const rtk_live_transport *tr, rtk_live **out);
+/* Creates the live state on |loop|; |cfg| may be NULL (defaults); |tr| is borrowed and must
+ * outlive it. Restore sessions with rtk_live_restore_* before serving. */
+int rtk_live_new(uv_loop_t *loop, const rtk_live_config *cfg, const rtk_live_transport *tr,
+                 rtk_live **out);
 
-/* Server shutdown: closes every peer with 1001 (recording its leave), keeps sessions LIVE in
- * the store, stops timers. |cb| runs from the loop once the timer handle is closed, after
+/* Adds a subscriber (at most 4); they are told every event in the order they subscribed.
+ * Exactly one must be |durable| (persistence): it alone gets the events' done callbacks. */
+void rtk_live_subscribe(rtk_live *live, rtk_live_sink fn, void *arg, int durable);
+
+/* Server shutdown: closes every peer with 1001 (one PEERS_LEFT event per session; sessions
+ * stay LIVE) and stops the timer. |cb| runs from the loop once the timer is closed, after
  * which rtk_live_free may be called. */
 void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg);
 void rtk_live_free(rtk_live *live);
 
-/* --- channel side --- */
+/* Restoring at start-up (persistence reads the store): a LIVE session of a meeting whose
+ * title is |title| (may be NULL) and keep-alive |keep_alive_s|, with the participants kicked
+ * from it; its keep-alive window starts now. Then its polls and their votes, oldest first.
+ * A second LIVE session for the same meeting is ignored (returns RTK_EEXIST). */
+int rtk_live_restore_session(rtk_live *live, const rtk_session_view *row, const char *title,
+                             int64_t keep_alive_s);
+void rtk_live_restore_kick(rtk_live *live, const char *session_id, const char *participant_id);
+void rtk_live_restore_poll(rtk_live *live, const char *meeting_id, const rtk_poll_view *poll);
+void rtk_live_restore_vote(rtk_live *live, const char *meeting_id, const char *poll_id,
+                           const char *participant_id, int option, const char *name);
+
+/* ---- channel side ---- */
 
 /* What a joining peer is, read from the store by the handshake. Borrowed during the call. */
 typedef struct rtk_join_info {
     const char *app_id;
     const char *meeting_id;
-    const char *title;          /* may be NULL */
+    const char *title; /* may be NULL */
     int64_t keep_alive_s;
     const char *participant_id;
     const char *custom_id;
-    const char *name;           /* may be NULL */
+    const char *name; /* may be NULL */
     const char *preset_name;
 } rtk_join_info;
 
-/* 0 if |participant_id| may join |meeting_id| now; RTK_EPERM-like RTK_EAUTH if it was kicked
- * from the session that is live now. */
+/* 0 if |participant_id| may join |meeting_id| now; RTK_EAUTH if it was kicked from the
+ * session that is live now; RTK_EBUSY while that session is ending (try again). */
 int rtk_live_may_join(rtk_live *live, const char *meeting_id, const char *participant_id);
 
 /* Adds a connected peer: replaces (4002) the participant's previous peer, starts or continues
- * the session, sends `hello`. Returns the new peer (owned by live). */
+ * the session, sends `hello`. Returns the new peer (owned by live), or NULL when the join was
+ * refused (rtk_live_may_join) or its hello could not be queued (the connection was closed). */
 rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn);
 
 /* The connection of |peer| is gone (peer closed, error, protocol violation): records the
@@ -96,54 +251,75 @@ void rtk_live_leave(rtk_live *live, rtk_peer *peer);
 /* Any frame arrived from |peer| (including pongs): it is alive. */
 void rtk_live_heard(rtk_live *live, rtk_peer *peer);
 
-/* A complete text message from |peer|. May drop the peer (rate limit): returns -1 then, and
- * the peer is gone (the transport's close was called). */
-int rtk_live_message(rtk_live *live, rtk_peer *peer, const char *text, size_t len);
+/* Flood control for one message from |peer| (PROTOCOL.md §2): 0 to act on it; RTK_EAGAIN
+ * when it must be refused with `rate_limited`; RTK_ETOOBIG when the peer kept flooding and
+ * was dropped (1008: it is gone, its transport close was called). */
+int rtk_live_admit(rtk_live *live, rtk_peer *peer);
 
-/* --- API side --- */
+/* Client messages (already parsed and validated by the channel). |ref| (|ref_len| bytes) is
+ * the client's ref, echoed in the reply; NULL for none. Replies go through the transport. */
+void rtk_live_ping(rtk_live *live, rtk_peer *peer, const char *ref, size_t ref_len);
+/* A message the channel could not accept (invalid JSON, unknown type...): |peer| gets an
+ * `error` with |code| and |text|. */
+void rtk_live_reject(rtk_live *live, rtk_peer *peer, const char *code, const char *text,
+                     const char *ref, size_t ref_len);
+void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t option,
+                   const char *ref, size_t ref_len);
 
-/* The live session of |meeting_id| as the REST object (new reference), or NULL if none. */
-struct json_t *rtk_live_session_json(rtk_live *live, const char *meeting_id);
+/* ---- API side ---- */
 
-/* The whole REST answer {"success":true,"data":<session>} for the live session of
- * |meeting_id|, written into buf[cap] without allocating (the hot GET). Returns its length, 0
- * when no session is live, -1 when it does not fit. */
-int rtk_live_session_reply(rtk_live *live, const char *meeting_id, char *buf, size_t cap);
+/* The live session of |meeting_id|: 0 and *out filled (borrowed), or RTK_ENOTFOUND. */
+int rtk_live_session(rtk_live *live, const char *meeting_id, rtk_session_view *out);
 
-/* 1 if |meeting_id| has a live session. */
-int rtk_live_has_session(rtk_live *live, const char *meeting_id);
+/* 1 and *out filled with the live counters when |session_id| is the live session of
+ * |meeting_id|, else 0. */
+int rtk_live_session_if_live(rtk_live *live, const char *meeting_id, const char *session_id,
+                             rtk_session_view *out);
 
-/* The same object for a stored session, merging live counters when it is the live one. */
-struct json_t *rtk_live_session_json_db(rtk_live *live, const rtk_db_session *s);
+/* Kicks |n| participants from the live session of |meeting_id| (PROTOCOL.md §3). Once the
+ * kicks are stored, each participant is barred from the session, live ones get `kicked` and
+ * close 4001, and |cb|(|arg|, 0, was_live) runs with was_live[i] telling which had a live
+ * peer; if the store refused, nothing happened and |cb| gets RTK_EUNAVAIL (was_live NULL).
+ * Returns 0 (|cb| will run), or RTK_ENOTFOUND (no live session) / RTK_EBUSY (the session is
+ * ending), and then |cb| never runs. |ids| are copied. */
+typedef void (*rtk_live_kick_cb)(void *arg, int status, const int *was_live);
+int rtk_live_kick(rtk_live *live, const char *meeting_id, const char *const *ids, size_t n,
+                  rtk_live_kick_cb cb, void *arg);
 
-/* Kicks |n| participants from the live session of |meeting_id|: each cannot rejoin it; the
- * live ones get `kicked` and close 4001. was_live[i] tells which had a live peer. The kicks
- * are written in the current batch: the caller flushes before replying.
- * Returns 0, or RTK_ENOTFOUND when no session is live. */
-int rtk_live_kick(rtk_live *live, const char *meeting_id, const char *const *participant_ids,
-                  size_t n, int *was_live);
+/* Kicks every peer and ends the session, once the end is stored: |cb|(|arg|, 0, count of
+ * peers kicked), or RTK_EUNAVAIL (the session goes on). Returns 0, RTK_ENOTFOUND or
+ * RTK_EBUSY as rtk_live_kick. */
+typedef void (*rtk_live_count_cb)(void *arg, int status, int64_t count);
+int rtk_live_kick_all(rtk_live *live, const char *meeting_id, rtk_live_count_cb cb, void *arg);
 
-/* Kicks every peer and ends the session. *count = peers kicked. 0 or RTK_ENOTFOUND. */
-int rtk_live_kick_all(rtk_live *live, const char *meeting_id, int64_t *count);
+/* A new poll for the live session of |meeting_id| (validated by the caller). Once it is
+ * stored it joins the session, every peer gets poll.created, and |cb|(|arg|, 0, poll) runs
+ * (the view is borrowed during the call); RTK_EUNAVAIL when the store refused (no poll).
+ * Returns 0, RTK_ENOTFOUND or RTK_EBUSY as rtk_live_kick. Strings are copied. */
+typedef struct rtk_poll_spec {
+    const char *question;
+    const char *const *opts;
+    int nopts;
+    int anonymous;
+    int hide_votes;
+    const char *created_by;
+} rtk_poll_spec;
+typedef void (*rtk_live_poll_cb)(void *arg, int status, const rtk_poll_view *poll);
+int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_spec *spec,
+                         rtk_live_poll_cb cb, void *arg);
 
-/* Creates a poll in the live session of |meeting_id| (stored and committed before it
- * returns), sends poll.created to every live peer, and returns the REST view in *rest.
- * 0, RTK_ENOTFOUND (no live session), RTK_EDB. */
-int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const char *question,
-                         const char *const *opts, int nopts, int anonymous, int hide_votes,
-                         const char *created_by, struct json_t **rest);
-/* REST views (full voter lists): every poll of the live session (NULL if none is live), or
- * one poll (NULL if no session is live or no such poll). New references. */
-struct json_t *rtk_live_polls_rest(rtk_live *live, const char *meeting_id);
-struct json_t *rtk_live_poll_rest(rtk_live *live, const char *meeting_id, const char *poll_id);
-/* REST views of the polls of any session, live or stored. New reference, NULL on error. */
-struct json_t *rtk_live_session_polls(rtk_live *live, const char *meeting_id,
-                                      const char *session_id);
+/* The polls of the live session of |meeting_id|: calls |fn| for each, oldest first, and
+ * returns 0; RTK_ENOTFOUND when no session is live. */
+int rtk_live_polls(rtk_live *live, const char *meeting_id,
+                   void (*fn)(void *arg, const rtk_poll_view *poll), void *arg);
+/* One poll: 0 and *out (borrowed); RTK_ENOTFOUND (no live session or no such poll). */
+int rtk_live_poll(rtk_live *live, const char *meeting_id, const char *poll_id,
+                  const rtk_poll_view **out);
 
-/* The participant was deleted: its live peer (if any) closes with 4003. */
+/* The participant was deleted (and that is stored): its live peer closes with 4003. */
 void rtk_live_participant_deleted(rtk_live *live, const char *participant_id);
 
-/* The meeting changed (title, status, keep-alive). */
+/* The meeting changed (title, keep-alive), and that is stored. */
 void rtk_live_meeting_changed(rtk_live *live, const char *meeting_id, const char *title,
                               int64_t keep_alive_s);
 

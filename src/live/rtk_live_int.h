@@ -3,38 +3,54 @@
 #ifndef RTK_LIVE_INT_H
 #define RTK_LIVE_INT_H
 
-#include <jansson.h>
-
 #include "live/rtk_live.h"
 #include "util/rtk_map.h"
 
 typedef struct rtk_lmeeting rtk_lmeeting;
 typedef struct rtk_poll rtk_poll;
 
+#define RTK_LIVE_MAX_SINKS 4
+
 /* One connected participant. Kept small: thousands of idle ones must stay cheap. */
 struct rtk_peer {
     rtk_peer *prev, *next; /* the meeting's peer list */
     rtk_peer *drop_next;   /* on live->drops (or a heartbeat's local list) */
     rtk_lmeeting *m;
-    void *conn;            /* the channel's connection */
+    void *conn; /* the channel's connection */
     int64_t joined_ms;
-    int64_t heard_ms;      /* last frame of any kind from the peer */
-    int64_t refill_ms;     /* token bucket: last refill */
-    double tokens;         /* token bucket: messages it may still send now */
-    uint32_t excess;       /* refused messages since it last had a token */
-    uint8_t dropping;      /* a send failed: on live->drops, gets nothing more */
-    char *name;            /* the participant's name at join (for poll voter lists) */
+    int64_t heard_ms;  /* last frame of any kind from the peer */
+    int64_t refill_ms; /* token bucket: last refill */
+    double tokens;     /* token bucket: messages it may still send now */
+    uint32_t excess;   /* refused messages since it last had a token */
+    uint8_t dropping;  /* a send failed: on live->drops, gets nothing more */
+    char *name;        /* the participant's name at join (for poll voter lists) */
     char peer_id[37];
     char participant_id[37];
 };
 
+/* A peer that left while its session was ending (kick-all waiting for the store): its leave
+ * is written only if the end is refused. */
+typedef struct rtk_gone {
+    struct rtk_gone *next;
+    char peer_id[37];
+    char participant_id[37];
+    int64_t joined_ms, left_ms;
+    int reason;
+} rtk_gone;
+
 /* The live session of a meeting. */
 typedef struct rtk_lsession {
-    rtk_db_session db;  /* id, counters and times, as stored */
+    char id[37];
+    char *title;
+    int64_t started_ms, updated_ms, seen_ms;
+    int64_t peak;       /* max_concurrent_participants */
+    int64_t closed_ms;  /* summed connected time of the peers that have left */
     int64_t live;       /* live peers */
     int64_t sum_joined; /* summed joined_ms of live peers */
+    int ending;         /* a kick-all waits for the store to end it */
+    rtk_gone *gone;     /* leaves while ending */
     rtk_map kicked;     /* participant ids kicked from this session (keys owned) */
-    rtk_poll *polls;    /* newest first */
+    rtk_poll *polls;    /* oldest first */
     size_t npolls;
 } rtk_lsession;
 
@@ -43,57 +59,62 @@ struct rtk_lmeeting {
     char app_id[37];
     char *title;
     int64_t keep_alive_ms;
-    rtk_lsession *session;      /* NULL when no session is live */
+    rtk_lsession *session; /* NULL when no session is live */
     rtk_peer *peers;
     int64_t keep_alive_deadline; /* 0: none running */
     int64_t last_update_ms;      /* last session.updated sent */
     int dirty;                   /* counters changed since then */
 };
 
+typedef struct rtk_live_sub {
+    rtk_live_sink fn;
+    void *arg;
+    int durable;
+} rtk_live_sub;
+
 struct rtk_live {
     uv_loop_t *loop;
-    rtk_db *db;
     const rtk_live_transport *tr;
     rtk_live_config cfg;
     rtk_map meetings;       /* meeting id -> rtk_lmeeting */
     rtk_map by_participant; /* participant id -> its live rtk_peer */
     size_t npeers;
-    rtk_peer *drops;        /* peers whose send failed during the current operation */
-    rtk_frame *ping;        /* the heartbeat's shared ping frame */
+    rtk_peer *drops; /* peers whose send failed during the current operation */
     int64_t next_heartbeat;
-    int need_flush;         /* writes are waiting for the group commit */
-    int bulk_leave;         /* every peer of a session is leaving: one store update at the end */
+    rtk_live_sub subs[RTK_LIVE_MAX_SINKS];
+    int nsubs;
     uv_timer_t tick;
-    uv_prepare_t prepare;
     int handles_open;
     void (*shutdown_cb)(void *arg);
     void *shutdown_arg;
-    struct rtk_vote_wait *votes_waiting; /* votes whose replies wait for the commit */
-    struct rtk_vote_wait **votes_tail;
-    uint64_t vote_seq;                   /* orders votes in the store */
+    struct rtk_vote_wait *votes_waiting; /* votes whose replies wait for the store */
 };
 
-double rtk_live__minutes(const rtk_lsession *s, int64_t now);
-/* Sends |f| to |p|; one that fails goes on live->drops (rtk_live__drain drops them 1008). */
-void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_frame *f);
+/* Sessions and peers (rtk_live.c). */
+void rtk_live__session_view(const rtk_lmeeting *m, int64_t now, rtk_session_view *out);
+/* Tells every subscriber |ev| (done/done_arg reach only the durable one). */
+void rtk_live__emit(rtk_live *live, rtk_live_event *ev);
+/* An event about |m|'s session: fills .session from its view. */
+void rtk_live__emit_session(rtk_live *live, rtk_lmeeting *m, rtk_live_event *ev);
+/* Sends |msg| to |p|; a peer whose send fails goes on live->drops (rtk_live__drain). */
+void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_live_msg *msg, const char *ref,
+                    size_t ref_len);
+/* Sends a one-off message (error or reply) to |p| and releases it. */
+void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const char *text,
+                          const char *ref, size_t ref_len);
 void rtk_live__drain(rtk_live *live);
-/* Sends an `error` event with |code|, |message| and (if not NULL) the client's |ref|. */
-void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const char *message,
-                          json_t *ref);
-void rtk_live__broadcast(rtk_live *live, rtk_lmeeting *m, rtk_frame *f);
-rtk_lsession *rtk_live__session(rtk_live *live, const char *meeting_id);
-/* Commits the batch now (group commit) and releases the replies that waited for it. */
-void rtk_live__commit(rtk_live *live);
+rtk_lmeeting *rtk_live__meeting(rtk_live *live, const char *id);
 
 /* Polls (rtk_live_polls.c). */
 void rtk_live__polls_free(rtk_lsession *s);
-json_t *rtk_live__polls_view_all(rtk_lsession *s, const char *participant_id);
-void rtk_live__poll_vote(rtk_live *live, rtk_peer *p, json_t *msg, json_t *ref);
 void rtk_live__polls_tick(rtk_live *live, int64_t now);
-void rtk_live__polls_restore(rtk_live *live, rtk_lsession *s);
-/* Releases the replies of the votes waiting for the commit: poll.voted when |stored|, else
- * the votes are taken back and their voters get an `unavailable` error. */
-void rtk_live__votes_committed(rtk_live *live, int stored);
+/* Views of every poll of |s| and |participant_id|'s vote in each, for hello: fills *polls
+ * and *votes with new arrays (the caller frees both) and returns their length. */
+size_t rtk_live__poll_views(const rtk_lsession *s, const char *participant_id,
+                            const rtk_poll_view ***polls, int **votes);
+/* The peer is gone: its waiting votes will not be answered. */
 void rtk_live__votes_peer_gone(rtk_live *live, rtk_peer *peer);
+/* The session of |m| ends: votes waiting on its polls lose their poll pointer. */
+void rtk_live__votes_session_gone(rtk_live *live, rtk_lsession *s);
 
 #endif

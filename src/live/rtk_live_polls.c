@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_live_polls.c - polls of a live session: creation, votes with durable replies, views.
+/* rtk_live_polls.c - polls of a live session: creation, votes with durable replies, updates.
  *
- * A vote changes memory at once (so a second vote in the same loop turn is already_voted),
- * is written in the loop turn's batch, and its poll.voted reply waits in live->votes_waiting
- * until the group commit returns (rtk_live__commit). Other peers get poll.updated, coalesced
- * per poll to one per 500 ms; each distinct view (hidden, or visible with a given my_vote) is
- * serialised once per update and shared by every peer that sees it. */
-#include <stdio.h>
+ * A vote changes the tallies at once (so a second vote in the same loop turn is
+ * already_voted) and is told to subscribers; persistence writes it into the turn's batch, and
+ * its poll.voted reply waits in live->votes_waiting until the write is committed (or is taken
+ * back with `unavailable` when it is not). Other peers get poll.updated, coalesced per poll to
+ * one per 500 ms; each distinct view (hidden, or visible with a given my_vote) is one message,
+ * which the transport renders once for every peer that sees it. A poll joins the session only
+ * once it is stored. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,69 +16,73 @@
 #include "util/rtk_id.h"
 #include "util/rtk_time.h"
 
-#define RECENT_VOTERS 20
 #define UPDATE_MIN_MS 500
 
-typedef struct rtk_vote {
-    char participant_id[37];
-    int option;
-    char *name; /* the voter's name when it voted, or NULL */
-} rtk_vote;
-
 struct rtk_poll {
+    rtk_poll_view view; /* kept current: points into the fields below */
     rtk_poll *next;
     char id[37];
     char *question;
     char *created_by;
-    int64_t created_ms;
-    int anonymous;
-    int hide_votes;
-    int nopts;
     char **opts;
     int64_t *counts;
-    rtk_vote **votes; /* in the order cast */
-    size_t nvotes, cap;
-    rtk_map voters;   /* participant id -> rtk_vote */
-    int dirty;        /* votes since the last poll.updated */
+    rtk_vote_view **votes; /* in the order cast; names owned */
+    size_t cap;
+    rtk_map voters; /* participant id -> its rtk_vote_view */
+    int dirty;      /* votes since the last poll.updated */
     int64_t last_update_ms;
 };
 
 typedef struct rtk_vote_wait {
     struct rtk_vote_wait *next;
+    rtk_live *live;
     rtk_peer *peer; /* NULL once the peer is gone */
-    rtk_poll *poll;
-    rtk_vote *vote; /* taken back if the commit fails */
-    json_t *ref;
+    rtk_poll *poll; /* NULL once the session is gone */
+    rtk_lsession *session;
+    rtk_vote_view *vote; /* taken back if the write fails */
+    char ref[65];
+    size_t ref_len;
+    int has_ref;
 } rtk_vote_wait;
 
 /* ---- building and freeing ---- */
 
-static rtk_poll *poll_new(const char *id, const char *question, const char *const *opts,
-                          int nopts, int anonymous, int hide_votes, const char *created_by,
-                          int64_t created_ms)
+static void view_sync(rtk_poll *p)
+{
+    p->view.id = p->id;
+    p->view.question = p->question;
+    p->view.created_by = p->created_by;
+    p->view.opts = (const char *const *)p->opts;
+    p->view.counts = p->counts;
+    p->view.votes = (const rtk_vote_view *const *)p->votes;
+}
+
+static rtk_poll *poll_new(const char *id, const char *question, const char *const *opts, int nopts,
+                          int anonymous, int hide_votes, const char *created_by, int64_t created_ms)
 {
     rtk_poll *p = rtk_xcalloc(1, sizeof(*p));
     snprintf(p->id, sizeof(p->id), "%s", id);
     p->question = rtk_xstrndup(question, strlen(question));
     p->created_by = created_by ? rtk_xstrndup(created_by, strlen(created_by)) : NULL;
-    p->created_ms = created_ms;
-    p->anonymous = anonymous;
-    p->hide_votes = hide_votes;
-    p->nopts = nopts;
+    p->view.created_ms = created_ms;
+    p->view.anonymous = anonymous;
+    p->view.hide_votes = hide_votes;
+    p->view.nopts = nopts;
     p->opts = rtk_xcalloc((size_t)nopts, sizeof(*p->opts));
     p->counts = rtk_xcalloc((size_t)nopts, sizeof(*p->counts));
     for (int i = 0; i < nopts; i++)
         p->opts[i] = rtk_xstrndup(opts[i], strlen(opts[i]));
     rtk_map_init(&p->voters);
+    view_sync(p);
     return p;
 }
 
 static void poll_free(rtk_poll *p)
 {
-    for (int i = 0; i < p->nopts; i++)
+    for (int i = 0; i < p->view.nopts; i++)
         free(p->opts[i]);
-    for (size_t i = 0; i < p->nvotes; i++) {
-        free(p->votes[i]->name);
+    for (size_t i = 0; i < p->view.nvotes; i++) {
+        free((char *)p->votes[i]->name);
         free(p->votes[i]);
     }
     rtk_map_free(&p->voters);
@@ -89,27 +94,25 @@ static void poll_free(rtk_poll *p)
     free(p);
 }
 
-static void polls_free_list(rtk_poll *p)
+void rtk_live__polls_free(rtk_lsession *s)
 {
+    rtk_poll *p = s->polls;
     while (p != NULL) {
         rtk_poll *next = p->next;
         poll_free(p);
         p = next;
     }
-}
-
-void rtk_live__polls_free(rtk_lsession *s)
-{
-    polls_free_list(s->polls);
     s->polls = NULL;
     s->npolls = 0;
 }
 
-static void poll_append(rtk_poll **list, rtk_poll *p)
+static void poll_append(rtk_lsession *s, rtk_poll *p)
 {
+    rtk_poll **list = &s->polls;
     while (*list != NULL)
         list = &(*list)->next;
     *list = p;
+    s->npolls++;
 }
 
 static rtk_poll *poll_find(rtk_poll *list, const char *id)
@@ -120,300 +123,252 @@ static rtk_poll *poll_find(rtk_poll *list, const char *id)
     return NULL;
 }
 
-static void add_vote(rtk_poll *p, const char *participant_id, int option, const char *name)
+static rtk_vote_view *add_vote(rtk_poll *p, const char *participant_id, int option,
+                               const char *name)
 {
-    rtk_vote *v = rtk_xcalloc(1, sizeof(*v));
+    rtk_vote_view *v = rtk_xcalloc(1, sizeof(*v));
     snprintf(v->participant_id, sizeof(v->participant_id), "%s", participant_id);
     v->option = option;
     v->name = name ? rtk_xstrndup(name, strlen(name)) : NULL;
-    if (p->nvotes == p->cap) {
+    if (p->view.nvotes == p->cap) {
         p->cap = p->cap ? p->cap * 2 : 8;
         p->votes = rtk_xrealloc(p->votes, p->cap * sizeof(*p->votes));
     }
-    p->votes[p->nvotes++] = v;
+    p->votes[p->view.nvotes++] = v;
     p->counts[option]++;
     rtk_map_put(&p->voters, v->participant_id, v);
+    view_sync(p);
+    return v;
 }
 
-/* Takes back |v| (a vote whose batch was not stored). */
-static void remove_vote(rtk_poll *p, rtk_vote *v)
+/* Takes back |v| (a vote whose write was not stored). */
+static void remove_vote(rtk_poll *p, rtk_vote_view *v)
 {
-    for (size_t i = p->nvotes; i-- > 0;) {
+    size_t n = p->view.nvotes;
+    for (size_t i = n; i-- > 0;) {
         if (p->votes[i] == v) {
-            memmove(&p->votes[i], &p->votes[i + 1], (p->nvotes - i - 1) * sizeof(*p->votes));
-            p->nvotes--;
+            memmove(&p->votes[i], &p->votes[i + 1], (n - i - 1) * sizeof(*p->votes));
+            p->view.nvotes--;
             break;
         }
     }
     p->counts[v->option]--;
     rtk_map_del(&p->voters, v->participant_id);
     p->dirty = 1;
-    free(v->name);
+    free((char *)v->name);
     free(v);
-}
-
-/* ---- views (PROTOCOL.md §6) ---- */
-
-static json_t *voter(const rtk_vote *v)
-{
-    return json_pack("{s:s,s:s?}", "id", v->participant_id, "name", v->name);
-}
-
-/* The REST view: full voter lists (empty when anonymous) and who voted. */
-static json_t *rest_view(const rtk_poll *p)
-{
-    json_t *options = json_array(), *voted = json_array();
-    json_t **lists = rtk_xcalloc((size_t)p->nopts, sizeof(*lists));
-    for (int i = 0; i < p->nopts; i++)
-        lists[i] = json_array();
-    for (size_t i = 0; i < p->nvotes; i++) {
-        json_array_append_new(voted, json_string(p->votes[i]->participant_id));
-        if (!p->anonymous)
-            json_array_append_new(lists[p->votes[i]->option], voter(p->votes[i]));
-    }
-    for (int i = 0; i < p->nopts; i++)
-        json_array_append_new(options, json_pack("{s:s,s:I,s:o}", "text", p->opts[i], "count",
-                                                 (json_int_t)p->counts[i], "votes", lists[i]));
-    free(lists);
-    char created[25];
-    rtk_time_iso(p->created_ms, created);
-    return json_pack("{s:s,s:s,s:o,s:b,s:b,s:s?,s:o,s:s}", "id", p->id, "question", p->question,
-                     "options", options, "anonymous", p->anonymous, "hide_votes", p->hide_votes,
-                     "created_by", p->created_by, "voted", voted, "created_at", created);
-}
-
-/* The view of a participant whose vote is |my_vote| (-1: none). */
-static json_t *viewer_view(const rtk_poll *p, int my_vote)
-{
-    int hidden = p->hide_votes && my_vote < 0;
-    json_t *options = json_array();
-    json_t **lists = rtk_xcalloc((size_t)p->nopts, sizeof(*lists));
-    for (int i = 0; i < p->nopts; i++)
-        lists[i] = json_array();
-    if (!hidden && !p->anonymous) {
-        /* The most recent voters of each option, newest first, at most RECENT_VOTERS. */
-        int full = 0;
-        for (size_t i = p->nvotes; i-- > 0 && full < p->nopts;) {
-            json_t *l = lists[p->votes[i]->option];
-            if (json_array_size(l) < RECENT_VOTERS) {
-                json_array_append_new(l, voter(p->votes[i]));
-                if (json_array_size(l) == RECENT_VOTERS)
-                    full++;
-            }
-        }
-    }
-    for (int i = 0; i < p->nopts; i++) {
-        json_t *count = hidden ? json_null() : json_integer(p->counts[i]);
-        json_array_append_new(options, json_pack("{s:s,s:o,s:o}", "text", p->opts[i], "count",
-                                                 count, "votes", lists[i]));
-    }
-    free(lists);
-    char created[25];
-    rtk_time_iso(p->created_ms, created);
-    return json_pack("{s:s,s:s,s:o,s:b,s:b,s:s?,s:o,s:o,s:s}", "id", p->id, "question",
-                     p->question, "options", options, "anonymous", p->anonymous, "hide_votes",
-                     p->hide_votes, "created_by", p->created_by, "my_vote",
-                     my_vote < 0 ? json_null() : json_integer(my_vote), "total_votes",
-                     hidden ? json_null() : json_integer((json_int_t)p->nvotes), "created_at",
-                     created);
 }
 
 static int my_vote(const rtk_poll *p, const char *participant_id)
 {
-    const rtk_vote *v = rtk_map_get(&p->voters, participant_id);
+    const rtk_vote_view *v = rtk_map_get(&p->voters, participant_id);
     return v ? v->option : -1;
 }
 
-json_t *rtk_live__polls_view_all(rtk_lsession *s, const char *participant_id)
+size_t rtk_live__poll_views(const rtk_lsession *s, const char *participant_id,
+                            const rtk_poll_view ***polls, int **votes)
 {
-    json_t *arr = json_array();
-    for (rtk_poll *p = s->polls; p != NULL; p = p->next)
-        json_array_append_new(arr, viewer_view(p, my_vote(p, participant_id)));
-    return arr;
+    *polls = rtk_xcalloc(s->npolls ? s->npolls : 1, sizeof(**polls));
+    *votes = rtk_xcalloc(s->npolls ? s->npolls : 1, sizeof(**votes));
+    size_t n = 0;
+    for (const rtk_poll *p = s->polls; p != NULL; p = p->next, n++) {
+        (*polls)[n] = &p->view;
+        (*votes)[n] = my_vote(p, participant_id);
+    }
+    return n;
 }
 
-/* Sends |type| with each peer's view of |p| to every peer of |m|, serialising each distinct
- * view once: index 0 hidden, 1 visible without a vote, 2 + k for my_vote k. */
-static void broadcast_views(rtk_live *live, rtk_lmeeting *m, rtk_poll *p, const char *type)
+/* Sends |type| with each peer's view of |p| to every peer of |m|: one message per distinct
+ * view (index 0 hidden, 1 visible without a vote, 2 + k for my_vote k), each rendered once by
+ * the transport. */
+static void broadcast_views(rtk_live *live, rtk_lmeeting *m, rtk_poll *p, int type)
 {
-    size_t nviews = (size_t)p->nopts + 2;
-    rtk_frame **cache = rtk_xcalloc(nviews, sizeof(*cache));
+    size_t nviews = (size_t)p->view.nopts + 2;
+    rtk_live_msg *views = rtk_xcalloc(nviews, sizeof(*views));
+    for (size_t k = 0; k < nviews; k++) {
+        views[k].type = type;
+        views[k].poll = &p->view;
+        views[k].my_vote = k >= 2 ? (int)k - 2 : -1;
+    }
     for (rtk_peer *peer = m->peers; peer != NULL; peer = peer->next) {
         int mine = my_vote(p, peer->participant_id);
-        size_t k = mine >= 0 ? (size_t)mine + 2 : p->hide_votes ? 0 : 1;
-        if (cache[k] == NULL) {
-            json_t *msg = json_pack("{s:s,s:o}", "type", type, "poll", viewer_view(p, mine));
-            cache[k] = rtk_frame_json(msg);
-            json_decref(msg);
-        }
-        rtk_live__send(live, peer, cache[k]);
+        size_t k = mine >= 0 ? (size_t)mine + 2 : p->view.hide_votes ? 0 : 1;
+        rtk_live__send(live, peer, &views[k], NULL, 0);
     }
-    for (size_t i = 0; i < nviews; i++)
-        rtk_frame_unref(cache[i]);
-    free(cache);
+    for (size_t k = 0; k < nviews; k++)
+        live->tr->release(&views[k]);
+    free(views);
 }
 
-/* ---- creation (REST) ---- */
+/* ---- creation ---- */
 
-int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const char *question,
-                         const char *const *opts, int nopts, int anonymous, int hide_votes,
-                         const char *created_by, json_t **rest)
+typedef struct poll_wait {
+    rtk_live *live;
+    char meeting_id[37];
+    char session_id[37];
+    rtk_poll *poll;
+    rtk_live_poll_cb cb;
+    void *arg;
+} poll_wait;
+
+static void poll_stored(void *arg, int status)
 {
-    rtk_lmeeting *m = rtk_map_get(&live->meetings, meeting_id);
+    poll_wait *w = arg;
+    rtk_live *live = w->live;
+    rtk_poll *p = w->poll;
+    if (status != 0) {
+        w->cb(w->arg, RTK_EUNAVAIL, NULL);
+        poll_free(p);
+        free(w);
+        return;
+    }
+    rtk_lmeeting *m = rtk_live__meeting(live, w->meeting_id);
+    int joined = m != NULL && m->session != NULL && strcmp(m->session->id, w->session_id) == 0;
+    if (joined) {
+        poll_append(m->session, p);
+        broadcast_views(live, m, p, RTK_MSG_POLL_CREATED);
+    }
+    w->cb(w->arg, 0, &p->view);
+    if (!joined) /* stored for a session that ended meanwhile: nobody holds it */
+        poll_free(p);
+    rtk_live__drain(live);
+    free(w);
+}
+
+int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_spec *spec,
+                         rtk_live_poll_cb cb, void *arg)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     if (m == NULL || m->session == NULL)
         return RTK_ENOTFOUND;
-    rtk_lsession *s = m->session;
+    if (m->session->ending)
+        return RTK_EBUSY;
     char id[37];
     rtk_id_uuid4(id);
-    int64_t now = rtk_time_now_ms();
-    json_t *optj = json_array();
-    for (int i = 0; i < nopts; i++)
-        json_array_append_new(optj, json_string(opts[i]));
-    char *opts_text = json_dumps(optj, JSON_COMPACT);
-    json_decref(optj);
-    /* Acknowledged write: the caller answers once it is committed. */
-    int rc = rtk_db_poll_insert(live->db, id, s->db.id, question, opts_text, anonymous,
-                                hide_votes, created_by, now);
-    free(opts_text);
-    if (rc != 0)
-        return rc;
-    rtk_poll *p = poll_new(id, question, opts, nopts, anonymous, hide_votes, created_by, now);
-    poll_append(&s->polls, p);
-    s->npolls++;
-    broadcast_views(live, m, p, "poll.created");
-    *rest = rest_view(p);
-    rtk_live__drain(live);
+    rtk_poll *p = poll_new(id, spec->question, spec->opts, spec->nopts, spec->anonymous,
+                           spec->hide_votes, spec->created_by, rtk_time_now_ms());
+    rtk_live_event ev = {
+        .type = RTK_LIVE_EV_POLL_CREATED, .at_ms = p->view.created_ms, .poll = &p->view};
+    rtk_live__emit_session(live, m, &ev);
+    poll_wait *w = rtk_xcalloc(1, sizeof(*w));
+    w->live = live;
+    memcpy(w->meeting_id, m->id, sizeof(w->meeting_id));
+    memcpy(w->session_id, m->session->id, sizeof(w->session_id));
+    w->poll = p;
+    w->cb = cb;
+    w->arg = arg;
+    rtk_live_event b = {.type = RTK_LIVE_EV_BARRIER, .done = poll_stored, .done_arg = w};
+    rtk_live__emit(live, &b);
     return 0;
 }
 
-json_t *rtk_live_polls_rest(rtk_live *live, const char *meeting_id)
+int rtk_live_polls(rtk_live *live, const char *meeting_id,
+                   void (*fn)(void *arg, const rtk_poll_view *poll), void *arg)
 {
-    rtk_lmeeting *m = rtk_map_get(&live->meetings, meeting_id);
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     if (m == NULL || m->session == NULL)
-        return NULL;
-    json_t *arr = json_array();
-    for (rtk_poll *p = m->session->polls; p != NULL; p = p->next)
-        json_array_append_new(arr, rest_view(p));
-    return arr;
+        return RTK_ENOTFOUND;
+    for (const rtk_poll *p = m->session->polls; p != NULL; p = p->next)
+        fn(arg, &p->view);
+    return 0;
 }
 
-json_t *rtk_live_poll_rest(rtk_live *live, const char *meeting_id, const char *poll_id)
+int rtk_live_poll(rtk_live *live, const char *meeting_id, const char *poll_id,
+                  const rtk_poll_view **out)
 {
-    rtk_lmeeting *m = rtk_map_get(&live->meetings, meeting_id);
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     if (m == NULL || m->session == NULL)
-        return NULL;
+        return RTK_ENOTFOUND;
     rtk_poll *p = poll_find(m->session->polls, poll_id);
-    return p ? rest_view(p) : NULL;
+    if (p == NULL)
+        return RTK_ENOTFOUND;
+    *out = &p->view;
+    return 0;
 }
 
 /* ---- votes (channel) ---- */
 
-void rtk_live__poll_vote(rtk_live *live, rtk_peer *peer, json_t *msg, json_t *ref)
+static void unlink_wait(rtk_live *live, rtk_vote_wait *w)
+{
+    rtk_vote_wait **pp = &live->votes_waiting;
+    while (*pp != NULL && *pp != w)
+        pp = &(*pp)->next;
+    if (*pp == w)
+        *pp = w->next;
+}
+
+static void vote_stored(void *arg, int status)
+{
+    rtk_vote_wait *w = arg;
+    rtk_live *live = w->live;
+    unlink_wait(live, w);
+    const char *ref = w->has_ref ? w->ref : NULL;
+    if (w->poll == NULL) {
+        /* The session ended before the write returned: nobody is left to answer. */
+    } else if (status == 0) {
+        if (w->peer != NULL) {
+            rtk_live_msg msg = {
+                .type = RTK_MSG_POLL_VOTED, .poll = &w->poll->view, .my_vote = w->vote->option};
+            rtk_live__send(live, w->peer, &msg, ref, w->ref_len);
+            live->tr->release(&msg);
+        }
+    } else {
+        int dup = status == RTK_EEXIST;
+        remove_vote(w->poll, w->vote);
+        if (w->peer != NULL)
+            rtk_live__send_error(live, w->peer, dup ? "already_voted" : "unavailable",
+                                 dup ? "You have already voted in this poll"
+                                     : "The vote could not be stored; nothing was counted; "
+                                       "try again",
+                                 ref, w->ref_len);
+    }
+    free(w);
+    rtk_live__drain(live);
+}
+
+void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t option,
+                   const char *ref, size_t ref_len)
 {
     rtk_lsession *s = peer->m->session;
-    const char *poll_id = json_string_value(json_object_get(msg, "poll_id"));
     rtk_poll *p = (s && poll_id) ? poll_find(s->polls, poll_id) : NULL;
     if (p == NULL) {
-        rtk_live__send_error(live, peer, "poll_not_found", "No such poll in this session", ref);
-        return;
-    }
-    json_t *opt = json_object_get(msg, "option");
-    if (!json_is_integer(opt) || json_integer_value(opt) < 0 ||
-        json_integer_value(opt) >= p->nopts) {
+        rtk_live__send_error(live, peer, "poll_not_found", "No such poll in this session", ref,
+                             ref_len);
+    } else if (option < 0 || option >= p->view.nopts) {
         rtk_live__send_error(live, peer, "invalid_option",
-                             "\"option\" must be a valid 0-based index", ref);
-        return;
-    }
-    if (rtk_map_get(&p->voters, peer->participant_id) != NULL) {
-        rtk_live__send_error(live, peer, "already_voted",
-                             "You have already voted in this poll", ref);
-        return;
-    }
-    int option = (int)json_integer_value(opt);
-    if (rtk_db_vote_insert(live->db, p->id, peer->participant_id, option, peer->name,
-                           rtk_time_now_ms(), (int64_t)++live->vote_seq) != 0) {
+                             "\"option\" must be a valid 0-based index", ref, ref_len);
+    } else if (rtk_map_get(&p->voters, peer->participant_id) != NULL) {
+        rtk_live__send_error(live, peer, "already_voted", "You have already voted in this poll",
+                             ref, ref_len);
+    } else if (s->ending) {
         rtk_live__send_error(live, peer, "unavailable",
-                             "The vote could not be stored; try again", ref);
-        return;
-    }
-    add_vote(p, peer->participant_id, option, peer->name);
-    live->need_flush = 1;
-    p->dirty = 1;
-    /* poll.voted waits for the group commit of this loop turn. */
-    rtk_vote_wait *w = rtk_xcalloc(1, sizeof(*w));
-    w->peer = peer;
-    w->poll = p;
-    w->vote = rtk_map_get(&p->voters, peer->participant_id);
-    w->ref = ref ? json_incref(ref) : NULL;
-    *live->votes_tail = w;
-    live->votes_tail = &w->next;
-}
-
-/* poll.voted replies of one commit, serialised once per (poll, my_vote): every voter of the
- * same option on the same poll sees the same view, so only the "ref" differs. The cached text
- * is the message without its closing brace; each reply appends ,"ref":… and the brace. */
-typedef struct voted_view {
-    const rtk_poll *poll;
-    int option;
-    char *prefix;
-    size_t len;
-} voted_view;
-
-static const voted_view *voted_prefix(voted_view **cache, size_t *n, size_t *cap,
-                                      const rtk_poll *p, int option)
-{
-    for (size_t i = 0; i < *n; i++)
-        if ((*cache)[i].poll == p && (*cache)[i].option == option)
-            return &(*cache)[i];
-    if (*n == *cap) {
-        *cap = *cap ? *cap * 2 : 8;
-        *cache = rtk_xrealloc(*cache, *cap * sizeof(**cache));
-    }
-    json_t *msg = json_pack("{s:s,s:o}", "type", "poll.voted", "poll", viewer_view(p, option));
-    char *text = json_dumps(msg, JSON_COMPACT);
-    json_decref(msg);
-    if (text == NULL)
-        abort(); /* OOM only: our views are valid UTF-8 */
-    voted_view *v = &(*cache)[(*n)++];
-    v->poll = p;
-    v->option = option;
-    v->prefix = text;
-    v->len = strlen(text) - 1; /* without the closing '}' */
-    return v;
-}
-
-void rtk_live__votes_committed(rtk_live *live, int stored)
-{
-    rtk_vote_wait *w = live->votes_waiting;
-    voted_view *cache = NULL;
-    size_t ncache = 0, cap = 0;
-    live->votes_waiting = NULL;
-    live->votes_tail = &live->votes_waiting;
-    while (w != NULL) {
-        rtk_vote_wait *next = w->next;
-        if (!stored) {
-            remove_vote(w->poll, w->vote);
-            if (w->peer != NULL)
-                rtk_live__send_error(live, w->peer, "unavailable",
-                           "The vote could not be stored; nothing was counted; try again",
-                           w->ref);
-        } else if (w->peer != NULL) {
-            const voted_view *v = voted_prefix(&cache, &ncache, &cap, w->poll, w->vote->option);
-            char *ref = w->ref ? json_dumps(w->ref, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-            const char *parts[4] = {v->prefix, ref ? ",\"ref\":" : "", ref ? ref : "", "}"};
-            size_t lens[4] = {v->len, ref ? 7 : 0, ref ? strlen(ref) : 0, 1};
-            rtk_frame *f = rtk_frame_text_parts(parts, lens, 4);
-            free(ref);
-            rtk_live__send(live, w->peer, f);
-            rtk_frame_unref(f);
+                             "The session is ending; nothing was counted", ref, ref_len);
+    } else {
+        int64_t now = rtk_time_now_ms();
+        rtk_vote_wait *w = rtk_xcalloc(1, sizeof(*w));
+        w->live = live;
+        w->peer = peer;
+        w->poll = p;
+        w->session = s;
+        w->vote = add_vote(p, peer->participant_id, (int)option, peer->name);
+        if (ref != NULL) {
+            w->has_ref = 1;
+            w->ref_len = ref_len < sizeof(w->ref) ? ref_len : sizeof(w->ref) - 1;
+            memcpy(w->ref, ref, w->ref_len);
         }
-        json_decref(w->ref);
-        free(w);
-        w = next;
+        w->next = live->votes_waiting;
+        live->votes_waiting = w;
+        p->dirty = 1;
+        rtk_live_event ev = {.type = RTK_LIVE_EV_VOTE,
+                             .at_ms = now,
+                             .poll = &p->view,
+                             .participant_id = peer->participant_id,
+                             .option = (int)option,
+                             .name = peer->name,
+                             .done = vote_stored,
+                             .done_arg = w};
+        rtk_live__emit_session(live, peer->m, &ev);
     }
-    for (size_t i = 0; cache != NULL && i < ncache; i++)
-        free(cache[i].prefix);
-    free(cache);
     rtk_live__drain(live);
 }
 
@@ -422,6 +377,13 @@ void rtk_live__votes_peer_gone(rtk_live *live, rtk_peer *peer)
     for (rtk_vote_wait *w = live->votes_waiting; w != NULL; w = w->next)
         if (w->peer == peer)
             w->peer = NULL;
+}
+
+void rtk_live__votes_session_gone(rtk_live *live, rtk_lsession *s)
+{
+    for (rtk_vote_wait *w = live->votes_waiting; w != NULL; w = w->next)
+        if (w->session == s)
+            w->poll = NULL;
 }
 
 void rtk_live__polls_tick(rtk_live *live, int64_t now)
@@ -437,62 +399,28 @@ void rtk_live__polls_tick(rtk_live *live, int64_t now)
                 continue;
             p->dirty = 0;
             p->last_update_ms = now;
-            broadcast_views(live, m, p, "poll.updated");
+            broadcast_views(live, m, p, RTK_MSG_POLL_UPDATED);
         }
     }
 }
 
-/* ---- loading from the store (restart, history) ---- */
+/* ---- restoring ---- */
 
-typedef struct load_ctx {
-    rtk_poll *list;
-} load_ctx;
-
-static void load_poll(void *arg, const rtk_db_poll_row *r)
+void rtk_live_restore_poll(rtk_live *live, const char *meeting_id, const rtk_poll_view *v)
 {
-    load_ctx *lc = arg;
-    json_t *arr = json_loads(r->options_json, 0, NULL);
-    size_t n = json_array_size(arr);
-    const char **opts = rtk_xcalloc(n ? n : 1, sizeof(*opts));
-    for (size_t i = 0; i < n; i++)
-        opts[i] = json_string_value(json_array_get(arr, i));
-    if (n > 0)
-        poll_append(&lc->list, poll_new(r->id, r->question, opts, (int)n, r->anonymous,
-                                        r->hide_votes, r->created_by, r->created_ms));
-    free(opts);
-    json_decref(arr);
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    if (m == NULL || m->session == NULL || v->nopts < 1)
+        return;
+    poll_append(m->session, poll_new(v->id, v->question, v->opts, v->nopts, v->anonymous,
+                                     v->hide_votes, v->created_by, v->created_ms));
 }
 
-static void load_vote(void *arg, const rtk_db_vote_row *v)
+void rtk_live_restore_vote(rtk_live *live, const char *meeting_id, const char *poll_id,
+                           const char *participant_id, int option, const char *name)
 {
-    load_ctx *lc = arg;
-    rtk_poll *p = poll_find(lc->list, v->poll_id);
-    if (p != NULL && v->option >= 0 && v->option < p->nopts &&
-        rtk_map_get(&p->voters, v->participant_id) == NULL)
-        add_vote(p, v->participant_id, v->option, v->name);
-}
-
-void rtk_live__polls_restore(rtk_live *live, rtk_lsession *s)
-{
-    load_ctx lc = {NULL};
-    if (rtk_db_polls_load(live->db, s->db.id, load_poll, load_vote, &lc) != 0)
-        fprintf(stderr, "rtkd: live: could not load the polls of session %s\n", s->db.id);
-    s->polls = lc.list;
-    for (rtk_poll *p = s->polls; p != NULL; p = p->next)
-        s->npolls++;
-}
-
-json_t *rtk_live_session_polls(rtk_live *live, const char *meeting_id, const char *session_id)
-{
-    rtk_lmeeting *m = rtk_map_get(&live->meetings, meeting_id);
-    if (m != NULL && m->session != NULL && strcmp(m->session->db.id, session_id) == 0)
-        return rtk_live_polls_rest(live, meeting_id);
-    load_ctx lc = {NULL};
-    if (rtk_db_polls_load(live->db, session_id, load_poll, load_vote, &lc) != 0)
-        return NULL;
-    json_t *arr = json_array();
-    for (rtk_poll *p = lc.list; p != NULL; p = p->next)
-        json_array_append_new(arr, rest_view(p));
-    polls_free_list(lc.list);
-    return arr;
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    rtk_poll *p = m && m->session ? poll_find(m->session->polls, poll_id) : NULL;
+    if (p != NULL && option >= 0 && option < p->view.nopts &&
+        rtk_map_get(&p->voters, participant_id) == NULL)
+        add_vote(p, participant_id, option, name);
 }

@@ -18,6 +18,8 @@ const char *rtk_strerror(int code)
     case RTK_ENOTFOUND: return "not found";
     case RTK_EEXIST: return "already exists";
     case RTK_EDB: return "storage error";
+    case RTK_EUNAVAIL: return "the store is unavailable";
+    case RTK_EBUSY: return "busy";
     case RTK_EAUTH: return "authentication failed";
     case RTK_EEXPIRED: return "token expired";
     default:

@@ -15,7 +15,9 @@ enum {
     RTK_ETOOBIG = -1004, /* a size limit was exceeded */
     RTK_ENOTFOUND = -1005,
     RTK_EEXIST = -1006,
-    RTK_EDB = -1100,      /* storage failure */
+    RTK_EDB = -1100,      /* the store answered this statement with an error */
+    RTK_EUNAVAIL = -1101, /* the store is unreachable or the batch failed: nothing stored */
+    RTK_EBUSY = -1102,    /* not now: the object is in the middle of a change; try again */
     RTK_EAUTH = -1200,    /* bad signature, malformed or expired token */
     RTK_EEXPIRED = -1201, /* token signature fine but past its expiry */
 };

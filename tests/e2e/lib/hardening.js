@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -280,3 +280,40 @@ export async function openFds(pid) {
 /* Matches what AddressSanitizer, UBSan or a fatal signal print on stderr. */
 export const CRASH_MARKS =
     /AddressSanitizer|LeakSanitizer|runtime error:|Segmentation fault|Aborted|core dumped|SUMMARY: /;
+
+/* ---- mounts (the suite runs as root; where mount(2) is not permitted, callers say why) ---- */
+
+let mountProbe = null;
+/* {ok: true} when this process may mount a tmpfs, else {ok: false, why}. */
+export async function canMount() {
+    if (mountProbe) return mountProbe;
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'rtkd-e2e-mnt-'));
+    const r = await run('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+    if (r.code === 0) await run('umount', [dir]);
+    await rm(dir, { recursive: true, force: true });
+    mountProbe = r.code === 0 ? { ok: true }
+        : { ok: false, why: `mount(2) is not permitted here (${(r.stderr || r.error?.message || '').trim()})` };
+    return mountProbe;
+}
+
+/* Mounts a tmpfs of SIZE ("8m") on DIR; returns the function that unmounts it. */
+export async function mountTmpfsAt(dir, size) {
+    const r = await run('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir]);
+    assert.equal(r.code, 0, `mount tmpfs: ${r.stderr}`);
+    return async () => { await run('umount', ['-l', dir]); };
+}
+
+/* Writes zeros to FILE until the file system is full (the last partial block included). */
+export async function fillDisk(file) {
+    for (const size of [64 * 1024, 512]) {
+        const fh = await open(file, 'a');
+        const block = Buffer.alloc(size);
+        try {
+            for (;;) await fh.write(block);
+        } catch (e) {
+            if (e.code !== 'ENOSPC') throw e;
+        } finally {
+            await fh.close();
+        }
+    }
+}

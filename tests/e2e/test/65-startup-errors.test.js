@@ -5,7 +5,7 @@
 // (a small tmpfs) — and a listen address already in use each give a clear "rtkd: …" error on
 // stderr and a non-zero exit, not a crash and not a sanitizer report. Started on a full disk
 // with its data already there, the server may either refuse (as above) or serve. When the disk
-// fills up while it serves, reads still work, writes fail with 500 in the JSON envelope, no
+// fills up while it serves, reads still work, writes fail with 503 in the JSON envelope, no
 // reply promises what was not stored (a `poll.voted` means the vote survives a restart), and it
 // recovers when space returns. The mount cases need root and mount(2); where that is not
 // allowed they are skipped, saying why.
@@ -20,7 +20,9 @@ import {
     test, start, tempDir, createAccount, createToken, http, RTKD_BIN,
 } from '../lib/rtkd.js';
 import { connect } from '../lib/peer.js';
-import { run, CRASH_MARKS } from '../lib/hardening.js';
+import {
+    run, CRASH_MARKS, canMount, mountTmpfsAt, fillDisk as fill,
+} from '../lib/hardening.js';
 
 const EXIT_WAIT_MS = 15000;
 const cleanups = [];
@@ -140,22 +142,8 @@ test('the listen address already in use → clear error, non-zero exit, no leak 
 
 /* ---- mounts ---- */
 
-let mountProbe = null;
-async function canMount() {
-    if (mountProbe) return mountProbe;
-    const dir = await tempDir('rtkd-e2e-mnt-');
-    const r = await run('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
-    if (r.code === 0) await run('umount', [dir]);
-    await rm(dir, { recursive: true, force: true });
-    mountProbe = r.code === 0 ? { ok: true }
-        : { ok: false, why: `mount(2) is not permitted here (${(r.stderr || r.error?.message || '').trim()})` };
-    return mountProbe;
-}
-
 async function mountTmpfs(dir, size) {
-    const r = await run('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir]);
-    assert.equal(r.code, 0, `mount tmpfs: ${r.stderr}`);
-    cleanups.push(async () => { await run('umount', ['-l', dir]); });
+    cleanups.push(await mountTmpfsAt(dir, size));
 }
 
 async function bindReadOnly(src, dst) {
@@ -166,27 +154,6 @@ async function bindReadOnly(src, dst) {
     assert.equal(r.code, 0, `read-only remount: ${r.stderr}`);
 }
 
-/* Writes zeros to FILE until the filesystem is full. */
-async function fill(file) {
-    const fh = await open(file, 'w');
-    const block = Buffer.alloc(64 * 1024);
-    try {
-        for (;;) await fh.write(block);
-    } catch (e) {
-        if (e.code !== 'ENOSPC') throw e;
-    } finally {
-        await fh.close();
-    }
-    /* a few more bytes in small writes, to take the last partial block */
-    const fh2 = await open(file, 'a');
-    try {
-        for (;;) await fh2.write(Buffer.alloc(512));
-    } catch (e) {
-        if (e.code !== 'ENOSPC') throw e;
-    } finally {
-        await fh2.close();
-    }
-}
 
 test('a read-only data folder (fresh, and with an existing store) → clear error, non-zero exit',
     async (t) => {
@@ -241,7 +208,7 @@ test('a full disk with a fresh data folder → clear error, non-zero exit', asyn
 });
 
 test('a full disk under an existing store: refuse to start cleanly, or serve reads, answer ' +
-    'writes 500 JSON and recover when space returns — never crash', async (t) => {
+    'writes 503 JSON and recover when space returns — never crash', async (t) => {
     const m = await canMount();
     if (!m.ok) {
         t.skip(m.why);
@@ -297,7 +264,7 @@ test('a full disk under an existing store: refuse to start cleanly, or serve rea
         let refused = 0;
         for (let i = 0; i < 20; i++) {
             const w = await http(srv, 'POST', `${P}/meetings`, { token, body: { title: `full ${i}`, pad: 'x'.repeat(20000) } });
-            assert.ok(w.status === 201 || w.status === 500 || w.status === 507,
+            assert.ok(w.status === 201 || w.status === 503,
                 `a write on a full disk: ${w.status} ${w.text}`);
             if (w.status !== 201) {
                 refused += 1;
@@ -360,7 +327,7 @@ test('the disk fills up while serving: reads still work, writes fail with 500 JS
     let refused = 0;
     for (let i = 0; i < 30; i++) {
         const w = await api('POST', '/meetings', { title: `full ${i}`, ai_config: { pad: 'x'.repeat(30000) } });
-        assert.ok([201, 500, 507].includes(w.status), `a write on a full disk: ${w.status} ${w.text}`);
+        assert.ok([201, 503].includes(w.status), `a write on a full disk: ${w.status} ${w.text}`);
         assert.equal(typeof w.json, 'object', `not JSON: ${w.text}`);
         if (w.status === 201) acked.push(w.json.data.id);
         else {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_keyfile.c - create-once, read-always signing key file. */
-#include "auth/rtk_keyfile.h"
+/* rtk_keyfile.c - create-once, read-always key files. */
+#include "store/rtk_keyfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,10 +27,11 @@ static int read_all(int fd, uint8_t *buf, size_t n)
     return read(fd, &extra, 1) == 0 ? 0 : RTK_EINVAL;
 }
 
-int rtk_keyfile_load(const char *dir, uint8_t key[32])
+int rtk_keyfile_load(const char *dir, const char *name, uint8_t *key, size_t len)
 {
     char path[4096];
-    if (snprintf(path, sizeof(path), "%s/signing.key", dir) >= (int)sizeof(path))
+    if (len == 0 || len > 64 ||
+        snprintf(path, sizeof(path), "%s/%s.key", dir, name) >= (int)sizeof(path))
         return RTK_EINVAL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
@@ -42,12 +43,12 @@ int rtk_keyfile_load(const char *dir, uint8_t key[32])
         int w = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (w < 0)
             return -errno;
-        if (rtk_random_bytes(key, 32) != 0) {
+        if (rtk_random_bytes(key, len) != 0) {
             close(w);
             return RTK_EINVAL;
         }
-        ssize_t n = write(w, key, 32);
-        int rc = (n == 32 && fsync(w) == 0) ? 0 : (n < 0 ? -errno : RTK_EINVAL);
+        ssize_t n = write(w, key, len);
+        int rc = (n == (ssize_t)len && fsync(w) == 0) ? 0 : (n < 0 ? -errno : RTK_EINVAL);
         close(w);
         if (rc == 0 && rename(tmp, path) != 0)
             rc = -errno;
@@ -55,7 +56,7 @@ int rtk_keyfile_load(const char *dir, uint8_t key[32])
     }
     if (fd < 0)
         return -errno;
-    int rc = read_all(fd, key, 32);
+    int rc = read_all(fd, key, len);
     close(fd);
     return rc;
 }

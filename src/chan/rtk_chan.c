@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_channel.c - WebSocket connections of peers: framing in, frames out, closes.
+/* rtk_chan.c - WebSocket connections of peers: framing in, frames out, closes.
  *
  * Reads arrive in the HTTP layer's shared buffer. Whole frames are parsed (and unmasked) in
  * place and handed on without a copy; only the tail of an incomplete frame is copied into a
  * per-connection buffer, which is freed as soon as the frame completes. A fragmented message
  * is assembled in its own buffer, bounded at 64 KiB by the codec. An idle peer therefore holds
  * no buffers at all. */
-#include "net/rtk_channel.h"
+#include "chan/rtk_chan.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/rtk_chan_msg.h"
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
 
@@ -40,21 +41,22 @@ typedef struct chan {
 
 /* Output coalescing. Everything a peer is sent during one loop turn (hello, pongs, the
  * coalesced updates of many polls, a poll.voted) goes out in one writev at the end of the turn:
- * one system call per peer per turn instead of one per frame. The flush runs from a uv_check
- * handle (after the I/O callbacks) and from live's prepare hook (after the group commit and
- * the timers), so nothing waits past the point where the loop would block. */
+ * one system call per peer per turn instead of one per frame. The loop-turn owner flushes
+ * once per turn, after the store's commit released what waited on it and before the loop
+ * blocks, so nothing waits past that point. */
 static chan *dirty_head;
-static uv_check_t flush_check;
 
-static rtk_channel_config config = {.max_outbound = 1024 * 1024};
+static rtk_chan_config config = {.max_outbound = 1024 * 1024, .heartbeat_ms = 25000};
 
-void rtk_channel_configure(const rtk_channel_config *cfg)
+void rtk_chan_configure(const rtk_chan_config *cfg)
 {
     if (cfg->max_outbound)
         config.max_outbound = cfg->max_outbound;
+    if (cfg->heartbeat_ms)
+        config.heartbeat_ms = cfg->heartbeat_ms;
 }
 
-size_t rtk_channel_conn_size(void)
+size_t rtk_chan_conn_size(void)
 {
     return sizeof(chan);
 }
@@ -120,35 +122,37 @@ static void flush_all(void)
     }
 }
 
-static void on_check(uv_check_t *h)
+void rtk_chan_flush(void)
 {
-    (void)h;
+    flush_all();
+}
+
+void rtk_chan_stop(void)
+{
     flush_all();
 }
 
-void rtk_channel_start(uv_loop_t *loop)
+/* Queues |f| unless that would put |c| over its outbound limit. */
+static int queue_frame(chan *c, rtk_frame *f)
 {
-    uv_check_init(loop, &flush_check);
-    uv_check_start(&flush_check, on_check);
-    uv_unref((uv_handle_t *)&flush_check); /* never keeps the loop alive by itself */
+    if (c->closing)
+        return RTK_ETOOBIG;
+    size_t waiting = c->out ? c->out->bytes : 0;
+    if (rtk_http_raw_write_queue_size(c->conn) + waiting + f->len > config.max_outbound)
+        return RTK_ETOOBIG;
+    out_push(c, f);
+    return 0;
 }
 
-void rtk_channel_stop(void)
-{
-    flush_all();
-    uv_close((uv_handle_t *)&flush_check, NULL);
-}
-
-static int chan_send(void *conn, rtk_frame *f)
+static int chan_send(void *conn, rtk_live_msg *msg, const char *ref, size_t ref_len)
 {
     chan *c = conn;
     if (c->closing)
-        return -1;
-    size_t waiting = c->out ? c->out->bytes : 0;
-    if (rtk_http_raw_write_queue_size(c->conn) + waiting + f->len > config.max_outbound)
-        return -1;
-    out_push(c, f);
-    return 0;
+        return RTK_ETOOBIG;
+    rtk_frame *f = rtk_chan_msg_frame(msg, ref, ref_len, config.heartbeat_ms);
+    int rc = queue_frame(c, f);
+    rtk_frame_unref(f);
+    return rc;
 }
 
 /* Sends a close frame (after whatever waits) and closes; with |await|, a close we start
@@ -172,24 +176,34 @@ static void close_with(chan *c, uint16_t code, const char *reason, int await)
         rtk_http_raw_close(c->conn);
 }
 
-static void chan_close(void *conn, uint16_t code, const char *reason)
+static void chan_close(void *conn, int why)
 {
+    static const struct {
+        uint16_t code;
+        const char *reason;
+    } codes[] = {
+        [RTK_LIVE_LEFT] = {RTK_WS_CLOSE_NORMAL, NULL},
+        [RTK_LIVE_KICKED] = {4001, "kicked"},
+        [RTK_LIVE_REPLACED] = {4002, "replaced"},
+        [RTK_LIVE_REMOVED] = {4003, "participant deleted"},
+        [RTK_LIVE_TIMEOUT] = {RTK_WS_CLOSE_GOING_AWAY, "heartbeat timeout"},
+        [RTK_LIVE_SHUTDOWN] = {RTK_WS_CLOSE_GOING_AWAY, "server shutting down"},
+        [RTK_LIVE_SLOW] = {RTK_WS_CLOSE_POLICY, "slow consumer"},
+        [RTK_LIVE_FLOOD] = {RTK_WS_CLOSE_POLICY, "rate limit"},
+    };
     chan *c = conn;
     c->peer = NULL;
+    if (why < 0 || why >= (int)(sizeof(codes) / sizeof(codes[0])))
+        why = RTK_LIVE_LEFT;
     /* kicked, replaced, removed, going away: a client answers those; 1008 (flooding, too
      * slow) is a failure */
-    close_with(c, code, reason, code != RTK_WS_CLOSE_POLICY);
+    close_with(c, codes[why].code, codes[why].reason, codes[why].code != RTK_WS_CLOSE_POLICY);
 }
 
-static void chan_flush(void)
-{
-    flush_all();
-}
-
-const rtk_live_transport rtk_channel_transport = {
+const rtk_live_transport rtk_chan_transport = {
     .send = chan_send,
+    .release = rtk_chan_msg_release,
     .close = chan_close,
-    .flush = chan_flush,
 };
 
 /* The connection fails on our side: the peer leaves, and the client hears why. */
@@ -203,10 +217,32 @@ static void fail(chan *c, uint16_t code, const char *reason)
     close_with(c, code, reason, code == RTK_WS_CLOSE_GOING_AWAY);
 }
 
+int rtk_chan_dispatch(rtk_live *live, rtk_peer *peer, const char *text, size_t len)
+{
+    int rc = rtk_live_admit(live, peer);
+    if (rc == RTK_ETOOBIG)
+        return rc; /* dropped by the rate limit: live called the transport's close already */
+    if (rc != 0)
+        return 0; /* refused with rate_limited */
+    rtk_chan_req req;
+    rtk_chan_req_parse(text, len, &req);
+    switch (req.type) {
+    case RTK_CREQ_PING: rtk_live_ping(live, peer, req.ref, req.ref_len); break;
+    case RTK_CREQ_VOTE:
+        rtk_live_vote(live, peer, req.poll_id, req.option, req.ref, req.ref_len);
+        break;
+    default:
+        rtk_live_reject(live, peer, req.error_code, req.error_text, req.ref, req.ref_len);
+        break;
+    }
+    rtk_chan_req_free(&req);
+    return 0;
+}
+
 static void deliver(chan *c, const uint8_t *text, size_t len)
 {
-    if (c->peer != NULL && rtk_live_message(c->live, c->peer, (const char *)text, len) != 0)
-        c->peer = NULL; /* dropped by the rate limit: live called chan_close already */
+    if (c->peer != NULL && rtk_chan_dispatch(c->live, c->peer, (const char *)text, len) != 0)
+        c->peer = NULL;
 }
 
 /* Handles one parsed frame. Returns -1 when the connection is finished. */
@@ -234,7 +270,7 @@ static int on_frame(chan *c, const rtk_ws_frame *f)
         return 0;
     case RTK_WS_OP_PING: {
         rtk_frame *pong = rtk_frame_new(RTK_WS_OP_PONG, f->payload, f->len);
-        if (chan_send(c, pong) != 0) {
+        if (queue_frame(c, pong) != 0) {
             rtk_frame_unref(pong);
             fail(c, RTK_WS_CLOSE_POLICY, "slow consumer");
             return -1;
@@ -372,8 +408,8 @@ static const rtk_http_raw_cbs chan_cbs = {
     .is_last = is_last,
 };
 
-int rtk_channel_accept(rtk_http_req *req, const char *accept, rtk_live *live,
-                       const rtk_join_info *ji)
+int rtk_chan_accept(rtk_http_req *req, const char *accept, rtk_live *live,
+                    const rtk_join_info *ji)
 {
     char head[256];
     int n = snprintf(head, sizeof(head),

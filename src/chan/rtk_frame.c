@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* rtk_frame.c - reference-counted prepared frames. */
-#include "live/rtk_frame.h"
+#include "chan/rtk_frame.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,16 +37,6 @@ rtk_frame *rtk_frame_text_parts(const char *const *parts, const size_t *lens, si
         memcpy(w, parts[i], lens[i]);
         w += lens[i];
     }
-    return f;
-}
-
-rtk_frame *rtk_frame_json(const json_t *msg)
-{
-    char *text = json_dumps(msg, JSON_COMPACT);
-    if (text == NULL)
-        abort(); /* only on OOM: every string we put in events is valid UTF-8 */
-    rtk_frame *f = rtk_frame_new(RTK_WS_OP_TEXT, text, strlen(text));
-    free(text);
     return f;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* test_api.c - REST handlers driven with fake requests over a real store: authentication,
- * body validation (each field named in its 400), paging, and the answer envelopes. */
+/* test_api.c - REST handlers driven with fake requests over a real SQLite store: authentication,
+ * body validation (each field named in its 400), paging, the answer envelopes, and writes whose
+ * group commit fails (answered 503, nothing stored). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,77 +12,127 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "api/rtk_api.h"
 #include "auth/rtk_token.h"
+#include "fault_vfs.h"
 #include "net/rtk_http.h"
-#include "store/rtk_db.h"
+#include "persist/rtk_persist.h"
+#include "store/rtk_store.h"
 #include "util/rtk_err.h"
+#include "util/rtk_id.h"
 #include "util/rtk_time.h"
 
 typedef struct fixture {
     char dir[64];
+    uv_loop_t loop;
     rtk_ctx ctx;
     char account[33];
     char other_account[33];
-    char *token;
-    char *other_token;
+    char token[RTK_API_TOKEN_LEN + 1];
+    char other_token[RTK_API_TOKEN_LEN + 1];
     char app[37];
     char prefix[160]; /* /accounts/A/realtime/kit/APP */
     char auth[128];
+    rtk_persist *persist;
 } fixture;
+
+static int wait_ok(fixture *fx, rtk_store_kept *k)
+{
+    rtk_store_wait(fx->ctx.store);
+    assert_true(k->done);
+    int st = k->status;
+    rtk_store_kept_free(k);
+    return st;
+}
+
+static void make_account(fixture *fx, char id[33], char token[RTK_API_TOKEN_LEN + 1])
+{
+    rtk_store_kept k;
+    uint8_t hash[32];
+    char tid[33];
+    rtk_id_hex(id, 16);
+    rtk_store_account_create(fx->ctx.store, id, "a", 0, rtk_time_now_ms(), rtk_store_keep, &k);
+    assert_int_equal(wait_ok(fx, &k), 0);
+    rtk_token_mint(token, hash, tid);
+    rtk_store_token_create(fx->ctx.store, tid, id, "t", hash, rtk_time_now_ms(), rtk_store_keep,
+                           &k);
+    assert_int_equal(wait_ok(fx, &k), 0);
+}
 
 static int setup(void **state)
 {
     fixture *fx = calloc(1, sizeof(*fx));
-    char tid[33];
-    json_t *app = NULL;
+    fault_vfs_install();
+    fault_vfs_fail_wal(0);
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/rtk-test-api-XXXXXX");
     assert_non_null(mkdtemp(fx->dir));
-    assert_int_equal(rtk_db_open(fx->dir, 0, &fx->ctx.db), 0);
+    assert_int_equal(uv_loop_init(&fx->loop), 0);
+    char url[128];
+    snprintf(url, sizeof(url), "sqlite:%s", fx->dir);
+    rtk_store_config cfg = {.url = url, .quiet = 1};
+    assert_int_equal(rtk_store_open(&fx->loop, &cfg, &fx->ctx.store), 0);
+    fx->ctx.loop = &fx->loop;
     memset(fx->ctx.signing_key, 7, sizeof(fx->ctx.signing_key));
     fx->ctx.ptoken_ttl_s = 3600;
     rtk_ratelimit_init(&fx->ctx.api_rl, 0, 1, 0);
-    assert_int_equal(rtk_db_account_create(fx->ctx.db, "a", 0, fx->account), 0);
-    assert_int_equal(rtk_db_account_create(fx->ctx.db, "b", 0, fx->other_account), 0);
-    assert_int_equal(rtk_db_token_create(fx->ctx.db, fx->account, "t", &fx->token, tid), 0);
-    assert_int_equal(rtk_db_token_create(fx->ctx.db, fx->other_account, "t", &fx->other_token, tid),
-                     0);
-    assert_int_equal(rtk_db_app_create(fx->ctx.db, fx->account, "app", &app), 0);
-    snprintf(fx->app, sizeof(fx->app), "%s", json_string_value(json_object_get(app, "id")));
-    json_decref(app);
-    snprintf(fx->prefix, sizeof(fx->prefix), "/client/v4/accounts/%s/realtime/kit/%s",
-             fx->account, fx->app);
+    make_account(fx, fx->account, fx->token);
+    make_account(fx, fx->other_account, fx->other_token);
+    rtk_store_kept k;
+    rtk_id_uuid4(fx->app);
+    rtk_store_app_create(fx->ctx.store, fx->app, fx->account, "app", rtk_time_now_ms(),
+                         rtk_store_keep, &k);
+    assert_int_equal(wait_ok(fx, &k), 0);
+    assert_int_equal(rtk_live_new(&fx->loop, NULL, NULL, &fx->ctx.live), 0);
+    fx->persist = rtk_persist_new(fx->ctx.store, fx->ctx.live);
+    snprintf(fx->prefix, sizeof(fx->prefix), "/client/v4/accounts/%s/realtime/kit/%s", fx->account,
+             fx->app);
     snprintf(fx->auth, sizeof(fx->auth), "Authorization: Bearer %s\r\n", fx->token);
     *state = fx;
     return 0;
+}
+
+static void on_live_closed(void *arg)
+{
+    *(int *)arg = 1;
 }
 
 static int teardown(void **state)
 {
     fixture *fx = *state;
     char cmd[128];
-    rtk_db_close(fx->ctx.db);
+    int closed = 0;
+    fault_vfs_fail_wal(0);
+    rtk_live_shutdown(fx->ctx.live, on_live_closed, &closed);
+    while (!closed)
+        uv_run(&fx->loop, UV_RUN_ONCE);
+    rtk_store_close(fx->ctx.store);
+    rtk_persist_free(fx->persist);
+    rtk_live_free(fx->ctx.live);
     rtk_ratelimit_free(&fx->ctx.api_rl);
     rtk_api_ctx_free(&fx->ctx);
-    free(fx->token);
-    free(fx->other_token);
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
     assert_int_equal(system(cmd), 0);
     free(fx);
     return 0;
 }
 
-/* Runs one request through rtk_api_handle; returns the status and the parsed body. */
+/* Runs one request through rtk_api_handle and the loop turns that answer it (the store's
+ * completions and commit, as the server's turn owner runs them); returns the status and the
+ * parsed body. */
 static int call(fixture *fx, const char *method, const char *target, const char *headers,
                 const char *body, json_t **out)
 {
     rtk_http_req *req = NULL;
     rtk_http_fake_resp resp;
-    assert_int_equal(rtk_http_fake_new(method, target, headers, body, body ? strlen(body) : 0,
-                                       &fx->ctx, &req),
-                     0);
+    assert_int_equal(
+        rtk_http_fake_new(method, target, headers, body, body ? strlen(body) : 0, &fx->ctx, &req),
+        0);
     rtk_api_handle(req);
+    for (int i = 0; i < 100 && rtk_http_fake_response(req, &resp) != 0; i++)
+        rtk_store_turn(fx->ctx.store);
     assert_int_equal(rtk_http_fake_response(req, &resp), 0);
     json_error_t err;
     json_t *j = json_loadb(resp.body, resp.body_len, 0, &err);
@@ -114,8 +165,8 @@ static void auth_missing_unknown_other_account(void **state)
     char target[256], h[160];
     snprintf(target, sizeof(target), "%s/meetings", fx->prefix);
     assert_int_equal(call(fx, "GET", target, NULL, NULL, &j), 401);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_array_get(json_object_get(j, "errors"), 0), "code")),
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_array_get(json_object_get(j, "errors"), 0), "code")),
                      10000);
     assert_true(json_is_null(json_object_get(j, "result")));
     json_decref(j);
@@ -176,16 +227,14 @@ static void meeting_defaults_patch_and_put(void **state)
     char id[37], path[128];
     snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(m, "id")));
     assert_string_equal(json_string_value(json_object_get(m, "status")), "ACTIVE");
-    assert_int_equal(json_integer_value(json_object_get(m, "session_keep_alive_time_in_secs")),
-                     60);
+    assert_int_equal(json_integer_value(json_object_get(m, "session_keep_alive_time_in_secs")), 60);
     assert_true(json_is_false(json_object_get(m, "record_on_start")));
     assert_null(json_object_get(m, "unknown"));
     json_decref(j);
 
     snprintf(path, sizeof(path), "/meetings/%s", id);
-    assert_int_equal(api(fx, "PATCH", path, "{\"record_on_start\":true,\"status\":\"INACTIVE\"}",
-                         &j),
-                     200);
+    assert_int_equal(
+        api(fx, "PATCH", path, "{\"record_on_start\":true,\"status\":\"INACTIVE\"}", &j), 200);
     m = json_object_get(j, "data");
     assert_string_equal(json_string_value(json_object_get(m, "title")), "T"); /* kept */
     assert_true(json_is_true(json_object_get(m, "record_on_start")));
@@ -274,9 +323,8 @@ static void paging_offsets_and_limits(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "data")), 1);
     json_decref(j);
     assert_int_equal(api(fx, "GET", "/meetings?page_no=9", NULL, &j), 200);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "paging"),
-                                                        "start_offset")),
-                     0);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(j, "paging"), "start_offset")), 0);
     json_decref(j);
     assert_int_equal(api(fx, "GET", "/meetings?search=m%25", NULL, &j), 200); /* literal % */
     assert_int_equal(json_array_size(json_object_get(j, "data")), 0);
@@ -310,15 +358,84 @@ static void routing_404_405_and_health(void **state)
     assert_int_equal(call(fx, "DELETE", "/healthz", NULL, NULL, NULL), 405);
 }
 
+/* A failed group commit (the disk filled up: every WAL write is refused) answers the waiting
+ * writes 503 and stores nothing; once space is back, writes are stored again. */
+static void failed_commit_answers_503_and_stores_nothing(void **state)
+{
+    fixture *fx = *state;
+    json_t *j = NULL;
+    assert_int_equal(api(fx, "POST", "/meetings", "{\"title\":\"kept\"}", &j), 201);
+    char id[37], path[128];
+    snprintf(id, sizeof(id), "%s",
+             json_string_value(json_object_get(json_object_get(j, "data"), "id")));
+    json_decref(j);
+    snprintf(path, sizeof(path), "/meetings/%s", id);
+
+    unsigned refused = fault_vfs_refused();
+    fault_vfs_fail_wal(1);
+    assert_int_equal(api(fx, "POST", "/meetings", "{\"title\":\"lost\"}", &j), 503);
+    assert_non_null(strstr(err_message(j), "nothing was written"));
+    json_decref(j);
+    assert_int_equal(api(fx, "PATCH", path, "{\"title\":\"renamed\"}", &j), 503);
+    json_decref(j);
+    assert_true(fault_vfs_refused() > refused); /* the commit itself was refused */
+    fault_vfs_fail_wal(0);
+
+    /* Nothing of it is stored: one meeting, still called "kept". */
+    assert_int_equal(api(fx, "GET", "/meetings", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 1);
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", path, NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "data"), "title")),
+                        "kept");
+    json_decref(j);
+    assert_int_equal(api(fx, "PATCH", path, "{\"title\":\"renamed\"}", &j), 200);
+    json_decref(j);
+}
+
+/* A revoked token stops working at once, even when the revocation comes from another process
+ * (the command line): the store's epoch moves and the cache is dropped. */
+static void revocation_elsewhere_reaches_the_cache(void **state)
+{
+    fixture *fx = *state;
+    json_t *j = NULL;
+    assert_int_equal(api(fx, "GET", "/meetings", NULL, NULL), 200); /* cached now */
+    char url[128];
+    snprintf(url, sizeof(url), "sqlite:%s", fx->dir);
+    rtk_store_config cfg = {.url = url, .quiet = 1};
+    uv_loop_t loop;
+    rtk_store *other = NULL;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(rtk_store_open(&loop, &cfg, &other), 0);
+    rtk_store_kept k;
+    rtk_store_token_list(other, fx->account, rtk_store_keep, &k);
+    rtk_store_wait(other);
+    char tid[33];
+    snprintf(tid, sizeof(tid), "%s", rtk_store_text(&k.res.sets[0], 0, 0, NULL));
+    rtk_store_kept_free(&k);
+    rtk_store_token_revoke(other, tid, rtk_time_now_ms(), rtk_store_keep, &k);
+    rtk_store_wait(other);
+    assert_int_equal(k.status, 0);
+    rtk_store_kept_free(&k);
+    rtk_store_close(other);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    rtk_store_turn(fx->ctx.store); /* a new loop turn */
+    assert_int_equal(api(fx, "GET", "/meetings", NULL, &j), 401);
+    json_decref(j);
+}
+
 int main(void)
 {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(auth_missing_unknown_other_account, setup, teardown),
-        cmocka_unit_test_setup_teardown(meeting_validation_names_the_field, setup, teardown),
-        cmocka_unit_test_setup_teardown(meeting_defaults_patch_and_put, setup, teardown),
-        cmocka_unit_test_setup_teardown(participant_validation_and_token, setup, teardown),
-        cmocka_unit_test_setup_teardown(paging_offsets_and_limits, setup, teardown),
-        cmocka_unit_test_setup_teardown(routing_404_405_and_health, setup, teardown),
+        T(auth_missing_unknown_other_account),
+        T(meeting_validation_names_the_field),
+        T(meeting_defaults_patch_and_put),
+        T(participant_validation_and_token),
+        T(paging_offsets_and_limits),
+        T(routing_404_405_and_health),
+        T(failed_commit_answers_503_and_stores_nothing),
+        T(revocation_elsewhere_reaches_the_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

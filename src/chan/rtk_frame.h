@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct json_t;
-
 /* One complete server frame (header and payload). A broadcast serialises its message once
  * and every peer's write borrows the same bytes, holding one reference until it completes. */
 typedef struct rtk_frame {
@@ -16,8 +14,6 @@ typedef struct rtk_frame {
     uint8_t data[];  /* read-only */
 } rtk_frame;
 
-/* A text frame holding |msg| serialised compactly. Returns a new frame with one reference. */
-rtk_frame *rtk_frame_json(const struct json_t *msg);
 /* A frame of |opcode| with |len| payload bytes. Returns a new frame with one reference. */
 rtk_frame *rtk_frame_new(int opcode, const void *payload, size_t len);
 /* A text frame whose payload is the |n| pieces |parts|/|lens| one after another (e.g. a shared

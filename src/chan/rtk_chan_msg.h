@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_chan_msg.h - the participant channel's messages (PROTOCOL.md §4) rendered from live's
+ * message descriptions, and client messages parsed for live.
+ *
+ * Runs on the loop thread. A message is rendered once, on its first send, into msg->cache:
+ * its JSON text without the closing brace, so that each receiver's `ref` can be spliced in,
+ * and a frame shared by every receiver without a ref. */
+#ifndef RTK_CHAN_MSG_H
+#define RTK_CHAN_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan/rtk_frame.h"
+#include "live/rtk_live.h"
+
+/* Recent voters per option shown in a viewer view (PROTOCOL.md §6). */
+#define RTK_CHAN_RECENT_VOTERS 20
+
+/* The frame of |msg| for a receiver whose message carried |ref| (NULL: none). Returns a new
+ * reference. |heartbeat_ms| is what hello announces. */
+rtk_frame *rtk_chan_msg_frame(rtk_live_msg *msg, const char *ref, size_t ref_len,
+                              uint64_t heartbeat_ms);
+
+/* Frees msg->cache. */
+void rtk_chan_msg_release(rtk_live_msg *msg);
+
+/* Appends the viewer view of |p| for a participant whose vote is |my_vote| (-1: none). */
+struct rtk_jw;
+void rtk_chan_msg_viewer_view(struct rtk_jw *w, const rtk_poll_view *p, int my_vote);
+
+/* A client message, parsed. Strings borrow from the parser's document. */
+typedef struct rtk_chan_req {
+    int type;        /* RTK_CREQ_* */
+    const char *ref; /* NULL when absent */
+    size_t ref_len;
+    const char *poll_id;    /* poll.vote: NULL when absent or not a string */
+    int64_t option;         /* poll.vote: -1 when absent or not an integer */
+    const char *error_code; /* RTK_CREQ_INVALID: the error to answer */
+    const char *error_text;
+    void *doc; /* private: the parsed document */
+} rtk_chan_req;
+
+enum { RTK_CREQ_INVALID = 0, RTK_CREQ_PING, RTK_CREQ_VOTE };
+
+/* Parses the text message |text| (|len| bytes, valid UTF-8 as the codec checked). Always
+ * fills *out; release it with rtk_chan_req_free. */
+void rtk_chan_req_parse(const char *text, size_t len, rtk_chan_req *out);
+void rtk_chan_req_free(rtk_chan_req *req);
+
+#endif

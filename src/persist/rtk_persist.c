@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_persist.c - live's events as store writes; live sessions restored at start-up. */
+#include "persist/rtk_persist.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/rtk_err.h"
+
+struct rtk_persist {
+    rtk_store *st;
+    rtk_live *live;
+    uint64_t failures;
+};
+
+/* A live done callback waiting for a store completion. */
+typedef struct done_wait {
+    rtk_persist *p;
+    void (*done)(void *arg, int status);
+    void *arg;
+} done_wait;
+
+static void on_done(void *arg, int status, const rtk_store_res *res)
+{
+    done_wait *w = arg;
+    (void)res;
+    if (status != 0 && status != RTK_EEXIST)
+        w->p->failures++;
+    w->done(w->arg, status);
+    free(w);
+}
+
+static done_wait *wait_for(rtk_persist *p, const rtk_live_event *ev)
+{
+    done_wait *w = rtk_xmalloc(sizeof(*w));
+    w->p = p;
+    w->done = ev->done;
+    w->arg = ev->done_arg;
+    return w;
+}
+
+static void session_row(const rtk_session_view *v, rtk_store_session *out)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", v->id);
+    snprintf(out->meeting_id, sizeof(out->meeting_id), "%s", v->meeting_id);
+    snprintf(out->app_id, sizeof(out->app_id), "%s", v->app_id);
+    out->title = (char *)v->title;
+    out->ended = v->ended;
+    out->started_ms = v->started_ms;
+    out->ended_ms = v->ended_ms;
+    out->updated_ms = v->updated_ms;
+    out->seen_ms = v->seen_ms;
+    out->peak = v->peak;
+    out->closed_ms = v->closed_ms;
+}
+
+static void put_session(rtk_persist *p, const rtk_session_view *v, int insert)
+{
+    rtk_store_session row;
+    session_row(v, &row);
+    rtk_store_session_put(p->st, &row, insert, NULL, NULL);
+}
+
+static void on_event(void *arg, const rtk_live_event *ev)
+{
+    rtk_persist *p = arg;
+    const rtk_session_view *s = ev->session;
+    switch (ev->type) {
+    case RTK_LIVE_EV_SESSION_STARTED: put_session(p, s, 1); break;
+    case RTK_LIVE_EV_SESSION_CHANGED: put_session(p, s, 0); break;
+    case RTK_LIVE_EV_SESSION_ENDED:
+        if (ev->all_left)
+            rtk_store_session_peers_left(p->st, s->id, ev->at_ms, NULL, NULL);
+        put_session(p, s, 0);
+        break;
+    case RTK_LIVE_EV_JOINED: {
+        rtk_store_peer row = {
+            .peer_id = ev->peer->peer_id,
+            .session_id = s->id,
+            .participant_id = ev->peer->participant_id,
+            .custom_id = ev->peer->custom_id,
+            .name = ev->peer->name,
+            .preset = ev->peer->preset,
+            .joined_ms = ev->peer->joined_ms,
+        };
+        rtk_store_peer_joined(p->st, &row, NULL, NULL);
+        put_session(p, s, 0);
+        break;
+    }
+    case RTK_LIVE_EV_LEFT:
+        rtk_store_peer_left(p->st, ev->peer->peer_id, ev->at_ms, NULL, NULL);
+        put_session(p, s, 0);
+        break;
+    case RTK_LIVE_EV_PEERS_LEFT:
+        rtk_store_session_peers_left(p->st, s->id, ev->at_ms, NULL, NULL);
+        put_session(p, s, 0);
+        break;
+    case RTK_LIVE_EV_KICK:
+        rtk_store_kick(p->st, s->id, ev->participant_id, ev->at_ms, NULL, NULL);
+        break;
+    case RTK_LIVE_EV_POLL_CREATED: {
+        const rtk_poll_view *v = ev->poll;
+        json_t *opts = json_array();
+        for (int i = 0; i < v->nopts; i++)
+            json_array_append_new(opts, json_string(v->opts[i]));
+        char *text = json_dumps(opts, JSON_COMPACT);
+        json_decref(opts);
+        if (text == NULL)
+            abort(); /* OOM only: options passed the validators, so they are valid UTF-8 */
+        rtk_store_poll row = {
+            .id = v->id,
+            .session_id = s->id,
+            .question = v->question,
+            .options_json = text,
+            .anonymous = v->anonymous,
+            .hide_votes = v->hide_votes,
+            .created_by = v->created_by,
+            .created_ms = v->created_ms,
+        };
+        rtk_store_poll_create(p->st, &row, NULL, NULL);
+        free(text);
+        break;
+    }
+    case RTK_LIVE_EV_VOTE:
+        rtk_store_vote(p->st, ev->poll->id, ev->participant_id, ev->option, ev->name, ev->at_ms,
+                       ev->done ? on_done : NULL, ev->done ? wait_for(p, ev) : NULL);
+        return;
+    default: break; /* RTK_LIVE_EV_BARRIER writes nothing of its own */
+    }
+    if (ev->done != NULL)
+        rtk_store_barrier(p->st, on_done, wait_for(p, ev));
+}
+
+rtk_persist *rtk_persist_new(rtk_store *st, rtk_live *live)
+{
+    rtk_persist *p = rtk_xcalloc(1, sizeof(*p));
+    p->st = st;
+    p->live = live;
+    rtk_live_subscribe(live, on_event, p, 1);
+    return p;
+}
+
+void rtk_persist_free(rtk_persist *p)
+{
+    free(p);
+}
+
+uint64_t rtk_persist_failures(const rtk_persist *p)
+{
+    return p->failures;
+}
+
+/* ---- restoring ---- */
+
+typedef struct restore {
+    rtk_persist *p;
+    int status;
+    rtk_store_session *rows;
+    size_t n;
+    char (*kicks)[2][37];
+    size_t nkicks;
+} restore;
+
+static void on_live_rows(void *arg, int status, const rtk_store_res *res)
+{
+    restore *r = arg;
+    r->status = status;
+    if (status != 0)
+        return;
+    const rtk_store_set *s = &res->sets[0], *k = &res->sets[1];
+    r->n = s->nrows;
+    r->rows = rtk_xcalloc(r->n ? r->n : 1, sizeof(*r->rows));
+    for (size_t i = 0; i < r->n; i++)
+        rtk_store_session_read(s, i, 0, &r->rows[i]);
+    r->nkicks = k->nrows;
+    r->kicks = rtk_xcalloc(r->nkicks ? r->nkicks : 1, sizeof(*r->kicks));
+    for (size_t i = 0; i < r->nkicks; i++) {
+        snprintf(r->kicks[i][0], 37, "%s", rtk_store_text(k, i, 0, NULL));
+        snprintf(r->kicks[i][1], 37, "%s", rtk_store_text(k, i, 1, NULL));
+    }
+}
+
+typedef struct one {
+    restore *r;
+    const rtk_store_session *row;
+    int status;
+} one;
+
+static void on_meeting(void *arg, int status, const rtk_store_res *res)
+{
+    one *o = arg;
+    const rtk_store_session *row = o->row;
+    int64_t keep_s = 60;
+    json_t *doc = NULL;
+    if (status == 0) {
+        size_t len;
+        const char *text = rtk_store_text(&res->sets[0], 0, 0, &len);
+        doc = json_loadb(text, len, 0, NULL);
+        json_t *k = json_object_get(doc, "session_keep_alive_time_in_secs");
+        if (json_is_integer(k))
+            keep_s = json_integer_value(k);
+    } else if (status != RTK_ENOTFOUND) {
+        o->status = status;
+    }
+    rtk_session_view v = {
+        .id = row->id,
+        .meeting_id = row->meeting_id,
+        .app_id = row->app_id,
+        .title = row->title,
+        .started_ms = row->started_ms,
+        .updated_ms = row->updated_ms,
+        .seen_ms = row->seen_ms,
+        .closed_ms = row->closed_ms,
+        .peak = row->peak,
+    };
+    const char *title = json_string_value(json_object_get(doc, "title"));
+    rtk_live_restore_session(o->r->p->live, &v, title, keep_s);
+    json_decref(doc);
+}
+
+static void on_polls(void *arg, int status, const rtk_store_res *res)
+{
+    one *o = arg;
+    if (status != 0) {
+        o->status = status;
+        return;
+    }
+    rtk_live *live = o->r->p->live;
+    const char *meeting = o->row->meeting_id;
+    const rtk_store_set *ps = &res->sets[0], *vs = &res->sets[1];
+    for (size_t i = 0; i < ps->nrows; i++) {
+        size_t len;
+        const char *text = rtk_store_text(ps, i, 2, &len);
+        json_t *arr = json_loadb(text, len, 0, NULL);
+        size_t n = json_array_size(arr);
+        const char **opts = rtk_xcalloc(n ? n : 1, sizeof(*opts));
+        for (size_t k = 0; k < n; k++)
+            opts[k] = json_string_value(json_array_get(arr, k));
+        rtk_poll_view v = {
+            .id = rtk_store_text(ps, i, 0, NULL),
+            .question = rtk_store_text(ps, i, 1, NULL),
+            .anonymous = (int)rtk_store_int(ps, i, 3),
+            .hide_votes = (int)rtk_store_int(ps, i, 4),
+            .created_by = rtk_store_is_null(ps, i, 5) ? NULL : rtk_store_text(ps, i, 5, NULL),
+            .created_ms = rtk_store_int(ps, i, 6),
+            .nopts = (int)n,
+            .opts = opts,
+        };
+        rtk_live_restore_poll(live, meeting, &v);
+        free(opts);
+        json_decref(arr);
+    }
+    for (size_t i = 0; i < vs->nrows; i++)
+        rtk_live_restore_vote(live, meeting, rtk_store_text(vs, i, 0, NULL),
+                              rtk_store_text(vs, i, 1, NULL), (int)rtk_store_int(vs, i, 2),
+                              rtk_store_is_null(vs, i, 3) ? NULL : rtk_store_text(vs, i, 3, NULL));
+}
+
+int rtk_persist_restore(rtk_persist *p)
+{
+    restore r = {.p = p};
+    rtk_store_sessions_live(p->st, on_live_rows, &r);
+    int rc = rtk_store_wait(p->st);
+    if (rc == 0)
+        rc = r.status;
+    one *ones = rtk_xcalloc(r.n ? r.n : 1, sizeof(*ones));
+    for (size_t i = 0; rc == 0 && i < r.n; i++) {
+        ones[i] = (one){&r, &r.rows[i], 0};
+        rtk_store_meeting_get(p->st, r.rows[i].app_id, r.rows[i].meeting_id, on_meeting, &ones[i]);
+        rtk_store_polls_load(p->st, r.rows[i].id, on_polls, &ones[i]);
+    }
+    if (rc == 0)
+        rc = rtk_store_wait(p->st);
+    for (size_t i = 0; rc == 0 && i < r.n; i++)
+        rc = ones[i].status;
+    for (size_t i = 0; i < r.nkicks; i++)
+        rtk_live_restore_kick(p->live, r.kicks[i][0], r.kicks[i][1]);
+    for (size_t i = 0; i < r.n; i++)
+        free(r.rows[i].title);
+    free(r.rows);
+    free(r.kicks);
+    free(ones);
+    return rc;
+}

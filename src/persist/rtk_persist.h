@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_persist.h - persistence: the store's subscriber to live's events, and the restore.
+ *
+ * Runs on the loop thread. Persistence is live's durable subscriber: every event becomes the
+ * store writes that record it (a join: the peer's row and the session's counters; a vote: its
+ * row), all in the loop turn's batch, and the events live waits for (votes, barriers) are
+ * answered from the store's completion of those writes. At start-up it reads the LIVE
+ * sessions back into live. */
+#ifndef RTK_PERSIST_H
+#define RTK_PERSIST_H
+
+#include "live/rtk_live.h"
+#include "store/rtk_store.h"
+
+typedef struct rtk_persist rtk_persist;
+
+/* Subscribes to |live| as its durable subscriber, writing to |st| (both borrowed; they must
+ * outlive the returned object). Call before any other subscriber. */
+rtk_persist *rtk_persist_new(rtk_store *st, rtk_live *live);
+void rtk_persist_free(rtk_persist *p);
+
+/* Loads every LIVE session of the store into live, with the participants kicked from it, its
+ * polls and their votes, and its meeting's title and keep-alive (peers still open in the
+ * store count as having left at their session's seen_at). Blocks: start-up only. Returns 0,
+ * or the store's error (RTK_EUNAVAIL, RTK_EDB). */
+int rtk_persist_restore(rtk_persist *p);
+
+/* Writes that failed since the start (for tests and /metrics). */
+uint64_t rtk_persist_failures(const rtk_persist *p);
+
+#endif

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_server.c - the server's assembly, the one owner of the loop turn, and the stop order.
+ *
+ * The loop turn (Redis's beforeSleep). One uv_prepare handle runs once per loop iteration,
+ * after the I/O callbacks of the turn and before the loop blocks for I/O again:
+ *
+ *     I/O callbacks (requests, frames) ──► prepare: 1. the store commits the turn's batch
+ *                                                    (SQLite) or sends it (PostgreSQL)
+ *                                                 2. what waited on it is released: REST
+ *                                                    replies, poll.voted, kicks, or their
+ *                                                    failure answers
+ *                                                 3. the channels write what peers were sent
+ *                                                    (one writev per peer)
+ *                                           ──► the loop blocks
+ *
+ * Nothing else in the server is a prepare handle, so the order is this one and no other. */
+#include "server/rtk_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "api/rtk_api.h"
+#include "api/rtk_dev.h"
+#include "chan/rtk_chan.h"
+#include "live/rtk_live.h"
+#include "net/rtk_http.h"
+#include "persist/rtk_persist.h"
+#include "store/rtk_store.h"
+#include "util/rtk_err.h"
+
+typedef struct server {
+    rtk_ctx ctx;
+    rtk_persist *persist;
+    rtk_http_server *http;
+    uv_prepare_t turn;
+    uv_signal_t sigterm, sigint;
+    int lock_fd;
+} server;
+
+static void on_turn(uv_prepare_t *h)
+{
+    server *s = h->data;
+    rtk_store_turn(s->ctx.store);
+    rtk_chan_flush();
+}
+
+static void on_http_stopped(void *arg)
+{
+    server *s = arg;
+    rtk_chan_stop();
+    uv_close((uv_handle_t *)&s->turn, NULL);
+    uv_close((uv_handle_t *)&s->sigterm, NULL);
+    uv_close((uv_handle_t *)&s->sigint, NULL);
+}
+
+static void on_live_stopped(void *arg)
+{
+    server *s = arg;
+    rtk_http_server_stop(s->http, on_http_stopped, s);
+}
+
+/* Stop order: live closes every peer with 1001 and records their leaves (sessions stay LIVE),
+ * then the HTTP server stops accepting and finishes requests in flight (the loop turn keeps
+ * committing for them), then the store commits what is left. */
+static void on_signal(uv_signal_t *h, int signum)
+{
+    server *s = h->data;
+    if (s->ctx.stopping)
+        return;
+    fprintf(stderr, "rtkd: %s received, stopping\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    s->ctx.stopping = 1;
+    rtk_live_shutdown(s->ctx.live, on_live_stopped, s);
+}
+
+/* One server per data folder: an exclusive lock on DIR/rtkd.lock, held while serving. The
+ * command-line tools do not take it, so they work beside a running server. */
+static int lock_data_dir(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/rtkd.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "rtkd: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        if (errno == EWOULDBLOCK || errno == EAGAIN || n >= 0)
+            fprintf(stderr, "rtkd: %s is in use by another rtkd (pid %s)\n", dir,
+                    pid[0] ? pid : "unknown");
+        else
+            fprintf(stderr, "rtkd: cannot lock %s: %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+        fprintf(stderr, "rtkd: cannot write %s: %s\n", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int hex_bytes(const char *hex, size_t len, uint8_t *out, size_t n)
+{
+    if (len != 2 * n)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = hex[2 * i + (size_t)k];
+            v <<= 4;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else
+                return -1;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+/* The participant-token signing key, from the store (shared by every node of a cluster). */
+static int load_signing_key(rtk_store *st, uint8_t key[32])
+{
+    rtk_store_kept k;
+    rtk_store_key(st, "signing", 32, rtk_store_keep, &k);
+    rtk_store_wait(st);
+    int rc = k.done ? k.status : RTK_EUNAVAIL;
+    if (rc == 0) {
+        size_t len;
+        const char *hex = rtk_store_text(&k.res.sets[k.res.nsets - 1], 0, 0, &len);
+        if (hex_bytes(hex, len, key, 32) != 0)
+            rc = RTK_EINVAL;
+    }
+    rtk_store_kept_free(&k);
+    return rc;
+}
+
+int rtk_server_run(const rtk_server_config *cfg)
+{
+    server s;
+    memset(&s, 0, sizeof(s));
+    s.lock_fd = lock_data_dir(cfg->data_dir);
+    if (s.lock_fd < 0)
+        return 1;
+    rtk_ctx *ctx = &s.ctx;
+    ctx->loop = uv_default_loop();
+    ctx->ptoken_ttl_s = cfg->ptoken_ttl_s;
+    ctx->max_peers_per_meeting = cfg->max_peers_per_meeting;
+    rtk_ratelimit_init(&ctx->api_rl, cfg->api_rate / 10.0, cfg->api_rate, 0);
+    rtk_ratelimit_init(&ctx->ws_rl, cfg->handshake_rate, cfg->handshake_rate, 0);
+
+    int exit_code = 1, rc;
+    char url[512];
+    rtk_store_url_redacted(cfg->store_url, url, sizeof(url));
+    rtk_store_config scfg = {.url = cfg->store_url, .full_sync = cfg->full_sync};
+    if (rtk_store_open(ctx->loop, &scfg, &ctx->store) != 0) {
+        fprintf(stderr, "rtkd: cannot open the store %s\n", url);
+        goto out;
+    }
+    if ((rc = load_signing_key(ctx->store, ctx->signing_key)) != 0) {
+        fprintf(stderr, "rtkd: cannot load the signing key from %s: %s\n", url, rtk_strerror(rc));
+        goto out;
+    }
+    rtk_live_config lcfg = {
+        .heartbeat_ms = cfg->heartbeat_ms,
+        .msg_rate = cfg->peer_msg_rate > 0 ? cfg->peer_msg_rate : -1,
+        .msg_burst = cfg->peer_msg_rate > 0 ? 2.0 * cfg->peer_msg_rate : 0,
+        .msg_excess_close = cfg->peer_msg_rate > 0 ? 2.0 * cfg->peer_msg_rate : 0,
+    };
+    rtk_live_new(ctx->loop, &lcfg, &rtk_chan_transport, &ctx->live);
+    s.persist = rtk_persist_new(ctx->store, ctx->live);
+    if ((rc = rtk_persist_restore(s.persist)) != 0) {
+        fprintf(stderr, "rtkd: cannot restore live sessions from %s: %s\n", url, rtk_strerror(rc));
+        goto out;
+    }
+    rtk_chan_config ccfg = {.heartbeat_ms = cfg->heartbeat_ms};
+    rtk_chan_configure(&ccfg);
+    rtk_http_config hcfg = {
+        .max_head = 16 * 1024,
+        .max_body = 1024 * 1024,
+        .head_timeout_ms = 10000,
+        .keepalive_timeout_ms = 75000,
+        .access_log = cfg->access_log,
+        .max_conns = cfg->max_conns,
+        .max_conns_per_ip = cfg->max_conns_per_ip,
+    };
+    rc =
+        rtk_http_server_start(ctx->loop, cfg->host, cfg->port, &hcfg, rtk_api_handle, ctx, &s.http);
+    if (rc != 0) {
+        fprintf(stderr, "rtkd: cannot listen on %s:%d: %s\n", cfg->host, cfg->port,
+                rtk_strerror(rc));
+        goto out;
+    }
+    int port = rtk_http_server_port(s.http);
+    char base[300];
+    int v6 = strchr(cfg->host, ':') != NULL;
+    snprintf(base, sizeof(base), "http://%s%s%s:%d", v6 ? "[" : "", cfg->host, v6 ? "]" : "", port);
+    if (cfg->dev) {
+        char api[340];
+        snprintf(api, sizeof(api), "%s/client/v4", base);
+        if ((rc = rtk_dev_setup(ctx->store, cfg->data_dir, api, ctx->signing_key)) != 0) {
+            fprintf(stderr, "rtkd: dev set-up failed: %s\n", rtk_strerror(rc));
+            goto out; /* the listener is closed with the loop below */
+        }
+    }
+    uv_prepare_init(ctx->loop, &s.turn);
+    s.turn.data = &s;
+    uv_prepare_start(&s.turn, on_turn);
+    uv_unref((uv_handle_t *)&s.turn); /* never keeps the loop alive by itself */
+    uv_signal_init(ctx->loop, &s.sigterm);
+    uv_signal_init(ctx->loop, &s.sigint);
+    s.sigterm.data = s.sigint.data = &s;
+    uv_signal_start(&s.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&s.sigint, on_signal, SIGINT);
+    printf("rtkd: listening on %s\n", base);
+    fflush(stdout);
+
+    uv_run(ctx->loop, UV_RUN_DEFAULT);
+    exit_code = 0;
+out:
+    if (s.http != NULL && exit_code != 0) {
+        /* Started but not served (dev set-up failed): stop the listener on the loop. */
+        rtk_http_server_stop(s.http, NULL, NULL);
+        if (ctx->live != NULL)
+            rtk_live_shutdown(ctx->live, NULL, NULL);
+        uv_run(ctx->loop, UV_RUN_DEFAULT);
+    } else if (ctx->live != NULL && exit_code != 0) {
+        rtk_live_shutdown(ctx->live, NULL, NULL);
+        uv_run(ctx->loop, UV_RUN_DEFAULT);
+    }
+    /* What the stop left batched (the last leaves) is committed here, and the callbacks that
+     * waited on it run while live still exists. */
+    rtk_store_close(ctx->store);
+    rtk_persist_free(s.persist);
+    rtk_live_free(ctx->live);
+    rtk_ratelimit_free(&ctx->api_rl);
+    rtk_ratelimit_free(&ctx->ws_rl);
+    rtk_api_ctx_free(ctx);
+    rc = uv_loop_close(ctx->loop);
+    if (rc != 0)
+        fprintf(stderr, "rtkd: loop closed with handles still open: %s\n", uv_strerror(rc));
+    if (exit_code == 0)
+        fprintf(stderr, "rtkd: stopped\n");
+    close(s.lock_fd);
+    return exit_code;
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* test_chan_msg.c - the channel's messages: each rendered from live's description as valid
+ * JSON with the fields PROTOCOL.md §4 and §6 give, once per message (every receiver without a
+ * ref shares one frame), with each receiver's ref spliced in; and client messages parsed into
+ * what live acts on, or the error they get. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan/rtk_chan_msg.h"
+#include "net/rtk_ws.h"
+#include "util/rtk_jw.h"
+
+/* The JSON payload of a server text frame. */
+static json_t *payload(const rtk_frame *f)
+{
+    assert_int_equal(f->data[0], 0x80 | RTK_WS_OP_TEXT);
+    size_t len = f->data[1] & 0x7f, hlen = 2;
+    if (len == 126) {
+        len = (size_t)f->data[2] << 8 | f->data[3];
+        hlen = 4;
+    } else if (len == 127) {
+        len = 0;
+        for (int i = 0; i < 8; i++)
+            len = len << 8 | f->data[2 + i];
+        hlen = 10;
+    }
+    assert_int_equal(hlen + len, f->len);
+    json_error_t err;
+    json_t *j = json_loadb((const char *)f->data + hlen, len, JSON_REJECT_DUPLICATES, &err);
+    if (j == NULL)
+        fail_msg("not JSON: %s: %.*s", err.text, (int)len, f->data + hlen);
+    return j;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static const rtk_session_view session = {
+    .id = "s-1",
+    .meeting_id = "m-1",
+    .app_id = "a-1",
+    .title = "Quote\" back\\slash \x01 caf\xc3\xa9",
+    .started_ms = 1000,
+    .updated_ms = 2000,
+    .live = 3,
+    .peak = 4,
+    .minutes = 1.5,
+};
+
+static void a_message_is_rendered_once_and_refs_are_spliced(void **state)
+{
+    (void)state;
+    rtk_live_msg m = {.type = RTK_MSG_SESSION_UPDATED, .session = &session};
+    rtk_frame *a = rtk_chan_msg_frame(&m, NULL, 0, 25000);
+    rtk_frame *b = rtk_chan_msg_frame(&m, NULL, 0, 25000);
+    assert_ptr_equal(a, b); /* one frame for every receiver without a ref */
+    json_t *j = payload(a);
+    assert_string_equal(str(j, "type"), "session.updated");
+    json_t *s = json_object_get(j, "session");
+    assert_string_equal(str(s, "id"), "s-1");
+    assert_string_equal(str(s, "associated_id"), "m-1");
+    assert_string_equal(str(s, "meeting_display_name"), session.title);
+    assert_string_equal(str(s, "status"), "LIVE");
+    assert_int_equal(json_integer_value(json_object_get(s, "live_participants")), 3);
+    assert_int_equal(json_integer_value(json_object_get(s, "max_concurrent_participants")), 4);
+    assert_true(json_real_value(json_object_get(s, "minutes_consumed")) == 1.5);
+    assert_true(json_is_null(json_object_get(s, "ended_at")));
+    assert_string_equal(str(s, "started_at"), "1970-01-01T00:00:01.000Z");
+    json_decref(j);
+    rtk_frame *c = rtk_chan_msg_frame(&m, "r\"1", 3, 25000);
+    assert_ptr_not_equal(c, a);
+    j = payload(c);
+    assert_string_equal(str(j, "ref"), "r\"1");
+    assert_string_equal(str(json_object_get(j, "session"), "id"), "s-1");
+    json_decref(j);
+    rtk_frame_unref(a);
+    rtk_frame_unref(b);
+    rtk_frame_unref(c);
+    rtk_chan_msg_release(&m);
+    assert_null(m.cache);
+}
+
+static void every_message_type_is_valid_json(void **state)
+{
+    (void)state;
+    rtk_peer_view self = {.peer_id = "p", .participant_id = "u", .custom_id = "c",
+                          .name = NULL, .preset = "group_call_host"};
+    rtk_live_msg msgs[] = {
+        {.type = RTK_MSG_HELLO, .session = &session, .self = &self},
+        {.type = RTK_MSG_KICKED, .reason = "kick_all"},
+        {.type = RTK_MSG_PONG},
+        {.type = RTK_MSG_ERROR, .code = "invalid_json", .text = "The message is not valid JSON"},
+    };
+    static const char *const types[] = {"hello", "kicked", "pong", "error"};
+    for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+        rtk_frame *f = rtk_chan_msg_frame(&msgs[i], "x", 1, 25000);
+        json_t *j = payload(f);
+        assert_string_equal(str(j, "type"), types[i]);
+        assert_string_equal(str(j, "ref"), "x");
+        if (msgs[i].type == RTK_MSG_HELLO) {
+            assert_int_equal(json_integer_value(json_object_get(j, "protocol")), 1);
+            assert_int_equal(json_integer_value(json_object_get(j, "heartbeat_ms")), 25000);
+            json_t *s = json_object_get(j, "self");
+            assert_string_equal(str(s, "peer_id"), "p");
+            assert_true(json_is_null(json_object_get(s, "name")));
+            assert_int_equal(json_array_size(json_object_get(j, "polls")), 0);
+        }
+        if (msgs[i].type == RTK_MSG_ERROR) {
+            assert_string_equal(str(j, "code"), "invalid_json");
+            assert_string_equal(str(j, "message"), "The message is not valid JSON");
+        }
+        json_decref(j);
+        rtk_frame_unref(f);
+        rtk_chan_msg_release(&msgs[i]);
+    }
+    rtk_live_msg ping = {.type = RTK_MSG_PING};
+    rtk_frame *f = rtk_chan_msg_frame(&ping, NULL, 0, 25000);
+    assert_int_equal(f->len, 2);
+    assert_int_equal(f->data[0], 0x80 | RTK_WS_OP_PING);
+    rtk_frame_unref(f);
+    rtk_chan_msg_release(&ping);
+}
+
+/* A poll with 30 votes for option 0 and 1 for option 1, votes cast in order. */
+typedef struct poll_fixture {
+    rtk_vote_view votes[31];
+    const rtk_vote_view *ptrs[31];
+    const char *opts[2];
+    int64_t counts[2];
+    rtk_poll_view p;
+} poll_fixture;
+
+static void make_poll(poll_fixture *f, int hide)
+{
+    memset(f, 0, sizeof(*f));
+    for (int i = 0; i < 31; i++) {
+        snprintf(f->votes[i].participant_id, sizeof(f->votes[i].participant_id), "v%02d", i);
+        f->votes[i].option = i == 30 ? 1 : 0;
+        f->votes[i].name = i % 2 ? "Odd" : NULL;
+        f->ptrs[i] = &f->votes[i];
+    }
+    f->opts[0] = "yes";
+    f->opts[1] = "no \"really\"";
+    f->counts[0] = 30;
+    f->counts[1] = 1;
+    f->p = (rtk_poll_view){.id = "poll", .question = "Q?", .created_by = "tok", .created_ms = 5,
+                           .hide_votes = hide, .nopts = 2, .opts = f->opts,
+                           .counts = f->counts, .nvotes = 31, .votes = f->ptrs};
+}
+
+static void viewer_views_show_what_the_viewer_may_see(void **state)
+{
+    (void)state;
+    poll_fixture f;
+    make_poll(&f, 1);
+    /* Hidden: the viewer has not voted in a hide_votes poll. */
+    rtk_live_msg hidden = {.type = RTK_MSG_POLL_UPDATED, .poll = &f.p, .my_vote = -1};
+    rtk_frame *fr = rtk_chan_msg_frame(&hidden, NULL, 0, 1);
+    json_t *j = payload(fr);
+    json_t *p = json_object_get(j, "poll");
+    json_t *o0 = json_array_get(json_object_get(p, "options"), 0);
+    assert_true(json_is_null(json_object_get(o0, "count")));
+    assert_int_equal(json_array_size(json_object_get(o0, "votes")), 0);
+    assert_true(json_is_null(json_object_get(p, "total_votes")));
+    assert_true(json_is_null(json_object_get(p, "my_vote")));
+    assert_null(json_object_get(p, "voted"));
+    json_decref(j);
+    rtk_frame_unref(fr);
+    rtk_chan_msg_release(&hidden);
+    /* Visible after voting: counts exact, at most 20 recent voters per option, newest first. */
+    rtk_live_msg mine = {.type = RTK_MSG_POLL_VOTED, .poll = &f.p, .my_vote = 1};
+    fr = rtk_chan_msg_frame(&mine, "ref", 3, 1);
+    j = payload(fr);
+    p = json_object_get(j, "poll");
+    json_t *opts = json_object_get(p, "options");
+    o0 = json_array_get(opts, 0);
+    assert_int_equal(json_integer_value(json_object_get(o0, "count")), 30);
+    json_t *votes = json_object_get(o0, "votes");
+    assert_int_equal(json_array_size(votes), RTK_CHAN_RECENT_VOTERS);
+    assert_string_equal(str(json_array_get(votes, 0), "id"), "v29");
+    assert_string_equal(str(json_array_get(votes, 0), "name"), "Odd");
+    assert_true(json_is_null(json_object_get(json_array_get(votes, 1), "name")));
+    assert_string_equal(str(json_array_get(opts, 1), "text"), "no \"really\"");
+    assert_int_equal(json_integer_value(json_object_get(p, "my_vote")), 1);
+    assert_int_equal(json_integer_value(json_object_get(p, "total_votes")), 31);
+    assert_string_equal(str(j, "ref"), "ref");
+    json_decref(j);
+    rtk_frame_unref(fr);
+    rtk_chan_msg_release(&mine);
+    /* Anonymous: never a voter. */
+    f.p.anonymous = 1;
+    f.p.hide_votes = 0;
+    rtk_live_msg anon = {.type = RTK_MSG_POLL_CREATED, .poll = &f.p, .my_vote = -1};
+    fr = rtk_chan_msg_frame(&anon, NULL, 0, 1);
+    j = payload(fr);
+    o0 = json_array_get(json_object_get(json_object_get(j, "poll"), "options"), 0);
+    assert_int_equal(json_integer_value(json_object_get(o0, "count")), 30);
+    assert_int_equal(json_array_size(json_object_get(o0, "votes")), 0);
+    json_decref(j);
+    rtk_frame_unref(fr);
+    rtk_chan_msg_release(&anon);
+}
+
+static void client_messages_are_parsed_or_answered(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int type;
+        const char *code;
+        const char *ref;
+    } cases[] = {
+        {"{\"type\":\"ping\",\"ref\":\"abc\"}", RTK_CREQ_PING, NULL, "abc"},
+        {"{\"type\":\"poll.vote\",\"poll_id\":\"p\",\"option\":2}", RTK_CREQ_VOTE, NULL, NULL},
+        {"not json", RTK_CREQ_INVALID, "invalid_json", NULL},
+        {"[1,2]", RTK_CREQ_INVALID, "invalid_json", NULL},
+        {"{\"type\":\"ping\",\"type\":\"ping\"}", RTK_CREQ_INVALID, "invalid_json", NULL},
+        {"{\"ref\":\"x\"}", RTK_CREQ_INVALID, "invalid_message", "x"},
+        {"{\"type\":7}", RTK_CREQ_INVALID, "invalid_message", NULL},
+        {"{\"type\":\"dance\",\"ref\":\"q\"}", RTK_CREQ_INVALID, "unknown_type", "q"},
+        {"{\"type\":\"ping\",\"ref\":5}", RTK_CREQ_INVALID, "invalid_message", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rtk_chan_req r;
+        rtk_chan_req_parse(cases[i].text, strlen(cases[i].text), &r);
+        assert_int_equal(r.type, cases[i].type);
+        if (cases[i].code)
+            assert_string_equal(r.error_code, cases[i].code);
+        if (cases[i].ref) {
+            assert_non_null(r.ref);
+            assert_int_equal(r.ref_len, strlen(cases[i].ref));
+            assert_memory_equal(r.ref, cases[i].ref, r.ref_len);
+        } else {
+            assert_null(r.ref);
+        }
+        if (r.type == RTK_CREQ_VOTE) {
+            assert_string_equal(r.poll_id, "p");
+            assert_int_equal(r.option, 2);
+        }
+        rtk_chan_req_free(&r);
+    }
+    /* A ref of 65 bytes is refused; one of 64 is fine. A non-integer option reads as -1. */
+    char text[160];
+    snprintf(text, sizeof(text), "{\"type\":\"ping\",\"ref\":\"%065d\"}", 0);
+    rtk_chan_req r;
+    rtk_chan_req_parse(text, strlen(text), &r);
+    assert_string_equal(r.error_code, "invalid_message");
+    rtk_chan_req_free(&r);
+    snprintf(text, sizeof(text), "{\"type\":\"ping\",\"ref\":\"%064d\"}", 0);
+    rtk_chan_req_parse(text, strlen(text), &r);
+    assert_int_equal(r.type, RTK_CREQ_PING);
+    rtk_chan_req_free(&r);
+    const char *vote = "{\"type\":\"poll.vote\",\"poll_id\":3,\"option\":\"1\"}";
+    rtk_chan_req_parse(vote, strlen(vote), &r);
+    assert_int_equal(r.type, RTK_CREQ_VOTE);
+    assert_null(r.poll_id);
+    assert_int_equal(r.option, -1);
+    rtk_chan_req_free(&r);
+}
+
+static void frames_have_minimal_headers(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {0, 125, 126, 65535, 65536, 70000};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        char *buf = calloc(1, sizes[i] + 1);
+        rtk_frame *f = rtk_frame_new(RTK_WS_OP_TEXT, buf, sizes[i]);
+        size_t hlen = sizes[i] < 126 ? 2 : sizes[i] < 65536 ? 4 : 10;
+        assert_int_equal(f->len, hlen + sizes[i]);
+        assert_int_equal(f->data[0], 0x81);
+        assert_int_equal(f->data[1] & 0x80, 0); /* servers never mask */
+        rtk_frame *g = rtk_frame_ref(f);
+        assert_ptr_equal(g, f);
+        rtk_frame_unref(g);
+        rtk_frame_unref(f); /* the last reference frees it (ASan checks) */
+        free(buf);
+    }
+    const char *parts[] = {"{\"a\":", "1}"};
+    size_t lens[] = {5, 2};
+    rtk_frame *f = rtk_frame_text_parts(parts, lens, 2);
+    json_t *j = payload(f);
+    assert_int_equal(json_integer_value(json_object_get(j, "a")), 1);
+    json_decref(j);
+    rtk_frame_unref(f);
+    rtk_frame_unref(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(a_message_is_rendered_once_and_refs_are_spliced),
+        cmocka_unit_test(every_message_type_is_valid_json),
+        cmocka_unit_test(viewer_views_show_what_the_viewer_may_see),
+        cmocka_unit_test(client_messages_are_parsed_or_answered),
+        cmocka_unit_test(frames_have_minimal_headers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: MIT */
+/* test_live.c - the session state machine, kicks, polls and votes, heartbeat and flood
+ * control, driven through a recording transport and a fake durable subscriber whose
+ * completions the test decides (committed, or lost), on a real libuv loop. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "live/rtk_live.h"
+#include "util/rtk_err.h"
+#include "util/rtk_time.h"
+
+/* ---- a transport that records what live sends ---- */
+
+#define MAXMSG 256
+
+typedef struct fake_msg {
+    int type;
+    int my_vote;
+    char code[32];
+    char reason[16];
+    char ref[72];
+    int has_ref;
+    int64_t live; /* session messages: live_participants */
+} fake_msg;
+
+typedef struct fake_conn {
+    int closed;
+    int why;
+    int fail_sends; /* 1: every send fails (a slow consumer) */
+    int n;
+    fake_msg m[MAXMSG];
+} fake_conn;
+
+static int fake_send(void *conn, rtk_live_msg *msg, const char *ref, size_t ref_len)
+{
+    fake_conn *c = conn;
+    assert_false(c->closed); /* live never sends to a connection it closed */
+    if (c->fail_sends)
+        return RTK_ETOOBIG;
+    fake_msg *m = &c->m[c->n < MAXMSG ? c->n : MAXMSG - 1];
+    memset(m, 0, sizeof(*m));
+    m->type = msg->type;
+    m->my_vote = msg->my_vote;
+    if (msg->code)
+        snprintf(m->code, sizeof(m->code), "%s", msg->code);
+    if (msg->reason)
+        snprintf(m->reason, sizeof(m->reason), "%s", msg->reason);
+    if (ref) {
+        m->has_ref = 1;
+        snprintf(m->ref, sizeof(m->ref), "%.*s", (int)ref_len, ref);
+    }
+    if (msg->session)
+        m->live = msg->session->live;
+    c->n++;
+    return 0;
+}
+
+static void fake_release(rtk_live_msg *msg)
+{
+    assert_null(msg->cache); /* this transport caches nothing */
+}
+
+static void fake_close(void *conn, int why)
+{
+    fake_conn *c = conn;
+    assert_false(c->closed);
+    c->closed = 1;
+    c->why = why;
+}
+
+static const rtk_live_transport fake = {
+    .send = fake_send, .release = fake_release, .close = fake_close};
+
+static int count_type(const fake_conn *c, int type)
+{
+    int n = 0;
+    for (int i = 0; i < c->n && i < MAXMSG; i++)
+        n += c->m[i].type == type;
+    return n;
+}
+
+static const fake_msg *last(const fake_conn *c)
+{
+    assert_true(c->n > 0);
+    return &c->m[(c->n < MAXMSG ? c->n : MAXMSG) - 1];
+}
+
+/* ---- a durable subscriber whose commits the test decides ---- */
+
+#define MAXEV 256
+
+typedef struct pending_done {
+    void (*done)(void *arg, int status);
+    void *arg;
+    int type;
+} pending_done;
+
+typedef struct fake_sink {
+    int nev;
+    int types[MAXEV];
+    int reasons[MAXEV];
+    int npending;
+    pending_done pending[64];
+} fake_sink;
+
+static void on_event(void *arg, const rtk_live_event *ev)
+{
+    fake_sink *s = arg;
+    if (s->nev < MAXEV) {
+        s->types[s->nev] = ev->type;
+        s->reasons[s->nev] = ev->reason;
+    }
+    s->nev++;
+    if (ev->done != NULL) {
+        assert_true(s->npending < 64);
+        s->pending[s->npending++] = (pending_done){ev->done, ev->done_arg, ev->type};
+    }
+}
+
+static int count_ev(const fake_sink *s, int type)
+{
+    int n = 0;
+    for (int i = 0; i < s->nev && i < MAXEV; i++)
+        n += s->types[i] == type;
+    return n;
+}
+
+/* Completes every event live waits for with |status|, in order (as a store would, after its
+ * commit or its failure). Returns how many. */
+static int settle(fake_sink *s, int status)
+{
+    int n = 0;
+    while (s->npending > 0) {
+        pending_done p = s->pending[0];
+        memmove(&s->pending[0], &s->pending[1], (size_t)(s->npending - 1) * sizeof(p));
+        s->npending--;
+        p.done(p.arg, status);
+        n++;
+    }
+    return n;
+}
+
+/* ---- fixture ---- */
+
+typedef struct fixture {
+    uv_loop_t loop;
+    rtk_live *live;
+    rtk_live_config cfg;
+    fake_sink sink;
+    fake_conn c[4]; /* outlive each test: teardown's shutdown closes them */
+} fixture;
+
+#define APP "14a396e7-ca44-4937-bf1f-050a69118543"
+#define MTG "182bd5e5-6e1a-4fe4-a799-aa6d9a6ab26e"
+#define P1 "00000000-0000-4000-8000-000000000001"
+#define P2 "00000000-0000-4000-8000-000000000002"
+#define P3 "00000000-0000-4000-8000-000000000003"
+
+static void open_live(fixture *fx)
+{
+    assert_int_equal(rtk_live_new(&fx->loop, &fx->cfg, &fake, &fx->live), 0);
+    rtk_live_subscribe(fx->live, on_event, &fx->sink, 1);
+}
+
+static int setup(void **state)
+{
+    fixture *fx = calloc(1, sizeof(*fx));
+    assert_int_equal(uv_loop_init(&fx->loop), 0);
+    fx->cfg.heartbeat_ms = 60000;
+    fx->cfg.tick_ms = 10;
+    fx->cfg.update_min_ms = 1;
+    open_live(fx);
+    *state = fx;
+    return 0;
+}
+
+static void on_shutdown(void *arg)
+{
+    *(int *)arg = 1;
+}
+
+static void close_live(fixture *fx)
+{
+    int done = 0;
+    rtk_live_shutdown(fx->live, on_shutdown, &done);
+    while (!done)
+        uv_run(&fx->loop, UV_RUN_ONCE);
+    settle(&fx->sink, 0);
+    rtk_live_free(fx->live);
+    fx->live = NULL;
+}
+
+static int teardown(void **state)
+{
+    fixture *fx = *state;
+    if (fx->live != NULL)
+        close_live(fx);
+    assert_int_equal(uv_loop_close(&fx->loop), 0);
+    free(fx);
+    return 0;
+}
+
+static rtk_peer *join_as(fixture *fx, const char *participant, const char *name,
+                         int64_t keep_alive_s, fake_conn *c)
+{
+    rtk_join_info ji = {
+        .app_id = APP,
+        .meeting_id = MTG,
+        .title = "Standup",
+        .keep_alive_s = keep_alive_s,
+        .participant_id = participant,
+        .custom_id = participant + 30,
+        .name = name,
+        .preset_name = "group_call_host",
+    };
+    return rtk_live_join(fx->live, &ji, c);
+}
+
+static rtk_peer *join(fixture *fx, const char *participant, int64_t keep_alive_s, fake_conn *c)
+{
+    return join_as(fx, participant, "Ann", keep_alive_s, c);
+}
+
+static int has_session(fixture *fx, rtk_session_view *v)
+{
+    rtk_session_view tmp;
+    return rtk_live_session(fx->live, MTG, v ? v : &tmp) == 0;
+}
+
+static void run_for(fixture *fx, int ms)
+{
+    int64_t end = rtk_time_now_ms() + ms;
+    while (rtk_time_now_ms() < end) {
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+}
+
+/* ---- sessions ---- */
+
+static void first_join_starts_session_and_counts(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    assert_false(has_session(fx, NULL));
+    rtk_peer *a = join(fx, P1, 60, &c[0]);
+    assert_non_null(a);
+    assert_int_equal(c[0].m[0].type, RTK_MSG_HELLO);
+    assert_int_equal(c[0].m[0].live, 1);
+    assert_int_equal(fx->sink.types[0], RTK_LIVE_EV_SESSION_STARTED);
+    assert_int_equal(fx->sink.types[1], RTK_LIVE_EV_JOINED);
+
+    rtk_session_view v;
+    assert_true(has_session(fx, &v));
+    char sid[37];
+    snprintf(sid, sizeof(sid), "%s", v.id);
+    assert_string_equal(v.meeting_id, MTG);
+    assert_string_equal(v.app_id, APP);
+    assert_string_equal(v.title, "Standup");
+
+    rtk_peer *b = join(fx, P2, 60, &c[1]);
+    join(fx, P3, 60, &c[2]);
+    assert_true(has_session(fx, &v));
+    assert_int_equal(v.live, 3);
+    assert_int_equal(v.peak, 3);
+    assert_string_equal(v.id, sid);
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_SESSION_STARTED), 1);
+
+    rtk_live_leave(fx->live, b);
+    rtk_live_leave(fx->live, a);
+    assert_true(has_session(fx, &v));
+    assert_int_equal(v.live, 1);
+    assert_int_equal(v.peak, 3);
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_LEFT), 2);
+
+    /* Coalesced session.updated reaches the remaining peer. */
+    run_for(fx, 50);
+    assert_true(count_type(&c[2], RTK_MSG_SESSION_UPDATED) >= 1);
+    assert_int_equal(last(&c[2])->live, 1);
+}
+
+static void minutes_grow_with_time(void **state)
+{
+    fixture *fx = *state;
+    join(fx, P1, 60, &fx->c[0]);
+    join(fx, P2, 60, &fx->c[1]);
+    usleep(120 * 1000);
+    rtk_session_view v;
+    assert_true(has_session(fx, &v));
+    /* Two peers for at least 120 ms: at least 0.004 minutes, and not absurdly more. */
+    assert_true(v.minutes >= 2 * 0.12 / 60.0);
+    assert_true(v.minutes < 2 * 5.0 / 60.0);
+}
+
+static void replace_closes_old_with_4002_and_never_counts_both(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    join(fx, P1, 0, &c[0]);
+    assert_non_null(join(fx, P1, 0, &c[1]));
+    assert_true(c[0].closed);
+    assert_int_equal(c[0].why, RTK_LIVE_REPLACED);
+    rtk_session_view v;
+    assert_true(has_session(fx, &v)); /* keep-alive 0, yet the swap did not end the session */
+    assert_int_equal(v.live, 1);
+    assert_int_equal(v.peak, 1);
+    assert_int_equal(rtk_live_peer_count(fx->live), 1);
+}
+
+static void keep_alive_zero_ends_at_last_leave(void **state)
+{
+    fixture *fx = *state;
+    rtk_peer *p = join(fx, P1, 0, &fx->c[0]);
+    rtk_live_leave(fx->live, p);
+    assert_false(has_session(fx, NULL));
+    assert_int_equal(fx->sink.types[fx->sink.nev - 1], RTK_LIVE_EV_SESSION_ENDED);
+    assert_int_equal(fx->sink.reasons[fx->sink.nev - 1], RTK_LIVE_END_EMPTY);
+}
+
+static void keep_alive_window_continues_then_ends(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    rtk_peer *p = join(fx, P1, 1, &c[0]);
+    rtk_session_view v;
+    assert_true(has_session(fx, &v));
+    char sid[37];
+    snprintf(sid, sizeof(sid), "%s", v.id);
+    rtk_live_leave(fx->live, p);
+    assert_true(has_session(fx, &v));
+    assert_int_equal(v.live, 0);
+    /* A join inside the window continues the same session. */
+    p = join(fx, P2, 1, &c[1]);
+    assert_true(has_session(fx, &v));
+    assert_string_equal(v.id, sid);
+    rtk_live_leave(fx->live, p);
+    run_for(fx, 700);
+    assert_true(has_session(fx, NULL));
+    run_for(fx, 600); /* past 1 s: ended, within a tick */
+    assert_false(has_session(fx, NULL));
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_SESSION_ENDED), 1);
+    assert_int_equal(fx->sink.reasons[fx->sink.nev - 1], RTK_LIVE_END_KEEPALIVE);
+}
+
+/* ---- kicks: nothing happens before the store says it is committed ---- */
+
+typedef struct kick_result {
+    int called;
+    int status;
+    int was_live[4];
+    int64_t count;
+} kick_result;
+
+static void on_kick(void *arg, int status, const int *was_live)
+{
+    kick_result *r = arg;
+    r->called++;
+    r->status = status;
+    for (int i = 0; was_live != NULL && i < 2; i++)
+        r->was_live[i] = was_live[i];
+}
+
+static void on_count(void *arg, int status, int64_t count)
+{
+    kick_result *r = arg;
+    r->called++;
+    r->status = status;
+    r->count = count;
+}
+
+static void kick_waits_for_the_store_then_blocks_rejoin(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    join(fx, P1, 60, &c[0]);
+    join(fx, P2, 60, &c[1]);
+    const char *ids[] = {P1, P3}; /* P3 is a participant that is not live */
+    kick_result r = {0};
+    assert_int_equal(rtk_live_kick(fx->live, MTG, ids, 2, on_kick, &r), 0);
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_KICK), 2);
+    /* Not stored yet: nobody is closed, nobody is barred. */
+    assert_int_equal(r.called, 0);
+    assert_false(c[0].closed);
+    assert_int_equal(rtk_live_may_join(fx->live, MTG, P1), 0);
+    assert_int_equal(settle(&fx->sink, 0), 1);
+    assert_int_equal(r.called, 1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.was_live[0], 1);
+    assert_int_equal(r.was_live[1], 0);
+    assert_true(c[0].closed);
+    assert_int_equal(c[0].why, RTK_LIVE_KICKED);
+    assert_int_equal(last(&c[0])->type, RTK_MSG_KICKED);
+    assert_string_equal(last(&c[0])->reason, "kicked");
+    assert_false(c[1].closed);
+    assert_int_equal(rtk_live_may_join(fx->live, MTG, P1), RTK_EAUTH);
+    assert_int_equal(rtk_live_may_join(fx->live, MTG, P3), RTK_EAUTH);
+    assert_int_equal(rtk_live_may_join(fx->live, MTG, P2), 0);
+}
+
+static void kick_refused_by_the_store_does_nothing(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    join(fx, P1, 60, &c[0]);
+    const char *ids[] = {P1};
+    kick_result r = {0};
+    assert_int_equal(rtk_live_kick(fx->live, MTG, ids, 1, on_kick, &r), 0);
+    settle(&fx->sink, RTK_EUNAVAIL);
+    assert_int_equal(r.called, 1);
+    assert_int_equal(r.status, RTK_EUNAVAIL);
+    assert_false(c[0].closed);
+    assert_int_equal(rtk_live_may_join(fx->live, MTG, P1), 0);
+    rtk_session_view v;
+    assert_true(has_session(fx, &v));
+    assert_int_equal(v.live, 1);
+}
+
+static void kick_all_waits_for_the_store_then_ends(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    join(fx, P1, 60, &c[0]);
+    join(fx, P2, 60, &c[1]);
+    kick_result r = {0};
+    assert_int_equal(rtk_live_kick_all(fx->live, MTG, on_count, &r), 0);
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_SESSION_ENDED), 1);
+    /* Ending: nothing closed yet; joins wait; a second kick-all or kick is refused. */
+    assert_false(c[0].closed);
+    assert_int_equal(rtk_live_may_join(fx->live, MTG, P3), RTK_EBUSY);
+    assert_int_equal(rtk_live_kick_all(fx->live, MTG, on_count, &r), RTK_EBUSY);
+    const char *ids[] = {P1};
+    assert_int_equal(rtk_live_kick(fx->live, MTG, ids, 1, on_kick, &r), RTK_EBUSY);
+    settle(&fx->sink, 0);
+    assert_int_equal(r.called, 1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.count, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_true(c[i].closed);
+        assert_int_equal(c[i].why, RTK_LIVE_KICKED);
+        assert_string_equal(last(&c[i])->reason, "kick_all");
+    }
+    assert_false(has_session(fx, NULL));
+    assert_int_equal(rtk_live_kick_all(fx->live, MTG, on_count, &r), RTK_ENOTFOUND);
+    /* The kicked participants may join the next session. */
+    assert_int_equal(rtk_live_may_join(fx->live, MTG, P1), 0);
+    assert_non_null(join(fx, P1, 60, &c[2]));
+}
+
+static void kick_all_refused_by_the_store_goes_on(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    rtk_peer *a = join(fx, P1, 60, &c[0]);
+    join(fx, P2, 60, &c[1]);
+    rtk_session_view v;
+    assert_true(has_session(fx, &v));
+    char sid[37];
+    snprintf(sid, sizeof(sid), "%s", v.id);
+    kick_result r = {0};
+    assert_int_equal(rtk_live_kick_all(fx->live, MTG, on_count, &r), 0);
+    int left_before = count_ev(&fx->sink, RTK_LIVE_EV_LEFT);
+    rtk_live_leave(fx->live, a); /* leaves while the end waits: held back */
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_LEFT), left_before);
+    settle(&fx->sink, RTK_EUNAVAIL);
+    assert_int_equal(r.status, RTK_EUNAVAIL);
+    assert_false(c[1].closed);
+    assert_true(has_session(fx, &v));
+    assert_string_equal(v.id, sid);
+    assert_int_equal(v.live, 1);
+    assert_int_equal(rtk_live_may_join(fx->live, MTG, P3), 0);
+    /* The held-back leave is recorded now. */
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_LEFT), left_before + 1);
+}
+
+static void kick_all_in_empty_keep_alive_window(void **state)
+{
+    fixture *fx = *state;
+    rtk_peer *p = join(fx, P1, 60, &fx->c[0]);
+    rtk_live_leave(fx->live, p);
+    kick_result r = {0};
+    assert_int_equal(rtk_live_kick_all(fx->live, MTG, on_count, &r), 0);
+    settle(&fx->sink, 0);
+    assert_int_equal(r.count, 0);
+    assert_false(has_session(fx, NULL));
+}
+
+static void participant_deleted_closes_4003(void **state)
+{
+    fixture *fx = *state;
+    join(fx, P1, 60, &fx->c[0]);
+    rtk_live_participant_deleted(fx->live, P1);
+    assert_true(fx->c[0].closed);
+    assert_int_equal(fx->c[0].why, RTK_LIVE_REMOVED);
+    rtk_live_participant_deleted(fx->live, P1); /* nothing left to close */
+}
+
+/* ---- liveness and flood control ---- */
+
+static void silent_peer_dropped_by_heartbeat(void **state)
+{
+    fixture *fx = *state;
+    close_live(fx);
+    fx->cfg.heartbeat_ms = 60;
+    open_live(fx);
+    fake_conn *c = fx->c;
+    join(fx, P1, 60, &c[0]);
+    rtk_peer *talker = join(fx, P2, 60, &c[1]);
+    int64_t end = rtk_time_now_ms() + 400;
+    while (rtk_time_now_ms() < end) {
+        rtk_live_heard(fx->live, talker); /* P2 keeps answering */
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        usleep(2000);
+    }
+    assert_true(c[0].closed);
+    assert_int_equal(c[0].why, RTK_LIVE_TIMEOUT);
+    assert_true(count_type(&c[0], RTK_MSG_PING) >= 1);
+    assert_false(c[1].closed);
+    rtk_session_view v;
+    assert_true(has_session(fx, &v));
+    assert_int_equal(v.live, 1);
+}
+
+static void slow_consumer_closed_1008(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    join(fx, P1, 60, &c[0]);
+    join(fx, P2, 60, &c[1]);
+    c[1].fail_sends = 1;
+    run_for(fx, 30); /* a session.updated goes out to both */
+    assert_true(c[1].closed);
+    assert_int_equal(c[1].why, RTK_LIVE_SLOW);
+    assert_false(c[0].closed);
+}
+
+static void flood_gets_rate_limited_then_closed(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c1 = fx->c;
+    rtk_peer *p = join(fx, P1, 60, c1);
+    int i, limited = 0, rc = 0;
+    for (i = 0; i < 1000; i++) {
+        rc = rtk_live_admit(fx->live, p);
+        if (rc == RTK_ETOOBIG)
+            break;
+        if (rc == RTK_EAGAIN) {
+            limited++;
+            assert_string_equal(last(c1)->code, "rate_limited");
+        } else {
+            assert_int_equal(rc, 0);
+        }
+    }
+    assert_int_equal(rc, RTK_ETOOBIG);
+    assert_true(c1->closed);
+    assert_int_equal(c1->why, RTK_LIVE_FLOOD);
+    assert_true(limited >= 90);
+    assert_true(i >= 199 && i <= 215); /* 100 burst + ~100 refused (plus a few refills) */
+}
+
+static void ping_pong_and_reject_echo_the_ref(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c1 = fx->c;
+    rtk_peer *p = join(fx, P1, 60, c1);
+    rtk_live_ping(fx->live, p, "abc", 3);
+    assert_int_equal(last(c1)->type, RTK_MSG_PONG);
+    assert_true(last(c1)->has_ref);
+    assert_string_equal(last(c1)->ref, "abc");
+    rtk_live_ping(fx->live, p, NULL, 0);
+    assert_false(last(c1)->has_ref);
+    rtk_live_reject(fx->live, p, "unknown_type", "Unknown message type", "q", 1);
+    assert_int_equal(last(c1)->type, RTK_MSG_ERROR);
+    assert_string_equal(last(c1)->code, "unknown_type");
+    assert_string_equal(last(c1)->ref, "q");
+}
+
+/* ---- polls and votes ---- */
+
+typedef struct poll_result {
+    int called;
+    int status;
+    char id[37];
+} poll_result;
+
+static void on_poll(void *arg, int status, const rtk_poll_view *poll)
+{
+    poll_result *r = arg;
+    r->called++;
+    r->status = status;
+    if (poll != NULL)
+        snprintf(r->id, sizeof(r->id), "%s", poll->id);
+}
+
+static void make_poll(fixture *fx, poll_result *r)
+{
+    const char *opts[] = {"yes", "no"};
+    rtk_poll_spec spec = {.question = "Q?", .opts = opts, .nopts = 2};
+    assert_int_equal(rtk_live_poll_create(fx->live, MTG, &spec, on_poll, r), 0);
+}
+
+static void poll_joins_the_session_once_stored(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    join(fx, P1, 60, &c[0]);
+    poll_result r = {0};
+    make_poll(fx, &r);
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_POLL_CREATED), 1);
+    assert_int_equal(count_type(&c[0], RTK_MSG_POLL_CREATED), 0); /* not before the commit */
+    const rtk_poll_view *pv;
+    assert_int_equal(r.called, 0);
+    settle(&fx->sink, 0);
+    assert_int_equal(r.called, 1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(count_type(&c[0], RTK_MSG_POLL_CREATED), 1);
+    assert_int_equal(rtk_live_poll(fx->live, MTG, r.id, &pv), 0);
+
+    /* A refused poll is nowhere. */
+    poll_result r2 = {0};
+    make_poll(fx, &r2);
+    settle(&fx->sink, RTK_EUNAVAIL);
+    assert_int_equal(r2.status, RTK_EUNAVAIL);
+    assert_int_equal(count_type(&c[0], RTK_MSG_POLL_CREATED), 1);
+    int n = 0;
+    for (size_t i = 0; i < 2; i++)
+        n += rtk_live_poll(fx->live, MTG, i ? r.id : "nope", &pv) == 0;
+    assert_int_equal(n, 1);
+}
+
+static void votes_are_answered_after_the_commit_and_taken_back_when_lost(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    rtk_peer *a = join_as(fx, P1, "Ann", 60, &c[0]);
+    rtk_peer *b = join_as(fx, P2, "Bob", 60, &c[1]);
+    poll_result r = {0};
+    make_poll(fx, &r);
+    settle(&fx->sink, 0);
+    const rtk_poll_view *pv;
+    assert_int_equal(rtk_live_poll(fx->live, MTG, r.id, &pv), 0);
+
+    /* A vote counts at once (a second one is already_voted), and is answered after its
+     * commit. */
+    rtk_live_vote(fx->live, a, r.id, 0, "v1", 2);
+    assert_int_equal(pv->counts[0], 1);
+    assert_int_equal(count_type(&c[0], RTK_MSG_POLL_VOTED), 0);
+    rtk_live_vote(fx->live, a, r.id, 1, "v2", 2);
+    assert_string_equal(last(&c[0])->code, "already_voted");
+    settle(&fx->sink, 0);
+    assert_int_equal(last(&c[0])->type, RTK_MSG_POLL_VOTED);
+    assert_string_equal(last(&c[0])->ref, "v1");
+    assert_int_equal(last(&c[0])->my_vote, 0);
+
+    /* A lost vote is taken back and its voter told `unavailable`. */
+    rtk_live_vote(fx->live, b, r.id, 1, "v3", 2);
+    assert_int_equal(pv->counts[1], 1);
+    settle(&fx->sink, RTK_EUNAVAIL);
+    assert_int_equal(pv->counts[1], 0);
+    assert_int_equal(pv->nvotes, 1);
+    assert_string_equal(last(&c[1])->code, "unavailable");
+    assert_string_equal(last(&c[1])->ref, "v3");
+
+    /* A vote the store already had (another node's, in a cluster) is already_voted. */
+    rtk_live_vote(fx->live, b, r.id, 1, NULL, 0);
+    settle(&fx->sink, RTK_EEXIST);
+    assert_int_equal(pv->counts[1], 0);
+    assert_string_equal(last(&c[1])->code, "already_voted");
+
+    /* Bad votes are answered at once and cost no write. */
+    int before = fx->sink.nev;
+    rtk_live_vote(fx->live, b, "no-such-poll", 0, NULL, 0);
+    assert_string_equal(last(&c[1])->code, "poll_not_found");
+    rtk_live_vote(fx->live, b, r.id, 7, NULL, 0);
+    assert_string_equal(last(&c[1])->code, "invalid_option");
+    rtk_live_vote(fx->live, b, r.id, -1, NULL, 0);
+    assert_string_equal(last(&c[1])->code, "invalid_option");
+    assert_int_equal(fx->sink.nev, before);
+}
+
+static void vote_waiting_while_its_peer_leaves_is_not_answered(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    rtk_peer *a = join(fx, P1, 0, &c[0]);
+    poll_result r = {0};
+    make_poll(fx, &r);
+    settle(&fx->sink, 0);
+    rtk_live_vote(fx->live, a, r.id, 0, NULL, 0);
+    rtk_live_leave(fx->live, a); /* keep-alive 0: the session ends with it */
+    assert_false(has_session(fx, NULL));
+    int n = c[0].n;
+    settle(&fx->sink, 0); /* no poll, no peer: nothing to answer, nothing to crash on */
+    assert_int_equal(c[0].n, n);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(first_join_starts_session_and_counts),
+        T(minutes_grow_with_time),
+        T(replace_closes_old_with_4002_and_never_counts_both),
+        T(keep_alive_zero_ends_at_last_leave),
+        T(keep_alive_window_continues_then_ends),
+        T(kick_waits_for_the_store_then_blocks_rejoin),
+        T(kick_refused_by_the_store_does_nothing),
+        T(kick_all_waits_for_the_store_then_ends),
+        T(kick_all_refused_by_the_store_goes_on),
+        T(kick_all_in_empty_keep_alive_window),
+        T(participant_deleted_closes_4003),
+        T(silent_peer_dropped_by_heartbeat),
+        T(slow_consumer_closed_1008),
+        T(flood_gets_rate_limited_then_closed),
+        T(ping_pong_and_reject_echo_the_ref),
+        T(poll_joins_the_session_once_stored),
+        T(votes_are_answered_after_the_commit_and_taken_back_when_lost),
+        T(vote_waiting_while_its_peer_leaves_is_not_answered),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
