@@ -95,3 +95,46 @@ test('disk full: REST writes answer 5xx and store nothing; votes are taken back;
         await sleep(100);
         assert.equal(b.closeInfo, null, 'the other peer stayed connected throughout');
     });
+
+/* Hardening issue, items 1 and 2: a kick or a kick-all whose writes cannot be stored does
+ * nothing at all (rule: no 2xx for a write that was not committed, and nothing the request did
+ * is visible, in memory or on the wire), and after a kill -9 the store agrees with what was
+ * acknowledged. */
+test('disk full: kick and kick-all answer 503 and do nothing; acknowledged ones survive kill -9',
+    async (t) => {
+        if (!f && !await fullDiskFixture(t)) return;
+        const meeting = await f.meeting({ title: 'kicks' });
+        const [pa, pb] = await f.participants(meeting.id, 2, 'kick');
+        const [a, b] = await f.connectAll([pa, pb]);
+        const sid = a.hello.session.id;
+        await f.committed();
+
+        await fill();
+        await expect5xx(f.kickP(meeting.id, { participant_ids: [pa.id] }), 'kick on a full disk');
+        await expect5xx(f.kickAllP(meeting.id), 'kick-all on a full disk');
+        await sleep(300);
+        assert.equal(a.closeInfo, null, 'a refused kick closed nobody');
+        assert.equal(b.closeInfo, null, 'a refused kick-all closed nobody');
+        assert.equal(a.all.filter((e) => e.type === 'kicked').length, 0, 'nobody was told kicked');
+        const live = await f.active(meeting.id);
+        assert.equal(live.id, sid);
+        assert.equal(live.live_participants, 2);
+        await a.ping();
+        await unfill();
+
+        /* With space back: the kick is stored, then acknowledged; a rejoin is refused. */
+        const kicked = await f.kick(meeting.id, { participant_ids: [pa.id] });
+        assert.deepEqual(kicked.participants.map((p) => p.id), [pa.id]);
+        assert.equal((await a.closed()).code, 4001);
+        const all = await f.kickAll(meeting.id);
+        assert.equal(all.kicked_participants_count, 1);
+        assert.equal((await b.closed()).code, 4001);
+
+        /* kill -9: the ended session stays ended, and the next one starts fresh. */
+        await f.restart({ kill: true });
+        const r = await f.activeP(meeting.id).catch((e) => e);
+        assert.equal(r.status, 404, 'the session ended by the acknowledged kick-all is not live');
+        const again = await f.connect(pb);
+        assert.notEqual(again.hello.session.id, sid);
+        again.terminate();
+    });
