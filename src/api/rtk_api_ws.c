@@ -30,7 +30,18 @@ static int header_has_token(const char *v, size_t len, const char *token)
     return 0;
 }
 
-/* Checks the RFC 6455 §4.2.1 handshake; fills |accept|. 0, or -1 after answering 400. */
+/* How many headers of |req| are called |name| (case-insensitive). */
+static int header_count(const rtk_http_req *req, const char *name)
+{
+    size_t n = strlen(name);
+    int count = 0;
+    for (size_t i = 0; i < req->nheaders; i++)
+        count += req->headers[i].name_len == n && strncasecmp(req->headers[i].name, name, n) == 0;
+    return count;
+}
+
+/* Checks the RFC 6455 §4.2.1 handshake; fills |accept|. 0, or -1 after answering 400. Two
+ * keys are refused: the accept value could only answer one of them. */
 static int check_handshake(rtk_call *call, char accept[RTK_WS_ACCEPT_LEN + 1])
 {
     rtk_http_req *req = call->req;
@@ -51,7 +62,8 @@ static int check_handshake(rtk_call *call, char accept[RTK_WS_ACCEPT_LEN + 1])
                        "Not a valid WebSocket handshake: version 13 is required");
         return -1;
     }
-    if ((v = rtk_http_req_header(req, "sec-websocket-key", &len)) == NULL ||
+    if (header_count(req, "sec-websocket-key") != 1 ||
+        (v = rtk_http_req_header(req, "sec-websocket-key", &len)) == NULL ||
         rtk_ws_accept_key(v, len, accept) != 0)
         goto bad;
     return 0;

@@ -794,10 +794,37 @@ static void flush_updates(rtk_live *live, int64_t now)
     rtk_live__drain(live);
 }
 
+/* A stall of the server itself (SIGSTOP, a frozen VM, a swap storm) is not the peers'
+ * silence: they may have sent plenty that waits, unread, in the kernel. Silence is measured
+ * only over the time the loop was running, so when the tick comes |gap| ms late, every peer's
+ * last-heard time moves forward by what the loop missed, and the peers' waiting bytes are
+ * read (and heard) before anyone is judged by it. */
+#define STALL_MIN_MS 500
+
+static void forgive_stall(rtk_live *live, int64_t now)
+{
+    int64_t gap = now - live->last_tick_ms - (int64_t)live->cfg.tick_ms;
+    live->last_tick_ms = now;
+    if (gap < STALL_MIN_MS)
+        return;
+    size_t it = 0;
+    void *v;
+    while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
+        for (rtk_peer *p = ((rtk_lmeeting *)v)->peers; p != NULL; p = p->next) {
+            p->heard_ms += gap;
+            if (p->heard_ms > now)
+                p->heard_ms = now;
+        }
+    }
+    if (live->next_heartbeat <= now)
+        live->next_heartbeat = now + (int64_t)live->cfg.tick_ms; /* after this turn's reads */
+}
+
 static void on_tick(uv_timer_t *t)
 {
     rtk_live *live = t->data;
     int64_t now = rtk_time_now_ms();
+    forgive_stall(live, now);
     flush_updates(live, now);
     if (now >= live->next_heartbeat) {
         live->next_heartbeat = now + (int64_t)live->cfg.heartbeat_ms;
@@ -873,7 +900,8 @@ int rtk_live_new(uv_loop_t *loop, const rtk_live_config *cfg, const rtk_live_tra
     }
     rtk_map_init(&live->meetings);
     rtk_map_init(&live->by_participant);
-    live->next_heartbeat = rtk_time_now_ms() + (int64_t)live->cfg.heartbeat_ms;
+    live->last_tick_ms = rtk_time_now_ms();
+    live->next_heartbeat = live->last_tick_ms + (int64_t)live->cfg.heartbeat_ms;
     uv_timer_init(loop, &live->tick);
     live->tick.data = live;
     uv_timer_start(&live->tick, on_tick, live->cfg.tick_ms, live->cfg.tick_ms);

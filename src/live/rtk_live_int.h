@@ -81,6 +81,7 @@ struct rtk_live {
     size_t npeers;
     rtk_peer *drops; /* peers whose send failed during the current operation */
     int64_t next_heartbeat;
+    int64_t last_tick_ms;   /* when the tick timer last ran (to notice the loop stalled) */
     rtk_live_sub subs[RTK_LIVE_MAX_SINKS];
     int nsubs;
     uv_timer_t tick;

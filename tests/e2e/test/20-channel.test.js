@@ -142,6 +142,9 @@ test('handshake: missing or garbage token → 401; not a WebSocket handshake →
     await expectRefused(f.srv, 'a.b.c', 401);
     await expectRefused(f.srv, 'garbage', 401, { bearer: true });
     await expectRefused(f.srv, undefined, 401, { path: '/client/v4/v1/ws' });
+    /* A token over 2 KiB (hardening issue, item 7): there is one, and it is not valid. */
+    const long = await expectRefused(f.srv, 'x'.repeat(3000), 401);
+    assert.match(long.json.error.message, /not valid/, long.body);
     /* A real token with one character of its signature changed. */
     const t = alice.token;
     const last = t.at(-2) === 'A' ? 'B' : 'A';

@@ -276,6 +276,11 @@ test('kick: bad bodies → 400; checks run unknown meeting, bad body, no live se
             throw e;
         });
     }
+    /* An id over 256 bytes (hardening issue, item 7): the message says what is wrong. */
+    const long = await expectRtkError(f.kickP(m.id, { participant_ids: [a.id, 'x'.repeat(257)] }),
+        400);
+    assert.match(long.error.error.message, /participant_ids\[1\].*longer than 256 bytes/,
+        JSON.stringify(long.error));
     const path = `/accounts/${f.accountId}/realtime/kit/${f.appId}/meetings/${m.id}/active-session/kick`;
     for (const body of ['not json', '[]', '']) {
         const r = await http(f.srv, 'POST', path, { token: f.token, body,

@@ -452,6 +452,10 @@ test('a WebSocket handshake with junk headers → 400 JSON; the server keeps ser
         'a key that is not base64': `${base}Upgrade: websocket\r\nConnection: Upgrade\r\n` +
             'Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!==\r\nSec-WebSocket-Version: 13\r\n\r\n',
         'version 8': `${base}Upgrade: websocket\r\nConnection: Upgrade\r\n${key}Sec-WebSocket-Version: 8\r\n\r\n`,
+        /* Hardening issue, item 7: which key would the accept hash answer? */
+        'two Sec-WebSocket-Key headers': `${base}Upgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `${key}Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n` +
+            'Sec-WebSocket-Version: 13\r\n\r\n',
         'a POST upgrade': `POST /v1/ws?token=${part.token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n` +
             `Connection: Upgrade\r\n${key}Sec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n`,
         'HTTP/1.0': `GET /v1/ws?token=${part.token} HTTP/1.0\r\nUpgrade: websocket\r\n` +
