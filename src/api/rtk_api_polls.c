@@ -7,6 +7,7 @@
 
 #include "api/rtk_api.h"
 #include "api/rtk_api_view.h"
+#include "chan/rtk_chan_msg.h"
 #include "util/rtk_err.h"
 
 #define QUESTION_MAX 1024
@@ -105,11 +106,17 @@ static void create_checked(rtk_call *call)
         .anonymous = anonymous,
         .hide_votes = hide_votes,
         .created_by = call->token_id,
+        .view_bytes = rtk_chan_msg_view_bound(question, opts, (int)n, call->token_id),
     };
     int rc = rtk_live_poll_create(call->ctx->live, meeting_id, &spec, on_created, call);
-    free(question);
-    if (rc != 0)
+    if (rc == RTK_ETOOBIG)
+        rtk_api_fail(call, 400,
+                     "The live session holds as many polls as it may: at most %d, whose views "
+                     "take at most %d KiB together (this one needs up to %zu bytes)",
+                     RTK_LIVE_POLLS_MAX, RTK_LIVE_POLL_BYTES_MAX / 1024, spec.view_bytes);
+    else if (rc != 0)
         rtk_api_live_refused(call, meeting_id, rc);
+    free(question);
 }
 
 void rtk_api_poll_create(rtk_call *call)

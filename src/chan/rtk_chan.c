@@ -37,6 +37,7 @@ typedef struct chan {
     uint8_t closing;        /* a close frame was sent or the connection is going */
     uint8_t on_list;        /* on the dirty list (so it must outlive on_close until flushed) */
     uint8_t dead;           /* on_close ran while on the list: free at the next flush */
+    uint8_t greeted;        /* the first frame (hello) is queued */
 } chan;
 
 /* Output coalescing. Everything a peer is sent during one loop turn (hello, pongs, the
@@ -132,14 +133,18 @@ void rtk_chan_stop(void)
     flush_all();
 }
 
-/* Queues |f| unless that would put |c| over its outbound limit. */
+/* Queues |f| unless that would put |c| over its outbound limit. The server's own first frame
+ * never counts against it: a peer cannot be slow before it was sent anything (and the hello
+ * fits the limit by construction anyway, rtk_live.h's poll bounds). */
 static int queue_frame(chan *c, rtk_frame *f)
 {
     if (c->closing)
         return RTK_ETOOBIG;
     size_t waiting = c->out ? c->out->bytes : 0;
-    if (rtk_http_raw_write_queue_size(c->conn) + waiting + f->len > config.max_outbound)
+    if (c->greeted &&
+        rtk_http_raw_write_queue_size(c->conn) + waiting + f->len > config.max_outbound)
         return RTK_ETOOBIG;
+    c->greeted = 1;
     out_push(c, f);
     return 0;
 }

@@ -17,22 +17,52 @@ typedef struct msg_cache {
     rtk_frame *shared; /* the whole message, for receivers without a ref */
 } msg_cache;
 
+/* The bytes a voter takes in a view: {"id":"…","name":"…"} and a comma. */
+static size_t voter_len(const rtk_vote_view *v)
+{
+    size_t n = 0, chars = 0;
+    if (v->name != NULL)
+        for (; v->name[n] != '\0'; n++)
+            if (((unsigned char)v->name[n] & 0xc0) != 0x80 && chars++ == RTK_CHAN_VIEW_NAME_MAX)
+                break;
+    return 18 + rtk_jw_str_len(v->participant_id, strlen(v->participant_id)) +
+           (v->name ? rtk_jw_str_len(v->name, n) : 4);
+}
+
+size_t rtk_chan_msg_view_bound(const char *question, const char *const *opts, int nopts,
+                               const char *created_by)
+{
+    /* The envelope and fixed fields (type, ids, flags, counts as 20 digits each, times), a
+     * 64-byte ref escaped at worst, and what the texts take escaped. */
+    size_t n = 640 + rtk_jw_str_len(question, strlen(question)) + RTK_CHAN_VIEW_VOTERS_BYTES;
+    if (created_by != NULL)
+        n += rtk_jw_str_len(created_by, strlen(created_by));
+    for (int i = 0; i < nopts; i++)
+        n += 64 + rtk_jw_str_len(opts[i], strlen(opts[i]));
+    return n;
+}
+
 void rtk_chan_msg_viewer_view(rtk_jw *w, const rtk_poll_view *p, int my_vote)
 {
     int hidden = p->hide_votes && my_vote < 0;
-    /* The most recent voters of each option, newest first, at most RTK_CHAN_RECENT_VOTERS. */
+    /* The most recent voters of each option, newest first, at most RTK_CHAN_RECENT_VOTERS
+     * each and RTK_CHAN_VIEW_VOTERS_BYTES in all. */
     size_t nopts = (size_t)p->nopts;
     const rtk_vote_view **recent = rtk_xcalloc(nopts * RTK_CHAN_RECENT_VOTERS, sizeof(*recent));
     int *nrecent = rtk_xcalloc(nopts, sizeof(*nrecent));
     if (!hidden && !p->anonymous) {
-        size_t full = 0;
+        size_t full = 0, bytes = 0;
         for (size_t i = p->nvotes; i-- > 0 && full < nopts;) {
             int o = p->votes[i]->option;
-            if (nrecent[o] < RTK_CHAN_RECENT_VOTERS) {
-                recent[(size_t)o * RTK_CHAN_RECENT_VOTERS + (size_t)nrecent[o]++] = p->votes[i];
-                if (nrecent[o] == RTK_CHAN_RECENT_VOTERS)
-                    full++;
-            }
+            if (nrecent[o] == RTK_CHAN_RECENT_VOTERS)
+                continue;
+            size_t len = voter_len(p->votes[i]);
+            if (bytes + len > RTK_CHAN_VIEW_VOTERS_BYTES)
+                break;
+            bytes += len;
+            recent[(size_t)o * RTK_CHAN_RECENT_VOTERS + (size_t)nrecent[o]++] = p->votes[i];
+            if (nrecent[o] == RTK_CHAN_RECENT_VOTERS)
+                full++;
         }
     }
     RTK_JW_LIT(w, "{\"id\":");
@@ -58,7 +88,7 @@ void rtk_chan_msg_viewer_view(rtk_jw *w, const rtk_poll_view *p, int my_vote)
             RTK_JW_LIT(w, "{\"id\":");
             rtk_jw_str(w, v->participant_id);
             RTK_JW_LIT(w, ",\"name\":");
-            rtk_jw_str(w, v->name);
+            rtk_jw_str_trunc(w, v->name, RTK_CHAN_VIEW_NAME_MAX);
             RTK_JW_LIT(w, "}");
         }
         RTK_JW_LIT(w, "]}");

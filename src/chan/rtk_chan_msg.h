@@ -14,8 +14,19 @@
 #include "chan/rtk_frame.h"
 #include "live/rtk_live.h"
 
-/* Recent voters per option shown in a viewer view (PROTOCOL.md §6). */
+/* Recent voters per option shown in a viewer view (PROTOCOL.md §6: "at most the 20 most
+ * recent"). */
 #define RTK_CHAN_RECENT_VOTERS 20
+/* A voter's name in a viewer view: at most this many characters (full names stay in REST). */
+#define RTK_CHAN_VIEW_NAME_MAX 64
+/* The voters of one viewer view take at most this many bytes of JSON: the newest first, so
+ * every view, and every frame that carries one, has a size known in advance. */
+#define RTK_CHAN_VIEW_VOTERS_BYTES 8192
+
+/* An upper bound of the bytes of any viewer view of a poll with these texts (votes, counts and
+ * a message's envelope and ref included). */
+size_t rtk_chan_msg_view_bound(const char *question, const char *const *opts, int nopts,
+                               const char *created_by);
 
 /* The frame of |msg| for a receiver whose message carried |ref| (NULL: none). Returns a new
  * reference. |heartbeat_ms| is what hello announces. */

@@ -217,7 +217,8 @@ void rtk_live_free(rtk_live *live);
 int rtk_live_restore_session(rtk_live *live, const rtk_session_view *row, const char *title,
                              int64_t keep_alive_s);
 void rtk_live_restore_kick(rtk_live *live, const char *session_id, const char *participant_id);
-void rtk_live_restore_poll(rtk_live *live, const char *meeting_id, const rtk_poll_view *poll);
+void rtk_live_restore_poll(rtk_live *live, const char *meeting_id, const rtk_poll_view *poll,
+                           size_t view_bytes);
 void rtk_live_restore_vote(rtk_live *live, const char *meeting_id, const char *poll_id,
                            const char *participant_id, int option, const char *name);
 
@@ -292,10 +293,17 @@ int rtk_live_kick(rtk_live *live, const char *meeting_id, const char *const *ids
 typedef void (*rtk_live_count_cb)(void *arg, int status, int64_t count);
 int rtk_live_kick_all(rtk_live *live, const char *meeting_id, rtk_live_count_cb cb, void *arg);
 
+/* Polls of one session, so that its hello (which carries every poll) fits the per-peer
+ * limit by construction: at most RTK_LIVE_POLLS_MAX of them, whose views take at most
+ * RTK_LIVE_POLL_BYTES_MAX together (each poll's bound is rtk_poll_spec.view_bytes). */
+#define RTK_LIVE_POLLS_MAX 100
+#define RTK_LIVE_POLL_BYTES_MAX (768 * 1024)
+
 /* A new poll for the live session of |meeting_id| (validated by the caller). Once it is
  * stored it joins the session, every peer gets poll.created, and |cb|(|arg|, 0, poll) runs
  * (the view is borrowed during the call); RTK_EUNAVAIL when the store refused (no poll).
- * Returns 0, RTK_ENOTFOUND or RTK_EBUSY as rtk_live_kick. Strings are copied. */
+ * Returns 0, RTK_ENOTFOUND or RTK_EBUSY as rtk_live_kick, or RTK_ETOOBIG when the session
+ * holds as many polls as it may. Strings are copied. */
 typedef struct rtk_poll_spec {
     const char *question;
     const char *const *opts;
@@ -303,6 +311,7 @@ typedef struct rtk_poll_spec {
     int anonymous;
     int hide_votes;
     const char *created_by;
+    size_t view_bytes; /* an upper bound of the bytes of any view of it (the channel's) */
 } rtk_poll_spec;
 typedef void (*rtk_live_poll_cb)(void *arg, int status, const rtk_poll_view *poll);
 int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_spec *spec,

@@ -51,7 +51,8 @@ typedef struct rtk_lsession {
     rtk_gone *gone;     /* leaves while ending */
     rtk_map kicked;     /* participant ids kicked from this session (keys owned) */
     rtk_poll *polls;    /* oldest first */
-    size_t npolls;
+    size_t npolls;      /* polls, those waiting to be stored included */
+    size_t poll_bytes;  /* the view bounds of those polls, summed */
 } rtk_lsession;
 
 struct rtk_lmeeting {

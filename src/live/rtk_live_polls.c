@@ -21,6 +21,7 @@
 struct rtk_poll {
     rtk_poll_view view; /* kept current: points into the fields below */
     rtk_poll *next;
+    size_t view_bytes; /* the bound it counts for in its session */
     char id[37];
     char *question;
     char *created_by;
@@ -106,13 +107,13 @@ void rtk_live__polls_free(rtk_lsession *s)
     s->npolls = 0;
 }
 
+/* Adds |p| to the list of |s| (its place in the limits is already taken). */
 static void poll_append(rtk_lsession *s, rtk_poll *p)
 {
     rtk_poll **list = &s->polls;
     while (*list != NULL)
         list = &(*list)->next;
     *list = p;
-    s->npolls++;
 }
 
 static rtk_poll *poll_find(rtk_poll *list, const char *id)
@@ -204,6 +205,7 @@ static void broadcast_views(rtk_live *live, rtk_lmeeting *m, rtk_poll *p, int ty
 
 typedef struct poll_wait {
     rtk_live *live;
+    size_t view_bytes;
     char meeting_id[37];
     char session_id[37];
     rtk_poll *poll;
@@ -216,14 +218,18 @@ static void poll_stored(void *arg, int status)
     poll_wait *w = arg;
     rtk_live *live = w->live;
     rtk_poll *p = w->poll;
+    rtk_lmeeting *m = rtk_live__meeting(live, w->meeting_id);
+    int joined = m != NULL && m->session != NULL && strcmp(m->session->id, w->session_id) == 0;
     if (status != 0) {
+        if (joined) { /* its place in the session's limits is free again */
+            m->session->npolls--;
+            m->session->poll_bytes -= w->view_bytes;
+        }
         w->cb(w->arg, RTK_EUNAVAIL, NULL);
         poll_free(p);
         free(w);
         return;
     }
-    rtk_lmeeting *m = rtk_live__meeting(live, w->meeting_id);
-    int joined = m != NULL && m->session != NULL && strcmp(m->session->id, w->session_id) == 0;
     if (joined) {
         poll_append(m->session, p);
         broadcast_views(live, m, p, RTK_MSG_POLL_CREATED);
@@ -241,8 +247,14 @@ int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_
     rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     if (m == NULL || m->session == NULL)
         return RTK_ENOTFOUND;
-    if (m->session->ending)
+    rtk_lsession *s = m->session;
+    if (s->ending)
         return RTK_EBUSY;
+    if (s->npolls >= RTK_LIVE_POLLS_MAX || spec->view_bytes > RTK_LIVE_POLL_BYTES_MAX ||
+        s->poll_bytes + spec->view_bytes > RTK_LIVE_POLL_BYTES_MAX)
+        return RTK_ETOOBIG;
+    s->npolls++;
+    s->poll_bytes += spec->view_bytes;
     char id[37];
     rtk_id_uuid4(id);
     rtk_poll *p = poll_new(id, spec->question, spec->opts, spec->nopts, spec->anonymous,
@@ -255,6 +267,7 @@ int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_
     memcpy(w->meeting_id, m->id, sizeof(w->meeting_id));
     memcpy(w->session_id, m->session->id, sizeof(w->session_id));
     w->poll = p;
+    w->view_bytes = p->view_bytes = spec->view_bytes;
     w->cb = cb;
     w->arg = arg;
     rtk_live_event b = {.type = RTK_LIVE_EV_BARRIER, .done = poll_stored, .done_arg = w};
@@ -406,13 +419,18 @@ void rtk_live__polls_tick(rtk_live *live, int64_t now)
 
 /* ---- restoring ---- */
 
-void rtk_live_restore_poll(rtk_live *live, const char *meeting_id, const rtk_poll_view *v)
+void rtk_live_restore_poll(rtk_live *live, const char *meeting_id, const rtk_poll_view *v,
+                           size_t view_bytes)
 {
     rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     if (m == NULL || m->session == NULL || v->nopts < 1)
         return;
-    poll_append(m->session, poll_new(v->id, v->question, v->opts, v->nopts, v->anonymous,
-                                     v->hide_votes, v->created_by, v->created_ms));
+    rtk_poll *p = poll_new(v->id, v->question, v->opts, v->nopts, v->anonymous, v->hide_votes,
+                           v->created_by, v->created_ms);
+    p->view_bytes = view_bytes;
+    m->session->npolls++;
+    m->session->poll_bytes += view_bytes;
+    poll_append(m->session, p);
 }
 
 void rtk_live_restore_vote(rtk_live *live, const char *meeting_id, const char *poll_id,

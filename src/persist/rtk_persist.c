@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/rtk_chan_msg.h"
 #include "util/rtk_err.h"
 
 struct rtk_persist {
@@ -248,7 +249,8 @@ static void on_polls(void *arg, int status, const rtk_store_res *res)
             .nopts = (int)n,
             .opts = opts,
         };
-        rtk_live_restore_poll(live, meeting, &v);
+        rtk_live_restore_poll(live, meeting, &v,
+                              rtk_chan_msg_view_bound(v.question, opts, v.nopts, v.created_by));
         free(opts);
         json_decref(arr);
     }

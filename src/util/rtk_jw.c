@@ -111,6 +111,37 @@ void rtk_jw_str(rtk_jw *w, const char *s)
         rtk_jw_strn(w, s, strlen(s));
 }
 
+void rtk_jw_str_trunc(rtk_jw *w, const char *s, size_t max_chars)
+{
+    if (s == NULL) {
+        RTK_JW_LIT(w, "null");
+        return;
+    }
+    size_t n = 0, chars = 0;
+    for (; s[n] != '\0'; n++) {
+        /* A lead byte starts a character: stop before the one past the limit. */
+        if (((unsigned char)s[n] & 0xc0) != 0x80 && chars++ == max_chars)
+            break;
+    }
+    rtk_jw_strn(w, s, n);
+}
+
+size_t rtk_jw_str_len(const char *s, size_t n)
+{
+    size_t len = 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
+            c == '\f')
+            len += 2;
+        else if (c < 0x20)
+            len += 6;
+        else
+            len++;
+    }
+    return len;
+}
+
 void rtk_jw_int(rtk_jw *w, int64_t v)
 {
     char tmp[24];

@@ -32,6 +32,11 @@ void rtk_jw_raw(rtk_jw *w, const char *s, size_t n);
 /* A JSON string (quoted, escaped), or null when |s| is NULL. */
 void rtk_jw_str(rtk_jw *w, const char *s);
 void rtk_jw_strn(rtk_jw *w, const char *s, size_t n);
+/* A JSON string of at most |max_chars| characters (code points) of |s|: a longer one is cut
+ * at a character boundary. NULL writes null. */
+void rtk_jw_str_trunc(rtk_jw *w, const char *s, size_t max_chars);
+/* The length rtk_jw_strn would write for |s| (|n| bytes), quotes included. */
+size_t rtk_jw_str_len(const char *s, size_t n);
 void rtk_jw_int(rtk_jw *w, int64_t v);
 /* As jansson writes a real: %.17g without a "+" or leading zeros in the exponent, and with
  * ".0" when that would read as an integer. */

@@ -210,6 +210,72 @@ static void viewer_views_show_what_the_viewer_may_see(void **state)
     rtk_chan_msg_release(&anon);
 }
 
+/* Hardening issue, item 4: 640 voters whose names are 256 characters of U+0001 (6 bytes each
+ * once escaped) across 32 options made frames of about 1 MB, and most peers were dropped as
+ * slow consumers. A view now holds names of at most RTK_CHAN_VIEW_NAME_MAX characters and at
+ * most RTK_CHAN_VIEW_VOTERS_BYTES of voters, and every frame stays under the view bound. */
+static void hostile_voters_cannot_make_a_view_big(void **state)
+{
+    (void)state;
+    enum { NV = 640, NO = 32 };
+    static rtk_vote_view votes[NV];
+    static const rtk_vote_view *ptrs[NV];
+    static char name[257];
+    char opt_text[NO][257];
+    const char *opts[NO];
+    int64_t counts[NO] = {0};
+    memset(name, 0x01, 256);
+    name[256] = '\0';
+    for (int i = 0; i < NO; i++) {
+        memset(opt_text[i], 0x01, 256);
+        opt_text[i][256] = '\0';
+        opts[i] = opt_text[i];
+    }
+    for (int i = 0; i < NV; i++) {
+        snprintf(votes[i].participant_id, sizeof(votes[i].participant_id),
+                 "00000000-0000-4000-8000-%012d", i);
+        votes[i].option = i % NO;
+        votes[i].name = name;
+        ptrs[i] = &votes[i];
+        counts[i % NO]++;
+    }
+    char question[1025];
+    memset(question, 0x01, 1024);
+    question[1024] = '\0';
+    rtk_poll_view p = {.id = "00000000-0000-4000-8000-000000000abc", .question = question,
+                       .created_by = "0123456789abcdef0123456789abcdef", .nopts = NO,
+                       .opts = opts, .counts = counts, .nvotes = NV, .votes = ptrs};
+    size_t bound = rtk_chan_msg_view_bound(question, opts, NO, p.created_by);
+    rtk_live_msg m = {.type = RTK_MSG_POLL_VOTED, .poll = &p, .my_vote = 3};
+    char ref[65];
+    memset(ref, '"', 64);
+    ref[64] = '\0';
+    rtk_frame *f = rtk_chan_msg_frame(&m, ref, 64, 25000);
+    assert_true(f->len <= bound);
+    assert_true(bound < 80 * 1024);
+    json_t *j = payload(f);
+    json_t *o = json_object_get(json_object_get(j, "poll"), "options");
+    size_t shown = 0;
+    for (size_t i = 0; i < json_array_size(o); i++) {
+        json_t *vs = json_object_get(json_array_get(o, i), "votes");
+        shown += json_array_size(vs);
+        for (size_t k = 0; k < json_array_size(vs); k++) {
+            const char *nm = json_string_value(json_object_get(json_array_get(vs, k), "name"));
+            assert_int_equal(strlen(nm), RTK_CHAN_VIEW_NAME_MAX); /* 64 one-byte characters */
+        }
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(o, i), "count")),
+                         NV / NO); /* counts stay exact */
+    }
+    assert_true(shown > 0 && shown < NV);
+    /* The newest voter comes first. */
+    json_t *first = json_array_get(json_object_get(json_array_get(o, (NV - 1) % NO), "votes"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "id")),
+                        votes[NV - 1].participant_id);
+    json_decref(j);
+    rtk_frame_unref(f);
+    rtk_chan_msg_release(&m);
+}
+
 static void client_messages_are_parsed_or_answered(void **state)
 {
     (void)state;
@@ -300,6 +366,7 @@ int main(void)
         cmocka_unit_test(a_message_is_rendered_once_and_refs_are_spliced),
         cmocka_unit_test(every_message_type_is_valid_json),
         cmocka_unit_test(viewer_views_show_what_the_viewer_may_see),
+        cmocka_unit_test(hostile_voters_cannot_make_a_view_big),
         cmocka_unit_test(client_messages_are_parsed_or_answered),
         cmocka_unit_test(frames_have_minimal_headers),
     };

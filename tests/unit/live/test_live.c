@@ -108,7 +108,7 @@ typedef struct fake_sink {
     int types[MAXEV];
     int reasons[MAXEV];
     int npending;
-    pending_done pending[64];
+    pending_done pending[256];
 } fake_sink;
 
 static void on_event(void *arg, const rtk_live_event *ev)
@@ -120,7 +120,7 @@ static void on_event(void *arg, const rtk_live_event *ev)
     }
     s->nev++;
     if (ev->done != NULL) {
-        assert_true(s->npending < 64);
+        assert_true(s->npending < 256);
         s->pending[s->npending++] = (pending_done){ev->done, ev->done_arg, ev->type};
     }
 }
@@ -635,6 +635,30 @@ static void poll_joins_the_session_once_stored(void **state)
     assert_int_equal(n, 1);
 }
 
+/* Hardening issue, item 3: a session holds at most RTK_LIVE_POLLS_MAX polls whose views take
+ * at most RTK_LIVE_POLL_BYTES_MAX together, so its hello fits the per-peer limit; a refused
+ * (not stored) poll gives its place back. */
+static void a_session_holds_a_bounded_number_of_polls(void **state)
+{
+    fixture *fx = *state;
+    join(fx, P1, 60, &fx->c[0]);
+    const char *opts[] = {"a", "b"};
+    rtk_poll_spec spec = {.question = "Q", .opts = opts, .nopts = 2, .view_bytes = 100};
+    poll_result r = {0};
+    for (int i = 0; i < RTK_LIVE_POLLS_MAX; i++)
+        assert_int_equal(rtk_live_poll_create(fx->live, MTG, &spec, on_poll, &r), 0);
+    assert_int_equal(rtk_live_poll_create(fx->live, MTG, &spec, on_poll, &r), RTK_ETOOBIG);
+    settle(&fx->sink, RTK_EUNAVAIL); /* refused by the store: their places are free again */
+    assert_int_equal(r.called, RTK_LIVE_POLLS_MAX);
+    spec.view_bytes = RTK_LIVE_POLL_BYTES_MAX / 2;
+    assert_int_equal(rtk_live_poll_create(fx->live, MTG, &spec, on_poll, &r), 0);
+    assert_int_equal(rtk_live_poll_create(fx->live, MTG, &spec, on_poll, &r), 0);
+    spec.view_bytes = 1;
+    assert_int_equal(rtk_live_poll_create(fx->live, MTG, &spec, on_poll, &r), RTK_ETOOBIG);
+    settle(&fx->sink, 0);
+    assert_int_equal(rtk_live_poll_create(fx->live, MTG, &spec, on_poll, &r), RTK_ETOOBIG);
+}
+
 static void votes_are_answered_after_the_commit_and_taken_back_when_lost(void **state)
 {
     fixture *fx = *state;
@@ -721,6 +745,7 @@ int main(void)
         T(flood_gets_rate_limited_then_closed),
         T(ping_pong_and_reject_echo_the_ref),
         T(poll_joins_the_session_once_stored),
+        T(a_session_holds_a_bounded_number_of_polls),
         T(votes_are_answered_after_the_commit_and_taken_back_when_lost),
         T(vote_waiting_while_its_peer_leaves_is_not_answered),
     };
