@@ -45,8 +45,10 @@ lint:
 unit:
 	cd build-test && ctest --output-on-failure --no-tests=error
 
+# The whole suite runs twice: on SQLite, then on a PostgreSQL server that run.js starts.
 e2e:
 	cd tests/e2e && RTKD_BIN=$(CURDIR)/build-test/rtkd npm test
+	cd tests/e2e && RTKD_BIN=$(CURDIR)/build-test/rtkd RTKD_E2E_STORE=postgres npm test
 
 # libFuzzer harnesses (fuzz/): `make fuzz` runs each for 60 s; `make test` runs each for a
 # short smoke time so that a regression fails CI.

@@ -43,6 +43,41 @@ static int hex(int c)
 }
 
 /* The reference rtk_query_get. */
+/* UTF-8 by decoding each code point and checking it: no overlong form, no surrogate, nothing
+ * past U+10FFFF (a model written apart from src/util/rtk_utf8.c). */
+static int ref_utf8(const unsigned char *s)
+{
+    while (*s) {
+        unsigned cp;
+        int n;
+        if (*s < 0x80) {
+            s++;
+            continue;
+        } else if ((*s & 0xe0) == 0xc0) {
+            cp = *s & 0x1f;
+            n = 1;
+        } else if ((*s & 0xf0) == 0xe0) {
+            cp = *s & 0x0f;
+            n = 2;
+        } else if ((*s & 0xf8) == 0xf0) {
+            cp = *s & 0x07;
+            n = 3;
+        } else {
+            return 0;
+        }
+        static const unsigned least[] = {0, 0x80, 0x800, 0x10000};
+        for (int i = 1; i <= n; i++) {
+            if ((s[i] & 0xc0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i] & 0x3f);
+        }
+        if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        s += n + 1;
+    }
+    return 1;
+}
+
 static int ref_get(const char *q, size_t len, const char *key, char *out, size_t cap)
 {
     size_t klen = strlen(key), i = 0;
@@ -70,7 +105,7 @@ static int ref_get(const char *q, size_t len, const char *key, char *out, size_t
                 out[w++] = (char)c;
             }
             out[w] = '\0';
-            return 1;
+            return ref_utf8((const unsigned char *)out) ? 1 : RTK_EINVAL;
         }
         i = end + 1;
     }

@@ -11,11 +11,13 @@ cd "$(dirname "$0")/.."
 
 what=${1:-test}
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
-      libsqlite3-dev libssl-dev)
+      libsqlite3-dev libssl-dev libpq-dev)
 if [ "$what" = test ]; then
   # chromium: Debian's browser, driven headless by playwright-core in the browser e2e tests.
   # clang + libclang-rt-14-dev: libFuzzer for the fuzz smoke run.
   pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3 chromium clang libclang-rt-14-dev)
+  # postgresql-15: the store's second backend; the tests start their own server (initdb).
+  pkgs+=(postgresql-15)
 fi
 if [ "$what" = bench ]; then
   pkgs+=(wrk nginx-light gnuplot-nox)

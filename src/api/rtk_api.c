@@ -182,14 +182,18 @@ static void on_token(void *arg, int status, const rtk_store_res *res)
         call_free(call);
         return;
     }
-    if (ctx->auth_cache.count >= AUTH_CACHE_MAX)
-        clear_map(&ctx->auth_cache);
-    auth_entry *e = rtk_xcalloc(1, sizeof(*e));
-    snprintf(e->account, sizeof(e->account), "%s", rtk_store_text(s, 0, 0, NULL));
-    snprintf(e->token_id, sizeof(e->token_id), "%s", rtk_store_text(s, 0, 1, NULL));
-    memcpy(e->key, w->key, sizeof(e->key));
+    /* Another request with the same token may have filled the entry meanwhile. */
+    auth_entry *e = rtk_map_get(&ctx->auth_cache, w->key);
+    if (e == NULL) {
+        if (ctx->auth_cache.count >= AUTH_CACHE_MAX)
+            clear_map(&ctx->auth_cache);
+        e = rtk_xcalloc(1, sizeof(*e));
+        snprintf(e->account, sizeof(e->account), "%s", rtk_store_text(s, 0, 0, NULL));
+        snprintf(e->token_id, sizeof(e->token_id), "%s", rtk_store_text(s, 0, 1, NULL));
+        memcpy(e->key, w->key, sizeof(e->key));
+        rtk_map_put(&ctx->auth_cache, e->key, e);
+    }
     free(w);
-    rtk_map_put(&ctx->auth_cache, e->key, e);
     memcpy(call->token_id, e->token_id, sizeof(call->token_id));
     authorized(call, e->account);
 }
@@ -247,13 +251,18 @@ static void on_app_owner(void *arg, int status, const rtk_store_res *res)
         rtk_api_store_error(call, status);
         return;
     }
-    if (ctx->app_owner.count >= APP_CACHE_MAX)
-        clear_map(&ctx->app_owner);
-    /* "app id\0" padded to a path parameter's size, then "account id\0". */
-    char *entry = rtk_xcalloc(1, RTK_ROUTE_PARAM_MAX + 1 + 33);
-    snprintf(entry, RTK_ROUTE_PARAM_MAX + 1, "%s", call->app);
-    snprintf(entry + RTK_ROUTE_PARAM_MAX + 1, 33, "%s", rtk_store_text(&res->sets[0], 0, 0, NULL));
-    rtk_map_put(&ctx->app_owner, entry, entry);
+    /* Another request for the same app may have filled the entry meanwhile. */
+    char *entry = rtk_map_get(&ctx->app_owner, call->app);
+    if (entry == NULL) {
+        if (ctx->app_owner.count >= APP_CACHE_MAX)
+            clear_map(&ctx->app_owner);
+        /* "app id\0" padded to a path parameter's size, then "account id\0". */
+        entry = rtk_xcalloc(1, RTK_ROUTE_PARAM_MAX + 1 + 33);
+        snprintf(entry, RTK_ROUTE_PARAM_MAX + 1, "%s", call->app);
+        snprintf(entry + RTK_ROUTE_PARAM_MAX + 1, 33, "%s",
+                 rtk_store_text(&res->sets[0], 0, 0, NULL));
+        rtk_map_put(&ctx->app_owner, entry, entry);
+    }
     app_checked(call, entry + RTK_ROUTE_PARAM_MAX + 1);
 }
 

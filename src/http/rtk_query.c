@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/rtk_err.h"
+#include "util/rtk_utf8.h"
 
 static int hexval(char c)
 {
@@ -55,7 +56,11 @@ int rtk_query_get(const char *q, size_t len, const char *key, char *out, size_t 
         size_t name_len = eq ? (size_t)(eq - (q + i)) : end - i;
         if (name_len == klen && memcmp(q + i, key, klen) == 0) {
             const char *v = eq ? eq + 1 : q + end;
-            return decode(v, (size_t)(q + end - v), out, cap);
+            int rc = decode(v, (size_t)(q + end - v), out, cap);
+            /* Values are text: the store keeps only valid UTF-8 (PostgreSQL refuses the rest). */
+            if (rc > 0 && !rtk_utf8_valid(out, strlen(out)))
+                return RTK_EINVAL;
+            return rc;
         }
         i = end + 1;
     }

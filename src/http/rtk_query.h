@@ -11,7 +11,7 @@
 
 /* Finds the first |key| in |q| (without '?') and percent-decodes its value ('+' is a space)
  * into out[cap] with a NUL. Returns 1 when found, 0 when absent, RTK_EINVAL when the value
- * has a bad escape, a NUL byte, or does not fit in |cap| - 1 bytes. Never reads past |len|. */
+ * has a bad escape, a NUL byte, is not valid UTF-8, or does not fit in |cap| - 1 bytes. Never reads past |len|. */
 int rtk_query_get(const char *q, size_t len, const char *key, char *out, size_t cap);
 
 /* Parses an optional non-negative decimal integer parameter. Returns 1 and sets *v when

@@ -276,7 +276,13 @@ const char *const rtk_store__pg_migrations[] = {
     "  poll_id TEXT NOT NULL REFERENCES polls(id), participant_id TEXT NOT NULL,"
     "  option INTEGER NOT NULL, name TEXT, voted_at BIGINT NOT NULL, seq BIGINT NOT NULL,"
     "  PRIMARY KEY(poll_id, participant_id));"
-    "CREATE TABLE keys(name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    "CREATE TABLE keys(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    /* A revoked token must stop working on every node at once: a change to the tokens
+     * notifies every listening server, which drops its cache. */
+    "CREATE FUNCTION rtkd_tokens_changed() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN PERFORM pg_notify('rtkd_tokens', ''); RETURN NULL; END $$;"
+    "CREATE TRIGGER rtkd_tokens_changed AFTER UPDATE OR DELETE ON api_tokens"
+    " FOR EACH STATEMENT EXECUTE FUNCTION rtkd_tokens_changed();",
 };
 const int rtk_store__pg_nmigrations =
     (int)(sizeof(rtk_store__pg_migrations) / sizeof(rtk_store__pg_migrations[0]));

@@ -9,7 +9,9 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import WebSocket from 'ws';
-import { start, tempDir, createAccount, createToken, sleep, assertRtkEnvelope } from './rtkd.js';
+import {
+    start, tempDir, createAccount, createToken, sleep, assertRtkEnvelope, STORE, pgQuery,
+} from './rtkd.js';
 
 /* How long to wait for an event or a close before failing (generous for a sanitized build). */
 export const WAIT_MS = 4000;
@@ -442,7 +444,10 @@ export async function rawConnect(srv, token, { path = WS_PATH, hello = true, lab
  * that is well signed but expired, or names a participant that does not exist.
  */
 export async function reSign(dataDir, token, edit, header = {}) {
-    const key = await readFile(`${dataDir}/signing.key`);
+    /* The key lives in the data folder on SQLite and in the database on PostgreSQL. */
+    const key = STORE === 'postgres'
+        ? Buffer.from(await pgQuery(dataDir, "SELECT value FROM keys WHERE name='signing'"), 'hex')
+        : await readFile(`${dataDir}/signing.key`);
     const [h, p] = token.split('.');
     const dec = (x) => JSON.parse(Buffer.from(x, 'base64url').toString('utf8'));
     const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');

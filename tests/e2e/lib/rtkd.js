@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -25,9 +26,73 @@ export const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-
 export const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export const ACCOUNT_ID = /^[0-9a-f]{32}$/;
 
+/*
+ * The store the suite runs on. `make test` runs the whole suite twice: on SQLite (the data
+ * folder), and with RTKD_E2E_PG set by run.js to the URL of a PostgreSQL server it started
+ * (postgres://postgres@127.0.0.1:PORT/). Then every data folder a test uses gets a database of
+ * its own, made on first use, and every rtkd started with `--data DIR` gets `RTKD_STORE` for
+ * it: the tests stay unchanged, and each sees a fresh store as it would with a fresh folder.
+ */
+export const PG_BASE = process.env.RTKD_E2E_PG || '';
+export const STORE = PG_BASE ? 'postgres' : 'sqlite';
+const PG_DIR = process.env.RTKD_E2E_PG_DIR || '';
+const databases = new Map();
+
+function pgTool(args) {
+    return new Promise((resolve, reject) => {
+        execFile(path.join(REPO, 'tests', 'support', 'pgtmp.sh'), args, (err, stdout, stderr) => {
+            if (err) reject(new Error(`pgtmp.sh ${args.join(' ')}: ${stderr || err.message}`));
+            else resolve(stdout);
+        });
+    });
+}
+
+/* The store URL of data folder DIR (its database is made on first use); null on SQLite. */
+export async function storeFor(dir) {
+    if (!PG_BASE) return null;
+    const key = path.resolve(dir);
+    let url = databases.get(key);
+    if (!url) {
+        const name = `rtk_${createHash('sha1').update(key).digest('hex').slice(0, 24)}`;
+        url = `${PG_BASE}${name}`;
+        databases.set(key, url);
+        await pgTool(['createdb', PG_DIR, name]).catch((e) => {
+            if (!/already exists/.test(e.message)) throw e;
+        });
+    }
+    return url;
+}
+
+/* Runs SQL on the database of data folder DIR (psql, unaligned, no headers): its stdout. */
+export async function pgQuery(dir, sql) {
+    const url = await storeFor(dir);
+    return new Promise((resolve, reject) => {
+        execFile('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql, url],
+            (err, stdout, stderr) => {
+                if (err) reject(new Error(`psql: ${stderr || err.message}`));
+                else resolve(stdout.trim());
+            });
+    });
+}
+
+/* The environment for the rtkd run with ARGS: RTKD_STORE for its data folder on PostgreSQL. */
+async function storeEnv(args, env = {}) {
+    const i = args.indexOf('--data');
+    const dir = i >= 0 ? args[i + 1] : env.RTKD_DATA;
+    if (!PG_BASE || !dir || args.includes('--store') || env.RTKD_STORE) return env;
+    return { ...env, RTKD_STORE: await storeFor(dir) };
+}
+
+/* Marks the calling test file as one that only makes sense on SQLite (it is about the data
+ * folder as the store): on PostgreSQL its tests are skipped, saying why. */
+let sqliteOnlyWhy = null;
+export function sqliteOnly(why) {
+    if (STORE !== 'sqlite') sqliteOnlyWhy = `SQLite only: ${why}`;
+}
+
 /* The environment for every rtkd child: ours minus RTKD_* (so a developer's RTKD_DEV=1 or
  * RTKD_DATA cannot leak into the tests), plus what the caller adds. */
-function childEnv(extra = {}) {
+export function childEnv(extra = {}) {
     const env = {};
     for (const [k, v] of Object.entries(process.env)) {
         if (!k.startsWith('RTKD_')) env[k] = v;
@@ -46,9 +111,10 @@ export async function tempDir(prefix = 'rtkd-e2e-') {
  * Runs `rtkd ARGS...` to completion. Resolves {code, stdout, stderr}; never rejects on a
  * non-zero exit (callers assert on code).
  */
-export function cli(args, { env } = {}) {
+export async function cli(args, { env } = {}) {
+    const full = await storeEnv(args, env);
     return new Promise((resolve, reject) => {
-        execFile(RTKD_BIN, args, { env: childEnv(env), timeout: CLI_TIMEOUT_MS },
+        execFile(RTKD_BIN, args, { env: childEnv(full), timeout: CLI_TIMEOUT_MS },
             (err, stdout, stderr) => {
                 if (err && typeof err.code !== 'number') {
                     reject(new Error(`rtkd ${args.join(' ')}: ${err.message}\n${stderr}`));
@@ -130,7 +196,8 @@ export async function start(opts = {}) {
     const dataDir = opts.dataDir || await tempDir();
     const args = opts.args ||
         ['serve', '--listen', '127.0.0.1:0', '--data', dataDir, ...(opts.dev ? ['--dev'] : [])];
-    const child = spawn(RTKD_BIN, args, { env: childEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(RTKD_BIN, args, { env: childEnv(await storeEnv(args, opts.env)),
+        stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8');
@@ -238,7 +305,8 @@ export async function startWithApp(opts = {}) {
  */
 export function test(name, optsOrFn, maybeFn) {
     const fn = typeof optsOrFn === 'function' ? optsOrFn : maybeFn;
-    const opts = typeof optsOrFn === 'function' ? {} : optsOrFn;
+    const opts = typeof optsOrFn === 'function' ? {} : { ...optsOrFn };
+    if (sqliteOnlyWhy && !opts.skip) opts.skip = sqliteOnlyWhy;
     return nodeTest(name, opts, async (t) => {
         const marks = new Map(servers.map((s) => [s, s.stderr().length]));
         try {

@@ -419,11 +419,15 @@ test('%-encoded junk in query strings → 400 naming the parameter or 200, never
         ['/sessions?status=LIVE%00', 'status'],
         ['/sessions?associated_id=%zz', 'associated_id'],
         ['/sessions?associated_id=%', 'associated_id'],
+        /* Query values are text: bytes that are not UTF-8 are refused (PostgreSQL could not
+         * even compare them), naming the parameter. */
+        ['/meetings?search=%ff%fe', 'search'],
+        ['/sessions?associated_id=%ff', 'associated_id'],
     ];
     for (const [p, field] of four00) assertHttpError(await f.api('GET', p), 400, `GET ${p}`, field);
-    const ok = ['/meetings?search=%ff%fe', '/meetings?&&&', '/meetings?=', '/meetings?==&=&search',
+    const ok = ['/meetings?&&&', '/meetings?=', '/meetings?==&=&search',
         '/meetings?search=%25%5F%27', '/meetings?a=%zz', `/meetings?x=${'%41'.repeat(3000)}`,
-        '/sessions?associated_id=%ff', '/meetings?search=%E2%80%AE'];
+        '/meetings?search=%E2%80%AE'];
     for (const p of ok) {
         const r = await f.api('GET', p);
         assert.equal(r.status, 200, `GET ${p}: ${r.status} ${r.text}`);

@@ -18,11 +18,14 @@ import path from 'node:path';
 import { after } from 'node:test';
 import {
     test, start, tempDir, createAccount, createToken, http, RTKD_BIN,
+    sqliteOnly,
 } from '../lib/rtkd.js';
 import { connect } from '../lib/peer.js';
 import {
     run, CRASH_MARKS, canMount, mountTmpfsAt, fillDisk as fill,
 } from '../lib/hardening.js';
+
+sqliteOnly('a data folder the server cannot use is a SQLite store it cannot use');
 
 const EXIT_WAIT_MS = 15000;
 const cleanups = [];

@@ -12,9 +12,11 @@ import { mkdtemp, rm, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { test, sleep } from '../lib/rtkd.js';
+import { test, sleep, sqliteOnly } from '../lib/rtkd.js';
 import { canMount, mountTmpfsAt, fillDisk } from '../lib/hardening.js';
 import { pollsFixture, okData, sendVote, reply } from '../lib/polls.js';
+
+sqliteOnly('the full disk is the data folder, which holds the store only on SQLite');
 
 let mnt;
 let unmount;
