@@ -157,6 +157,43 @@ static void other_methods_get_allow_from_the_rows(void **state)
 }
 
 /* A table of a resource that is not the API's: one row per method and pattern. */
+/* The table itself: rows that share a pattern take disjoint methods (else one would shadow
+ * the other), and two patterns that match the same paths are the same string (else Allow would
+ * list only one row's methods). Same shape: equal segment count, equal literals, parameters in
+ * the same places. */
+static int same_shape(const char *a, const char *b)
+{
+    while (*a != '\0' && *b != '\0') {
+        const char *ea = strchr(a + 1, '/'), *eb = strchr(b + 1, '/');
+        size_t la = ea != NULL ? (size_t)(ea - a) : strlen(a);
+        size_t lb = eb != NULL ? (size_t)(eb - b) : strlen(b);
+        int pa = a[1] == ':', pb = b[1] == ':';
+        if (pa != pb || (!pa && (la != lb || memcmp(a, b, la) != 0)))
+            return 0;
+        a += la;
+        b += lb;
+    }
+    return *a == *b;
+}
+
+static void the_table_has_no_shadowed_rows(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < rtk_api_nroutes; i++) {
+        assert_int_not_equal(rtk_api_routes[i].methods, 0);
+        for (size_t j = i + 1; j < rtk_api_nroutes; j++) {
+            const rtk_route *a = &rtk_api_routes[i], *b = &rtk_api_routes[j];
+            if (!same_shape(a->pattern, b->pattern))
+                continue;
+            if (strcmp(a->pattern, b->pattern) != 0 || (a->methods & b->methods) != 0)
+                fail_msg("rows %zu and %zu (%s, %s) overlap", i, j, a->pattern, b->pattern);
+        }
+    }
+    assert_true(same_shape("/a/:x/b", "/a/:y/b"));
+    assert_false(same_shape("/a/:x/b", "/a/x/b"));
+    assert_false(same_shape("/a/:x", "/a/:x/b"));
+}
+
 static void handler_a(rtk_call *c)
 {
     (void)c;
@@ -193,6 +230,7 @@ int main(void)
         cmocka_unit_test(rejects_overlong_parameter),
         cmocka_unit_test(other_methods_get_allow_from_the_rows),
         cmocka_unit_test(a_small_table),
+        cmocka_unit_test(the_table_has_no_shadowed_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
