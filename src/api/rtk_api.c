@@ -152,6 +152,7 @@ static void authorized(rtk_call *call, const char *account);
 
 typedef struct token_wait {
     rtk_call *call;
+    uint64_t epoch; /* the store's epoch when the lookup was sent */
     char key[65];
 } token_wait;
 
@@ -180,6 +181,16 @@ static void on_token(void *arg, int status, const rtk_store_res *res)
         free(w);
         rtk_reply_auth_error(call->req, 401);
         call_free(call);
+        return;
+    }
+    /* The answer may predate a revocation that moved the epoch while it was on its way: it
+     * authorizes this request (sent before the revocation finished) but is not cached. */
+    if (rtk_store_epoch(ctx->store) != w->epoch || ctx->auth_epoch != w->epoch) {
+        char account[sizeof(((auth_entry *)0)->account)];
+        snprintf(account, sizeof(account), "%s", rtk_store_text(s, 0, 0, NULL));
+        snprintf(call->token_id, sizeof(call->token_id), "%s", rtk_store_text(s, 0, 1, NULL));
+        free(w);
+        authorized(call, account);
         return;
     }
     /* Another request with the same token may have filled the entry meanwhile. */
@@ -226,6 +237,7 @@ static void authenticate(rtk_call *call)
     }
     token_wait *w = rtk_xmalloc(sizeof(*w));
     w->call = call;
+    w->epoch = epoch;
     memcpy(w->key, key, sizeof(w->key));
     rtk_store_token_find(ctx->store, hash, on_token, w);
 }
