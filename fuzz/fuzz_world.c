@@ -118,6 +118,7 @@ static void on_turn(uv_prepare_t *h)
 {
     fuzz_world *w = h->data;
     rtk_store_turn(w->ctx.store);
+    rtk_live_turn_end(w->ctx.live);
     rtk_chan_flush();
 }
 
@@ -140,8 +141,8 @@ void fuzz_world_open(fuzz_world *w, const rtk_live_transport *tr, int serve)
     rtk_store_kept k;
     uint8_t hash[32];
     rtk_id_hex(w->account, 16);
-    rtk_store_account_create(w->ctx.store, w->account, "fuzz", 0, rtk_time_now_ms(),
-                             rtk_store_keep, &k);
+    rtk_store_account_create(w->ctx.store, w->account, "fuzz", 0, rtk_time_now_ms(), rtk_store_keep,
+                             &k);
     must(w, &k, "account create");
     rtk_token_mint(w->api_token, hash, w->token_id);
     rtk_store_token_create(w->ctx.store, w->token_id, w->account, "fuzz", hash, rtk_time_now_ms(),
@@ -236,6 +237,7 @@ void fuzz_world_turn(fuzz_world *w)
 {
     uv_run(&w->loop, UV_RUN_NOWAIT);
     rtk_store_turn(w->ctx.store);
+    rtk_live_turn_end(w->ctx.live);
     rtk_chan_flush();
 }
 

@@ -10,42 +10,87 @@
 
 static int param_byte_ok(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
 }
 
-static int match_one(const char *pat, const char *p, const char *end, rtk_route_match *m)
+/* The path cut into segments once per request; a segment's fitness as a parameter is decided
+ * at most once, however many rows look at it (most rows share the account and app prefix). */
+#define MAX_SEGS 16
+
+typedef struct segs {
+    int n;
+    const char *s[MAX_SEGS];
+    size_t len[MAX_SEGS];
+    signed char param_ok[MAX_SEGS]; /* -1: not decided yet */
+} segs;
+
+static int split(const char *p, const char *end, segs *out)
 {
-    m->nparams = 0;
-    while (*pat != '\0') {
-        /* Both are at a '/' here. */
-        if (p >= end || *p != '/')
-            return 0;
-        pat++;
-        p++;
-        const char *seg = p;
+    out->n = 0;
+    if (p >= end || *p != '/')
+        return -1;
+    while (p < end) {
+        if (out->n == MAX_SEGS)
+            return -1;
+        const char *seg = ++p; /* past the '/' */
         while (p < end && *p != '/')
             p++;
-        size_t seg_len = (size_t)(p - seg);
+        out->s[out->n] = seg;
+        out->len[out->n] = (size_t)(p - seg);
+        out->param_ok[out->n] = -1;
+        out->n++;
+    }
+    return 0;
+}
+
+static int param_ok(segs *g, int i)
+{
+    if (g->param_ok[i] < 0) {
+        int ok = g->len[i] > 0 && g->len[i] <= RTK_ROUTE_PARAM_MAX;
+        for (size_t k = 0; ok && k < g->len[i]; k++)
+            ok = param_byte_ok((unsigned char)g->s[i][k]);
+        g->param_ok[i] = (signed char)ok;
+    }
+    return g->param_ok[i];
+}
+
+/* Whether |pat| matches the segments; fails at the first literal that differs. */
+static int match_one(const char *pat, segs *g)
+{
+    int i = 0, nparams = 0;
+    while (*pat != '\0') {
+        pat++; /* the '/' */
         const char *pseg = pat;
         while (*pat != '\0' && *pat != '/')
             pat++;
         size_t pseg_len = (size_t)(pat - pseg);
+        if (i == g->n)
+            return 0;
         if (pseg[0] == ':') {
-            if (seg_len == 0 || seg_len > RTK_ROUTE_PARAM_MAX ||
-                m->nparams == RTK_ROUTE_MAX_PARAMS)
+            if (++nparams > RTK_ROUTE_MAX_PARAMS || !param_ok(g, i))
                 return 0;
-            for (size_t i = 0; i < seg_len; i++)
-                if (!param_byte_ok((unsigned char)seg[i]))
-                    return 0;
-            memcpy(m->params[m->nparams], seg, seg_len);
-            m->params[m->nparams][seg_len] = '\0';
-            m->nparams++;
-        } else if (seg_len != pseg_len || memcmp(seg, pseg, seg_len) != 0) {
+        } else if (g->len[i] != pseg_len || memcmp(g->s[i], pseg, pseg_len) != 0) {
             return 0;
         }
+        i++;
     }
-    return p == end;
+    return i == g->n;
+}
+
+static void take_params(const char *pat, const segs *g, rtk_route_match *m)
+{
+    m->nparams = 0;
+    for (int i = 0; *pat != '\0'; i++) {
+        pat++;
+        if (*pat == ':') {
+            memcpy(m->params[m->nparams], g->s[i], g->len[i]);
+            m->params[m->nparams][g->len[i]] = '\0';
+            m->nparams++;
+        }
+        while (*pat != '\0' && *pat != '/')
+            pat++;
+    }
 }
 
 int rtk_router_match(const rtk_route *table, size_t n, const char *path, size_t len, int method,
@@ -60,16 +105,21 @@ int rtk_router_match(const rtk_route *table, size_t n, const char *path, size_t 
     if (len > 1 && path[len - 1] == '/')
         len--;
     *allow = 0;
+    m->nparams = 0;
+    segs g;
+    if (split(path, path + len, &g) != 0)
+        return RTK_ENOTFOUND;
     for (size_t r = 0; r < n; r++) {
-        if (!match_one(table[r].pattern, path, path + len, m))
+        if (!match_one(table[r].pattern, &g))
             continue;
         /* Every row with this pattern: the one for |method|, or what Allow lists. */
         const char *pattern = table[r].pattern;
         for (size_t k = r; k < n; k++) {
-            if (strcmp(table[k].pattern, pattern) != 0)
+            if (table[k].pattern != pattern && strcmp(table[k].pattern, pattern) != 0)
                 continue;
             if (table[k].methods & method) {
                 m->route = &table[k];
+                take_params(pattern, &g, m);
                 return 0;
             }
             *allow |= table[k].methods;
@@ -84,8 +134,11 @@ void rtk_router_allow(int methods, char *out, size_t cap)
     static const struct {
         int bit;
         const char *name;
-    } names[] = {{RTK_M_GET, "GET"},     {RTK_M_POST, "POST"},    {RTK_M_PUT, "PUT"},
-                 {RTK_M_PATCH, "PATCH"}, {RTK_M_DELETE, "DELETE"}};
+    } names[] = {{RTK_M_GET, "GET"},
+                 {RTK_M_POST, "POST"},
+                 {RTK_M_PUT, "PUT"},
+                 {RTK_M_PATCH, "PATCH"},
+                 {RTK_M_DELETE, "DELETE"}};
     size_t off = 0;
     out[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -183,8 +183,7 @@ static void lsession_free(rtk_live *live, rtk_lsession *s)
     while (rtk_map_next(&s->kicked, &it, &k, NULL))
         free((char *)k);
     rtk_map_free(&s->kicked);
-    rtk_live__votes_session_gone(live, s);
-    rtk_live__polls_free(s);
+    rtk_live__polls_free(live, s);
     gone_free(s->gone);
     free(s->title);
     free(s);
@@ -295,7 +294,6 @@ static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int reason, int r
         rtk_live__emit_session(live, m, &ev);
     }
     mark_dirty(m);
-    rtk_live__votes_peer_gone(live, p);
     free(p->name);
     free(p);
     if (s->live == 0 && !replacing && !s->ending) {

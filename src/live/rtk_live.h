@@ -210,6 +210,11 @@ void rtk_live_subscribe(rtk_live *live, rtk_live_sink fn, void *arg, int durable
 void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg);
 void rtk_live_free(rtk_live *live);
 
+/* The loop turn is over (the loop-turn owner calls it after the store's completions): live
+ * releases what it rendered for the turn only (poll.voted replies shared by the voters of one
+ * commit). */
+void rtk_live_turn_end(rtk_live *live);
+
 /* Restoring at start-up (persistence reads the store): a LIVE session of a meeting whose
  * title is |title| (may be NULL) and keep-alive |keep_alive_s|, with the participants kicked
  * from it; its keep-alive window starts now. Then its polls and their votes, oldest first.

@@ -82,14 +82,14 @@ struct rtk_live {
     size_t npeers;
     rtk_peer *drops; /* peers whose send failed during the current operation */
     int64_t next_heartbeat;
-    int64_t last_tick_ms;   /* when the tick timer last ran (to notice the loop stalled) */
+    int64_t last_tick_ms;  /* when the tick timer last ran (to notice the loop stalled) */
+    rtk_poll *voted_polls; /* polls holding poll.voted renderings of this loop turn */
     rtk_live_sub subs[RTK_LIVE_MAX_SINKS];
     int nsubs;
     uv_timer_t tick;
     int handles_open;
     void (*shutdown_cb)(void *arg);
     void *shutdown_arg;
-    struct rtk_vote_wait *votes_waiting; /* votes whose replies wait for the store */
 };
 
 /* Sessions and peers (rtk_live.c). */
@@ -108,15 +108,11 @@ void rtk_live__drain(rtk_live *live);
 rtk_lmeeting *rtk_live__meeting(rtk_live *live, const char *id);
 
 /* Polls (rtk_live_polls.c). */
-void rtk_live__polls_free(rtk_lsession *s);
+void rtk_live__polls_free(rtk_live *live, rtk_lsession *s);
 void rtk_live__polls_tick(rtk_live *live, int64_t now);
 /* Views of every poll of |s| and |participant_id|'s vote in each, for hello: fills *polls
  * and *votes with new arrays (the caller frees both) and returns their length. */
 size_t rtk_live__poll_views(const rtk_lsession *s, const char *participant_id,
                             const rtk_poll_view ***polls, int **votes);
-/* The peer is gone: its waiting votes will not be answered. */
-void rtk_live__votes_peer_gone(rtk_live *live, rtk_peer *peer);
-/* The session of |m| ends: votes waiting on its polls lose their poll pointer. */
-void rtk_live__votes_session_gone(rtk_live *live, rtk_lsession *s);
 
 #endif

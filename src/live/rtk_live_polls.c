@@ -3,11 +3,15 @@
  *
  * A vote changes the tallies at once (so a second vote in the same loop turn is
  * already_voted) and is told to subscribers; persistence writes it into the turn's batch, and
- * its poll.voted reply waits in live->votes_waiting until the write is committed (or is taken
- * back with `unavailable` when it is not). Other peers get poll.updated, coalesced per poll to
- * one per 500 ms; each distinct view (hidden, or visible with a given my_vote) is one message,
- * which the transport renders once for every peer that sees it. A poll joins the session only
- * once it is stored. */
+ * its poll.voted reply waits for the write to be committed (or the vote is taken back with
+ * `unavailable` when it is not). A waiting vote names its peer, session and poll by id and
+ * finds them again when the store answers, so nothing has to be told when a peer or a
+ * session goes away meanwhile (that cost a walk over every waiting vote per leave). The
+ * voters of one commit share one poll.voted rendering per option.
+ *
+ * Other peers get poll.updated, coalesced per poll to one per 500 ms; each distinct view
+ * (hidden, or visible with a given my_vote) is one message, which the transport renders once
+ * for every peer that sees it. A poll joins the session only once it is stored. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,15 +36,23 @@ struct rtk_poll {
     rtk_map voters; /* participant id -> its rtk_vote_view */
     int dirty;      /* votes since the last poll.updated */
     int64_t last_update_ms;
+    /* poll.voted, rendered once per option for every voter answered in the same loop turn
+     * (the view differs only by my_vote; the ref is spliced in per reply). Valid while
+     * |version| (bumped by every change of the tallies) equals |voted_version|; released at
+     * the end of the turn (rtk_live_turn_end). */
+    uint64_t version, voted_version;
+    rtk_live_msg *voted;                 /* nopts messages, or NULL */
+    rtk_poll *voted_next, **voted_pprev; /* on live->voted_polls while |voted| is set */
 };
 
 typedef struct rtk_vote_wait {
-    struct rtk_vote_wait *next;
     rtk_live *live;
-    rtk_peer *peer; /* NULL once the peer is gone */
-    rtk_poll *poll; /* NULL once the session is gone */
-    rtk_lsession *session;
+    rtk_poll *poll;      /* valid while the session named below is live */
     rtk_vote_view *vote; /* taken back if the write fails */
+    char meeting_id[37];
+    char session_id[37];
+    char participant_id[37];
+    char peer_id[37]; /* the peer that voted: the reply goes to it only */
     char ref[65];
     size_t ref_len;
     int has_ref;
@@ -78,6 +90,45 @@ static rtk_poll *poll_new(const char *id, const char *question, const char *cons
     return p;
 }
 
+static void voted_release(rtk_live *live, rtk_poll *p)
+{
+    if (p->voted == NULL)
+        return;
+    for (int i = 0; i < p->view.nopts; i++)
+        live->tr->release(&p->voted[i]);
+    free(p->voted);
+    p->voted = NULL;
+    *p->voted_pprev = p->voted_next;
+    if (p->voted_next != NULL)
+        p->voted_next->voted_pprev = p->voted_pprev;
+}
+
+/* The poll.voted message of |p| for a voter of |option|, shared within the loop turn. */
+static rtk_live_msg *voted_msg(rtk_live *live, rtk_poll *p, int option)
+{
+    if (p->voted != NULL && p->voted_version != p->version)
+        voted_release(live, p);
+    if (p->voted == NULL) {
+        p->voted = rtk_xcalloc((size_t)p->view.nopts, sizeof(*p->voted));
+        for (int i = 0; i < p->view.nopts; i++)
+            p->voted[i] =
+                (rtk_live_msg){.type = RTK_MSG_POLL_VOTED, .poll = &p->view, .my_vote = i};
+        p->voted_version = p->version;
+        p->voted_next = live->voted_polls;
+        if (p->voted_next != NULL)
+            p->voted_next->voted_pprev = &p->voted_next;
+        p->voted_pprev = &live->voted_polls;
+        live->voted_polls = p;
+    }
+    return &p->voted[option];
+}
+
+void rtk_live_turn_end(rtk_live *live)
+{
+    while (live->voted_polls != NULL)
+        voted_release(live, live->voted_polls);
+}
+
 static void poll_free(rtk_poll *p)
 {
     for (int i = 0; i < p->view.nopts; i++)
@@ -95,11 +146,12 @@ static void poll_free(rtk_poll *p)
     free(p);
 }
 
-void rtk_live__polls_free(rtk_lsession *s)
+void rtk_live__polls_free(rtk_live *live, rtk_lsession *s)
 {
     rtk_poll *p = s->polls;
     while (p != NULL) {
         rtk_poll *next = p->next;
+        voted_release(live, p);
         poll_free(p);
         p = next;
     }
@@ -137,6 +189,7 @@ static rtk_vote_view *add_vote(rtk_poll *p, const char *participant_id, int opti
     }
     p->votes[p->view.nvotes++] = v;
     p->counts[option]++;
+    p->version++;
     rtk_map_put(&p->voters, v->participant_id, v);
     view_sync(p);
     return v;
@@ -154,6 +207,7 @@ static void remove_vote(rtk_poll *p, rtk_vote_view *v)
         }
     }
     p->counts[v->option]--;
+    p->version++;
     rtk_map_del(&p->voters, v->participant_id);
     p->dirty = 1;
     free((char *)v->name);
@@ -301,35 +355,25 @@ int rtk_live_poll(rtk_live *live, const char *meeting_id, const char *poll_id,
 
 /* ---- votes (channel) ---- */
 
-static void unlink_wait(rtk_live *live, rtk_vote_wait *w)
-{
-    rtk_vote_wait **pp = &live->votes_waiting;
-    while (*pp != NULL && *pp != w)
-        pp = &(*pp)->next;
-    if (*pp == w)
-        *pp = w->next;
-}
-
 static void vote_stored(void *arg, int status)
 {
     rtk_vote_wait *w = arg;
     rtk_live *live = w->live;
-    unlink_wait(live, w);
     const char *ref = w->has_ref ? w->ref : NULL;
-    if (w->poll == NULL) {
+    rtk_lmeeting *m = rtk_live__meeting(live, w->meeting_id);
+    rtk_peer *peer = rtk_map_get(&live->by_participant, w->participant_id);
+    if (peer != NULL && strcmp(peer->peer_id, w->peer_id) != 0)
+        peer = NULL; /* the participant's peer was replaced: the vote's peer is gone */
+    if (m == NULL || m->session == NULL || strcmp(m->session->id, w->session_id) != 0) {
         /* The session ended before the write returned: nobody is left to answer. */
     } else if (status == 0) {
-        if (w->peer != NULL) {
-            rtk_live_msg msg = {
-                .type = RTK_MSG_POLL_VOTED, .poll = &w->poll->view, .my_vote = w->vote->option};
-            rtk_live__send(live, w->peer, &msg, ref, w->ref_len);
-            live->tr->release(&msg);
-        }
+        if (peer != NULL)
+            rtk_live__send(live, peer, voted_msg(live, w->poll, w->vote->option), ref, w->ref_len);
     } else {
         int dup = status == RTK_EEXIST;
         remove_vote(w->poll, w->vote);
-        if (w->peer != NULL)
-            rtk_live__send_error(live, w->peer, dup ? "already_voted" : "unavailable",
+        if (peer != NULL)
+            rtk_live__send_error(live, peer, dup ? "already_voted" : "unavailable",
                                  dup ? "You have already voted in this poll"
                                      : "The vote could not be stored; nothing was counted; "
                                        "try again",
@@ -360,17 +404,17 @@ void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t 
         int64_t now = rtk_time_now_ms();
         rtk_vote_wait *w = rtk_xcalloc(1, sizeof(*w));
         w->live = live;
-        w->peer = peer;
         w->poll = p;
-        w->session = s;
+        memcpy(w->meeting_id, peer->m->id, sizeof(w->meeting_id));
+        memcpy(w->session_id, s->id, sizeof(w->session_id));
+        memcpy(w->participant_id, peer->participant_id, sizeof(w->participant_id));
+        memcpy(w->peer_id, peer->peer_id, sizeof(w->peer_id));
         w->vote = add_vote(p, peer->participant_id, (int)option, peer->name);
         if (ref != NULL) {
             w->has_ref = 1;
             w->ref_len = ref_len < sizeof(w->ref) ? ref_len : sizeof(w->ref) - 1;
             memcpy(w->ref, ref, w->ref_len);
         }
-        w->next = live->votes_waiting;
-        live->votes_waiting = w;
         p->dirty = 1;
         rtk_live_event ev = {.type = RTK_LIVE_EV_VOTE,
                              .at_ms = now,
@@ -383,20 +427,6 @@ void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t 
         rtk_live__emit_session(live, peer->m, &ev);
     }
     rtk_live__drain(live);
-}
-
-void rtk_live__votes_peer_gone(rtk_live *live, rtk_peer *peer)
-{
-    for (rtk_vote_wait *w = live->votes_waiting; w != NULL; w = w->next)
-        if (w->peer == peer)
-            w->peer = NULL;
-}
-
-void rtk_live__votes_session_gone(rtk_live *live, rtk_lsession *s)
-{
-    for (rtk_vote_wait *w = live->votes_waiting; w != NULL; w = w->next)
-        if (w->session == s)
-            w->poll = NULL;
 }
 
 void rtk_live__polls_tick(rtk_live *live, int64_t now)

@@ -9,6 +9,8 @@
  *                                                 2. what waited on it is released: REST
  *                                                    replies, poll.voted, kicks, or their
  *                                                    failure answers
+ *                                                    and live drops what it rendered for
+ *                                                    the turn (shared poll.voted replies)
  *                                                 3. the channels write what peers were sent
  *                                                    (one writev per peer)
  *                                           ──► the loop blocks
@@ -48,6 +50,7 @@ static void on_turn(uv_prepare_t *h)
 {
     server *s = h->data;
     rtk_store_turn(s->ctx.store);
+    rtk_live_turn_end(s->ctx.live);
     rtk_chan_flush();
 }
 
