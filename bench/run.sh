@@ -89,6 +89,8 @@ TMP=$(mktemp -d /tmp/rtkd-bench.XXXXXX)
 chmod 755 "$TMP" # nginx's worker runs as an unprivileged user and reads the body file here
 PIDS=()
 NGINX_PID=
+PGDIR=
+PG_GONE=0
 
 cleanup() {
   local p
@@ -101,6 +103,9 @@ cleanup() {
   if [ -n "$NGINX_PID" ]; then
     kill -QUIT "$NGINX_PID" 2>/dev/null || true
     wait "$NGINX_PID" 2>/dev/null || true
+  fi
+  if [ -n "$PGDIR" ]; then
+    tests/support/pgtmp.sh stop "$PGDIR" || true
   fi
   if [ "${BENCH_KEEP:-0}" = 1 ]; then
     log "kept $TMP (logs of the server and the load generator)"
@@ -140,26 +145,47 @@ first_id() { grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4; }
 now_s() { date +%s.%N; }
 
 # ---- the server ---------------------------------------------------------------------------
-DATA=$TMP/data
-ACC=$("$RTKD" account create --data "$DATA" --name bench)
-TOKEN=$("$RTKD" token create --data "$DATA" --account "$ACC" --name bench)
-AUTH="Bearer $TOKEN"
+# start_rtkd NAME STORE-FLAGS...: an account, a token and an app in that store, and a server on
+# it. Sets RTKD_PID, PORT, URL, AUTH, ACC, KIT, APP.
 # The per-token API limit and the per-address handshake and connection limits exist to stop
 # abuse; a benchmark that sends 10,000s of requests from one token and opens 15,000 peers from
 # 4 addresses must turn them off. The per-peer message limit stays on (the load generator
 # keeps under it).
-"$RTKD" serve --listen 127.0.0.1:0 --data "$DATA" --access-log off --api-rate-limit 0 \
-  --handshake-rate 0 --max-connections-per-ip 0 >"$TMP/rtkd.out" 2>"$TMP/rtkd.err" &
-RTKD_PID=$!
-PIDS+=("$RTKD_PID")
-for _ in $(seq 100); do
-  grep -q 'listening on' "$TMP/rtkd.out" 2>/dev/null && break
-  sleep 0.1
-done
-PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/rtkd.out")
-[ -n "$PORT" ] || die "rtkd did not start: $(cat "$TMP/rtkd.err")"
-URL=http://127.0.0.1:$PORT
-log "rtkd pid $RTKD_PID on $URL"
+start_rtkd() {
+  local name=$1
+  shift
+  ACC=$("$RTKD" account create "$@" --name bench)
+  local token
+  token=$("$RTKD" token create "$@" --account "$ACC" --name bench)
+  AUTH="Bearer $token"
+  "$RTKD" serve --listen 127.0.0.1:0 --data "$TMP/$name" "$@" --access-log off \
+    --api-rate-limit 0 --handshake-rate 0 --max-connections-per-ip 0 \
+    >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  RTKD_PID=$!
+  PIDS+=("$RTKD_PID")
+  for _ in $(seq 100); do
+    grep -q 'listening on' "$TMP/$name.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/$name.out")
+  [ -n "$PORT" ] || die "rtkd did not start: $(cat "$TMP/$name.err")"
+  URL=http://127.0.0.1:$PORT
+  KIT=/accounts/$ACC/realtime/kit
+  APP=$(api POST "$KIT/apps" '{"name":"bench"}' | first_id)
+  [ -n "$APP" ] || die "could not create an app"
+  log "rtkd ($name) pid $RTKD_PID on $URL"
+}
+stop_rtkd() {
+  kill -TERM "$RTKD_PID" 2>/dev/null || true
+  wait "$RTKD_PID" 2>/dev/null || true
+}
+
+api() { # METHOD PATH [BODY]
+  curl -sS -X "$1" -H "Authorization: $AUTH" -H 'Content-Type: application/json' \
+    ${3:+--data "$3"} "$URL$2"
+}
+
+start_rtkd sqlite --data "$TMP/sqlite"
 
 # CPU accounting, to tell how much of the machine other processes took during the run.
 busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
@@ -170,9 +196,18 @@ proc_jiffies() { # PID: its CPU time plus that of its waited-for children, in cl
     echo 0
   fi
 }
-ours_jiffies() { # this script and its children, rtkd, nginx and its workers, and the kernel's
-  # softirq threads, which carry part of the loopback traffic's TCP work under load
+pg_jiffies() { # the private PostgreSQL's processes (not our children: pg_ctl detaches them)
   local n=0 p
+  for p in $(pgrep -x postgres || true); do
+    n=$((n + $(proc_jiffies "$p")))
+  done
+  echo "$n"
+}
+ours_jiffies() { # this script and its children (the servers once waited for), rtkd, nginx and
+  # its workers, PostgreSQL (running, or what it used before it stopped), and the kernel's
+  # softirq threads, which carry part of the loopback traffic's TCP work under load
+  local n=$PG_GONE p
+  [ -z "$PGDIR" ] || n=$((n + $(pg_jiffies)))
   for p in $$ "$RTKD_PID" ${NGINX_PID:+"$NGINX_PID"} \
            $( [ -n "$NGINX_PID" ] && pgrep -P "$NGINX_PID" || true) $(pgrep ksoftirqd || true); do
     n=$((n + $(proc_jiffies "$p")))
@@ -184,14 +219,6 @@ CPU_BUSY0=$(busy_jiffies)
 CPU_OURS0=$(ours_jiffies)
 ps -eo pid=,times=,comm= >"$TMP/ps0" 2>/dev/null || true
 
-api() { # METHOD PATH [BODY]
-  curl -sS -X "$1" -H "Authorization: $AUTH" -H 'Content-Type: application/json' \
-    ${3:+--data "$3"} "$URL$2"
-}
-
-KIT=/accounts/$ACC/realtime/kit
-APP=$(api POST "$KIT/apps" '{"name":"bench"}' | first_id)
-[ -n "$APP" ] || die "could not create an app"
 new_meeting() { # TITLE
   api POST "$KIT/$APP/meetings" "{\"title\":\"$1\",\"session_keep_alive_time_in_secs\":0}" |
     first_id
@@ -230,13 +257,16 @@ prof_start fanout
 prof_stop fanout
 
 # ---- 3. votes -------------------------------------------------------------------------------
-log "votes: $PEERS peers x $VOTE_POLLS polls"
-sleep 1
-prof_start votes
-"$LG" vote "${lg_common[@]}" --tokens "$TMP/big.tok" --rounds "$VOTE_POLLS" --options 3 \
-  --trigger "POST $BIGP/active-session/poll" --body "$POLL_BODY" --out "$TMP/votes.txt" \
-  >"$TMP/votes.log" 2>&1 || die "vote benchmark failed: $(tail -5 "$TMP/votes.log")"
-prof_stop votes
+run_votes() { # NAME MEETING-PATH TOKENS: $TMP/votes-NAME.txt
+  log "votes ($1): $PEERS peers x $VOTE_POLLS polls"
+  sleep 1
+  prof_start "votes-$1"
+  "$LG" vote "${lg_common[@]}" --tokens "$3" --rounds "$VOTE_POLLS" --options 3 \
+    --trigger "POST $2/active-session/poll" --body "$POLL_BODY" --out "$TMP/votes-$1.txt" \
+    >"$TMP/votes-$1.log" 2>&1 || die "vote benchmark failed: $(tail -5 "$TMP/votes-$1.log")"
+  prof_stop "votes-$1"
+}
+run_votes sqlite "$BIGP" "$TMP/big.tok"
 
 # ---- 4. REST against nginx ------------------------------------------------------------------
 log "REST: holding 100 live peers on a meeting"
@@ -356,18 +386,20 @@ HALF_NGINX_RPS=$(wrk_rps "$TMP/half_b.txt")
 HALF_RTKD_P99=$(wrk_pct "$TMP/half_a.txt" 99)
 HALF_NGINX_P99=$(wrk_pct "$TMP/half_b.txt" 99)
 
-log "REST: POST meetings, 3 x ${WRK_SECONDS}s"
-POST_RPS=() POST_ERR=0
-for i in 1 2 3; do
-  [ "$i" = 2 ] && prof_start post_meetings
-  BENCH_AUTH="$AUTH" wrk "${WRK_ARGS[@]}" -s bench/wrk/post_meeting.lua \
-    "$URL$KIT/$APP/meetings" >"$TMP/post$i.txt"
-  [ "$i" = 2 ] && prof_stop post_meetings
-  POST_RPS+=("$(wrk_rps "$TMP/post$i.txt")")
-  POST_ERR=$((POST_ERR + $(wrk_errors "$TMP/post$i.txt")))
-done
-POST_MED=$(echo "${POST_RPS[*]}" | median)
-POST_P99=$(wrk_pct "$TMP/post2.txt" 99)
+run_post() { # NAME: "median-req/s p99-ms-of-run-2 errors" of 3 runs
+  log "REST ($1): POST meetings, 3 x ${WRK_SECONDS}s"
+  local i rps=() err=0
+  for i in 1 2 3; do
+    [ "$i" = 2 ] && prof_start "post_meetings-$1"
+    BENCH_AUTH="$AUTH" wrk "${WRK_ARGS[@]}" -s bench/wrk/post_meeting.lua \
+      "$URL$KIT/$APP/meetings" >"$TMP/post-$1-$i.txt"
+    [ "$i" = 2 ] && prof_stop "post_meetings-$1"
+    rps+=("$(wrk_rps "$TMP/post-$1-$i.txt")")
+    err=$((err + $(wrk_errors "$TMP/post-$1-$i.txt")))
+  done
+  echo "$(echo "${rps[*]}" | median) $(wrk_pct "$TMP/post-$1-2.txt" 99) $err"
+}
+read -r POST_MED POST_P99 POST_ERR <<<"$(run_post sqlite)"
 
 log "REST: POST kick, one peer per request, $PEERS live peers"
 kill -TERM "$SMALL_LG" 2>/dev/null || true
@@ -394,6 +426,31 @@ KICK_ERR=$(wrk_errors "$TMP/kick.txt")
 KICK_REQS=$(awk '/requests in/ { print $1; exit }' "$TMP/kick.txt")
 KICKED_LIVE=$(get closed_4001 "$TMP/kick_peers.txt")
 
+# ---- 5. the same durable writes on PostgreSQL -------------------------------------------------
+# A private PostgreSQL 15 on this machine (tests/support/pgtmp.sh: initdb in a temporary folder,
+# default settings, so fsync and synchronous_commit are on), a second rtkd on it, and the
+# benchmarks whose every acknowledgement waits for a commit: votes and POST meetings.
+stop_rtkd
+log "PostgreSQL: starting a private server"
+PGDIR=$TMP/postgres
+PG_URL=$(tests/support/pgtmp.sh start "$PGDIR") || die "PostgreSQL did not start"
+tests/support/pgtmp.sh createdb "$PGDIR" rtkd_bench
+PG_VERSION=$(psql -At "${PG_URL}rtkd_bench" -c 'SHOW server_version' 2>/dev/null || echo "?")
+PG_SYNC=$(psql -At "${PG_URL}rtkd_bench" -c 'SHOW synchronous_commit' 2>/dev/null || echo "?")
+start_rtkd postgres --store "${PG_URL}rtkd_bench"
+lg_common=(--port "$PORT" --procs "$PROCS" --auth "$AUTH" --server-pid "$RTKD_PID"
+           --timeout 60 --duration 150)
+PG_BIGP=$KIT/$APP/meetings/$(new_meeting "bench: $PEERS peers")
+log "creating $PEERS participants (PostgreSQL)"
+"$LG" mkpeers --port "$PORT" --auth "$AUTH" --path "$PG_BIGP/participants" --peers "$PEERS" \
+  --procs 4 --tokens "$TMP/pg.tok" --ids "$TMP/pg.ids" --prefix pg-
+run_votes postgres "$PG_BIGP" "$TMP/pg.tok"
+read -r PG_POST_MED PG_POST_P99 PG_POST_ERR <<<"$(run_post postgres)"
+PG_GONE=$(pg_jiffies)
+stop_rtkd
+tests/support/pgtmp.sh stop "$PGDIR"
+PGDIR=
+
 # ---- figures --------------------------------------------------------------------------------
 CPU_BUSY1=$(busy_jiffies)
 CPU_OURS1=$(ours_jiffies)
@@ -411,7 +468,7 @@ if [ "$OTHERS_PCT" -gt 10 ]; then
     "$TMP/ps0" "$TMP/ps1" | sed 's/, $//')
   [ -z "$OTHERS_TOP" ] || log "  busiest other processes: $OTHERS_TOP"
 fi
-I=$TMP/idle.txt F=$TMP/fanout.txt V=$TMP/votes.txt
+I=$TMP/idle.txt F=$TMP/fanout.txt V=$TMP/votes-sqlite.txt PV=$TMP/votes-postgres.txt
 JOINED=$(get joined "$I")
 JOIN_MS=$(get join_all_ms "$I")
 RSS_PEER=$(get rss_per_peer_bytes "$I")
@@ -439,6 +496,14 @@ VOTE_P99=$(get vote_p99_ms "$V")
 VOTES_CPU=$(get server_cpu_votes_pct "$V")
 VOTES_LG_CPU=$(get loadgen_cpu_s "$V")
 VOTES_RUN=$(get run_s "$V")
+PG_VOTES_RATE=$(get votes_per_sec "$PV")
+PG_VOTES_ACKED=$(get votes_acked "$PV")
+PG_VOTES_SENT=$(get votes_sent "$PV")
+PG_VOTES_ERR=$(get vote_errors "$PV")
+PG_VOTES_SECS=$(get votes_seconds "$PV")
+PG_VOTE_P50=$(get vote_p50_ms "$PV")
+PG_VOTE_P99=$(get vote_p99_ms "$PV")
+PG_VOTES_CPU=$(get server_cpu_votes_pct "$PV")
 VOTED_BYTES=$(get avg_bytes_poll.voted "$V")
 UPDATED_BYTES=$(get avg_bytes_poll.updated "$V")
 
@@ -465,6 +530,12 @@ V_HALF=$(verdict_le "$HALF_RTKD_P99" 1)
 [ "$(get joined "$V")" = "$PEERS" ] || V_VOTES="**miss**"
 V_POST=$(verdict_ge "$POST_MED" 10000)
 [ "$POST_ERR" = 0 ] || V_POST="**miss**"
+V_PG_POST=$(verdict_ge "$PG_POST_MED" 10000)
+[ "$PG_POST_ERR" = 0 ] || V_PG_POST="**miss**"
+PG_VOTES_RATIO=$(awk -v a="$PG_VOTES_RATE" -v b="$VOTES_RATE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+V_PG_VOTES=$(verdict_ge "$PG_VOTES_RATIO" 0.5)
+[ "$PG_VOTES_ACKED" = "$PG_VOTES_SENT" ] || V_PG_VOTES="**miss**"
+[ "$(get joined "$PV")" = "$PEERS" ] || V_PG_VOTES="**miss**"
 
 # ---- plots ----------------------------------------------------------------------------------
 FAN_XMAX=$(awk -v m="$FAN_MAX" 'BEGIN { x = m * 1.05; print (x > 110 ? x : 110) }')
@@ -529,8 +600,19 @@ cat <<EOF
 EOF
 }
 
+store_table() {
+cat <<EOF
+| Durable writes, side by side | Goal | SQLite (WAL, synchronous=NORMAL) | PostgreSQL $PG_VERSION (synchronous_commit=$PG_SYNC) | Result (PostgreSQL) |
+|---|---|---|---|---|
+| POST meetings, req/s | PostgreSQL ≥ 10,000/s | $POST_MED (p99 $POST_P99 ms) | $PG_POST_MED (p99 $PG_POST_P99 ms) | $V_PG_POST |
+| Votes acknowledged, votes/s | PostgreSQL ≥ 0.5 × SQLite | $VOTES_RATE (ack p50 $VOTE_P50 / p99 $VOTE_P99 ms; server CPU $VOTES_CPU %) | $PG_VOTES_RATE = $PG_VOTES_RATIO × SQLite ($PG_VOTES_ACKED of $PG_VOTES_SENT in $PG_VOTES_SECS s; ack p50 $PG_VOTE_P50 / p99 $PG_VOTE_P99 ms; server CPU $PG_VOTES_CPU %) | $V_PG_VOTES |
+EOF
+}
+
 echo
 table
+echo
+store_table
 echo
 log "done in ${ELAPSED}s"
 
@@ -558,6 +640,8 @@ Generated by \`make bench\` (bench/run.sh) — do not edit by hand; rerun it.
 
 EOF
 table
+echo
+store_table
 cat <<EOF
 
 ![poll fan-out CDF](bench/results/fanout_cdf.png)
@@ -592,6 +676,14 @@ cat <<EOF
   holds the offered rate near half of rtkd's peak without sending in bursts; the p99 of both
   servers is measured at that rate.
 - **POST meetings:** same wrk settings, 3 runs, median; every request creates a meeting.
+- **Durable writes on both backends.** After the SQLite phases the SQLite server stops; a
+  private PostgreSQL $PG_VERSION starts on this machine (\`tests/support/pgtmp.sh\`: initdb with
+  default settings, so \`fsync\` and \`synchronous_commit\` are on) and a second rtkd serves
+  from it (\`--store postgres://…\`). The vote and POST meetings benchmarks then run on it
+  exactly as above ($PEERS new participants, $VOTE_POLLS polls; errors: $PG_VOTES_ERR). Every
+  acknowledgement waits for the transaction that holds its write to commit on the database
+  server: rtkd sends one pipelined batch per loop turn, at most one in flight
+  (docs/design.md).
 - **POST kick:** $PEERS live peers; each request kicks a different participant
   (bench/wrk/kick.lua), for ${KICK_SECONDS} s; requests after the list is used up kick
   participants that are no longer live, which is a 200 with an empty list.
@@ -600,18 +692,20 @@ cat <<EOF
   the last \`poll.created\` $FAN_CPU %, while voting $VOTES_CPU % (the load generator used
   ${VOTES_LG_CPU} s of CPU over the ${VOTES_RUN} s vote run, joins and polls included).
 EOF
-if grep -q miss <<<"$V_RSS$V_KICKALL$V_FAN$V_VOTES$V_RATIO$V_HALF$V_POST"; then
+if grep -q miss <<<"$V_RSS$V_KICKALL$V_FAN$V_VOTES$V_RATIO$V_HALF$V_POST$V_PG_POST$V_PG_VOTES"; then
   echo
   echo "## Goals missed: why, and what would close the gap"
   echo
   if [ -f bench/analysis.md ]; then
     # Profile evidence collected with perf on this machine; see the file's own header.
     awk -v rss="$V_RSS" -v kick="$V_KICKALL" -v fan="$V_FAN" -v votes="$V_VOTES" \
-        -v ratio="$V_RATIO" -v half="$V_HALF" -v post="$V_POST" '
+        -v ratio="$V_RATIO" -v half="$V_HALF" -v post="$V_POST" -v pgpost="$V_PG_POST" \
+        -v pgvotes="$V_PG_VOTES" '
       /^<!-- goal: / { g = $3; show = (g == "rss" && rss ~ /miss/) || (g == "kickall" && kick ~ /miss/) ||
                        (g == "fanout" && fan ~ /miss/) || (g == "votes" && votes ~ /miss/) ||
                        (g == "ratio" && ratio ~ /miss/) || (g == "half" && half ~ /miss/) ||
-                       (g == "post" && post ~ /miss/) || g == "all"; next }
+                       (g == "post" && post ~ /miss/) || (g == "pgpost" && pgpost ~ /miss/) ||
+                       (g == "pgvotes" && pgvotes ~ /miss/) || g == "all"; next }
       /^<!-- end -->/ { if (show) print ""; show = 0; next }
       show { print }' bench/analysis.md
   fi

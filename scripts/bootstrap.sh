@@ -20,7 +20,8 @@ if [ "$what" = test ]; then
   pkgs+=(postgresql-15)
 fi
 if [ "$what" = bench ]; then
-  pkgs+=(wrk nginx-light gnuplot-nox)
+  # postgresql-15: the durable-write benchmarks run on both backends (a private server).
+  pkgs+=(wrk nginx-light gnuplot-nox postgresql-15)
 fi
 
 missing=()
