@@ -14,7 +14,7 @@
 
 #include "api/rtk_api.h"
 #include "auth/rtk_token.h"
-#include "net/rtk_http.h"
+#include "support/http_fake.h"
 #include "store/rtk_db.h"
 #include "util/rtk_err.h"
 #include "util/rtk_time.h"

@@ -25,6 +25,7 @@
 
 #include "net/rtk_http.h"
 #include "net/rtk_http_int.h"
+#include "support/http_fake.h"
 #include "util/rtk_err.h"
 
 /*
@@ -900,9 +901,10 @@ static void http_idle_holds_nothing(void **state)
     assert_int_equal(fx.idle_conns, 4);
     assert_int_equal(fx.idle_with_state, 0);
     print_message("per-connection struct: %zu bytes (uv_tcp_t %zu); parse state %zu; request "
-                  "block %zu + %d string bytes; write %zu + bytes\n",
+                  "block %zu + %zu + %d string bytes; write %zu + bytes\n",
                   rtk_http_conn_size(), sizeof(uv_tcp_t), sizeof(struct rtk_http__ps),
-                  sizeof(struct rtk_http__req), 1024, sizeof(struct rtk_http__wr));
+                  sizeof(struct rtk_http__rq), sizeof(rtk_h1_req), 1024,
+                  sizeof(struct rtk_http__wr));
     assert_true(rtk_http_conn_size() <= 320);
     for (int i = 0; i < 4; i++)
         cli_close(&c[i]);
