@@ -204,10 +204,10 @@ def json_api_seeds():
     write(h, "kick_no_session", b(0x66, {"participant_ids": [PART[1]]}))
 
 
-# ---- raw HTTP: placeholders $ACC $APP $TOK $PTK0..2 (fuzz_world.h) ----
+# ---- raw HTTP to the whole server: placeholders $ACC $APP $TOK $PTK0..2 (fuzz_world.h) ----
 
-def http_seeds():
-    h = "http"
+def server_seeds():
+    h = "server"
     clean(h)
     kit = "/client/v4/accounts/$ACC/realtime/kit/$APP"
     auth = "Authorization: Bearer $TOK\r\n"
@@ -280,4 +280,4 @@ if __name__ == "__main__":
     query_seeds()
     time_seeds()
     json_api_seeds()
-    http_seeds()
+    server_seeds()

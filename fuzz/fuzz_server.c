@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_http.c - libFuzzer harness: raw bytes on a fresh connection to the real server.
+/* fuzz_server.c - libFuzzer harness: raw bytes on a fresh connection to the real server.
  *
  * Surface: everything a client can send on a TCP connection before and up to routing: the
- * request line and headers (http-parser 2.9.4 plus our callbacks and limits), Content-Length
- * and chunked bodies, pipelining, Expect, Connection and Upgrade handling, then rtk_api_handle
- * (routing, authentication, every handler, the web pages) and, when the bytes make a valid
- * WebSocket handshake, the channel behind it.
+ * request line and headers (http/rtk_h1.c on http-parser 2.9.4, with our limits),
+ * Content-Length and chunked bodies, pipelining, Expect, Connection and Upgrade handling, then
+ * rtk_api_handle (routing, authentication, every handler, the web pages) and, when the bytes
+ * make a valid WebSocket handshake, the channel behind it.
  *
- * Not sans-I/O: the connection layer's read path is internal to src/net/rtk_http.c, so this
- * harness starts the real server in-process on 127.0.0.1 (an ephemeral port) with the limits of
- * `rtkd serve` (16 KiB head, 1 MiB body) and drives its libuv loop itself. Each input is
+ * Not sans-I/O, on purpose: the parser alone is fuzz_http's (fed without sockets); this harness
+ * covers the connection layer around it (src/net/rtk_http.c: pipelining, back-pressure,
+ * upgrades, lingering closes) and everything behind it. It starts the real server in-process
+ * on 127.0.0.1 (an ephemeral port) with the limits of `rtkd serve` (16 KiB head, 1 MiB body)
+ * and drives its libuv loop itself. Each input is
  * written to a new connection, the write side is then shut down (so an incomplete request
  * ends at once instead of waiting for the 10 s head timeout), and the loop runs until the
  * server closes the connection or TIMEOUT_MS pass. Placeholders in the input ("$ACC", "$APP",
@@ -50,7 +52,7 @@ static char resp[RESP_KEEP];
 
 static void fail(const char *what)
 {
-    fprintf(stderr, "fuzz_http: invariant broken: %s\n", what);
+    fprintf(stderr, "fuzz_server: invariant broken: %s\n", what);
     abort();
 }
 
@@ -83,7 +85,7 @@ static int connect_server(void)
                 err = errno;
         }
         if (err != 0) {
-            fprintf(stderr, "fuzz_http: connect: %s\n", strerror(err));
+            fprintf(stderr, "fuzz_server: connect: %s\n", strerror(err));
             fail("connect to the server");
         }
     }
@@ -200,7 +202,7 @@ static void scan(const char *r, size_t n)
         int status = (r[p + 9] - '0') * 100 + (r[p + 10] - '0') * 10 + (r[p + 11] - '0');
         /* 505 is the deliberate answer to an HTTP/2+ request line: the client's fault. */
         if (status >= 500 && status != 505) {
-            fprintf(stderr, "fuzz_http: answer: %.*s\n", (int)(n - p > 600 ? 600 : n - p), r + p);
+            fprintf(stderr, "fuzz_server: answer: %.*s\n", (int)(n - p > 600 ? 600 : n - p), r + p);
             fail("a 5xx answer");
         }
         if (status == 101)
@@ -239,7 +241,7 @@ static void cleanup(void)
 {
     if (world.ctx.live != NULL) {
         health();
-        fprintf(stderr, "fuzz_http: %u inputs, %u timed out (no close within %d ms)\n", runs,
+        fprintf(stderr, "fuzz_server: %u inputs, %u timed out (no close within %d ms)\n", runs,
                 timeouts, TIMEOUT_MS);
         fuzz_world_close(&world);
     }
