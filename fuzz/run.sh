@@ -20,7 +20,7 @@ SECS=${1:-60}
 [ $# -gt 0 ] && shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${RTK_FUZZ_BUILD:-$ROOT/build-fuzz}
-ALL="ws channel_msg ptoken query time json_api server"
+ALL="ws channel_msg ptoken query time json_api http server"
 HARNESSES=${*:-$ALL}
 NCPU=$(nproc 2>/dev/null || echo 2)
 JOBS=${RTK_FUZZ_JOBS:-$([ "$NCPU" -gt 2 ] && echo 2 || echo "$NCPU")}
@@ -34,7 +34,8 @@ max_len() {
     query) echo 16384 ;;       # the head limit bounds a request target
     time) echo 64 ;;           # the buffer start_time/end_time are decoded into
     json_api) echo 65536 ;;    # bodies (the 1 MiB limit itself is tested in e2e)
-    server) echo 32768 ;;      # twice the 16 KiB head limit
+    http) echo 32768 ;;        # twice the 16 KiB head limit
+    server) echo 32768 ;;      # the same, through a socket
     *) echo "run.sh: unknown harness $1 (known: $ALL)" >&2; exit 2 ;;
     esac
 }
