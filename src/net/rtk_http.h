@@ -97,7 +97,7 @@ const char *rtk_http_status_text(int status);
  * Upgrade hand-off (WebSocket). Design: the connection stays the server's and switches to a
  * "raw" mode; the owner gets an rtk_http_conn handle, bytes through on_read, and writes and
  * closes with rtk_http_raw_*. Why: a raw connection is the server's struct and nothing else,
- * 304 bytes with libuv 1.44 on x86-64 (uv_tcp_t is 248 of them): no parser, no timer, no
+ * 312 bytes with libuv 1.44 on x86-64 (uv_tcp_t is 248 of them): no parser, no timer, no
  * buffers. Measured with 1,000 peers: 321 bytes of heap per idle upgraded connection, 341 per
  * idle keep-alive one (glibc chunk rounding and libuv's per-fd watcher slot). Reads land in the
  * server's shared 64 KiB buffer and are lent to on_read, so an idle peer holds no read buffer;
