@@ -216,8 +216,44 @@ static struct rtk_http__ps *ps_new(rtk_http_conn *c)
     char ip[RTK_H1_ADDR_MAX];
     peer_ip(c, ip, sizeof(ip));
     rtk_h1_init(&ps->h1, &server_of(c)->h1cfg, ip);
+    ps->conn = c;
     c->u.http.ps = ps;
     return ps;
+}
+
+/* Takes |ps| off the bodies list (its body is complete, or it is going away). */
+static void body_untrack(rtk_http_server *srv, struct rtk_http__ps *ps)
+{
+    if (!ps->on_bodies)
+        return;
+    if (ps->bprev)
+        ps->bprev->bnext = ps->bnext;
+    else
+        srv->bodies.first = ps->bnext;
+    if (ps->bnext)
+        ps->bnext->bprev = ps->bprev;
+    else
+        srv->bodies.last = ps->bprev;
+    ps->bprev = ps->bnext = NULL;
+    ps->on_bodies = 0;
+}
+
+/* Once the head of the request being read is complete and its body is not, starts the body's
+ * total deadline (once per body). */
+static void body_track(rtk_http_server *srv, struct rtk_http__ps *ps)
+{
+    if (ps->on_bodies || !rtk_h1_in_body(&ps->h1))
+        return;
+    ps->body_deadline = uv_now(srv->loop) + srv->cfg.body_timeout_ms;
+    ps->bprev = srv->bodies.last;
+    ps->bnext = NULL;
+    if (srv->bodies.last)
+        srv->bodies.last->bnext = ps;
+    else
+        srv->bodies.first = ps;
+    srv->bodies.last = ps;
+    ps->on_bodies = 1;
+    arm_timer(srv, ps->body_deadline);
 }
 
 static void ps_free(rtk_http_conn *c)
@@ -225,6 +261,7 @@ static void ps_free(rtk_http_conn *c)
     struct rtk_http__ps *ps = c->u.http.ps;
     if (ps == NULL)
         return;
+    body_untrack(server_of(c), ps);
     rtk_h1_clear(&ps->h1);
     free(ps->stash);
     free(ps);
@@ -639,8 +676,10 @@ static void feed(rtk_http_conn *c, const char *data, size_t len)
             rtk_h1_refuse_new(&ps->h1);
         rtk_h1_event ev;
         ssize_t n = rtk_h1_feed(&ps->h1, data, len, &ev);
-        if (n == RTK_EAGAIN)
+        if (n == RTK_EAGAIN) {
+            body_track(srv, ps);
             return;
+        }
         if (n < 0) {
             fail(c, n == -ECANCELED ? ERR_QUIET : ev.status);
             return;
@@ -652,8 +691,10 @@ static void feed(rtk_http_conn *c, const char *data, size_t len)
              * pipelined requests, so only when nothing is owed. */
             if (c->count == 0)
                 send_continue(c);
+            body_track(srv, ps);
             continue;
         }
+        body_untrack(srv, ps); /* the body, if any, is complete */
         rtk_h1_req *r = ev.req;
         rq_init(c, r, ps->start_ns);
         if (r->flags & RTK_H1_R_CLOSE) {
@@ -902,7 +943,15 @@ static void on_timer(uv_timer_t *t)
             expire(c, timed[i]);
         }
     }
-    uint64_t next = UINT64_MAX;
+    struct rtk_http__ps *ps;
+    while ((ps = srv->bodies.first) != NULL && ps->body_deadline <= now) {
+        /* The body missed its total deadline: answered like a head that did (fail frees
+         * the parse state, which unlinks it). */
+        rtk_http_conn *c = ps->conn;
+        fail(c, 408);
+        settle(c, 0);
+    }
+    uint64_t next = srv->bodies.first ? srv->bodies.first->body_deadline : UINT64_MAX;
     for (size_t i = 0; i < sizeof(timed) / sizeof(timed[0]); i++) {
         rtk_http_conn *c = srv->lists[timed[i]].first;
         if (c && c->t.deadline < next)
@@ -1065,6 +1114,8 @@ int rtk_http_server_start(uv_loop_t *loop, const char *host, int port, const rtk
         srv->cfg.keepalive_timeout_ms = 75000;
     if (srv->cfg.linger_ms == 0)
         srv->cfg.linger_ms = 2000;
+    if (srv->cfg.body_timeout_ms == 0)
+        srv->cfg.body_timeout_ms = 30000;
     srv->h1cfg.max_head = srv->cfg.max_head;
     srv->h1cfg.max_body = srv->cfg.max_body;
     srv->h1cfg.user_size = sizeof(struct rtk_http__rq);

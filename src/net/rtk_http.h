@@ -55,6 +55,10 @@ typedef struct rtk_http_config {
                                     * connection gets 503 + Retry-After and is closed */
     unsigned max_conns_per_ip;     /* open connections per client address (0: no cap); over
                                     * it: 429 + Retry-After, closed */
+    uint64_t body_timeout_ms;      /* default 30000: a request body not complete this long
+                                    * after the end of its head → 408 and close, however
+                                    * steadily its bytes arrive (head_timeout_ms still bounds
+                                    * each wait between two reads) */
 } rtk_http_config;
 
 /* Starts an HTTP/1.1 server on the numeric address |host| ("127.0.0.1", "::", "0.0.0.0";

@@ -52,6 +52,12 @@ struct rtk_http__ipcount {
  *     STOPPING  raw, during rtk_http_server_stop only        -                -
  *     (none)    busy: requests queued, waiting for answers   -                -
  *
+ * A request body also has a total deadline, body_timeout_ms after the end of its head: a
+ * connection on HEAD whose body arrives a byte at a time keeps refreshing its HEAD deadline,
+ * so the body deadline is kept apart, on the parse state, which sits on the server's bodies
+ * list (one fixed timeout again, so appending keeps it sorted) until the body is complete.
+ * The same timer serves it; on expiry: 408.
+ *
  * Connection life (HTTP mode):
  *
  *     accept ─► HEAD ─► parse ─► queue ─► handler ─► respond ─► write (in order)
@@ -140,9 +146,19 @@ struct rtk_http_conn {
 
 /* Parse state: exists from a request's first byte until the parser is idle again. */
 struct rtk_http__ps {
-    rtk_h1 h1;                     /* the sans-I/O parser */
-    struct rtk_http__stash *stash; /* unparsed bytes kept while reading is stopped */
-    uint64_t start_ns;             /* uv_hrtime() when the request being read began */
+    rtk_h1 h1;                          /* the sans-I/O parser */
+    struct rtk_http__stash *stash;      /* unparsed bytes kept while reading is stopped */
+    uint64_t start_ns;                  /* uv_hrtime() when the request being read began */
+    rtk_http_conn *conn;                /* whose parse state this is */
+    struct rtk_http__ps *bprev, *bnext; /* links in srv->bodies while a body is read */
+    uint64_t body_deadline;             /* loop time (ms) by which the body must be complete */
+    uint8_t on_bodies;                  /* linked in srv->bodies */
+};
+
+/* Parse states reading a body, in order of their total deadline (body_timeout_ms after the
+ * head, the same for all, so appending keeps the order). */
+struct rtk_http__bodies {
+    struct rtk_http__ps *first, *last;
 };
 
 enum rtk_http__rq_flag {
@@ -193,6 +209,7 @@ struct rtk_http_server {
     void (*stop_cb)(void *arg);
     void *stop_arg;
     struct rtk_http__list lists[RTK_HTTP__NLISTS];
+    struct rtk_http__bodies bodies; /* see rtk_http__bodies: the body deadlines */
     time_t date_sec;
     char date[40];
     char rbuf[RTK_HTTP__READ_BUF]; /* the shared read buffer */

@@ -765,6 +765,48 @@ static void http_408_slow_head(void **state)
     fx_stop(&fx);
 }
 
+/* A body that trickles in, one byte just before each head_timeout_ms, is still refused at
+ * body_timeout_ms after its head: the deadline is total, not per read. Others are served
+ * meanwhile and after. */
+static void http_408_body_deadline(void **state)
+{
+    (void)state;
+    struct fx fx;
+    struct client c, other;
+    rtk_http_config cfg = {.head_timeout_ms = 400, .body_timeout_ms = 1200};
+    fx_start(&fx, &cfg);
+    assert_int_equal(cli_connect(&c, fx.port), 0);
+    assert_int_equal(cli_connect(&other, fx.port), 0);
+    cli_sends(&c, "POST /trickle HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nab");
+    uint64_t t0 = now_ms();
+    int answered = 0;
+    while (!answered && now_ms() - t0 < 4000) {
+        struct pollfd p = {.fd = c.fd, .events = POLLIN};
+        answered = poll(&p, 1, 250) == 1;
+        if (!answered) {
+            cli_sends(&c, "x"); /* a byte every 250 ms: never idle for head_timeout_ms */
+            get_ok(&other, "/meanwhile", "GET /meanwhile - 0 0 1.1");
+        }
+    }
+    uint64_t took = now_ms() - t0;
+    assert_true(answered);
+    expect_error(&c, 408, "Request timeout");
+    assert_true(took >= 1000 && took < 2500);
+    cli_close(&c);
+    get_ok(&other, "/after", "GET /after - 0 0 1.1");
+    cli_close(&other);
+    /* A body that arrives within the deadline is served. */
+    assert_int_equal(cli_connect(&c, fx.port), 0);
+    cli_sends(&c, "POST /ok HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\na");
+    sleep_ms(300);
+    cli_sends(&c, "bc");
+    struct resp r;
+    assert_int_equal(cli_response(&c, &r), 0);
+    assert_string_equal(r.body, "POST /ok - 3 294 1.1");
+    cli_close(&c);
+    fx_stop(&fx);
+}
+
 static void http_400_garbage(void **state)
 {
     (void)state;
@@ -1442,6 +1484,7 @@ int main(void)
         cmocka_unit_test(http_413),
         cmocka_unit_test(http_expect_continue),
         cmocka_unit_test(http_408_slow_head),
+        cmocka_unit_test(http_408_body_deadline),
         cmocka_unit_test(http_400_garbage),
         cmocka_unit_test(http_10_and_connection_close),
         cmocka_unit_test(http_idle_holds_nothing),
