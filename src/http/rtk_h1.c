@@ -657,6 +657,23 @@ int rtk_h1_in_body(const rtk_h1 *p)
     return p->cur != NULL && (p->cur->flags & RTK_H1_R_HEAD_DONE);
 }
 
+size_t rtk_h1_body_mem(const rtk_h1 *p)
+{
+    if (!rtk_h1_in_body(p))
+        return 0;
+    const rtk_h1_req *r = p->cur;
+    size_t mem = r->body_cap;
+    const http_parser *hp = &p->parser;
+    if (!(hp->flags & F_CHUNKED) && hp->content_length != ULLONG_MAX) {
+        /* http-parser counts down what is left; body_len is what was delivered. Its buffer
+         * will hold the sum and a NUL. */
+        size_t declared = r->pub.body_len + (size_t)hp->content_length + 1;
+        if (declared > mem)
+            mem = declared;
+    }
+    return mem;
+}
+
 void rtk_h1_refuse_new(rtk_h1 *p)
 {
     p->refuse = 1;

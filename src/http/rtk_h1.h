@@ -173,6 +173,11 @@ int rtk_h1_busy(const rtk_h1 *p);
 /* Returns 1 while the head of the request being read is complete and its body is not. */
 int rtk_h1_in_body(const rtk_h1 *p);
 
+/* The memory the body being read holds or is announced to need: for a Content-Length, the
+ * whole declared length from the end of the head on (it is never over max_body: a larger one
+ * was refused with 413); for a chunked body, what its buffer holds now. 0 outside a body. */
+size_t rtk_h1_body_mem(const rtk_h1 *p);
+
 /* From now on the first byte of a new request makes rtk_h1_feed fail with -ECANCELED: a
  * server that stops serves no new request (the one being read completes normally). */
 void rtk_h1_refuse_new(rtk_h1 *p);

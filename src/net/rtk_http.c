@@ -49,6 +49,8 @@ static const char *error_message(int status)
     case 413: return "Request body too large";
     case 431: return "Request header fields too large";
     case 505: return "HTTP version not supported";
+    case 429: return "Too many request bodies in progress from this address";
+    case 503: return "Too many request bodies in progress";
     default: return "Malformed request";
     }
 }
@@ -256,12 +258,51 @@ static void body_track(rtk_http_server *srv, struct rtk_http__ps *ps)
     arm_timer(srv, ps->body_deadline);
 }
 
+/*
+ * Body memory caps. A body being read is charged, against its client address and against the
+ * server, what rtk_h1_body_mem says it holds or was announced to need; the charge is checked
+ * after every parse of new bytes, before more is read, and is given back when the body is
+ * complete (then its request waits for an answer, which the pipeline limit bounds) or when
+ * the parse state goes. A declared length is charged in full from the end of its head, so a
+ * client cannot start many bodies and fill them slowly; a chunked body is charged as its
+ * buffer grows, so at most one read (64 KiB) is taken in past a cap. Returns 0, or the status
+ * to answer: 503 when all bodies together would go over max_body_mem (checked first, like
+ * max_conns), 429 when this address's would go over max_body_mem_per_ip.
+ */
+static int body_charge(rtk_http_conn *c, struct rtk_http__ps *ps)
+{
+    rtk_http_server *srv = server_of(c);
+    size_t need = rtk_h1_body_mem(&ps->h1);
+    if (need <= ps->body_mem)
+        return 0;
+    size_t more = need - ps->body_mem;
+    if (more > srv->cfg.max_body_mem - srv->body_mem)
+        return 503;
+    if (c->ip != NULL && more > srv->cfg.max_body_mem_per_ip - c->ip->body_mem)
+        return 429;
+    srv->body_mem += more;
+    if (c->ip != NULL)
+        c->ip->body_mem += more;
+    ps->body_mem = need;
+    return 0;
+}
+
+static void body_release(rtk_http_conn *c, struct rtk_http__ps *ps)
+{
+    rtk_http_server *srv = server_of(c);
+    srv->body_mem -= ps->body_mem;
+    if (c->ip != NULL)
+        c->ip->body_mem -= ps->body_mem;
+    ps->body_mem = 0;
+}
+
 static void ps_free(rtk_http_conn *c)
 {
     struct rtk_http__ps *ps = c->u.http.ps;
     if (ps == NULL)
         return;
     body_untrack(server_of(c), ps);
+    body_release(c, ps);
     rtk_h1_clear(&ps->h1);
     free(ps->stash);
     free(ps);
@@ -509,7 +550,9 @@ static void send_error(rtk_h1_req *r, int status)
     char body[RTK_ENVELOPE_SMALL];
     ssize_t n = rtk_envelope_error(body, sizeof(body), status, error_message(status));
     assert(n > 0);
-    conn_respond(r, status, "application/json", NULL, body, (size_t)n);
+    /* 429 and 503 are the body memory caps: the client may try again soon. */
+    const char *headers = (status == 429 || status == 503) ? "Retry-After: 1\r\n" : NULL;
+    conn_respond(r, status, "application/json", headers, body, (size_t)n);
 }
 
 /* ---- closing ----------------------------------------------------------------------------- */
@@ -677,6 +720,11 @@ static void feed(rtk_http_conn *c, const char *data, size_t len)
         rtk_h1_event ev;
         ssize_t n = rtk_h1_feed(&ps->h1, data, len, &ev);
         if (n == RTK_EAGAIN) {
+            int st = body_charge(c, ps);
+            if (st != 0) {
+                fail(c, st);
+                return;
+            }
             body_track(srv, ps);
             return;
         }
@@ -687,6 +735,12 @@ static void feed(rtk_http_conn *c, const char *data, size_t len)
         data += n;
         len -= (size_t)n;
         if (ev.kind == RTK_H1_CONTINUE) {
+            /* A body over a memory cap is refused before it is invited. */
+            int st = body_charge(c, ps);
+            if (st != 0) {
+                fail(c, st);
+                return;
+            }
             /* RFC 9110 10.1.1: an interim answer must not overtake the answers to earlier
              * pipelined requests, so only when nothing is owed. */
             if (c->count == 0)
@@ -695,6 +749,7 @@ static void feed(rtk_http_conn *c, const char *data, size_t len)
             continue;
         }
         body_untrack(srv, ps); /* the body, if any, is complete */
+        body_release(c, ps);
         rtk_h1_req *r = ev.req;
         rq_init(c, r, ps->start_ns);
         if (r->flags & RTK_H1_R_CLOSE) {
@@ -971,7 +1026,7 @@ static int over_conn_caps(rtk_http_server *srv, rtk_http_conn *c)
     int status = 0;
     if (srv->cfg.max_conns && srv->nconns > srv->cfg.max_conns) {
         status = 503;
-    } else if (srv->cfg.max_conns_per_ip) {
+    } else if (srv->cfg.max_conns_per_ip || srv->cfg.max_body_mem_per_ip != SIZE_MAX) {
         char ip[INET6_ADDRSTRLEN];
         peer_ip(c, ip, sizeof(ip));
         struct rtk_http__ipcount *e = rtk_map_get(&srv->per_ip, ip);
@@ -983,7 +1038,7 @@ static int over_conn_caps(rtk_http_server *srv, rtk_http_conn *c)
         }
         e->n++;
         c->ip = e;
-        if (e->n > srv->cfg.max_conns_per_ip)
+        if (srv->cfg.max_conns_per_ip && e->n > srv->cfg.max_conns_per_ip)
             status = 429;
     }
     if (status == 0)
@@ -1116,6 +1171,10 @@ int rtk_http_server_start(uv_loop_t *loop, const char *host, int port, const rtk
         srv->cfg.linger_ms = 2000;
     if (srv->cfg.body_timeout_ms == 0)
         srv->cfg.body_timeout_ms = 30000;
+    if (srv->cfg.max_body_mem_per_ip == 0)
+        srv->cfg.max_body_mem_per_ip = 8 * 1024 * 1024;
+    if (srv->cfg.max_body_mem == 0)
+        srv->cfg.max_body_mem = 64 * 1024 * 1024;
     srv->h1cfg.max_head = srv->cfg.max_head;
     srv->h1cfg.max_body = srv->cfg.max_body;
     srv->h1cfg.user_size = sizeof(struct rtk_http__rq);

@@ -59,6 +59,15 @@ typedef struct rtk_http_config {
                                     * after the end of its head → 408 and close, however
                                     * steadily its bytes arrive (head_timeout_ms still bounds
                                     * each wait between two reads) */
+    size_t max_body_mem_per_ip;    /* default 8 MiB (SIZE_MAX: no cap): memory that the
+                                    * request bodies still being read from one client address
+                                    * may hold together. A declared Content-Length counts in
+                                    * full from the end of the head, a chunked body as it
+                                    * grows. A body that would go over it → 429 + Retry-After,
+                                    * closed (the client is told to slow down) */
+    size_t max_body_mem;           /* default 64 MiB (SIZE_MAX: no cap): the same for all
+                                    * clients together → 503 + Retry-After, closed (the server
+                                    * is busy); checked before the per-address cap */
 } rtk_http_config;
 
 /* Starts an HTTP/1.1 server on the numeric address |host| ("127.0.0.1", "::", "0.0.0.0";

@@ -10,9 +10,11 @@
 #include "net/rtk_http.h"
 #include "util/rtk_map.h"
 
-/* Open connections from one client address (for max_conns_per_ip). */
+/* One client address: its open connections (max_conns_per_ip) and the memory its request
+ * bodies being read hold (max_body_mem_per_ip). Freed with its last connection. */
 struct rtk_http__ipcount {
     unsigned n;
+    size_t body_mem;
     char ip[];
 };
 
@@ -152,6 +154,7 @@ struct rtk_http__ps {
     rtk_http_conn *conn;                /* whose parse state this is */
     struct rtk_http__ps *bprev, *bnext; /* links in srv->bodies while a body is read */
     uint64_t body_deadline;             /* loop time (ms) by which the body must be complete */
+    size_t body_mem;                    /* what its body is charged against the memory caps */
     uint8_t on_bodies;                  /* linked in srv->bodies */
 };
 
@@ -202,7 +205,8 @@ struct rtk_http_server {
     void *data;
     int port;
     unsigned nconns;
-    rtk_map per_ip; /* client address -> struct rtk_http__ipcount, when max_conns_per_ip */
+    rtk_map per_ip;  /* client address -> struct rtk_http__ipcount */
+    size_t body_mem; /* what all bodies being read are charged (max_body_mem) */
     int stopping;
     int open_handles; /* listener, timer, idle: counted down while stopping */
     uint64_t timer_due;

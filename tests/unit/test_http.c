@@ -386,6 +386,28 @@ static int cli_connect(struct client *c, int port)
     return 0;
 }
 
+/* Like cli_connect, from the loopback address |from| (127.0.0.0/8 is all loopback on Linux). */
+static int cli_connect_from(struct client *c, int port, const char *from)
+{
+    c->len = 0;
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in l = {.sin_family = AF_INET};
+    inet_pton(AF_INET, from, &l.sin_addr);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (bind(c->fd, (struct sockaddr *)&l, sizeof(l)) != 0 ||
+        connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        int e = errno;
+        close(c->fd);
+        c->fd = -1;
+        return -e;
+    }
+    struct timeval tv = {5, 0};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    return 0;
+}
+
 static void cli_send(struct client *c, const void *data, size_t len)
 {
     const char *p = data;
@@ -804,6 +826,101 @@ static void http_408_body_deadline(void **state)
     assert_int_equal(cli_response(&c, &r), 0);
     assert_string_equal(r.body, "POST /ok - 3 294 1.1");
     cli_close(&c);
+    fx_stop(&fx);
+}
+
+/* Starts a body of |declared| bytes on a new connection from |from| and sends its first
+ * byte; the rest never comes unless the test sends it. */
+static void start_body(struct fx *fx, struct client *c, const char *from, size_t declared)
+{
+    char head[128];
+    assert_int_equal(cli_connect_from(c, fx->port, from), 0);
+    snprintf(head, sizeof(head), "POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\nx",
+             declared);
+    cli_sends(c, head);
+}
+
+/* Sends the |declared| - 1 bytes start_body left out and reads the echo. */
+static void finish_body(struct client *c, size_t declared)
+{
+    static char rest[100000];
+    memset(rest, 'y', sizeof(rest));
+    assert_true(declared - 1 <= sizeof(rest));
+    cli_send(c, rest, declared - 1);
+    struct resp r;
+    char want[64];
+    unsigned sum = 'x' + (unsigned)(declared - 1) * 'y';
+    assert_int_equal(cli_response(c, &r), 0);
+    snprintf(want, sizeof(want), "POST /b - %zu %u 1.1", declared, sum);
+    assert_string_equal(r.body, want);
+}
+
+/* Expects a cap's refusal: |status| with Retry-After in the envelope, then the close. */
+static void expect_busy(struct client *c, int status, const char *message)
+{
+    struct resp r;
+    char want[160];
+    assert_int_equal(cli_response(c, &r), 0);
+    assert_int_equal(r.status, status);
+    assert_true(has_header(&r, "\r\nRetry-After: 1\r\n"));
+    assert_true(has_header(&r, "\r\nConnection: close\r\n"));
+    snprintf(want, sizeof(want), "{\"success\":false,\"error\":{\"code\":%d,\"message\":\"%s\"}}",
+             status, message);
+    assert_string_equal(r.body, want);
+    expect_eof(c);
+}
+
+/* Bodies still being read may hold max_body_mem_per_ip per client address and max_body_mem
+ * in all: a body that would go over gets 429 (its address) or 503 (everyone), with
+ * Retry-After; the others complete, and room is given back when a body completes. */
+static void http_body_memory_caps(void **state)
+{
+    (void)state;
+    struct fx fx;
+    struct client a, b, c, d, e, g;
+    rtk_http_config cfg = {.max_body_mem_per_ip = 100000, .max_body_mem = 250000};
+    fx_start(&fx, &cfg);
+    /* Per address: 40 + 40 KB declared fit, 40 more do not. */
+    start_body(&fx, &a, "127.0.0.1", 40000);
+    start_body(&fx, &b, "127.0.0.1", 40000);
+    start_body(&fx, &c, "127.0.0.1", 40000);
+    expect_busy(&c, 429, "Too many request bodies in progress from this address");
+    cli_close(&c);
+    /* Another address is not held back by it. */
+    start_body(&fx, &d, "127.0.0.2", 90000);
+    /* A chunked body counts as it grows: 64 KB more from 127.0.0.2 is over its cap. */
+    assert_int_equal(cli_connect_from(&e, fx.port, "127.0.0.2"), 0);
+    cli_sends(&e, "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n10000\r\n");
+    static char chunk[0x10000];
+    memset(chunk, 'z', sizeof(chunk));
+    cli_send(&e, chunk, sizeof(chunk));
+    expect_busy(&e, 429, "Too many request bodies in progress from this address");
+    cli_close(&e);
+    /* In all: 80 + 90 KB are held; 90 KB more from a third address is over 250 KB. */
+    start_body(&fx, &g, "127.0.0.3", 90000);
+    expect_busy(&g, 503, "Too many request bodies in progress");
+    cli_close(&g);
+    /* The bodies in progress complete; then there is room again. */
+    finish_body(&a, 40000);
+    finish_body(&b, 40000);
+    finish_body(&d, 90000);
+    start_body(&fx, &g, "127.0.0.3", 90000);
+    finish_body(&g, 90000);
+    start_body(&fx, &c, "127.0.0.1", 90000);
+    finish_body(&c, 90000);
+    get_ok(&a, "/still", "GET /still - 0 0 1.1");
+    cli_close(&a);
+    cli_close(&b);
+    cli_close(&c);
+    cli_close(&d);
+    cli_close(&g);
+    /* Closing a connection mid-body gives its room back too. */
+    start_body(&fx, &a, "127.0.0.1", 90000);
+    cli_close(&a);
+    sleep_ms(100);
+    start_body(&fx, &a, "127.0.0.1", 90000);
+    finish_body(&a, 90000);
+    cli_close(&a);
     fx_stop(&fx);
 }
 
@@ -1485,6 +1602,7 @@ int main(void)
         cmocka_unit_test(http_expect_continue),
         cmocka_unit_test(http_408_slow_head),
         cmocka_unit_test(http_408_body_deadline),
+        cmocka_unit_test(http_body_memory_caps),
         cmocka_unit_test(http_400_garbage),
         cmocka_unit_test(http_10_and_connection_close),
         cmocka_unit_test(http_idle_holds_nothing),
