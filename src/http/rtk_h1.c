@@ -674,6 +674,16 @@ size_t rtk_h1_body_mem(const rtk_h1 *p)
     return mem;
 }
 
+size_t rtk_h1_body_held(const rtk_h1 *p)
+{
+    return p->cur ? p->cur->body_cap : 0;
+}
+
+size_t rtk_h1_req_body_held(const rtk_h1_req *r)
+{
+    return r->body_cap;
+}
+
 void rtk_h1_refuse_new(rtk_h1 *p)
 {
     p->refuse = 1;

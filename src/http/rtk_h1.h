@@ -178,6 +178,12 @@ int rtk_h1_in_body(const rtk_h1 *p);
  * was refused with 413); for a chunked body, what its buffer holds now. 0 outside a body. */
 size_t rtk_h1_body_mem(const rtk_h1 *p);
 
+/* The bytes allocated for the body of the request being read (0 if none). */
+size_t rtk_h1_body_held(const rtk_h1 *p);
+
+/* The bytes allocated for the body of |r| (0 once rtk_h1_req_drop_data freed it). */
+size_t rtk_h1_req_body_held(const rtk_h1_req *r);
+
 /* From now on the first byte of a new request makes rtk_h1_feed fail with -ECANCELED: a
  * server that stops serves no new request (the one being read completes normally). */
 void rtk_h1_refuse_new(rtk_h1 *p);

@@ -12,6 +12,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "http/rtk_envelope.h"
 #include "http/rtk_h1.h"
@@ -184,11 +187,50 @@ static void rq_init(rtk_http_conn *c, rtk_h1_req *r, uint64_t start_ns)
     r->pub.server_data = q->srv->data;
 }
 
+/*
+ * Giving body memory back. glibc serves a large buffer with mmap only until one is freed; then
+ * it raises its mmap threshold to that size, so later bodies of up to 1 MiB come from the heap,
+ * and when many of them grow side by side and most are freed, the pages in the middle stay
+ * resident while anything above them lives (measured: 990 clients trickling 1 MiB bodies, of
+ * which all but 10 went, left about 50 MiB behind; docs/security.md). So the connection layer
+ * counts the large body buffers it frees and, once TRIM_AFTER bytes of them are freed, calls
+ * malloc_trim(0), which returns the free pages of every arena; at most once per TRIM_EVERY_MS
+ * (it walks the heap), and always from a timer callback, never inside the free that crossed the
+ * threshold.
+ */
+#define TRIM_MIN_BUF (64 * 1024)     /* smaller buffers the allocator reuses: not counted */
+#define TRIM_AFTER (4 * 1024 * 1024) /* bytes of large body buffers freed before a trim */
+#define TRIM_EVERY_MS 1000
+
+static void on_trim(uv_timer_t *t)
+{
+    rtk_http_server *srv = t->data;
+    srv->trim_due = 0;
+    srv->trim_at = uv_now(srv->loop);
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+static void note_body_freed(rtk_http_server *srv, size_t bytes)
+{
+    if (bytes < TRIM_MIN_BUF)
+        return;
+    srv->trim_due += bytes;
+    if (srv->trim_due < TRIM_AFTER || uv_is_active((uv_handle_t *)&srv->trim) ||
+        uv_is_closing((uv_handle_t *)&srv->trim))
+        return;
+    uint64_t now = uv_now(srv->loop), next = srv->trim_at + TRIM_EVERY_MS;
+    uv_timer_start(&srv->trim, on_trim, next > now ? next - now : 0, 0);
+}
+
 static void req_free(rtk_h1_req *r)
 {
     if (r == NULL)
         return;
-    free(rq_of(r)->resp);
+    struct rtk_http__rq *q = rq_of(r);
+    note_body_freed(q->srv, rtk_h1_req_body_held(r));
+    free(q->resp);
     rtk_h1_req_free(r);
 }
 
@@ -303,6 +345,7 @@ static void ps_free(rtk_http_conn *c)
         return;
     body_untrack(server_of(c), ps);
     body_release(c, ps);
+    note_body_freed(server_of(c), rtk_h1_body_held(&ps->h1));
     rtk_h1_clear(&ps->h1);
     free(ps->stash);
     free(ps);
@@ -540,6 +583,7 @@ static void conn_respond(rtk_h1_req *r, int status, const char *content_type, co
         (last && (srv->stopping || (c->flags & (RTK_HTTP__C_NO_MORE | RTK_HTTP__C_PEER_EOF))));
     q->resp = build_response(srv, r, status, content_type, headers, body, len, close);
     /* The request's data is no longer needed: free it now even if the response must wait. */
+    note_body_freed(srv, rtk_h1_req_body_held(r));
     rtk_h1_req_drop_data(r);
     if (r == c->u.http.qhead)
         write_queue(c);
@@ -1140,11 +1184,12 @@ static void on_server_handle_closed(uv_handle_t *h)
 
 static void maybe_finish_stop(rtk_http_server *srv)
 {
-    if (!srv->stopping || srv->nconns > 0 || srv->open_handles != 2 ||
+    if (!srv->stopping || srv->nconns > 0 || srv->open_handles != 3 ||
         uv_is_closing((uv_handle_t *)&srv->timer))
         return;
     uv_close((uv_handle_t *)&srv->timer, on_server_handle_closed);
     uv_close((uv_handle_t *)&srv->idle, on_server_handle_closed);
+    uv_close((uv_handle_t *)&srv->trim, on_server_handle_closed);
 }
 
 int rtk_http_server_start(uv_loop_t *loop, const char *host, int port, const rtk_http_config *cfg,
@@ -1192,7 +1237,9 @@ int rtk_http_server_start(uv_loop_t *loop, const char *host, int port, const rtk
     srv->timer.data = srv;
     uv_idle_init(loop, &srv->idle);
     srv->idle.data = srv;
-    srv->open_handles = 3;
+    uv_timer_init(loop, &srv->trim);
+    srv->trim.data = srv;
+    srv->open_handles = 4;
     if ((rc = uv_tcp_open(&srv->listener, fd)) != 0)
         close(fd); /* not owned by the handle yet */
     if (rc == 0)

@@ -198,6 +198,7 @@ struct rtk_http_server {
     uv_tcp_t listener;
     uv_timer_t timer; /* fires at the earliest deadline of the timed lists */
     uv_idle_t idle;   /* runs the DEFER list on the next loop turn */
+    uv_timer_t trim;  /* gives freed body memory back to the system (see note_body_freed) */
     uv_loop_t *loop;
     rtk_http_config cfg; /* defaults applied */
     rtk_h1_config h1cfg; /* the parser's limits, from cfg */
@@ -205,10 +206,12 @@ struct rtk_http_server {
     void *data;
     int port;
     unsigned nconns;
-    rtk_map per_ip;  /* client address -> struct rtk_http__ipcount */
-    size_t body_mem; /* what all bodies being read are charged (max_body_mem) */
+    rtk_map per_ip;   /* client address -> struct rtk_http__ipcount */
+    size_t body_mem;  /* what all bodies being read are charged (max_body_mem) */
+    size_t trim_due;  /* large body buffers freed since the last trim (bytes) */
+    uint64_t trim_at; /* loop time (ms) of the last trim */
     int stopping;
-    int open_handles; /* listener, timer, idle: counted down while stopping */
+    int open_handles; /* listener, timer, idle, trim: counted down while stopping */
     uint64_t timer_due;
     void (*stop_cb)(void *arg);
     void *stop_arg;

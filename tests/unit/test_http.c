@@ -57,6 +57,7 @@ struct fx {
     int nbig;
     size_t max_unsent;
     int blocked;
+    uint64_t trim_at;
 };
 
 /* ---- loop-thread side --------------------------------------------------------------------- */
@@ -924,6 +925,42 @@ static void http_body_memory_caps(void **state)
     fx_stop(&fx);
 }
 
+static void read_trim(struct fx *fx)
+{
+    fx->trim_at = fx->srv->trim_at;
+}
+
+/* Once several MiB of large body buffers have been freed, the connection layer gives the
+ * memory back (malloc_trim, from its trim timer, at most once a second). */
+static void http_gives_body_memory_back(void **state)
+{
+    (void)state;
+    struct fx fx;
+    struct client c;
+    fx_start(&fx, NULL);
+    fx_call(&fx, read_trim);
+    assert_int_equal(fx.trim_at, 0);
+    static char body[1024 * 1024];
+    memset(body, 1, sizeof(body));
+    assert_int_equal(cli_connect(&c, fx.port), 0);
+    for (int i = 0; i < 5; i++) { /* 5 MiB of bodies, freed as they are answered */
+        cli_sends(&c, "POST /max HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n");
+        cli_send(&c, body, sizeof(body));
+        struct resp r;
+        assert_int_equal(cli_response(&c, &r), 0);
+        assert_string_equal(r.body, "POST /max - 1048576 1048576 1.1");
+    }
+    uint64_t t0 = now_ms();
+    while (fx.trim_at == 0 && now_ms() - t0 < 3000) {
+        sleep_ms(50);
+        fx_call(&fx, read_trim);
+    }
+    assert_true(fx.trim_at != 0);
+    get_ok(&c, "/after", "GET /after - 0 0 1.1");
+    cli_close(&c);
+    fx_stop(&fx);
+}
+
 static void http_400_garbage(void **state)
 {
     (void)state;
@@ -1603,6 +1640,7 @@ int main(void)
         cmocka_unit_test(http_408_slow_head),
         cmocka_unit_test(http_408_body_deadline),
         cmocka_unit_test(http_body_memory_caps),
+        cmocka_unit_test(http_gives_body_memory_back),
         cmocka_unit_test(http_400_garbage),
         cmocka_unit_test(http_10_and_connection_close),
         cmocka_unit_test(http_idle_holds_nothing),
