@@ -527,9 +527,13 @@ static int on_headers_complete(http_parser *hp)
     p->last = LAST_NONE;
     if (hp->http_major != 1) /* 0.9 has no headers or version; 2 and later are not HTTP/1 */
         return cb_fail(p, hp->http_major == 0 ? 400 : 505, NULL);
-    /* RFC 9112 3.2: an HTTP/1.1 request without a Host header gets 400. */
-    if (hp->http_minor >= 1 && !p->cfg->host_optional &&
-        rtk_http_req_header(&r->pub, "Host", NULL) == NULL)
+    /* RFC 9112 3.2: an HTTP/1.1 request without a Host header gets 400, and so does any
+     * request with more than one Host line (two proxies may each read a different one). */
+    size_t hosts = 0;
+    for (size_t i = 0; i < r->pub.nheaders; i++)
+        if (r->pub.headers[i].name_len == 4 && strncasecmp(r->pub.headers[i].name, "Host", 4) == 0)
+            hosts++;
+    if (hosts > 1 || (hosts == 0 && hp->http_minor >= 1 && !p->cfg->host_optional))
         return cb_fail(p, 400, NULL);
 
     /* Refuse a declared body over the limit before a byte of it is read (and before a

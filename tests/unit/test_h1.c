@@ -394,6 +394,10 @@ static const struct bad_case bad_cases[] = {
     /* Host (RFC 9112 3.2) */
     BAD("HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n", 400),
     BAD("HTTP/1.1 without Host, with other headers", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n", 400),
+    BAD("two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+    BAD("two Host headers, same value", "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nhost: a\r\n\r\n",
+        400),
+    BAD("two Host headers on HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHOST: b\r\n\r\n", 400),
 };
 
 static void h1_framing_violations(void **state)

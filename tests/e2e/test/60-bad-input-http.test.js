@@ -188,6 +188,16 @@ test('whitespace between a header name and its colon → 400 (RFC 9112 §5.1 MUS
         'tab before colon');
 });
 
+test('two Host header lines → 400 (RFC 9112 §3.2), also with the same value or on HTTP/1.0',
+    async () => {
+        await expectRejected('GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400,
+            'two Host headers');
+        await expectRejected('GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: b\r\nhost: x\r\n\r\n', 400,
+            'two Host headers with the same value');
+        await expectRejected('GET /healthz HTTP/1.0\r\nHost: a\r\nHOST: b\r\n\r\n', 400,
+            'two Host headers on HTTP/1.0');
+    });
+
 test('Content-Length together with Transfer-Encoding: chunked → 400 (both orders)', async () => {
     const P = `POST /client/v4${f.P}/meetings HTTP/1.1\r\nHost: x\r\n` +
         `Authorization: Bearer ${f.token}\r\n`;
