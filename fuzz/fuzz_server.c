@@ -20,9 +20,10 @@
  * is not sent but makes the server read what came before it first, so a head or body can
  * arrive in pieces.
  *
- * Checked: no response is a 5xx (except 505, the answer to an "HTTP/2.0" request line); the
- * server keeps serving (GET /healthz answers 200 on a new connection every HEALTH_EVERY
- * inputs, and at the end); timeouts are counted and reported. The whole world is rebuilt
+ * Checked: no response is a 5xx (except 505, the answer to an "HTTP/2.0" request line, and
+ * the 501 for a transfer coding before chunked); the server keeps serving (GET /healthz
+ * answers 200 on a new connection every HEALTH_EVERY inputs, and at the end); timeouts are
+ * counted and reported. The whole world is rebuilt
  * every WORLD_EVERY inputs to keep the store bounded.
  */
 #include <errno.h>
@@ -193,6 +194,16 @@ static int starts_http(const char *p, size_t n)
     return n >= 7 && memcmp(p, "HTTP/1.", 7) == 0;
 }
 
+/* 1 if |text| occurs in the first 512 bytes of |r|[0..|n|) (an answer's head and short body). */
+static int has_text(const char *r, size_t n, const char *text)
+{
+    size_t k = strlen(text);
+    for (size_t i = 0; i + k <= n && i < 512; i++)
+        if (memcmp(r + i, text, k) == 0)
+            return 1;
+    return 0;
+}
+
 /* Walks the responses in r[0..n) and fails on a 5xx. Stops at a 101 (WebSocket bytes follow)
  * or at anything it cannot follow. */
 static void scan(const char *r, size_t n)
@@ -200,8 +211,12 @@ static void scan(const char *r, size_t n)
     size_t p = 0;
     while (p < n && starts_http(r + p, n - p) && n - p >= 12) {
         int status = (r[p + 9] - '0') * 100 + (r[p + 10] - '0') * 10 + (r[p + 11] - '0');
-        /* 505 is the deliberate answer to an HTTP/2+ request line: the client's fault. */
-        if (status >= 500 && status != 505) {
+        /* 505 is the deliberate answer to an HTTP/2+ request line, 501 to a transfer coding
+         * before chunked ("gzip, chunked"): the client's doing, not a server fault. */
+        int deliberate =
+            status == 505 ||
+            (status == 501 && has_text(r + p, n - p, "\"Transfer coding not implemented\""));
+        if (status >= 500 && !deliberate) {
             fprintf(stderr, "fuzz_server: answer: %.*s\n", (int)(n - p > 600 ? 600 : n - p), r + p);
             fail("a 5xx answer");
         }

@@ -491,6 +491,33 @@ static int on_header_value(http_parser *hp, const char *at, size_t len)
     return ok < len ? cb_fail(p, 400, at + ok) : 0;
 }
 
+/* Checks the transfer codings of a body that http-parser reads as chunked. RFC 9110 5.3: the
+ * Transfer-Encoding lines of a message make one list; http-parser looks at each line alone,
+ * so "chunked" on one line and "gzip" on a later one is chunked to it. RFC 9112 6.3: the
+ * final coding must be chunked, else the length is unknown (400); 6.1: chunked is applied
+ * once (400); and a coding before it that the server does not implement gets 501 - we
+ * implement none (gzip, deflate, compress...). Returns 0 or the status to answer. */
+static int check_codings(const rtk_http_req *q)
+{
+    size_t codings = 0, chunked = 0;
+    int last_chunked = 0;
+    for (size_t i = 0; i < q->nheaders; i++) {
+        const rtk_http_header *h = &q->headers[i];
+        if (h->name_len != 17 || strncasecmp(h->name, "Transfer-Encoding", 17) != 0)
+            continue;
+        size_t pos = 0, len;
+        const char *e;
+        while (rtk_http_list_next(h->value, h->value_len, &pos, &e, &len)) {
+            codings++;
+            last_chunked = len == 7 && strncasecmp(e, "chunked", 7) == 0;
+            chunked += (size_t)last_chunked;
+        }
+    }
+    if (!last_chunked || chunked > 1)
+        return 400;
+    return codings > 1 ? 501 : 0;
+}
+
 static int on_headers_complete(http_parser *hp)
 {
     rtk_h1 *p = h1_of(hp);
@@ -535,6 +562,10 @@ static int on_headers_complete(http_parser *hp)
             hosts++;
     if (hosts > 1 || (hosts == 0 && hp->http_minor >= 1 && !p->cfg->host_optional))
         return cb_fail(p, 400, NULL);
+
+    int st = (hp->flags & F_CHUNKED) ? check_codings(&r->pub) : 0;
+    if (st != 0)
+        return cb_fail(p, st, NULL);
 
     /* Refuse a declared body over the limit before a byte of it is read (and before a
      * 100 Continue invites it). */

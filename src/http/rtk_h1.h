@@ -158,8 +158,9 @@ void rtk_h1_clear(rtk_h1 *p);
  *                 new protocol), and feeding again fails with RTK_EPROTO / 400.
  *   RTK_EAGAIN    all |len| bytes were taken in (copied as needed: |data| is not kept) and
  *                 no event is complete; also for |len| == 0, which is not an end of input.
- *   RTK_EPROTO    malformed, ev->status 400; or Transfer-Encoding not implemented, 501; or an
- *                 HTTP major version other than 1, 505.
+ *   RTK_EPROTO    malformed, ev->status 400; or a transfer coding before chunked, which we
+ *                 do not implement ("gzip, chunked"), 501; or an HTTP major version other
+ *                 than 1, 505.
  *   RTK_ETOOBIG   ev->status 431 (head or trailers over max_head) or 413 (body over
  *                 max_body, declared or as it arrives).
  *   -ECANCELED    after rtk_h1_refuse_new, a new request began (ev->status 0).

@@ -51,6 +51,7 @@ static const char *error_message(int status)
     case 408: return "Request timeout";
     case 413: return "Request body too large";
     case 431: return "Request header fields too large";
+    case 501: return "Transfer coding not implemented";
     case 505: return "HTTP version not supported";
     case 429: return "Too many request bodies in progress from this address";
     case 503: return "Too many request bodies in progress";

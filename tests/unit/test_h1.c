@@ -379,6 +379,17 @@ static const struct bad_case bad_cases[] = {
     BAD("CL overflowing 64 bits", PL "Content-Length: 99999999999999999999999\r\n\r\n", 400),
     BAD("TE gzip", PL "Transfer-Encoding: gzip\r\n\r\nabc", 400),
     BAD("TE chunked, gzip", PL "Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400),
+    /* A coding before chunked: well framed, but we do not implement it (RFC 9112 6.1). Several
+     * lines make one list (RFC 9110 5.3), so its last element decides the framing. */
+    BAD("TE gzip, chunked", PL "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
+    BAD("TE deflate,chunked", PL "Transfer-Encoding: deflate,Chunked\r\n\r\n0\r\n\r\n", 501),
+    BAD("TE gzip then TE chunked",
+        PL "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501),
+    BAD("TE chunked then TE gzip",
+        PL "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n", 400),
+    BAD("TE chunked, chunked", PL "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n", 400),
+    BAD("TE chunked twice",
+        PL "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     /* chunks */
     BAD("non-hex chunk size", CH "zz\r\n{}\r\n0\r\n\r\n", 400),
     BAD("negative chunk size", CH "-2\r\n{}\r\n0\r\n\r\n", 400),

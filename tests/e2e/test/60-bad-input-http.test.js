@@ -229,6 +229,20 @@ test('Transfer-Encoding whose final coding is not chunked → 400 (RFC 9112 §6.
         'TE chunked, gzip');
 });
 
+test('a transfer coding before chunked → 501 (RFC 9112 §6.1: not implemented), not read as chunked',
+    async () => {
+        const P = 'POST /healthz HTTP/1.1\r\nHost: x\r\n';
+        await expectRejected(`${P}Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`, 501,
+            'TE gzip, chunked');
+        await expectRejected(`${P}Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n` +
+            '0\r\n\r\n', 501, 'TE gzip, then TE chunked');
+        /* Framing the message cannot have is still 400. */
+        await expectRejected(`${P}Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n` +
+            '0\r\n\r\n', 400, 'TE chunked, then TE gzip');
+        await expectRejected(`${P}Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n`, 400,
+            'TE chunked twice');
+    });
+
 test('bad chunk sizes and chunk framing → 400', async () => {
     const P = `POST /client/v4${f.P}/meetings HTTP/1.1\r\nHost: x\r\n` +
         `Authorization: Bearer ${f.token}\r\nTransfer-Encoding: chunked\r\n\r\n`;
