@@ -1020,10 +1020,14 @@ static void expire(rtk_http_conn *c, int id)
 {
     switch (id) {
     case RTK_HTTP__L_HEAD:
-        if (reading_request(c))
+        /* A request begun, or a fresh connection that sent nothing at all: both owed a
+         * request within the head timeout, and both are told why they are closed (a silent
+         * client may just be slow to write). Blank lines alone move a connection to IDLE,
+         * which closes quietly like any idle keep-alive connection. */
+        if (reading_request(c) || (c->flags & RTK_HTTP__C_FRESH))
             fail(c, 408);
         else
-            begin_close(c); /* not a byte of a request yet: nothing to answer */
+            begin_close(c);
         settle(c, 0);
         break;
     case RTK_HTTP__L_IDLE: begin_close(c); break;

@@ -45,8 +45,9 @@ typedef void (*rtk_http_handler)(rtk_http_req *req);
 typedef struct rtk_http_config {
     size_t max_head;               /* request line + headers; default 16 KiB, over it → 431 */
     size_t max_body;               /* default 1 MiB; over it → 413 */
-    uint64_t head_timeout_ms;      /* default 10000: a head not complete in time (or a body
-                                    * with no byte for that long) → 408 and close */
+    uint64_t head_timeout_ms;      /* default 10000: a head not complete in time (also on a
+                                    * connection that sent nothing, or a body with no byte
+                                    * for that long) → 408 and close */
     uint64_t keepalive_timeout_ms; /* idle keep-alive connections closed after this (75000) */
     uint64_t linger_ms;            /* lingering close: read and discard for at most this long
                                     * after the last response (default 2000) */

@@ -45,8 +45,7 @@ struct rtk_http__ipcount {
  * deadline among the list heads.
  *
  *     list      who is on it                                 timeout          on expiry
- *     HEAD      fresh connection; request partly read       head_timeout_ms  408 (close if
- *                                                                             no byte yet)
+ *     HEAD      fresh connection; request partly read       head_timeout_ms  408
  *     IDLE      keep-alive, nothing queued, nothing read     keepalive        close
  *     CLOSING   graceful close: shutdown + lingering read    linger_ms        close at once
  *     DEFER     work for the next loop turn (uv_idle)        -                -
