@@ -613,6 +613,7 @@ static void on_conn_closed(uv_handle_t *h)
             c->u.raw.cbs->on_close(c, c->u.raw.user);
     }
     if (c->ip != NULL && --c->ip->n == 0) {
+        assert(c->ip->body_mem == 0); /* every parse state of its connections is gone */
         rtk_map_del(&srv->per_ip, c->ip->ip);
         free(c->ip);
     }
@@ -1189,6 +1190,7 @@ static void on_server_handle_closed(uv_handle_t *h)
 
 static void maybe_finish_stop(rtk_http_server *srv)
 {
+    assert(srv->nconns > 0 || srv->body_mem == 0);
     if (!srv->stopping || srv->nconns > 0 || srv->open_handles != 3 ||
         uv_is_closing((uv_handle_t *)&srv->timer))
         return;
