@@ -308,7 +308,8 @@ static void body_track(rtk_http_server *srv, struct rtk_http__ps *ps)
  * complete (then its request waits for an answer, which the pipeline limit bounds) or when
  * the parse state goes. A declared length is charged in full from the end of its head, so a
  * client cannot start many bodies and fill them slowly; a chunked body is charged as its
- * buffer grows, so at most one read (64 KiB) is taken in past a cap. Returns 0, or the status
+ * buffer grows, so it is refused by the read that takes it over a cap (its buffer may have
+ * doubled once by then, and is freed with the refusal). Returns 0, or the status
  * to answer: 503 when all bodies together would go over max_body_mem (checked first, like
  * max_conns), 429 when this address's would go over max_body_mem_per_ip.
  */
