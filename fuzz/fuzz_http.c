@@ -1,279 +1,94 @@
 /* SPDX-License-Identifier: MIT */
-/* fuzz_http.c - libFuzzer harness: raw bytes on a fresh connection to the real server.
+/* fuzz_http.c - libFuzzer harness: the sans-I/O HTTP/1 layer fed a client's raw bytes.
  *
- * Surface: everything a client can send on a TCP connection before and up to routing: the
- * request line and headers (http-parser 2.9.4 plus our callbacks and limits), Content-Length
- * and chunked bodies, pipelining, Expect, Connection and Upgrade handling, then rtk_api_handle
- * (routing, authentication, every handler, the web pages) and, when the bytes make a valid
- * WebSocket handshake, the channel behind it.
+ * Surface: what http/rtk_h1.c does with the bytes of a connection before any handler runs:
+ * the request line and headers (http-parser 2.9.4, our strict framing scan, the name and value
+ * checks, Host, the version), Content-Length and chunked bodies with their trailers, the head
+ * and body limits, Expect: 100-continue, keep-alive, upgrades and CONNECT, the target split,
+ * pipelining, and the response heads written for each request. The connection layer around it
+ * (sockets, order, back-pressure, timeouts) and the handlers behind it are fuzz_server's.
  *
- * Not sans-I/O: the connection layer's read path is internal to src/net/rtk_http.c, so this
- * harness starts the real server in-process on 127.0.0.1 (an ephemeral port) with the limits of
- * `rtkd serve` (16 KiB head, 1 MiB body) and drives its libuv loop itself. Each input is
- * written to a new connection, the write side is then shut down (so an incomplete request
- * ends at once instead of waiting for the 10 s head timeout), and the loop runs until the
- * server closes the connection or TIMEOUT_MS pass. Placeholders in the input ("$ACC", "$APP",
- * "$TOK", "$PTK0".."$PTK2", see fuzz_world.h) become the world's account, app, API token and
- * participant tokens, so inputs can reach the authenticated handlers and the channel; "$BRK"
- * is not sent but makes the server read what came before it first, so a head or body can
- * arrive in pieces.
+ * Sans-I/O: no socket, no loop; the parser is fed from memory by tests/support/h1_feed.c, the
+ * same feeder as tests/unit/http/test_h1.c, which logs every event (tests/support/h1_feed.h).
  *
- * Checked: no response is a 5xx (except 505, the answer to an "HTTP/2.0" request line); the
- * server keeps serving (GET /healthz answers 200 on a new connection every HEALTH_EVERY
- * inputs, and at the end); timeouts are counted and reported. The whole world is rebuilt
- * every WORLD_EVERY inputs to keep the store bounded.
+ * Input: any bytes, read as one client's stream. The cut points come from a hash of the input
+ * itself rather than from prefix bytes, so every HTTP seed is a valid input as it stands, and
+ * a reproducer is the stream itself.
+ *
+ * Checked: the stream fed whole, byte by byte (up to BYTEWISE_MAX bytes), cut in two at a
+ * hashed offset, and in two random splits gives the same log - the same requests, bodies,
+ * 100-continue events at the same offsets, the same final error status - with the server's
+ * limits (16 KiB head, 1 MiB body) and with small ones (SMALL_HEAD, SMALL_BODY) that bring the
+ * limit checks within reach of short inputs; the same holds with rtk_h1_refuse_new after the
+ * first request. Every request and parser is freed: LeakSanitizer runs after every input.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "fuzz_world.h"
-#include "chan/rtk_chan.h"
+#include "http/rtk_h1.h"
+#include "support/h1_feed.h"
 
-#define TIMEOUT_MS 50
-#define HEALTH_EVERY 256
-#define WORLD_EVERY 8192
-#define RESP_KEEP (256 * 1024) /* bytes of answers kept for the status scan */
-#define BRK "$BRK"             /* in an input: let the server read what came before */
+#define BYTEWISE_MAX 4096
+#define SMALL_HEAD 512
+#define SMALL_BODY 256
 
-static fuzz_world world;
-static unsigned runs, timeouts;
-static char resp[RESP_KEEP];
+static const rtk_h1_config server_cfg = {
+    .max_head = RTK_H1_DEFAULT_MAX_HEAD, .max_body = RTK_H1_DEFAULT_MAX_BODY, .user_size = 40};
+static const rtk_h1_config small_cfg = {
+    .max_head = SMALL_HEAD, .max_body = SMALL_BODY, .user_size = 8};
 
-static void fail(const char *what)
+static uint64_t fnv1a(const uint8_t *s, size_t len)
 {
-    fprintf(stderr, "fuzz_http: invariant broken: %s\n", what);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ s[i]) * 1099511628211ull;
+    return h;
+}
+
+static void compare(const char *what, const h1_log *whole, const h1_log *other)
+{
+    if (strcmp(whole->text, other->text) == 0)
+        return;
+    fprintf(stderr,
+            "fuzz_http: invariant broken: fed %s, the events differ from fed whole\n"
+            "--- whole:\n%.2000s\n--- %s:\n%.2000s\n",
+            what, whole->text, what, other->text);
     abort();
 }
 
-static int64_t now_ms(void)
+static void run(const rtk_h1_config *cfg, const char *in, size_t len, uint64_t h, int refuse_after)
 {
-    return (int64_t)(uv_hrtime() / 1000000);
-}
-
-static int connect_server(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        fail("socket");
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)world.port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    /* Loopback: the kernel completes the handshake from the listen backlog, so a blocking
-     * connect returns before the server (same thread) has accepted. */
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        /* Interrupted (libFuzzer's timers use signals): the connect goes on; wait for it. */
-        int err = errno;
-        if (err == EINTR) {
-            struct pollfd pf = {.fd = fd, .events = POLLOUT};
-            socklen_t elen = sizeof(err);
-            while (poll(&pf, 1, 1000) < 0 && errno == EINTR)
-                continue;
-            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)
-                err = errno;
-        }
-        if (err != 0) {
-            fprintf(stderr, "fuzz_http: connect: %s\n", strerror(err));
-            fail("connect to the server");
-        }
+    h1_log whole = {0}, other = {0};
+    h1_feed(cfg, in, len, (h1_split){H1_WHOLE, 0, 0}, refuse_after, &whole);
+    if (len <= BYTEWISE_MAX) {
+        h1_feed(cfg, in, len, (h1_split){H1_CHUNKS, 1, 0}, refuse_after, &other);
+        compare("byte by byte", &whole, &other);
+        h1_log_free(&other);
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    return fd;
-}
-
-/* The offset of the first BRK marker in |p|[0..|n|), or |n|. */
-static size_t find_brk(const char *p, size_t n)
-{
-    const size_t k = sizeof(BRK) - 1;
-    for (size_t i = 0; i + k <= n; i++)
-        if (p[i] == '$' && memcmp(p + i, BRK, k) == 0)
-            return i;
-    return n;
-}
-
-/* Lets the server take in what was just sent (loopback delivers within send()): a few loop
- * turns accept the connection if need be, register it, and read. */
-static void pump(void)
-{
-    for (int i = 0; i < 3; i++)
-        uv_run(&world.loop, UV_RUN_NOWAIT);
-}
-
-/* Sends |len| bytes on a new connection, half-closes, and collects the answer until the
- * server closes or |timeout_ms| pass after the last byte went out. Each BRK marker in the
- * bytes is not sent: the bytes before it are, and the server reads them, before the rest
- * goes out, so one request can arrive in several reads. Returns the bytes kept in resp[]
- * (*closed: the server closed the connection). */
-static size_t exchange(const char *data, size_t len, int timeout_ms, int *closed)
-{
-    int fd = connect_server();
-    size_t off = 0, got = 0;
-    int wr_done = 0;
-    int64_t deadline = INT64_MAX;
-    *closed = 0;
-    if (len == 0) {
-        shutdown(fd, SHUT_WR);
-        wr_done = 1;
-        deadline = now_ms() + timeout_ms;
+    if (len > 1) {
+        h1_feed(cfg, in, len, (h1_split){H1_CUT, 1 + h % (len - 1), 0}, refuse_after, &other);
+        compare("cut in two", &whole, &other);
+        h1_log_free(&other);
     }
-    for (;;) {
-        while (!wr_done) {
-            size_t limit = off + find_brk(data + off, len - off);
-            ssize_t w = limit > off ? send(fd, data + off, limit - off, MSG_NOSIGNAL) : 0;
-            if (w > 0)
-                off += (size_t)w;
-            else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                off = len; /* the server is gone: stop sending */
-            if (off == len) {
-                shutdown(fd, SHUT_WR);
-                wr_done = 1;
-                deadline = now_ms() + timeout_ms;
-            } else if (off == limit) {
-                pump();
-                off += sizeof(BRK) - 1;
-                continue;
-            }
-            break;
-        }
-        for (;;) {
-            char tmp[16384];
-            ssize_t r = recv(fd, tmp, sizeof(tmp), 0);
-            if (r > 0) {
-                size_t keep = got < RESP_KEEP ? RESP_KEEP - got : 0;
-                memcpy(resp + got, tmp, (size_t)r < keep ? (size_t)r : keep);
-                got += (size_t)r < keep ? (size_t)r : keep;
-                continue;
-            }
-            if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-                *closed = 1; /* EOF, or a reset */
-            break;
-        }
-        if (*closed)
-            break;
-        uv_run(&world.loop, UV_RUN_NOWAIT);
-        int64_t left = deadline - now_ms();
-        if (wr_done && left <= 0)
-            break;
-        int t = uv_backend_timeout(&world.loop);
-        if (t < 0 || t > 10)
-            t = 10;
-        if (wr_done && left < t)
-            t = (int)left;
-        struct pollfd pf[2] = {
-            {.fd = fd, .events = (short)(POLLIN | (wr_done ? 0 : POLLOUT))},
-            {.fd = uv_backend_fd(&world.loop), .events = POLLIN},
-        };
-        poll(pf, 2, t);
-    }
-    /* An abortive close (RST): hundreds of thousands of connections must not leave as many
-     * TIME_WAIT sockets behind, which would use up the ephemeral ports. The server has
-     * answered and closed (or timed out) by now. */
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    close(fd);
-    /* Let the server see the close and free the connection. */
-    uv_run(&world.loop, UV_RUN_NOWAIT);
-    return got;
+    h1_feed(cfg, in, len, (h1_split){H1_RANDOM, 1 + len / 8, h}, refuse_after, &other);
+    compare("in random pieces", &whole, &other);
+    h1_log_free(&other);
+    h1_feed(cfg, in, len, (h1_split){H1_RANDOM, 16, h ^ 0x5bd1e995}, refuse_after, &other);
+    compare("in pieces of 1..16", &whole, &other);
+    h1_log_free(&other);
+    h1_log_free(&whole);
 }
 
-static int starts_http(const char *p, size_t n)
-{
-    return n >= 7 && memcmp(p, "HTTP/1.", 7) == 0;
-}
-
-/* Walks the responses in r[0..n) and fails on a 5xx. Stops at a 101 (WebSocket bytes follow)
- * or at anything it cannot follow. */
-static void scan(const char *r, size_t n)
-{
-    size_t p = 0;
-    while (p < n && starts_http(r + p, n - p) && n - p >= 12) {
-        int status = (r[p + 9] - '0') * 100 + (r[p + 10] - '0') * 10 + (r[p + 11] - '0');
-        /* 505 is the deliberate answer to an HTTP/2+ request line: the client's fault. */
-        if (status >= 500 && status != 505) {
-            fprintf(stderr, "fuzz_http: answer: %.*s\n", (int)(n - p > 600 ? 600 : n - p), r + p);
-            fail("a 5xx answer");
-        }
-        if (status == 101)
-            return;
-        const char *end = NULL;
-        for (size_t i = p; i + 4 <= n; i++)
-            if (memcmp(r + i, "\r\n\r\n", 4) == 0) {
-                end = r + i;
-                break;
-            }
-        if (end == NULL)
-            return;
-        size_t hend = (size_t)(end - r) + 4, cl = 0;
-        for (size_t i = p; i + 16 <= hend; i++)
-            if ((i == p || r[i - 1] == '\n') && strncasecmp(r + i, "content-length:", 15) == 0)
-                cl = strtoul(r + i + 15, NULL, 10);
-        if (hend + cl <= n && (hend + cl == n || starts_http(r + hend + cl, n - hend - cl)))
-            p = hend + cl;
-        else if (starts_http(r + hend, n - hend)) /* an answer to HEAD: no body */
-            p = hend;
-        else
-            return;
-    }
-}
-
-static void health(void)
-{
-    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: fuzz\r\n\r\n";
-    int closed = 0;
-    size_t n = exchange(req, sizeof(req) - 1, 2000, &closed);
-    if (n < 12 || memcmp(resp, "HTTP/1.1 200", 12) != 0)
-        fail("the server stopped answering GET /healthz");
-}
-
-static void cleanup(void)
-{
-    if (world.ctx.live != NULL) {
-        health();
-        fprintf(stderr, "fuzz_http: %u inputs, %u timed out (no close within %d ms)\n", runs,
-                timeouts, TIMEOUT_MS);
-        fuzz_world_close(&world);
-    }
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_world_open(&world, &rtk_chan_transport, 1);
-    health();
-    atexit(cleanup);
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    runs++;
-    if (runs % WORLD_EVERY == 0) {
-        fuzz_world_close(&world);
-        fuzz_world_open(&world, &rtk_chan_transport, 1);
-    }
-    size_t len = 0;
-    char *req = fuzz_world_expand(&world, data, size, &len);
-    int closed = 0;
-    size_t n = exchange(req, len, TIMEOUT_MS, &closed);
-    free(req);
-    if (!closed)
-        timeouts++;
-    scan(resp, n);
-    if (runs % HEALTH_EVERY == 0)
-        health();
+    const char *in = (const char *)data;
+    uint64_t h = fnv1a(data, size);
+    run(&server_cfg, in, size, h, -1);
+    run(&small_cfg, in, size, h >> 7, -1);
+    run(&small_cfg, in, size, h >> 13, 1);
     return 0;
 }

@@ -6,11 +6,11 @@
  * participants, PATCH of a participant, POST kick and POST poll: rtk_api_body() and each
  * handler's field validators, then the store and the live layer for what they accept.
  *
- * Sans-I/O: each input becomes one request built with rtk_http_fake_new() (src/net/rtk_http.h),
- * which runs the real http-parser path with the server's default limits (16 KiB head, 1 MiB
- * body), and goes to rtk_api_handle() with an authenticated API token, exactly as a socket's
- * request would; the response is recorded instead of sent. No socket, so it runs fast and
- * reproduces exactly. The world (fuzz_world.c) holds the account, app, the meeting
+ * Sans-I/O: each input becomes one request built with rtk_http_fake_new()
+ * (tests/support/http_fake.h), which runs the real parser (http/rtk_h1.h) with the server's
+ * default limits (16 KiB head, 1 MiB body), and goes to rtk_api_handle() with an
+ * authenticated API token, exactly as a socket's request would; the response is recorded
+ * instead of sent. No socket, so it runs fast and reproduces exactly. The world (fuzz_world.c) holds the account, app, the meeting
  * FW_MEETING with participants FW_PART0..2 (custom ids fuzz-ann, fuzz-bob, fuzz-cy), of which
  * 0 and 1 are connected to its live session (so kicks and polls reach their live paths).
  *
@@ -38,7 +38,7 @@
 #include "api/rtk_api.h"
 #include "chan/rtk_chan_msg.h"
 #include "fuzz_world.h"
-#include "net/rtk_http.h"
+#include "support/http_fake.h"
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
 

@@ -204,10 +204,10 @@ def json_api_seeds():
     write(h, "kick_no_session", b(0x66, {"participant_ids": [PART[1]]}))
 
 
-# ---- raw HTTP: placeholders $ACC $APP $TOK $PTK0..2 (fuzz_world.h) ----
+# ---- raw HTTP to the whole server: placeholders $ACC $APP $TOK $PTK0..2 (fuzz_world.h) ----
 
-def http_seeds():
-    h = "http"
+def server_seeds():
+    h = "server"
     clean(h)
     kit = "/client/v4/accounts/$ACC/realtime/kit/$APP"
     auth = "Authorization: Bearer $TOK\r\n"
@@ -273,6 +273,59 @@ def http_seeds():
           "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
 
 
+# ---- raw HTTP to the sans-I/O parser (fuzz_http): a client's stream, nothing else ----
+
+def http_seeds():
+    h = "http"
+    clean(h)
+
+    def req(method, target, body=None, headers="", version="HTTP/1.1"):
+        s = "%s %s %s\r\nHost: rtkd\r\n%s" % (method, target, version, headers)
+        if body is not None:
+            s += "Content-Length: %d\r\n" % len(body)
+        return s + "\r\n" + (body or "")
+
+    chunked = "Transfer-Encoding: chunked\r\n"
+    write(h, "get", req("GET", "/v1/x?y=1&z", headers="X-Empty:\r\nX-Pad:  v \t\r\n"))
+    write(h, "post", req("POST", "/p", '{"title":"x"}'))
+    write(h, "pipelined", req("GET", "/a") + req("PUT", "/b", "xyz") + req("HEAD", "/c") +
+          req("DELETE", "/d", headers="Connection: close\r\n") + req("GET", "/after"))
+    write(h, "chunked", req("POST", "/c", headers=chunked) +
+          "5\r\nhello\r\n1;ext=1\r\n \r\n3\r\n\r\rX\r\n0\r\nX-T: 1\r\nY: 2\r\n\r\n")
+    write(h, "expect", req("PUT", "/e", "ok", "Expect: 100-continue\r\n") +
+          req("POST", "/e2", headers="Expect: 100-continue\r\n" + chunked) + "2\r\nab\r\n0\r\n\r\n")
+    write(h, "upgrade", req("GET", "/ws", headers="Upgrade: websocket\r\nConnection: Upgrade\r\n") +
+          "\x81\x85abcde")
+    write(h, "connect", "CONNECT rtkd:443 HTTP/1.1\r\nHost: rtkd:443\r\n\r\ntunnel")
+    write(h, "http10", "GET /old HTTP/1.0\r\n\r\nGET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+    write(h, "targets", req("GET", "http://rtkd:8080/p?q=1#f") + req("OPTIONS", "*") +
+          req("GET", "http://rtkd"))
+    write(h, "fold", req("GET", "/f", headers="X-Fold: one\r\n  two\r\n\tthree\r\n"))
+    write(h, "lf_only", "GET  /lf  HTTP/1.2\nHost: x\n\n")
+    write(h, "no_host", "GET / HTTP/1.1\r\n\r\n")
+    write(h, "v2", "GET / HTTP/2.0\r\nHost: x\r\n\r\n")
+    write(h, "httq", "GET / HTTQ/1.1\r\nHost: x\r\n\r\n")
+    write(h, "v09", "GET /s\r\nHost: x\r\n\r\n")
+    write(h, "bare_cr", "GET / HTTP/1.1\r\nHost: x\r\n\rX")
+    write(h, "space_colon", "GET / HTTP/1.1\r\nHost : x\r\n\r\n")
+    write(h, "ctl_first", "GET / HTTP/1.1\r\nHost: x\r\nX-A: \x00b\r\n\r\n")
+    write(h, "cl_te", req("POST", "/x", headers="Content-Length: 3\r\n" + chunked) + "0\r\n\r\n")
+    write(h, "two_cl", req("POST", "/x", headers="Content-Length: 1\r\nContent-Length: 2\r\n") + "ab")
+    write(h, "te_gzip_chunked", req("POST", "/x", headers="Transfer-Encoding: gzip, chunked\r\n") +
+          "0\r\n\r\n")
+    write(h, "two_host", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+    write(h, "chunk_xx", req("POST", "/x", headers=chunked) + "2\r\n{}XX0\r\n\r\n")
+    write(h, "chunk_bad_size", req("POST", "/x", headers=chunked) + "zz\r\n{}\r\n0\r\n\r\n")
+    write(h, "big_head", req("GET", "/h", headers="X-Pad: " + "p" * 17000 + "\r\n"))
+    write(h, "near_small_limit", req("GET", "/" + "t" * 400, headers="X-A: " + "a" * 60 + "\r\n"))
+    write(h, "many_headers", req("GET", "/m", headers="X: y\r\n" * 120))
+    write(h, "big_body_declared", req("POST", "/b", headers="Content-Length: 2000000\r\n"))
+    write(h, "chunks_past_small", req("POST", "/b", headers=chunked) +
+          ("40\r\n" + "z" * 64 + "\r\n") * 5 + "0\r\n\r\n")
+    write(h, "big_trailers", req("POST", "/t", headers=chunked) + "0\r\n" +
+          "X-Trailer: 0123456789abcdef\r\n" * 20 + "\r\n")
+
+
 if __name__ == "__main__":
     ws_seeds()
     channel_seeds()
@@ -280,4 +333,5 @@ if __name__ == "__main__":
     query_seeds()
     time_seeds()
     json_api_seeds()
+    server_seeds()
     http_seeds()

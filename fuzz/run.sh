@@ -20,7 +20,7 @@ SECS=${1:-60}
 [ $# -gt 0 ] && shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${RTK_FUZZ_BUILD:-$ROOT/build-fuzz}
-ALL="ws channel_msg ptoken query time json_api http views"
+ALL="ws channel_msg ptoken query time json_api http server views"
 HARNESSES=${*:-$ALL}
 NCPU=$(nproc 2>/dev/null || echo 2)
 JOBS=${RTK_FUZZ_JOBS:-$([ "$NCPU" -gt 2 ] && echo 2 || echo "$NCPU")}
@@ -35,6 +35,7 @@ max_len() {
     time) echo 64 ;;           # the buffer start_time/end_time are decoded into
     json_api) echo 65536 ;;    # bodies (the 1 MiB limit itself is tested in e2e)
     http) echo 32768 ;;        # twice the 16 KiB head limit
+    server) echo 32768 ;;      # the same, through a socket
     views) echo 40000 ;;       # every string at its validated maximum, four bytes a character
     *) echo "run.sh: unknown harness $1 (known: $ALL)" >&2; exit 2 ;;
     esac
@@ -75,7 +76,7 @@ mkdir -p "$ART"
 # reproducer; the log has the stack).
 leak_flag() {
     case $1 in
-    channel_msg | json_api | http) echo 0 ;;
+    channel_msg | json_api | server) echo 0 ;;
     *) echo 1 ;;
     esac
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_http.c - HTTP/1.1 server connections: parsing, ordered responses, limits, upgrades. */
+/* rtk_http.c - HTTP/1.1 server connections: sockets, ordered responses, limits, upgrades. */
 #include "net/rtk_http.h"
 
 #include <arpa/inet.h>
@@ -12,29 +12,20 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
+#include "http/rtk_envelope.h"
+#include "http/rtk_h1.h"
 #include "net/rtk_http_int.h"
 #include "util/rtk_err.h"
 
 #define CONTAINER_OF(ptr, type, field) ((type *)(void *)((char *)(ptr)-offsetof(type, field)))
 
-enum { LAST_NONE, LAST_URL, LAST_FIELD, LAST_VALUE };
+#define ERR_QUIET (-1) /* fail(): stop parsing, answer nothing */
 
-/* The header array is built as offsets and read as rtk_http_header: both views must have the
- * same element size for the public array to be walkable. */
-static_assert(sizeof(union rtk_http__hdr) == sizeof(rtk_http_header), "header layout");
-
-/* Head bytes that the kept strings do not show: the request line's method, spaces and
- * version, and each header's ": " and CRLF. Counted so that max_head is close to the size
- * on the wire while only what is kept costs memory. */
-#define REQ_LINE_OVERHEAD 12
-#define HEADER_OVERHEAD 4
-#define REQ_INITIAL_STR 1024 /* string area of a new request; most API heads fit */
-#define ERR_QUIET (-1)       /* ps->err: stop parsing, answer nothing */
-
-typedef struct rtk_http__req req_t;
-typedef struct rtk_http__ps ps_t;
-typedef struct rtk_http__wr wr_t;
+static_assert(RTK_H1_ADDR_MAX >= INET6_ADDRSTRLEN, "address buffer");
 
 static void on_timer(uv_timer_t *t);
 static void on_idle(uv_idle_t *h);
@@ -46,37 +37,11 @@ static void start_shutdown(rtk_http_conn *c);
 static void write_queue(rtk_http_conn *c);
 static void maybe_finish_stop(rtk_http_server *srv);
 static int under_limits(const rtk_http_conn *c);
-
-/* ---- status table ------------------------------------------------------------------------ */
+static const rtk_http_owner conn_owner;
 
 const char *rtk_http_status_text(int status)
 {
-    switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
-    }
+    return rtk_h1_status_text(status);
 }
 
 /* The message of the errors this layer answers by itself, in the RealtimeKit envelope. */
@@ -86,7 +51,10 @@ static const char *error_message(int status)
     case 408: return "Request timeout";
     case 413: return "Request body too large";
     case 431: return "Request header fields too large";
+    case 501: return "Transfer coding not implemented";
     case 505: return "HTTP version not supported";
+    case 429: return "Too many request bodies in progress from this address";
+    case 503: return "Too many request bodies in progress";
     default: return "Malformed request";
     }
 }
@@ -201,167 +169,70 @@ static struct rtk_http__stash *stash_new(const char *data, size_t len)
 
 /* ---- requests ---------------------------------------------------------------------------- */
 
-static req_t *req_new(rtk_http_conn *c, const ps_t *ps)
+static struct rtk_http__rq *rq_of(rtk_h1_req *r)
 {
-    req_t *r = rtk_xmalloc(sizeof(*r) + REQ_INITIAL_STR);
-    memset(r, 0, sizeof(*r));
-    r->srv = server_of(c);
-    r->conn = c;
-    r->start_ns = uv_hrtime();
-    r->str_cap = REQ_INITIAL_STR;
-    r->head_bytes = REQ_LINE_OVERHEAD;
-    r->pub.method_str = "-";
-    r->pub.server_data = r->srv->data;
-    snprintf(r->remote_ip, sizeof(r->remote_ip), "%s", ps ? ps->remote_ip : "-");
-    r->pub.remote_ip = r->remote_ip;
-    return r;
+    return rtk_h1_req_user(r);
 }
 
-static void req_free(req_t *r)
+/* Makes |r| (from the parser, or blank) a request of |c|, begun at |start_ns|. */
+static void rq_init(rtk_http_conn *c, rtk_h1_req *r, uint64_t start_ns)
+{
+    struct rtk_http__rq *q = rq_of(r);
+    memset(q, 0, sizeof(*q));
+    q->srv = server_of(c);
+    q->conn = c;
+    q->start_ns = start_ns;
+    if (r->flags & RTK_H1_R_CLOSE)
+        q->flags |= RTK_HTTP__R_CLOSE;
+    r->owner = &conn_owner;
+    r->pub.server_data = q->srv->data;
+}
+
+/*
+ * Giving body memory back. glibc serves a large buffer with mmap only until one is freed; then
+ * it raises its mmap threshold to that size, so later bodies of up to 1 MiB come from the heap,
+ * and when many of them grow side by side and most are freed, the pages in the middle stay
+ * resident while anything above them lives (measured: 990 clients trickling 1 MiB bodies, of
+ * which all but 10 went, left about 50 MiB behind; docs/security.md). So the connection layer
+ * counts the large body buffers it frees and, once TRIM_AFTER bytes of them are freed, calls
+ * malloc_trim(0), which returns the free pages of every arena; at most once per TRIM_EVERY_MS
+ * (it walks the heap), and always from a timer callback, never inside the free that crossed the
+ * threshold.
+ */
+#define TRIM_MIN_BUF (64 * 1024)     /* smaller buffers the allocator reuses: not counted */
+#define TRIM_AFTER (4 * 1024 * 1024) /* bytes of large body buffers freed before a trim */
+#define TRIM_EVERY_MS 1000
+
+static void on_trim(uv_timer_t *t)
+{
+    rtk_http_server *srv = t->data;
+    srv->trim_due = 0;
+    srv->trim_at = uv_now(srv->loop);
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+static void note_body_freed(rtk_http_server *srv, size_t bytes)
+{
+    if (bytes < TRIM_MIN_BUF)
+        return;
+    srv->trim_due += bytes;
+    if (srv->trim_due < TRIM_AFTER || uv_is_active((uv_handle_t *)&srv->trim) ||
+        uv_is_closing((uv_handle_t *)&srv->trim))
+        return;
+    uint64_t now = uv_now(srv->loop), next = srv->trim_at + TRIM_EVERY_MS;
+    uv_timer_start(&srv->trim, on_trim, next > now ? next - now : 0, 0);
+}
+
+static void req_free(rtk_h1_req *r)
 {
     if (r == NULL)
         return;
-    free(r->resp);
-    free(r->hdrs);
-    free(r->body);
-    free(r);
-}
-
-/* Appends |len| bytes to the current request's string area, counting them against
- * max_head. The block may move: ps->cur is updated. */
-static int str_append(ps_t *ps, const char *at, size_t len)
-{
-    req_t *r = ps->cur;
-    r->head_bytes += len;
-    if (r->head_bytes > r->srv->cfg.max_head) {
-        ps->err = 431;
-        return -1;
-    }
-    size_t need = r->str_len + len + 1;
-    if (need > r->str_cap) {
-        size_t cap = r->str_cap * 2;
-        if (cap < need)
-            cap = need;
-        r = rtk_xrealloc(r, sizeof(*r) + cap);
-        r->str_cap = cap;
-        r->pub.remote_ip = r->remote_ip;
-        ps->cur = r;
-    }
-    memcpy(r->str + r->str_len, at, len);
-    r->str_len += len;
-    return 0;
-}
-
-/* Ends the string the last data callback was building: records its length and writes its
- * NUL. */
-static int str_finish(ps_t *ps)
-{
-    req_t *r = ps->cur;
-    size_t n = r->pub.nheaders;
-    switch (ps->last) {
-    case LAST_URL: r->pub.path_len = r->str_len; break; /* the whole target, split later */
-    case LAST_FIELD: r->hdrs[n - 1].off.name_len = r->str_len - r->hdrs[n - 1].off.name; break;
-    case LAST_VALUE:
-        /* http-parser drops leading whitespace only; RFC 9110 5.5: OWS is not part of it. */
-        while (r->str_len > r->hdrs[n - 1].off.value &&
-               (r->str[r->str_len - 1] == ' ' || r->str[r->str_len - 1] == '\t'))
-            r->str_len--;
-        r->hdrs[n - 1].off.value_len = r->str_len - r->hdrs[n - 1].off.value;
-        break;
-    default: return 0;
-    }
-    if (str_append(ps, "", 1) != 0)
-        return -1;
-    ps->last = LAST_NONE;
-    return 0;
-}
-
-/* Splits the request target at the start of the string area into path and query, in place:
- * the '?' and '#' become NULs. Absolute-form targets keep only their path. */
-static void split_target(req_t *r)
-{
-    char *u = r->str;
-    size_t n = r->pub.path_len, start = 0, end, qend = 0;
-    int has_query = 0;
-    if (r->pub.method == HTTP_CONNECT || (n > 0 && u[0] == '*')) {
-        r->pub.path = u; /* authority-form or asterisk-form: kept whole */
-        return;
-    }
-    if (n > 0 && u[0] != '/') {
-        struct http_parser_url pu;
-        http_parser_url_init(&pu);
-        if (http_parser_parse_url(u, n, 0, &pu) != 0 || !(pu.field_set & (1 << UF_PATH))) {
-            r->pub.path = "/";
-            r->pub.path_len = 1;
-            if (http_parser_parse_url(u, n, 0, &pu) == 0 && (pu.field_set & (1 << UF_QUERY))) {
-                start = pu.field_data[UF_QUERY].off;
-                u[start + pu.field_data[UF_QUERY].len] = '\0';
-                r->pub.query = u + start;
-                r->pub.query_len = pu.field_data[UF_QUERY].len;
-            }
-            return;
-        }
-        start = pu.field_data[UF_PATH].off;
-    }
-    for (end = start; end < n && u[end] != '?' && u[end] != '#'; end++)
-        ;
-    if (end < n && u[end] == '?') {
-        has_query = 1;
-        for (qend = end + 1; qend < n && u[qend] != '#'; qend++)
-            ;
-        u[qend] = '\0';
-    }
-    u[end] = '\0';
-    r->pub.path = u + start;
-    r->pub.path_len = end - start;
-    if (r->pub.path_len == 0) {
-        r->pub.path = "/";
-        r->pub.path_len = 1;
-    }
-    if (has_query) {
-        r->pub.query = u + end + 1;
-        r->pub.query_len = qend - end - 1;
-    }
-}
-
-int rtk_http_list_next(const char *v, size_t len, size_t *pos, const char **elem,
-                       size_t *elem_len)
-{
-    size_t i = *pos;
-    for (;;) {
-        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        if (i >= len) {
-            *pos = i;
-            return 0;
-        }
-        size_t start = i;
-        while (i < len && v[i] != ',')
-            i++;
-        size_t end = i;
-        while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-            end--;
-        if (end > start) {
-            *pos = i;
-            *elem = v + start;
-            *elem_len = end - start;
-            return 1;
-        }
-    }
-}
-
-const char *rtk_http_req_header(const rtk_http_req *req, const char *name, size_t *len)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < req->nheaders; i++) {
-        const rtk_http_header *h = &req->headers[i];
-        if (h->name_len == n && strncasecmp(h->name, name, n) == 0) {
-            if (len)
-                *len = h->value_len;
-            return h->value;
-        }
-    }
-    return NULL;
+    struct rtk_http__rq *q = rq_of(r);
+    note_body_freed(q->srv, rtk_h1_req_body_held(r));
+    free(q->resp);
+    rtk_h1_req_free(r);
 }
 
 /* ---- parse state ------------------------------------------------------------------------- */
@@ -384,355 +255,109 @@ static void peer_ip(rtk_http_conn *c, char *out, size_t size)
     }
 }
 
-static ps_t *ps_new(rtk_http_conn *c)
+static struct rtk_http__ps *ps_new(rtk_http_conn *c)
 {
-    ps_t *ps = rtk_xcalloc(1, sizeof(*ps));
-    http_parser_init(&ps->parser, HTTP_REQUEST);
-    ps->parser.data = c;
-    peer_ip(c, ps->remote_ip, sizeof(ps->remote_ip));
+    struct rtk_http__ps *ps = rtk_xcalloc(1, sizeof(*ps));
+    char ip[RTK_H1_ADDR_MAX];
+    peer_ip(c, ip, sizeof(ip));
+    rtk_h1_init(&ps->h1, &server_of(c)->h1cfg, ip);
+    ps->conn = c;
     c->u.http.ps = ps;
     return ps;
 }
 
+/* Takes |ps| off the bodies list (its body is complete, or it is going away). */
+static void body_untrack(rtk_http_server *srv, struct rtk_http__ps *ps)
+{
+    if (!ps->on_bodies)
+        return;
+    if (ps->bprev)
+        ps->bprev->bnext = ps->bnext;
+    else
+        srv->bodies.first = ps->bnext;
+    if (ps->bnext)
+        ps->bnext->bprev = ps->bprev;
+    else
+        srv->bodies.last = ps->bprev;
+    ps->bprev = ps->bnext = NULL;
+    ps->on_bodies = 0;
+}
+
+/* Once the head of the request being read is complete and its body is not, starts the body's
+ * total deadline (once per body). */
+static void body_track(rtk_http_server *srv, struct rtk_http__ps *ps)
+{
+    if (ps->on_bodies || !rtk_h1_in_body(&ps->h1))
+        return;
+    ps->body_deadline = uv_now(srv->loop) + srv->cfg.body_timeout_ms;
+    ps->bprev = srv->bodies.last;
+    ps->bnext = NULL;
+    if (srv->bodies.last)
+        srv->bodies.last->bnext = ps;
+    else
+        srv->bodies.first = ps;
+    srv->bodies.last = ps;
+    ps->on_bodies = 1;
+    arm_timer(srv, ps->body_deadline);
+}
+
+/*
+ * Body memory caps. A body being read is charged, against its client address and against the
+ * server, what rtk_h1_body_mem says it holds or was announced to need; the charge is checked
+ * after every parse of new bytes, before more is read, and is given back when the body is
+ * complete (then its request waits for an answer, which the pipeline limit bounds) or when
+ * the parse state goes. A declared length is charged in full from the end of its head, so a
+ * client cannot start many bodies and fill them slowly; a chunked body is charged as its
+ * buffer grows, so it is refused by the read that takes it over a cap (its buffer may have
+ * doubled once by then, and is freed with the refusal). Returns 0, or the status
+ * to answer: 503 when all bodies together would go over max_body_mem (checked first, like
+ * max_conns), 429 when this address's would go over max_body_mem_per_ip.
+ */
+static int body_charge(rtk_http_conn *c, struct rtk_http__ps *ps)
+{
+    rtk_http_server *srv = server_of(c);
+    size_t need = rtk_h1_body_mem(&ps->h1);
+    if (need <= ps->body_mem)
+        return 0;
+    size_t more = need - ps->body_mem;
+    if (more > srv->cfg.max_body_mem - srv->body_mem)
+        return 503;
+    if (c->ip != NULL && more > srv->cfg.max_body_mem_per_ip - c->ip->body_mem)
+        return 429;
+    srv->body_mem += more;
+    if (c->ip != NULL)
+        c->ip->body_mem += more;
+    ps->body_mem = need;
+    return 0;
+}
+
+static void body_release(rtk_http_conn *c, struct rtk_http__ps *ps)
+{
+    rtk_http_server *srv = server_of(c);
+    srv->body_mem -= ps->body_mem;
+    if (c->ip != NULL)
+        c->ip->body_mem -= ps->body_mem;
+    ps->body_mem = 0;
+}
+
 static void ps_free(rtk_http_conn *c)
 {
-    ps_t *ps = c->u.http.ps;
+    struct rtk_http__ps *ps = c->u.http.ps;
     if (ps == NULL)
         return;
-    req_free(ps->cur);
-    req_free(ps->done);
+    body_untrack(server_of(c), ps);
+    body_release(c, ps);
+    note_body_freed(server_of(c), rtk_h1_body_held(&ps->h1));
+    rtk_h1_clear(&ps->h1);
     free(ps->stash);
     free(ps);
     c->u.http.ps = NULL;
 }
 
-/* ---- strictness that a lenient http-parser build lacks ----------------------------------- */
-
-/*
- * Debian builds http-parser with HTTP_PARSER_STRICT=0, which skips several checks: the letters
- * of "HTTP/" in the request line, the LF after a CR at the end of the head, of a chunk-size
- * line and of the trailers, and the CRLF after chunk data ("2\r\n{}XX0\r\n" is read as a valid
- * body). Its header-value fast path also lets the first byte of a value through unchecked,
- * and its field-name check admits spaces. Framing that two parsers read differently is how
- * requests get smuggled past a proxy, so rtkd enforces RFC 9112 itself: the callbacks check
- * names, values and the version, and scan_framing checks every byte that is not body data.
- */
-
-enum { SC_START, SC_METHOD, SC_SP1, SC_TARGET, SC_SP2, SC_VERSION, SC_REST };
-
-static void scan_reset(ps_t *ps)
+/* 1 while a request is being read on |c|. */
+static int reading_request(const rtk_http_conn *c)
 {
-    ps->scan = SC_START;
-    ps->scan_i = 0;
-    ps->pending_cr = 0;
-    ps->expect_crlf = 0;
-}
-
-/* Checks the framing bytes [from, to) of the current message (never body data): a CR is only
- * ever followed by LF (RFC 9112 2.2), the request line is "method SP target SP HTTP/..."
- * (RFC 9112 3), and chunk data is followed by exactly CRLF (RFC 9112 7.1). The parser checks
- * the rest. Returns 0, or -1 on a violation. */
-static int scan_framing(ps_t *ps, const char *from, const char *to)
-{
-    for (const char *q = from; q < to; q++) {
-        char ch = *q;
-        if (ps->expect_crlf) {
-            if (ch != (ps->expect_crlf == 2 ? '\r' : '\n'))
-                return -1;
-            ps->expect_crlf--;
-            continue;
-        }
-        if (ps->pending_cr) {
-            if (ch != '\n')
-                return -1;
-            ps->pending_cr = 0;
-        } else if (ch == '\r') {
-            ps->pending_cr = 1;
-            continue;
-        }
-        switch (ps->scan) {
-        case SC_START: /* empty lines before a request are allowed (RFC 9112 2.2) */
-            if (ch != '\n')
-                ps->scan = SC_METHOD;
-            break;
-        case SC_METHOD:
-        case SC_TARGET:
-            if (ch == '\n')
-                return -1; /* a request line without a version: HTTP/0.9 is not spoken */
-            if (ch == ' ')
-                ps->scan++;
-            break;
-        case SC_SP1:
-            if (ch == '\n')
-                return -1;
-            if (ch != ' ')
-                ps->scan = SC_TARGET;
-            break;
-        case SC_SP2:
-            if (ch == ' ')
-                break;
-            ps->scan = SC_VERSION;
-            ps->scan_i = 0;
-            /* fall through */
-        case SC_VERSION:
-            if (ps->scan_i < 5) {
-                if (ch != "HTTP/"[ps->scan_i])
-                    return -1;
-                ps->scan_i++;
-            } else if (ch == '\n') {
-                ps->scan = SC_REST;
-            }
-            break;
-        default: break;
-        }
-    }
-    return 0;
-}
-
-/* RFC 9110 5.6.2: tchar. */
-static int is_tchar(unsigned char ch)
-{
-    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-        return 1;
-    return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
-}
-
-/* ---- http-parser callbacks --------------------------------------------------------------- */
-
-static ps_t *ps_of(http_parser *p)
-{
-    rtk_http_conn *c = p->data;
-    return c->u.http.ps;
-}
-
-static int on_message_begin(http_parser *p)
-{
-    rtk_http_conn *c = p->data;
-    ps_t *ps = c->u.http.ps;
-    if (server_of(c)->stopping) {
-        /* A request begun after rtk_http_server_stop is not served: the connection closes
-         * once the answers already owed have left. */
-        ps->err = ERR_QUIET;
-        return -1;
-    }
-    ps->cur = req_new(c, ps);
-    ps->last = LAST_NONE;
-    return 0;
-}
-
-static int on_url(http_parser *p, const char *at, size_t len)
-{
-    ps_t *ps = ps_of(p);
-    ps->last = LAST_URL;
-    return str_append(ps, at, len);
-}
-
-/* Trailer fields after a chunked body arrive through the header callbacks again, once the
- * head's strings have become pointers that must not move. They are counted against max_head
- * and dropped (RFC 9112 7.1.2 lets a recipient discard them). */
-static int skip_trailer(ps_t *ps, size_t len)
-{
-    req_t *r = ps->cur;
-    r->head_bytes += len + HEADER_OVERHEAD / 2;
-    if (r->head_bytes > r->srv->cfg.max_head) {
-        ps->err = 431;
-        return -1;
-    }
-    return 0;
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len)
-{
-    ps_t *ps = ps_of(p);
-    for (size_t i = 0; i < len; i++) {
-        if (!is_tchar((unsigned char)at[i])) { /* e.g. "Host : x" (RFC 9112 5.1) */
-            ps->err = 400;
-            return -1;
-        }
-    }
-    if (ps->cur->flags & RTK_HTTP__R_HEADERS_DONE)
-        return skip_trailer(ps, len);
-    if (ps->last != LAST_FIELD) {
-        if (str_finish(ps) != 0)
-            return -1;
-        req_t *r = ps->cur;
-        r->head_bytes += HEADER_OVERHEAD;
-        if (r->pub.nheaders == r->hdr_cap) {
-            r->hdr_cap = r->hdr_cap ? r->hdr_cap * 2 : 16;
-            r->hdrs = rtk_xrealloc(r->hdrs, r->hdr_cap * sizeof(*r->hdrs));
-        }
-        union rtk_http__hdr *h = &r->hdrs[r->pub.nheaders++];
-        memset(h, 0, sizeof(*h));
-        h->off.name = r->str_len;
-        ps->last = LAST_FIELD;
-    }
-    return str_append(ps, at, len);
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len)
-{
-    ps_t *ps = ps_of(p);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)at[i];
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) { /* RFC 9110 5.5: no CTL but HTAB */
-            ps->err = 400;
-            return -1;
-        }
-    }
-    if (ps->cur->flags & RTK_HTTP__R_HEADERS_DONE)
-        return skip_trailer(ps, len);
-    if (ps->last != LAST_VALUE) {
-        if (str_finish(ps) != 0)
-            return -1;
-        req_t *r = ps->cur;
-        r->hdrs[r->pub.nheaders - 1].off.value = r->str_len;
-        ps->last = LAST_VALUE;
-    }
-    return str_append(ps, at, len);
-}
-
-static void send_continue(rtk_http_conn *c);
-
-static int on_headers_complete(http_parser *p)
-{
-    rtk_http_conn *c = p->data;
-    ps_t *ps = c->u.http.ps;
-    int was_field = ps->last == LAST_FIELD;
-    if (str_finish(ps) != 0)
-        return -1;
-    req_t *r = ps->cur;
-    if (was_field) { /* a header with no value callback: give it an empty value */
-        r->hdrs[r->pub.nheaders - 1].off.value = r->str_len;
-        if (str_append(ps, "", 1) != 0)
-            return -1;
-        r = ps->cur;
-    }
-    /* The head is complete: the block no longer moves, so offsets become pointers. */
-    for (size_t i = 0; i < r->pub.nheaders; i++) {
-        union rtk_http__hdr *h = &r->hdrs[i];
-        size_t name = h->off.name, name_len = h->off.name_len;
-        size_t value = h->off.value, value_len = h->off.value_len;
-        h->h.name = r->str + name;
-        h->h.name_len = name_len;
-        h->h.value = r->str + value;
-        h->h.value_len = value_len;
-    }
-    r->pub.headers = r->pub.nheaders ? &r->hdrs[0].h : NULL;
-    r->pub.method = p->method;
-    r->pub.method_str = http_method_str((enum http_method)p->method);
-    r->pub.http_major = p->http_major;
-    r->pub.http_minor = p->http_minor;
-    r->pub.remote_ip = r->remote_ip;
-    split_target(r);
-    r->flags |= RTK_HTTP__R_HEADERS_DONE;
-    if (p->http_major != 1) { /* 0.9 has no headers or version; 2 and later are not HTTP/1 */
-        ps->err = p->http_major == 0 ? 400 : 505;
-        return -1;
-    }
-    /* RFC 9112 3.2: an HTTP/1.1 request without a Host header gets 400. */
-    if (p->http_minor >= 1 && !(c->flags & RTK_HTTP__C_FAKE) &&
-        rtk_http_req_header(&r->pub, "Host", NULL) == NULL) {
-        ps->err = 400;
-        return -1;
-    }
-
-    /* Refuse a declared body over the limit before a byte of it is read (and before a
-     * 100 Continue invites it). */
-    int has_length = p->content_length != ULLONG_MAX && !(p->flags & F_CHUNKED);
-    if (has_length && p->content_length > r->srv->cfg.max_body) {
-        ps->err = 413;
-        return -1;
-    }
-    int expects_body = (p->flags & F_CHUNKED) || (has_length && p->content_length > 0);
-    size_t vlen;
-    const char *v = rtk_http_req_header(&r->pub, "Expect", &vlen);
-    /* RFC 9110 10.1.1: answer 100 only if the body is wanted and nothing is owed before it
-     * (an interim response must not overtake the answers to earlier pipelined requests). */
-    if (v && vlen == 12 && strncasecmp(v, "100-continue", 12) == 0 && expects_body &&
-        p->http_major == 1 && p->http_minor >= 1 && c->count == 0 && !(c->flags & RTK_HTTP__C_FAKE))
-        send_continue(c);
-    return 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t len)
-{
-    ps_t *ps = ps_of(p);
-    /* Framing before this data is scanned now; the data itself never is. */
-    if (scan_framing(ps, ps->scan_from, at) != 0) {
-        ps->err = 400;
-        return -1;
-    }
-    ps->scan_from = at + len;
-    if ((p->flags & F_CHUNKED) && p->content_length == 0)
-        ps->expect_crlf = 2; /* the chunk's data is complete */
-    req_t *r = ps->cur;
-    size_t max = r->srv->cfg.max_body;
-    if (len > max - r->pub.body_len) {
-        ps->err = 413; /* chunked bodies are checked here, as they accumulate */
-        return -1;
-    }
-    size_t need = r->pub.body_len + len + 1;
-    if (need > r->body_cap) {
-        /* Grow with what arrives rather than trusting Content-Length with one big
-         * allocation: a client that announces 1 MiB and sends 10 bytes costs 4 KiB. */
-        size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
-        if (cap < need)
-            cap = need;
-        if (cap > max + 1)
-            cap = max + 1;
-        r->body = rtk_xrealloc(r->body, cap);
-        r->body_cap = cap;
-    }
-    memcpy(r->body + r->pub.body_len, at, len);
-    r->pub.body_len += len;
-    r->body[r->pub.body_len] = '\0';
-    return 0;
-}
-
-static int on_message_complete(http_parser *p)
-{
-    ps_t *ps = ps_of(p);
-    req_t *r = ps->cur;
-    ps->cur = NULL;
-    ps->done = r;
-    r->pub.body = r->body;
-    if (!http_should_keep_alive(p))
-        r->flags |= RTK_HTTP__R_CLOSE;
-    if (p->upgrade) {
-        /* The parser stops here: what follows is another protocol (or a CONNECT tunnel). If
-         * the handler answers with an ordinary response instead of upgrading, the
-         * connection closes after it, as those bytes cannot be read as HTTP. */
-        r->flags |= RTK_HTTP__R_PARSER_UP | RTK_HTTP__R_CLOSE;
-        r->pub.is_upgrade = p->method != HTTP_CONNECT;
-    }
-    /* Pause so that the handler runs outside http_parser_execute (see feed). */
-    http_parser_pause(p, 1);
-    return 0;
-}
-
-static const http_parser_settings parser_settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
-
-/* Runs the parser over |len| bytes at |data| and scans the framing it consumed. Returns the
- * bytes consumed; a framing violation leaves the parser's errno alone and sets *bad. */
-static size_t run_parser(ps_t *ps, const char *data, size_t len, int *bad)
-{
-    ps->scan_from = data;
-    size_t n = http_parser_execute(&ps->parser, &parser_settings, data, len);
-    enum http_errno e = HTTP_PARSER_ERRNO(&ps->parser);
-    *bad = 0;
-    if ((e == HPE_OK || e == HPE_PAUSED) && scan_framing(ps, ps->scan_from, data + n) != 0)
-        *bad = 1;
-    if (e == HPE_PAUSED)
-        scan_reset(ps); /* a message ended: the next one starts with its request line */
-    return n;
+    return c->u.http.ps != NULL && rtk_h1_busy(&c->u.http.ps->h1);
 }
 
 /* ---- responses --------------------------------------------------------------------------- */
@@ -741,17 +366,16 @@ static const char *http_date(rtk_http_server *srv)
 {
     time_t now = time(NULL);
     if (now != srv->date_sec) {
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(srv->date, sizeof(srv->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        rtk_h1_format_date((int64_t)now, srv->date);
         srv->date_sec = now;
     }
     return srv->date;
 }
 
-static void access_log(const req_t *r, int status, size_t bytes)
+static void access_log(rtk_h1_req *r, int status, size_t bytes)
 {
-    if (!r->srv->cfg.access_log)
+    struct rtk_http__rq *q = rq_of(r);
+    if (!q->srv->cfg.access_log)
         return;
     /* The path only: a query may hold a participant token. Bytes outside printable ASCII
      * are escaped so that a line stays one line. */
@@ -767,19 +391,19 @@ static void access_log(const req_t *r, int status, size_t bytes)
             n += (size_t)snprintf(path + n, sizeof(path) - n, "%%%02X", ch);
     }
     path[n] = '\0';
-    double ms = (double)(uv_hrtime() - r->start_ns) / 1e6;
+    double ms = (double)(uv_hrtime() - q->start_ns) / 1e6;
     char line[512];
     int len =
         snprintf(line, sizeof(line), "access ip=%s method=%s path=%s status=%d bytes=%zu ms=%.3f\n",
-                 r->remote_ip, r->pub.method_str, path, status, bytes, ms);
+                 r->pub.remote_ip, r->pub.method_str, path, status, bytes, ms);
     if (len > (int)sizeof(line) - 1)
         len = (int)sizeof(line) - 1;
     fwrite(line, 1, (size_t)len, stderr);
 }
 
-static wr_t *wr_new(size_t cap)
+static struct rtk_http__wr *wr_new(size_t cap)
 {
-    wr_t *w = rtk_xmalloc(sizeof(*w) + cap);
+    struct rtk_http__wr *w = rtk_xmalloc(sizeof(*w) + cap);
     w->done = NULL;
     w->arg = NULL;
     w->len = 0;
@@ -787,54 +411,33 @@ static wr_t *wr_new(size_t cap)
     return w;
 }
 
-static void wr_add(wr_t *w, size_t cap, const char *s, size_t len)
+static struct rtk_http__wr *wr_copy(const void *data, size_t len)
 {
-    assert(w->len + len <= cap);
-    (void)cap;
-    memcpy(w->data + w->len, s, len);
-    w->len += len;
+    struct rtk_http__wr *w = wr_new(len);
+    memcpy(w->data, data, len);
+    w->len = len;
+    return w;
 }
 
-static wr_t *build_response(rtk_http_server *srv, const req_t *r, int status, const char *ctype,
-                            const char *headers, const void *body, size_t len, int close)
+static struct rtk_http__wr *build_response(rtk_http_server *srv, const rtk_h1_req *r, int status,
+                                           const char *ctype, const char *headers, const void *body,
+                                           size_t len, int close)
 {
-    int bodyless = (status >= 100 && status < 200) || status == 204 || status == 304;
-    int head_only = (r->flags & RTK_HTTP__R_HEADERS_DONE) && r->pub.method == HTTP_HEAD;
-    size_t send = (bodyless || head_only) ? 0 : len;
-    size_t clen = ctype ? strlen(ctype) : 0, hlen = headers ? strlen(headers) : 0;
-    assert(hlen == 0 || (hlen >= 2 && memcmp(headers + hlen - 2, "\r\n", 2) == 0));
-    size_t cap = 192 + strlen(rtk_http_status_text(status)) + clen + hlen + send;
-    wr_t *w = wr_new(cap);
-    char line[160]; /* the longest status text and a Date fit with room to spare */
-    int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\nServer: rtkd\r\nDate: %s\r\n", status,
-                     rtk_http_status_text(status), http_date(srv));
-    assert(n > 0 && (size_t)n < sizeof(line));
-    wr_add(w, cap, line, (size_t)n);
-    if (ctype && !bodyless) {
-        wr_add(w, cap, "Content-Type: ", 14);
-        wr_add(w, cap, ctype, clen);
-        wr_add(w, cap, "\r\n", 2);
-    }
-    if (!bodyless) {
-        n = snprintf(line, sizeof(line), "Content-Length: %zu\r\n", len);
-        wr_add(w, cap, line, (size_t)n);
-    }
-    if (close)
-        wr_add(w, cap, "Connection: close\r\n", 19);
-    else
-        wr_add(w, cap, "Connection: keep-alive\r\n", 24);
-    if (hlen)
-        wr_add(w, cap, headers, hlen);
-    wr_add(w, cap, "\r\n", 2);
+    size_t send = rtk_h1_body_sent(r, status, len);
+    rtk_h1_head h = {status, http_date(srv), ctype, headers, len, close};
+    size_t hl = rtk_h1_head_size(&h);
+    struct rtk_http__wr *w = wr_new(hl + send);
+    rtk_h1_head_write(&h, w->data);
     if (send)
-        wr_add(w, cap, body, send);
+        memcpy(w->data + hl, body, send);
+    w->len = hl + send;
     w->close_after = close;
     return w;
 }
 
 static void on_written(uv_write_t *req, int status)
 {
-    wr_t *w = CONTAINER_OF(req, wr_t, w);
+    struct rtk_http__wr *w = CONTAINER_OF(req, struct rtk_http__wr, w);
     rtk_http_conn *c = req->data;
     void (*done)(void *, int) = w->done;
     void *arg = w->arg;
@@ -850,7 +453,7 @@ static void on_written(uv_write_t *req, int status)
 }
 
 /* Queues |w| on |c|; frees it and returns the error if libuv refuses it. */
-static int submit_write(rtk_http_conn *c, wr_t *w, const char *base)
+static int submit_write(rtk_http_conn *c, struct rtk_http__wr *w, const char *base)
 {
     uv_buf_t b = uv_buf_init((char *)base, (unsigned int)w->len);
     w->w.data = c;
@@ -863,16 +466,15 @@ static int submit_write(rtk_http_conn *c, wr_t *w, const char *base)
 static void send_continue(rtk_http_conn *c)
 {
     static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    wr_t *w = wr_new(sizeof(msg) - 1);
-    wr_add(w, sizeof(msg) - 1, msg, sizeof(msg) - 1);
+    struct rtk_http__wr *w = wr_copy(msg, sizeof(msg) - 1);
     (void)submit_write(c, w, w->data); /* a failure shows up on the next write or read */
 }
 
-static void enqueue(rtk_http_conn *c, req_t *r)
+static void enqueue(rtk_http_conn *c, rtk_h1_req *r)
 {
-    r->next = NULL;
+    rq_of(r)->next = NULL;
     if (c->u.http.qtail)
-        c->u.http.qtail->next = r;
+        rq_of(c->u.http.qtail)->next = r;
     else
         c->u.http.qhead = r;
     c->u.http.qtail = r;
@@ -905,12 +507,13 @@ static void block(rtk_http_conn *c)
  * be dropped), the others are freed. */
 static void detach_queue(rtk_http_conn *c)
 {
-    req_t *r = c->u.http.qhead, *next;
+    rtk_h1_req *r = c->u.http.qhead, *next;
     for (; r; r = next) {
-        next = r->next;
-        r->next = NULL;
-        if ((r->flags & RTK_HTTP__R_DISPATCHED) && !(r->flags & RTK_HTTP__R_RESPONDED))
-            r->conn = NULL;
+        struct rtk_http__rq *q = rq_of(r);
+        next = q->next;
+        q->next = NULL;
+        if ((q->flags & RTK_HTTP__R_DISPATCHED) && !(q->flags & RTK_HTTP__R_RESPONDED))
+            q->conn = NULL;
         else
             req_free(r);
     }
@@ -923,11 +526,12 @@ static void update_list(rtk_http_conn *c, int refresh_body);
 /* Writes every response that is next in order, then decides what the connection does. */
 static void write_queue(rtk_http_conn *c)
 {
-    req_t *r;
-    while ((r = c->u.http.qhead) != NULL && r->resp != NULL) {
-        wr_t *w = r->resp;
-        r->resp = NULL;
-        c->u.http.qhead = r->next;
+    rtk_h1_req *r;
+    while ((r = c->u.http.qhead) != NULL && rq_of(r)->resp != NULL) {
+        struct rtk_http__rq *q = rq_of(r);
+        struct rtk_http__wr *w = q->resp;
+        q->resp = NULL;
+        c->u.http.qhead = q->next;
         if (c->u.http.qhead == NULL)
             c->u.http.qtail = NULL;
         c->count--;
@@ -942,69 +546,59 @@ static void write_queue(rtk_http_conn *c)
             return;
         }
     }
-    ps_t *ps = c->u.http.ps;
     r = c->u.http.qhead;
     if (!(c->flags & (RTK_HTTP__C_BLOCKED | RTK_HTTP__C_NO_MORE)) &&
         unsent(c) > RTK_HTTP__WRITE_HIGH)
         block(c); /* the client does not read: stop taking requests from it */
-    if ((r && !(r->flags & RTK_HTTP__R_DISPATCHED)) ||
+    if ((r && !(rq_of(r)->flags & RTK_HTTP__R_DISPATCHED)) ||
         ((c->flags & RTK_HTTP__C_BLOCKED) && under_limits(c))) {
         /* Next turn: dispatch an upgrade request that reached the head, or resume reading. */
         list_put(server_of(c), c, RTK_HTTP__L_DEFER);
     } else if (c->count == 0 && (c->flags & (RTK_HTTP__C_NO_MORE | RTK_HTTP__C_PEER_EOF)) &&
-               !(ps && ps->cur)) {
+               !reading_request(c)) {
         begin_close(c);
     } else {
         update_list(c, 0);
     }
 }
 
-void rtk_http_respond(rtk_http_req *req, int status, const char *content_type, const char *headers,
-                      const void *body, size_t len)
+/* rtk_http_respond for requests read from a connection (rtk_http_owner.respond). */
+static void conn_respond(rtk_h1_req *r, int status, const char *content_type, const char *headers,
+                         const void *body, size_t len)
 {
-    req_t *r = (req_t *)req;
-    assert(!(r->flags & RTK_HTTP__R_RESPONDED) && "one response per request");
+    struct rtk_http__rq *q = rq_of(r);
+    assert(!(q->flags & RTK_HTTP__R_RESPONDED) && "one response per request");
     assert(status >= 100 && status <= 999);
-    r->flags |= RTK_HTTP__R_RESPONDED;
+    q->flags |= RTK_HTTP__R_RESPONDED;
     access_log(r, status, len);
-    if (r->flags & RTK_HTTP__R_FAKE) {
-        r->resp = build_response(r->srv, r, status, content_type, headers, body, len,
-                                 (r->flags & RTK_HTTP__R_CLOSE) != 0);
-        return;
-    }
-    rtk_http_conn *c = r->conn;
+    rtk_http_conn *c = q->conn;
     if (c == NULL) { /* the client has gone */
         req_free(r);
         return;
     }
     rtk_http_server *srv = server_of(c);
-    ps_t *ps = c->u.http.ps;
     /* Close after this response if the request asked for it, or if nothing may follow it
      * (server stopping, peer half-closed, parsing stopped) and nothing is owed after it. */
-    int last = r->next == NULL && !(ps && ps->cur);
+    int last = q->next == NULL && !reading_request(c);
     int close =
-        (r->flags & RTK_HTTP__R_CLOSE) ||
+        (q->flags & RTK_HTTP__R_CLOSE) ||
         (last && (srv->stopping || (c->flags & (RTK_HTTP__C_NO_MORE | RTK_HTTP__C_PEER_EOF))));
-    r->resp = build_response(srv, r, status, content_type, headers, body, len, close);
+    q->resp = build_response(srv, r, status, content_type, headers, body, len, close);
     /* The request's data is no longer needed: free it now even if the response must wait. */
-    free(r->body);
-    r->body = NULL;
-    free(r->hdrs);
-    r->hdrs = NULL;
-    r->pub.headers = NULL;
-    r->pub.nheaders = 0;
-    r->pub.body = NULL;
+    note_body_freed(srv, rtk_h1_req_body_held(r));
+    rtk_h1_req_drop_data(r);
     if (r == c->u.http.qhead)
         write_queue(c);
 }
 
-static void send_error(req_t *r, int status)
+static void send_error(rtk_h1_req *r, int status)
 {
-    char body[160];
-    int n = snprintf(body, sizeof(body),
-                     "{\"success\":false,\"error\":{\"code\":%d,\"message\":\"%s\"}}", status,
-                     error_message(status));
-    rtk_http_respond(&r->pub, status, "application/json", NULL, body, (size_t)n);
+    char body[RTK_ENVELOPE_SMALL];
+    ssize_t n = rtk_envelope_error(body, sizeof(body), status, error_message(status));
+    assert(n > 0);
+    /* 429 and 503 are the body memory caps: the client may try again soon. */
+    const char *headers = (status == 429 || status == 503) ? "Retry-After: 1\r\n" : NULL;
+    conn_respond(r, status, "application/json", headers, body, (size_t)n);
 }
 
 /* ---- closing ----------------------------------------------------------------------------- */
@@ -1020,6 +614,7 @@ static void on_conn_closed(uv_handle_t *h)
             c->u.raw.cbs->on_close(c, c->u.raw.user);
     }
     if (c->ip != NULL && --c->ip->n == 0) {
+        assert(c->ip->body_mem == 0); /* every parse state of its connections is gone */
         rtk_map_del(&srv->per_ip, c->ip->ip);
         free(c->ip);
     }
@@ -1116,35 +711,42 @@ static void start_shutdown(rtk_http_conn *c)
 /* Stops reading requests on |c| and answers |status| in order (0 or ERR_QUIET: no answer). */
 static void fail(rtk_http_conn *c, int status)
 {
-    ps_t *ps = c->u.http.ps;
-    req_t *r = ps ? ps->cur : NULL;
-    if (ps)
-        ps->cur = NULL;
+    struct rtk_http__ps *ps = c->u.http.ps;
     c->flags |= RTK_HTTP__C_NO_MORE;
     read_stop(c);
     if (status <= 0) {
-        req_free(r);
         ps_free(c);
         if (c->count == 0)
             begin_close(c);
         return;
     }
-    if (r == NULL)
-        r = req_new(c, ps);
+    /* The answer goes on the request being read, if any (the access log shows what of it was
+     * read), else on a blank one. */
+    rtk_h1_req *r;
+    uint64_t start_ns;
+    if (ps) {
+        start_ns = rtk_h1_busy(&ps->h1) ? ps->start_ns : uv_hrtime();
+        r = rtk_h1_take(&ps->h1);
+    } else {
+        char ip[RTK_H1_ADDR_MAX];
+        peer_ip(c, ip, sizeof(ip));
+        start_ns = uv_hrtime();
+        r = rtk_h1_req_new(&server_of(c)->h1cfg, ip);
+    }
     ps_free(c);
-    r->flags |= RTK_HTTP__R_CLOSE | RTK_HTTP__R_DISPATCHED;
-    r->pub.remote_ip = r->remote_ip;
+    rq_init(c, r, start_ns);
+    rq_of(r)->flags |= RTK_HTTP__R_CLOSE | RTK_HTTP__R_DISPATCHED;
     enqueue(c, r);
     send_error(r, status);
 }
 
-static void dispatch(rtk_http_conn *c, req_t *r)
+static void dispatch(rtk_http_conn *c, rtk_h1_req *r)
 {
     /* An upgrade request waits until everything before it has been answered, so that the
      * 101 and the raw bytes after it cannot overtake earlier responses. */
-    if ((r->flags & RTK_HTTP__R_PARSER_UP) && r != c->u.http.qhead)
+    if ((r->flags & RTK_H1_R_STOPPED) && r != c->u.http.qhead)
         return;
-    r->flags |= RTK_HTTP__R_DISPATCHED;
+    rq_of(r)->flags |= RTK_HTTP__R_DISPATCHED;
     server_of(c)->handler(&r->pub);
 }
 
@@ -1153,34 +755,51 @@ static void dispatch(rtk_http_conn *c, req_t *r)
  * state is checked before the parse state is touched again. */
 static void feed(rtk_http_conn *c, const char *data, size_t len)
 {
-    ps_t *ps = c->u.http.ps;
+    struct rtk_http__ps *ps = c->u.http.ps;
+    rtk_http_server *srv = server_of(c);
     while (len > 0) {
-        int bad;
-        size_t n = run_parser(ps, data, len, &bad);
-        enum http_errno e = HTTP_PARSER_ERRNO(&ps->parser);
-        data += n;
-        len -= n;
-        if (bad) {
-            fail(c, 400);
-            return;
-        }
-        if (e == HPE_OK) {
-            if (n == 0) { /* cannot happen for requests; do not spin if it does */
-                fail(c, 400);
+        if (!rtk_h1_busy(&ps->h1))
+            ps->start_ns = uv_hrtime(); /* a request may begin in these bytes */
+        /* A request begun after rtk_http_server_stop is not served: the connection closes
+         * once the answers already owed have left. */
+        if (srv->stopping)
+            rtk_h1_refuse_new(&ps->h1);
+        rtk_h1_event ev;
+        ssize_t n = rtk_h1_feed(&ps->h1, data, len, &ev);
+        if (n == RTK_EAGAIN) {
+            int st = body_charge(c, ps);
+            if (st != 0) {
+                fail(c, st);
                 return;
             }
-            continue;
-        }
-        if (e != HPE_PAUSED) {
-            int st = ps->err ? ps->err : (e == HPE_HEADER_OVERFLOW ? 431 : 400);
-            fail(c, st);
+            body_track(srv, ps);
             return;
         }
-        http_parser_pause(&ps->parser, 0);
-        req_t *r = ps->done;
-        ps->done = NULL;
-        assert(r != NULL);
-        if (r->flags & RTK_HTTP__R_CLOSE) {
+        if (n < 0) {
+            fail(c, n == -ECANCELED ? ERR_QUIET : ev.status);
+            return;
+        }
+        data += n;
+        len -= (size_t)n;
+        if (ev.kind == RTK_H1_CONTINUE) {
+            /* A body over a memory cap is refused before it is invited. */
+            int st = body_charge(c, ps);
+            if (st != 0) {
+                fail(c, st);
+                return;
+            }
+            /* RFC 9110 10.1.1: an interim answer must not overtake the answers to earlier
+             * pipelined requests, so only when nothing is owed. */
+            if (c->count == 0)
+                send_continue(c);
+            body_track(srv, ps);
+            continue;
+        }
+        body_untrack(srv, ps); /* the body, if any, is complete */
+        body_release(c, ps);
+        rtk_h1_req *r = ev.req;
+        rq_init(c, r, ps->start_ns);
+        if (r->flags & RTK_H1_R_CLOSE) {
             /* Last request on this connection: Connection: close, HTTP/1.0 without
              * keep-alive, an upgrade or CONNECT. Bytes after an upgrade head belong to the
              * new protocol and are kept; after the others they are dropped. */
@@ -1209,9 +828,9 @@ static void update_list(rtk_http_conn *c, int refresh_body)
 {
     if (c->list == RTK_HTTP__L_DEFER)
         return; /* decided after the deferred work */
-    ps_t *ps = c->u.http.ps;
+    struct rtk_http__ps *ps = c->u.http.ps;
     int target;
-    if (ps && ps->cur)
+    if (reading_request(c))
         target = RTK_HTTP__L_HEAD;
     else if (c->count > 0 || (c->flags & RTK_HTTP__C_NO_MORE))
         target = RTK_HTTP__L_NONE;
@@ -1227,8 +846,7 @@ static void update_list(rtk_http_conn *c, int refresh_body)
         target = (c->flags & RTK_HTTP__C_FRESH) ? RTK_HTTP__L_HEAD : RTK_HTTP__L_IDLE;
     }
     /* While a body arrives, the timeout counts from the last read (nginx client_body_timeout). */
-    int refresh = refresh_body && target == RTK_HTTP__L_HEAD && ps && ps->cur &&
-                  (ps->cur->flags & RTK_HTTP__R_HEADERS_DONE);
+    int refresh = refresh_body && target == RTK_HTTP__L_HEAD && ps && rtk_h1_in_body(&ps->h1);
     if (target != c->list || refresh)
         list_put(server_of(c), c, target);
 }
@@ -1239,11 +857,9 @@ static void settle(rtk_http_conn *c, int refresh_body)
 {
     if (c->mode != RTK_HTTP__M_HTTP || (c->flags & (RTK_HTTP__C_CLOSED | RTK_HTTP__C_CLOSING)))
         return;
-    ps_t *ps = c->u.http.ps;
-    if (ps && !ps->cur && !ps->stash && !ps->done) {
-        free(ps);
-        c->u.http.ps = NULL;
-    }
+    struct rtk_http__ps *ps = c->u.http.ps;
+    if (ps && !rtk_h1_busy(&ps->h1) && !ps->stash)
+        ps_free(c);
     update_list(c, refresh_body);
 }
 
@@ -1355,16 +971,16 @@ static void http_deferred(rtk_http_conn *c)
 {
     if (c->flags & (RTK_HTTP__C_CLOSING | RTK_HTTP__C_CLOSED))
         return;
-    req_t *r = c->u.http.qhead;
-    if (r && !(r->flags & RTK_HTTP__R_DISPATCHED)) {
-        r->flags |= RTK_HTTP__R_DISPATCHED;
+    rtk_h1_req *r = c->u.http.qhead;
+    if (r && !(rq_of(r)->flags & RTK_HTTP__R_DISPATCHED)) {
+        rq_of(r)->flags |= RTK_HTTP__R_DISPATCHED;
         server_of(c)->handler(&r->pub);
         settle(c, 0);
         return;
     }
     if ((c->flags & RTK_HTTP__C_BLOCKED) && under_limits(c)) {
         c->flags &= ~RTK_HTTP__C_BLOCKED;
-        ps_t *ps = c->u.http.ps;
+        struct rtk_http__ps *ps = c->u.http.ps;
         struct rtk_http__stash *st = ps ? ps->stash : NULL;
         if (st) {
             ps->stash = NULL;
@@ -1406,10 +1022,14 @@ static void expire(rtk_http_conn *c, int id)
 {
     switch (id) {
     case RTK_HTTP__L_HEAD:
-        if (c->u.http.ps && c->u.http.ps->cur)
+        /* A request begun, or a fresh connection that sent nothing at all: both owed a
+         * request within the head timeout, and both are told why they are closed (a silent
+         * client may just be slow to write). Blank lines alone move a connection to IDLE,
+         * which closes quietly like any idle keep-alive connection. */
+        if (reading_request(c) || (c->flags & RTK_HTTP__C_FRESH))
             fail(c, 408);
         else
-            begin_close(c); /* not a byte of a request yet: nothing to answer */
+            begin_close(c);
         settle(c, 0);
         break;
     case RTK_HTTP__L_IDLE: begin_close(c); break;
@@ -1429,7 +1049,15 @@ static void on_timer(uv_timer_t *t)
             expire(c, timed[i]);
         }
     }
-    uint64_t next = UINT64_MAX;
+    struct rtk_http__ps *ps;
+    while ((ps = srv->bodies.first) != NULL && ps->body_deadline <= now) {
+        /* The body missed its total deadline: answered like a head that did (fail frees
+         * the parse state, which unlinks it). */
+        rtk_http_conn *c = ps->conn;
+        fail(c, 408);
+        settle(c, 0);
+    }
+    uint64_t next = srv->bodies.first ? srv->bodies.first->body_deadline : UINT64_MAX;
     for (size_t i = 0; i < sizeof(timed) / sizeof(timed[0]); i++) {
         rtk_http_conn *c = srv->lists[timed[i]].first;
         if (c && c->t.deadline < next)
@@ -1449,7 +1077,7 @@ static int over_conn_caps(rtk_http_server *srv, rtk_http_conn *c)
     int status = 0;
     if (srv->cfg.max_conns && srv->nconns > srv->cfg.max_conns) {
         status = 503;
-    } else if (srv->cfg.max_conns_per_ip) {
+    } else if (srv->cfg.max_conns_per_ip || srv->cfg.max_body_mem_per_ip != SIZE_MAX) {
         char ip[INET6_ADDRSTRLEN];
         peer_ip(c, ip, sizeof(ip));
         struct rtk_http__ipcount *e = rtk_map_get(&srv->per_ip, ip);
@@ -1461,20 +1089,22 @@ static int over_conn_caps(rtk_http_server *srv, rtk_http_conn *c)
         }
         e->n++;
         c->ip = e;
-        if (e->n > srv->cfg.max_conns_per_ip)
+        if (srv->cfg.max_conns_per_ip && e->n > srv->cfg.max_conns_per_ip)
             status = 429;
     }
     if (status == 0)
         return 0;
-    char body[160], answer[400];
-    int blen = snprintf(body, sizeof(body),
-                        "{\"success\":false,\"error\":{\"code\":%d,\"message\":\"%s\"}}", status,
-                        status == 503 ? "Too many open connections"
-                                      : "Too many open connections from this address");
+    char body[RTK_ENVELOPE_SMALL], answer[400];
+    ssize_t blen =
+        rtk_envelope_error(body, sizeof(body), status,
+                           status == 503 ? "Too many open connections"
+                                         : "Too many open connections from this address");
+    assert(blen > 0);
+    /* No Date or Server here: the answer is written before any request, as short as it can. */
     int len = snprintf(answer, sizeof(answer),
                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
-                       "Connection: close\r\nContent-Length: %d\r\n\r\n%s",
-                       status, rtk_http_status_text(status), blen, body);
+                       "Connection: close\r\nContent-Length: %zd\r\n\r\n%s",
+                       status, rtk_h1_status_text(status), blen, body);
     uv_buf_t b = uv_buf_init(answer, (unsigned)len);
     (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* best effort: fits any socket buffer */
     close_now(c);
@@ -1561,11 +1191,13 @@ static void on_server_handle_closed(uv_handle_t *h)
 
 static void maybe_finish_stop(rtk_http_server *srv)
 {
-    if (!srv->stopping || srv->nconns > 0 || srv->open_handles != 2 ||
+    assert(srv->nconns > 0 || srv->body_mem == 0);
+    if (!srv->stopping || srv->nconns > 0 || srv->open_handles != 3 ||
         uv_is_closing((uv_handle_t *)&srv->timer))
         return;
     uv_close((uv_handle_t *)&srv->timer, on_server_handle_closed);
     uv_close((uv_handle_t *)&srv->idle, on_server_handle_closed);
+    uv_close((uv_handle_t *)&srv->trim, on_server_handle_closed);
 }
 
 int rtk_http_server_start(uv_loop_t *loop, const char *host, int port, const rtk_http_config *cfg,
@@ -1590,6 +1222,15 @@ int rtk_http_server_start(uv_loop_t *loop, const char *host, int port, const rtk
         srv->cfg.keepalive_timeout_ms = 75000;
     if (srv->cfg.linger_ms == 0)
         srv->cfg.linger_ms = 2000;
+    if (srv->cfg.body_timeout_ms == 0)
+        srv->cfg.body_timeout_ms = 30000;
+    if (srv->cfg.max_body_mem_per_ip == 0)
+        srv->cfg.max_body_mem_per_ip = 8 * 1024 * 1024;
+    if (srv->cfg.max_body_mem == 0)
+        srv->cfg.max_body_mem = 64 * 1024 * 1024;
+    srv->h1cfg.max_head = srv->cfg.max_head;
+    srv->h1cfg.max_body = srv->cfg.max_body;
+    srv->h1cfg.user_size = sizeof(struct rtk_http__rq);
     srv->loop = loop;
     srv->handler = handler;
     srv->data = data;
@@ -1604,7 +1245,9 @@ int rtk_http_server_start(uv_loop_t *loop, const char *host, int port, const rtk
     srv->timer.data = srv;
     uv_idle_init(loop, &srv->idle);
     srv->idle.data = srv;
-    srv->open_handles = 3;
+    uv_timer_init(loop, &srv->trim);
+    srv->trim.data = srv;
+    srv->open_handles = 4;
     if ((rc = uv_tcp_open(&srv->listener, fd)) != 0)
         close(fd); /* not owned by the handle yet */
     if (rc == 0)
@@ -1641,7 +1284,7 @@ void rtk_http_server_stop(rtk_http_server *srv, void (*cb)(void *arg), void *arg
         rtk_http_conn *c, *next;
         for (c = srv->lists[lists[i]].first; c; c = next) {
             next = c->next;
-            if (c->count == 0 && !(c->u.http.ps && c->u.http.ps->cur))
+            if (c->count == 0 && !reading_request(c))
                 begin_close(c);
         }
     }
@@ -1672,22 +1315,18 @@ static int head_status(const char *head, size_t len)
     return 101;
 }
 
-int rtk_http_upgrade(rtk_http_req *req, const void *head, size_t head_len,
-                     const rtk_http_raw_cbs *cbs, void *user, rtk_http_conn **out)
+/* rtk_http_upgrade for requests read from a connection (rtk_http_owner.upgrade). */
+static int conn_upgrade(rtk_h1_req *r, const void *head, size_t head_len,
+                        const struct rtk_http_raw_cbs *cbs, void *user, rtk_http_conn **out)
 {
-    req_t *r = (req_t *)req;
+    struct rtk_http__rq *q = rq_of(r);
     *out = NULL;
-    assert(req->is_upgrade && "rtk_http_upgrade needs an upgrade request");
-    assert(!(r->flags & RTK_HTTP__R_RESPONDED) && "one response per request");
+    assert(r->pub.is_upgrade && "rtk_http_upgrade needs an upgrade request");
+    assert(!(q->flags & RTK_HTTP__R_RESPONDED) && "one response per request");
     assert(cbs && cbs->on_read && cbs->on_close);
-    r->flags |= RTK_HTTP__R_RESPONDED;
+    q->flags |= RTK_HTTP__R_RESPONDED;
     access_log(r, head_status(head, head_len), 0);
-    if (r->flags & RTK_HTTP__R_FAKE) {
-        r->resp = wr_new(head_len);
-        wr_add(r->resp, head_len, head, head_len);
-        return UV_ENOTCONN;
-    }
-    rtk_http_conn *c = r->conn;
+    rtk_http_conn *c = q->conn;
     if (c == NULL) {
         req_free(r);
         return UV_ENOTCONN;
@@ -1695,11 +1334,11 @@ int rtk_http_upgrade(rtk_http_req *req, const void *head, size_t head_len,
     rtk_http_server *srv = server_of(c);
     /* dispatch() held the request back until it was the oldest one, and the parser stopped
      * after it, so it is alone in the queue. */
-    assert(c->u.http.qhead == r && r->next == NULL);
+    assert(c->u.http.qhead == r && q->next == NULL);
     c->u.http.qhead = c->u.http.qtail = NULL;
     c->count = 0;
     req_free(r);
-    ps_t *ps = c->u.http.ps;
+    struct rtk_http__ps *ps = c->u.http.ps;
     struct rtk_http__stash *leftover = NULL;
     if (ps) {
         leftover = ps->stash;
@@ -1712,8 +1351,7 @@ int rtk_http_upgrade(rtk_http_req *req, const void *head, size_t head_len,
     c->u.raw.user = user;
     c->t.leftover = leftover;
     c->flags &= ~(RTK_HTTP__C_NO_MORE | RTK_HTTP__C_FRESH | RTK_HTTP__C_BLOCKED);
-    wr_t *w = wr_new(head_len);
-    wr_add(w, head_len, head, head_len);
+    struct rtk_http__wr *w = wr_copy(head, head_len);
     int rc = submit_write(c, w, w->data);
     if (rc != 0) {
         close_now(c);
@@ -1737,7 +1375,7 @@ int rtk_http_raw_write(rtk_http_conn *c, const void *data, size_t len,
         return UV_EPIPE;
     if (len > UINT32_MAX)
         return UV_EINVAL;
-    wr_t *w = wr_new(done ? 0 : len);
+    struct rtk_http__wr *w = wr_new(done ? 0 : len);
     w->len = len;
     w->done = done;
     w->arg = arg;
@@ -1774,7 +1412,7 @@ int rtk_http_raw_writev(rtk_http_conn *c, const uv_buf_t *bufs, unsigned n,
         if (bufs[i].len > s)
             rest[k++] = uv_buf_init(bufs[i].base + s, (unsigned)(bufs[i].len - s));
     }
-    wr_t *w = wr_new(0);
+    struct rtk_http__wr *w = wr_new(0);
     w->len = total - (size_t)sent;
     w->done = done;
     w->arg = arg;
@@ -1829,87 +1467,20 @@ size_t rtk_http_conn_size(void)
     return sizeof(struct rtk_http_conn);
 }
 
-/* ---- test support ------------------------------------------------------------------------ */
+/* ---- who answers a request ---------------------------------------------------------------- */
 
-int rtk_http_fake_new(const char *method, const char *target, const char *headers, const void *body,
-                      size_t body_len, void *server_data, rtk_http_req **out)
+static const rtk_http_owner conn_owner = {conn_respond, conn_upgrade};
+
+void rtk_http_respond(rtk_http_req *req, int status, const char *content_type, const char *headers,
+                      const void *body, size_t len)
 {
-    *out = NULL;
-    size_t hlen = headers ? strlen(headers) : 0;
-    size_t cap = strlen(method) + strlen(target) + hlen + body_len + 64;
-    char *text = rtk_xmalloc(cap);
-    int n = snprintf(text, cap, "%s %s HTTP/1.1\r\n%s", method, target, headers ? headers : "");
-    if (body)
-        n += snprintf(text + n, cap - (size_t)n, "Content-Length: %zu\r\n", body_len);
-    n += snprintf(text + n, cap - (size_t)n, "\r\n");
-    if (body)
-        memcpy(text + n, body, body_len);
-    size_t len = (size_t)n + (body ? body_len : 0);
-
-    /* A server and a connection that only exist to run the parser callbacks: no handles. */
-    rtk_http_server *srv = rtk_xcalloc(1, sizeof(*srv));
-    srv->cfg.max_head = 16 * 1024;
-    srv->cfg.max_body = 1024 * 1024;
-    srv->data = server_data;
-    rtk_http_conn *c = rtk_xcalloc(1, sizeof(*c));
-    c->tcp.data = srv;
-    c->flags = RTK_HTTP__C_FAKE;
-    ps_t *ps = rtk_xcalloc(1, sizeof(*ps));
-    http_parser_init(&ps->parser, HTTP_REQUEST);
-    ps->parser.data = c;
-    snprintf(ps->remote_ip, sizeof(ps->remote_ip), "127.0.0.1");
-    c->u.http.ps = ps;
-    int bad;
-    size_t used = run_parser(ps, text, len, &bad);
-    enum http_errno e = HTTP_PARSER_ERRNO(&ps->parser);
-    req_t *r = ps->done;
-    ps->done = NULL;
-    int rc = 0;
-    if (bad || e != HPE_PAUSED || r == NULL || used != len)
-        rc = (ps->err == 413 || ps->err == 431 || e == HPE_HEADER_OVERFLOW) ? RTK_ETOOBIG
-                                                                            : RTK_EPROTO;
-    ps_free(c);
-    free(c);
-    free(text);
-    if (rc != 0) {
-        req_free(r);
-        free(srv);
-        return rc;
-    }
-    r->conn = NULL;
-    r->flags |= RTK_HTTP__R_FAKE | RTK_HTTP__R_DISPATCHED;
-    *out = &r->pub;
-    return 0;
+    rtk_h1_req *r = rtk_h1_req_of(req);
+    r->owner->respond(r, status, content_type, headers, body, len);
 }
 
-int rtk_http_fake_response(const rtk_http_req *req, rtk_http_fake_resp *out)
+int rtk_http_upgrade(rtk_http_req *req, const void *head, size_t head_len,
+                     const rtk_http_raw_cbs *cbs, void *user, rtk_http_conn **out)
 {
-    const req_t *r = (const req_t *)req;
-    assert(r->flags & RTK_HTTP__R_FAKE);
-    memset(out, 0, sizeof(*out));
-    if (r->resp == NULL)
-        return RTK_EAGAIN;
-    const char *p = r->resp->data;
-    size_t hl = 0;
-    while (hl + 4 <= r->resp->len && memcmp(p + hl, "\r\n\r\n", 4) != 0)
-        hl++;
-    out->status = head_status(p, r->resp->len);
-    out->head = p;
-    out->head_len = hl + 4 <= r->resp->len ? hl + 4 : r->resp->len;
-    if (out->head_len < r->resp->len) {
-        out->body = p + out->head_len;
-        out->body_len = r->resp->len - out->head_len;
-    }
-    return 0;
-}
-
-void rtk_http_fake_free(rtk_http_req *req)
-{
-    if (req == NULL)
-        return;
-    req_t *r = (req_t *)req;
-    assert(r->flags & RTK_HTTP__R_FAKE);
-    rtk_http_server *srv = r->srv;
-    req_free(r);
-    free(srv);
+    rtk_h1_req *r = rtk_h1_req_of(req);
+    return r->owner->upgrade(r, head, head_len, cbs, user, out);
 }

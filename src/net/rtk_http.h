@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_http.h - HTTP/1.1 server connections on libuv + http-parser, and the upgrade hand-off. */
+/* rtk_http.h - HTTP/1.1 server connections on libuv (parsing: http/rtk_h1.h), upgrade hand-off. */
 #ifndef RTK_HTTP_H
 #define RTK_HTTP_H
 
@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include <uv.h>
+
+#include "http/rtk_req.h"
 
 /*
  * One loop thread runs everything here: every function below must be called on the thread
@@ -20,7 +22,7 @@
  * client reads the answer instead of a reset), a graceful stop, and the hand-off of an
  * upgraded socket (WebSocket) to its new owner. Malformed requests get 400 and HTTP major
  * versions other than 1 get 505: RFC 9112 framing is enforced on top of http-parser, whose
- * Debian build is lenient (see scan_framing in rtk_http.c). A connection stops being read
+ * Debian build is lenient (see scan_framing in http/rtk_h1.c). A connection stops being read
  * while 32 requests await answers or 256 KiB of answers wait unsent (a client that
  * pipelines without reading cannot make the server buffer without bound).
  *
@@ -31,56 +33,21 @@
 typedef struct rtk_http_server rtk_http_server;
 typedef struct rtk_http_conn rtk_http_conn; /* opaque: one accepted TCP connection */
 
-typedef struct rtk_http_header {
-    const char *name; /* NUL-terminated, as received (not case-folded) */
-    size_t name_len;
-    const char *value; /* NUL-terminated, surrounding whitespace removed */
-    size_t value_len;
-} rtk_http_header;
-
-/* A request, read-only for handlers. Valid from the handler call until the response to it has
- * been given (rtk_http_respond or rtk_http_upgrade); never free it. Every string is
- * NUL-terminated and its length excludes the NUL. Only the server creates requests: its
- * private state follows this struct in the same allocation. */
-typedef struct rtk_http_req {
-    int method;             /* enum http_method from <http_parser.h> (HTTP_GET, ...) */
-    const char *method_str; /* "GET", ... (static) */
-    const char *path;       /* raw path, no query, NOT percent-decoded; "/" at least */
-    size_t path_len;
-    const char *query; /* after '?', without it; NULL/0 if none */
-    size_t query_len;
-    const char *body; /* whole body, de-chunked; NULL/0 if none */
-    size_t body_len;
-    const rtk_http_header *headers;
-    size_t nheaders;
-    int http_major;
-    int http_minor;
-    const char *remote_ip; /* numeric text form of the peer address ("-" if unknown) */
-    int is_upgrade;        /* Upgrade + Connection: upgrade, and the parser stopped there */
-    void *server_data;     /* the |data| given to rtk_http_server_start */
-} rtk_http_req;
-
-/* Case-insensitive lookup of the first header called |name| in |req|. Returns its value and
- * stores its length in *len (if |len| is not NULL), or returns NULL if absent. Borrowed:
- * valid as long as |req|. */
-const char *rtk_http_req_header(const rtk_http_req *req, const char *name, size_t *len);
+/* rtk_http_header, rtk_http_req, rtk_http_req_header and rtk_http_list_next are declared in
+ * http/rtk_req.h (shared with the sans-I/O HTTP/1 layer, http/rtk_h1.h, which builds
+ * requests). */
 
 /* Called once per complete request, from the loop. The handler must eventually give exactly
  * one response: rtk_http_respond (now or from any later loop callback), or, for a request with
  * is_upgrade set, rtk_http_upgrade. */
-/* Iterates the comma-separated elements of a header value |v| of |len| bytes (RFC 9110
- * 5.6.1): returns 1 and sets *elem and *elem_len (surrounding spaces and tabs removed) to the
- * next non-empty element, or 0 at the end. Start with *pos = 0. */
-int rtk_http_list_next(const char *v, size_t len, size_t *pos, const char **elem,
-                       size_t *elem_len);
-
 typedef void (*rtk_http_handler)(rtk_http_req *req);
 
 typedef struct rtk_http_config {
     size_t max_head;               /* request line + headers; default 16 KiB, over it → 431 */
     size_t max_body;               /* default 1 MiB; over it → 413 */
-    uint64_t head_timeout_ms;      /* default 10000: a head not complete in time (or a body
-                                    * with no byte for that long) → 408 and close */
+    uint64_t head_timeout_ms;      /* default 10000: a head not complete in time (also on a
+                                    * connection that sent nothing, or a body with no byte
+                                    * for that long) → 408 and close */
     uint64_t keepalive_timeout_ms; /* idle keep-alive connections closed after this (75000) */
     uint64_t linger_ms;            /* lingering close: read and discard for at most this long
                                     * after the last response (default 2000) */
@@ -89,6 +56,19 @@ typedef struct rtk_http_config {
                                     * connection gets 503 + Retry-After and is closed */
     unsigned max_conns_per_ip;     /* open connections per client address (0: no cap); over
                                     * it: 429 + Retry-After, closed */
+    uint64_t body_timeout_ms;      /* default 30000: a request body not complete this long
+                                    * after the end of its head → 408 and close, however
+                                    * steadily its bytes arrive (head_timeout_ms still bounds
+                                    * each wait between two reads) */
+    size_t max_body_mem_per_ip;    /* default 8 MiB (SIZE_MAX: no cap): memory that the
+                                    * request bodies still being read from one client address
+                                    * may hold together. A declared Content-Length counts in
+                                    * full from the end of the head, a chunked body as it
+                                    * grows. A body that would go over it → 429 + Retry-After,
+                                    * closed (the client is told to slow down) */
+    size_t max_body_mem;           /* default 64 MiB (SIZE_MAX: no cap): the same for all
+                                    * clients together → 503 + Retry-After, closed (the server
+                                    * is busy); checked before the per-address cap */
 } rtk_http_config;
 
 /* Starts an HTTP/1.1 server on the numeric address |host| ("127.0.0.1", "::", "0.0.0.0";
@@ -131,7 +111,7 @@ const char *rtk_http_status_text(int status);
  * Upgrade hand-off (WebSocket). Design: the connection stays the server's and switches to a
  * "raw" mode; the owner gets an rtk_http_conn handle, bytes through on_read, and writes and
  * closes with rtk_http_raw_*. Why: a raw connection is the server's struct and nothing else,
- * 304 bytes with libuv 1.44 on x86-64 (uv_tcp_t is 248 of them): no parser, no timer, no
+ * 312 bytes with libuv 1.44 on x86-64 (uv_tcp_t is 248 of them): no parser, no timer, no
  * buffers. Measured with 1,000 peers: 321 bytes of heap per idle upgraded connection, 341 per
  * idle keep-alive one (glibc chunk rounding and libuv's per-fd watcher slot). Reads land in the
  * server's shared 64 KiB buffer and are lent to on_read, so an idle peer holds no read buffer;
@@ -212,34 +192,5 @@ void rtk_http_raw_close_awaiting(rtk_http_conn *conn);
 
 /* Returns the size of the per-connection struct, for budgets and tests. */
 size_t rtk_http_conn_size(void);
-
-/*
- * Test support: requests that come from no socket, to drive handlers in unit tests. The text
- * "|method| |target| HTTP/1.1\r\n" + |headers| + (Content-Length if |body| is not NULL) +
- * "\r\n" + |body| goes through the same parser and limits (the defaults) as real traffic;
- * remote_ip is "127.0.0.1". rtk_http_respond on such a request records the response instead
- * of sending it, and the request stays valid until rtk_http_fake_free; rtk_http_upgrade
- * records |head| as the response and returns UV_ENOTCONN.
- */
-typedef struct rtk_http_fake_resp {
-    int status;
-    const char *head; /* status line and headers, up to and including the blank line */
-    size_t head_len;
-    const char *body; /* NULL/0 if none */
-    size_t body_len;
-} rtk_http_fake_resp;
-
-/* Builds a fake request: |headers| is raw "Name: value\r\n" lines or NULL; |body| (copied)
- * may be NULL. Stores it in *out and returns 0; free it with rtk_http_fake_free. Errors:
- * RTK_EPROTO (the text is not one well-formed request), RTK_ETOOBIG (over a default limit). */
-int rtk_http_fake_new(const char *method, const char *target, const char *headers, const void *body,
-                      size_t body_len, void *server_data, rtk_http_req **out);
-
-/* Fills *out with the response recorded for the fake |req| (borrowed, valid until
- * rtk_http_fake_free) and returns 0, or returns RTK_EAGAIN if none was given yet. */
-int rtk_http_fake_response(const rtk_http_req *req, rtk_http_fake_resp *out);
-
-/* Frees the fake |req|, answered or not. NULL is allowed. */
-void rtk_http_fake_free(rtk_http_req *req);
 
 #endif

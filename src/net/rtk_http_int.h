@@ -6,27 +6,33 @@
 #include <netinet/in.h>
 #include <time.h>
 
-#include <http_parser.h>
-
+#include "http/rtk_h1.h"
 #include "net/rtk_http.h"
 #include "util/rtk_map.h"
 
-/* Open connections from one client address (for max_conns_per_ip). */
+/* One client address: its open connections (max_conns_per_ip) and the memory its request
+ * bodies being read hold (max_body_mem_per_ip). Freed with its last connection. */
 struct rtk_http__ipcount {
     unsigned n;
+    size_t body_mem;
     char ip[];
 };
 
 /*
  * Design.
  *
+ * Parsing is the sans-I/O layer's (http/rtk_h1.h): this layer feeds it what it reads and acts
+ * on the events it returns (a request to queue and dispatch, a 100 Continue to send, an
+ * error to answer), so everything below is about sockets, order, time and memory.
+ *
  * Memory. A connection is one struct (rtk_http_conn) holding its uv_tcp_t. Everything else
  * exists only while it is needed:
- *   - a parse state (rtk_http__ps: the http_parser, the request being read, unparsed bytes)
- *     from the first byte of a request until the parser is between requests again;
- *   - one block per request (rtk_http__req: the public struct, the head strings, then the
- *     header array in a second allocation and the body in a third) from its first byte
- *     until its response has been written (or dropped);
+ *   - a parse state (rtk_http__ps: the rtk_h1 parser, unparsed bytes) from the first byte of
+ *     a request until the parser is between requests again;
+ *   - one block per request (an rtk_h1_req, whose user area is this layer's rtk_http__rq:
+ *     connection, queue link, response; then the head strings, the header array in a second
+ *     allocation and the body in a third) from its first byte until its response has been
+ *     written (or dropped);
  *   - one block per write (rtk_http__wr: the uv_write_t and the bytes) until the write
  *     callback.
  * Reads land in the server's one 64 KiB buffer; only a partial head, a body being
@@ -39,14 +45,19 @@ struct rtk_http__ipcount {
  * deadline among the list heads.
  *
  *     list      who is on it                                 timeout          on expiry
- *     HEAD      fresh connection; request partly read       head_timeout_ms  408 (close if
- *                                                                             no byte yet)
+ *     HEAD      fresh connection; request partly read       head_timeout_ms  408
  *     IDLE      keep-alive, nothing queued, nothing read     keepalive        close
  *     CLOSING   graceful close: shutdown + lingering read    linger_ms        close at once
  *     DEFER     work for the next loop turn (uv_idle)        -                -
  *     RAW       upgraded connections                         -                -
  *     STOPPING  raw, during rtk_http_server_stop only        -                -
  *     (none)    busy: requests queued, waiting for answers   -                -
+ *
+ * A request body also has a total deadline, body_timeout_ms after the end of its head: a
+ * connection on HEAD whose body arrives a byte at a time keeps refreshing its HEAD deadline,
+ * so the body deadline is kept apart, on the parse state, which sits on the server's bodies
+ * list (one fixed timeout again, so appending keeps it sorted) until the body is complete.
+ * The same timer serves it; on expiry: 408.
  *
  * Connection life (HTTP mode):
  *
@@ -58,8 +69,8 @@ struct rtk_http__ipcount {
  *                                                                 ▼ EOF or linger_ms
  *                                                               uv_close ─► freed
  *
- * Pipelining: the parser is paused at the end of every message so that handlers never run
- * inside http_parser_execute; the request is queued and dispatched, then parsing resumes.
+ * Pipelining: rtk_h1_feed returns at the end of every message, so handlers never run inside
+ * the parser; the request is queued and dispatched, then parsing resumes.
  * At most RTK_HTTP__MAX_PIPELINE requests wait per connection, and at most about
  * RTK_HTTP__WRITE_HIGH bytes of answers wait unsent; past either, the unparsed rest is copied
  * aside and reading stops until both have drained to half / a quarter (BLOCKED).
@@ -97,13 +108,11 @@ enum rtk_http__conn_flag {
     RTK_HTTP__C_CLOSED = 1 << 6,    /* uv_close called */
     RTK_HTTP__C_PAUSED = 1 << 7,    /* raw: the owner paused reads */
     RTK_HTTP__C_STOP_TOLD = 1 << 8, /* raw: on_stop already called */
-    RTK_HTTP__C_FAKE = 1 << 9,      /* rtk_http_fake_new's stand-in: no socket */
-    RTK_HTTP__C_NO_SHUT = 1 << 10   /* raw, closing: waiting for the peer's last message */
+    RTK_HTTP__C_NO_SHUT = 1 << 9    /* raw, closing: waiting for the peer's last message */
 };
 
 enum rtk_http__mode { RTK_HTTP__M_HTTP = 0, RTK_HTTP__M_RAW };
 
-struct rtk_http__req;
 struct rtk_http__ps;
 
 /* Bytes kept aside: unparsed input, or input that arrived after an upgrade head. */
@@ -119,15 +128,15 @@ struct rtk_http_conn {
         uint64_t deadline;                /* loop time (ms) of expiry, on a list with a timeout */
         struct rtk_http__stash *leftover; /* raw: bytes read after the upgrade head */
     } t;
-    uint8_t list;   /* enum rtk_http__list_id */
-    uint8_t mode;   /* enum rtk_http__mode */
-    uint16_t flags; /* enum rtk_http__conn_flag */
-    uint16_t count; /* HTTP: requests queued; closing: KiB discarded */
+    uint8_t list;                 /* enum rtk_http__list_id */
+    uint8_t mode;                 /* enum rtk_http__mode */
+    uint16_t flags;               /* enum rtk_http__conn_flag */
+    uint16_t count;               /* HTTP: requests queued; closing: KiB discarded */
     struct rtk_http__ipcount *ip; /* this address's open-connection count, or NULL */
     union {
         struct {
-            struct rtk_http__ps *ps;             /* NULL between requests */
-            struct rtk_http__req *qhead, *qtail; /* parsed, response not yet written */
+            struct rtk_http__ps *ps;   /* NULL between requests */
+            rtk_h1_req *qhead, *qtail; /* parsed, response not yet written */
         } http;
         struct {
             const rtk_http_raw_cbs *cbs;
@@ -138,56 +147,36 @@ struct rtk_http_conn {
 
 /* Parse state: exists from a request's first byte until the parser is idle again. */
 struct rtk_http__ps {
-    http_parser parser;            /* parser.data is the connection */
-    struct rtk_http__req *cur;     /* request being read (its head block may move until the
-                                    * head is complete) */
-    struct rtk_http__req *done;    /* request completed by the last execute call */
-    struct rtk_http__stash *stash; /* unparsed bytes kept while reading is stopped */
-    int err;                       /* status chosen by a callback that stopped the parser */
-    uint8_t last;                  /* last data callback: url, header field or header value */
-    /* Framing checks that a lenient http-parser build skips (see scan_framing). */
-    uint8_t scan;          /* request line position */
-    uint8_t scan_i;        /* bytes of "HTTP/" matched */
-    uint8_t pending_cr;    /* the last framing byte was a CR */
-    uint8_t expect_crlf;   /* chunk data ended: this many bytes of CRLF must follow */
-    const char *scan_from; /* first byte of the current input not yet scanned */
-    char remote_ip[INET6_ADDRSTRLEN];
+    rtk_h1 h1;                          /* the sans-I/O parser */
+    struct rtk_http__stash *stash;      /* unparsed bytes kept while reading is stopped */
+    uint64_t start_ns;                  /* uv_hrtime() when the request being read began */
+    rtk_http_conn *conn;                /* whose parse state this is */
+    struct rtk_http__ps *bprev, *bnext; /* links in srv->bodies while a body is read */
+    uint64_t body_deadline;             /* loop time (ms) by which the body must be complete */
+    size_t body_mem;                    /* what its body is charged against the memory caps */
+    uint8_t on_bodies;                  /* linked in srv->bodies */
 };
 
-enum rtk_http__req_flag {
-    RTK_HTTP__R_HEADERS_DONE = 1 << 0,
-    RTK_HTTP__R_DISPATCHED = 1 << 1,
-    RTK_HTTP__R_RESPONDED = 1 << 2,
-    RTK_HTTP__R_CLOSE = 1 << 3,     /* close the connection after this response */
-    RTK_HTTP__R_PARSER_UP = 1 << 4, /* parser stopped after it (Upgrade or CONNECT) */
-    RTK_HTTP__R_FAKE = 1 << 5,      /* from rtk_http_fake_new: responses are recorded */
+/* Parse states reading a body, in order of their total deadline (body_timeout_ms after the
+ * head, the same for all, so appending keeps the order). */
+struct rtk_http__bodies {
+    struct rtk_http__ps *first, *last;
 };
 
-/* Header being built: offsets into the request's string area, converted in place to
- * rtk_http_header pointers once the head is complete and the block can no longer move. */
-union rtk_http__hdr {
-    struct {
-        size_t name, name_len, value, value_len;
-    } off;
-    rtk_http_header h;
+enum rtk_http__rq_flag {
+    RTK_HTTP__R_DISPATCHED = 1 << 0,
+    RTK_HTTP__R_RESPONDED = 1 << 1,
+    RTK_HTTP__R_CLOSE = 1 << 2, /* close the connection after this response */
 };
 
-struct rtk_http__req {
-    rtk_http_req pub; /* must stay first */
+/* This layer's part of a request: the user area of its rtk_h1_req. */
+struct rtk_http__rq {
     rtk_http_server *srv;
-    rtk_http_conn *conn;        /* NULL once the connection is gone */
-    struct rtk_http__req *next; /* queue order */
-    struct rtk_http__wr *resp;  /* response built, waiting for the earlier ones */
-    uint64_t start_ns;          /* uv_hrtime() at the first byte */
-    uint16_t flags;             /* enum rtk_http__req_flag */
-    size_t head_bytes;          /* head size as counted against max_head */
-    union rtk_http__hdr *hdrs;  /* header array (own allocation) */
-    size_t hdr_cap;
-    char *body; /* own allocation, NUL-terminated */
-    size_t body_cap;
-    char remote_ip[INET6_ADDRSTRLEN];
-    size_t str_len, str_cap; /* bytes used and available in str[] */
-    char str[];              /* url, then header names and values, each NUL-terminated */
+    rtk_http_conn *conn;       /* NULL once the connection is gone */
+    rtk_h1_req *next;          /* queue order */
+    struct rtk_http__wr *resp; /* response built, waiting for the earlier ones */
+    uint64_t start_ns;         /* uv_hrtime() at the first byte */
+    uint16_t flags;            /* enum rtk_http__rq_flag */
 };
 
 /* One write: the request and the bytes in one allocation, freed in the write callback. */
@@ -208,19 +197,25 @@ struct rtk_http_server {
     uv_tcp_t listener;
     uv_timer_t timer; /* fires at the earliest deadline of the timed lists */
     uv_idle_t idle;   /* runs the DEFER list on the next loop turn */
+    uv_timer_t trim;  /* gives freed body memory back to the system (see note_body_freed) */
     uv_loop_t *loop;
     rtk_http_config cfg; /* defaults applied */
+    rtk_h1_config h1cfg; /* the parser's limits, from cfg */
     rtk_http_handler handler;
     void *data;
     int port;
     unsigned nconns;
-    rtk_map per_ip; /* client address -> struct rtk_http__ipcount, when max_conns_per_ip */
+    rtk_map per_ip;   /* client address -> struct rtk_http__ipcount */
+    size_t body_mem;  /* what all bodies being read are charged (max_body_mem) */
+    size_t trim_due;  /* large body buffers freed since the last trim (bytes) */
+    uint64_t trim_at; /* loop time (ms) of the last trim */
     int stopping;
-    int open_handles; /* listener, timer, idle: counted down while stopping */
+    int open_handles; /* listener, timer, idle, trim: counted down while stopping */
     uint64_t timer_due;
     void (*stop_cb)(void *arg);
     void *stop_arg;
     struct rtk_http__list lists[RTK_HTTP__NLISTS];
+    struct rtk_http__bodies bodies; /* see rtk_http__bodies: the body deadlines */
     time_t date_sec;
     char date[40];
     char rbuf[RTK_HTTP__READ_BUF]; /* the shared read buffer */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fault_vfs.c - the failing VFS (see fault_vfs.h). */
-#include "fault_vfs.h"
+#include "support/fault_vfs.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>

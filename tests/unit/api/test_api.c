@@ -16,10 +16,11 @@
 
 #include "api/rtk_api.h"
 #include "auth/rtk_token.h"
-#include "fault_vfs.h"
 #include "net/rtk_http.h"
 #include "persist/rtk_persist.h"
 #include "store/rtk_store.h"
+#include "support/fault_vfs.h"
+#include "support/http_fake.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_time.h"

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "fault_vfs.h"
+#include "support/fault_vfs.h"
 #include "store/rtk_store.h"
 #include "store/rtk_store_int.h"
 #include "util/rtk_err.h"
