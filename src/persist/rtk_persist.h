@@ -19,6 +19,10 @@ typedef struct rtk_persist rtk_persist;
 rtk_persist *rtk_persist_new(rtk_store *st, rtk_live *live);
 void rtk_persist_free(rtk_persist *p);
 
+/* Writes what was held back for the loop turn (each live session's latest counters) into the
+ * store's batch. The loop-turn owner calls it just before rtk_store_turn. */
+void rtk_persist_turn(rtk_persist *p);
+
 /* Loads every LIVE session of the store into live, with the participants kicked from it, its
  * polls and their votes, and its meeting's title and keep-alive (peers still open in the
  * store count as having left at their session's seen_at). Blocks: start-up only. Returns 0,

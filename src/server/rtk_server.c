@@ -4,7 +4,9 @@
  * The loop turn (Redis's beforeSleep). One uv_prepare handle runs once per loop iteration,
  * after the I/O callbacks of the turn and before the loop blocks for I/O again:
  *
- *     I/O callbacks (requests, frames) ──► prepare: 1. the store commits the turn's batch
+ *     I/O callbacks (requests, frames) ──► prepare: 0. persistence adds the live sessions'
+ *                                                    latest counters to the batch
+ *                                                 1. the store commits the turn's batch
  *                                                    (SQLite) or sends it (PostgreSQL)
  *                                                 2. what waited on it is released: REST
  *                                                    replies, poll.voted, kicks, or their
@@ -49,6 +51,7 @@ typedef struct server {
 static void on_turn(uv_prepare_t *h)
 {
     server *s = h->data;
+    rtk_persist_turn(s->persist);
     rtk_store_turn(s->ctx.store);
     rtk_live_turn_end(s->ctx.live);
     rtk_chan_flush();
@@ -249,6 +252,8 @@ out:
     }
     /* What the stop left batched (the last leaves) is committed here, and the callbacks that
      * waited on it run while live still exists. */
+    if (s.persist != NULL)
+        rtk_persist_turn(s.persist);
     rtk_store_close(ctx->store);
     rtk_persist_free(s.persist);
     rtk_live_free(ctx->live);

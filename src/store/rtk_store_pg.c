@@ -109,15 +109,15 @@ static int send_stmt(pg *p, rtk_store_op *op, int idx, pg_batch *b)
     const rtk_store_stmt_call *c = &op->stmts[idx];
     const char *values[RTK_STORE_MAX_PARAMS];
     char *owned[RTK_STORE_MAX_PARAMS] = {0};
+    char ints[RTK_STORE_MAX_PARAMS][24];
     for (int i = 0; i < c->nparams; i++) {
         const rtk_store_param *pr = &c->params[i];
         values[i] = NULL;
         if (pr->type == RTK_SV_TEXT) {
             values[i] = pr->s;
         } else if (pr->type == RTK_SV_INT) {
-            owned[i] = rtk_xmalloc(24);
-            snprintf(owned[i], 24, "%lld", (long long)pr->i);
-            values[i] = owned[i];
+            snprintf(ints[i], sizeof(ints[i]), "%lld", (long long)pr->i);
+            values[i] = ints[i];
         } else if (pr->type == RTK_SV_BLOB) {
             /* bytea's text input: \x and two hex digits a byte. */
             static const char hex[] = "0123456789abcdef";
@@ -132,8 +132,9 @@ static int send_stmt(pg *p, rtk_store_op *op, int idx, pg_batch *b)
             values[i] = owned[i];
         }
     }
-    int ok = PQsendQueryParams(p->conn, rtk_store__sql[c->id].pg, c->nparams, NULL, values, NULL,
-                               NULL, 0);
+    char name[16];
+    snprintf(name, sizeof(name), "rtk%d", c->id);
+    int ok = PQsendQueryPrepared(p->conn, name, c->nparams, values, NULL, NULL, 0);
     for (int i = 0; i < c->nparams; i++)
         free(owned[i]);
     if (!ok)
@@ -549,6 +550,22 @@ static void schedule_reconnect(pg *p)
     arm(p, ms);
 }
 
+/* Every statement is prepared once per connection (named rtk<id>): a write then costs the
+ * server a Bind and an Execute, not a parse and a plan each time. */
+static int prepare_all(pg *p)
+{
+    for (int id = 0; id < RTK_Q_COUNT; id++) {
+        if (rtk_store__sql[id].pg == NULL)
+            continue; /* SQLite's own (PRAGMAs) */
+        char name[16];
+        snprintf(name, sizeof(name), "rtk%d", id);
+        if (!PQsendPrepare(p->conn, name, rtk_store__sql[id].pg, 0, NULL))
+            return -1;
+        push_item(p, ITEM_SETUP, NULL, 0, NULL);
+    }
+    return 0;
+}
+
 static void connected(pg *p)
 {
     if (PQsetnonblocking(p->conn, 1) != 0 || !PQenterPipelineMode(p->conn)) {
@@ -558,7 +575,7 @@ static void connected(pg *p)
     char opt[64];
     snprintf(opt, sizeof(opt), "SET statement_timeout = %lld", (long long)p->timeout_ms);
     if (send_plain(p, opt, ITEM_SETUP, NULL) != 0 ||
-        send_plain(p, "LISTEN rtkd_tokens", ITEM_SETUP, NULL) != 0 ||
+        send_plain(p, "LISTEN rtkd_tokens", ITEM_SETUP, NULL) != 0 || prepare_all(p) != 0 ||
         send_sync(p, NULL, NULL) != 0) {
         lost(p, PQerrorMessage(p->conn));
         return;

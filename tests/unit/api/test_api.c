@@ -132,8 +132,10 @@ static int call(fixture *fx, const char *method, const char *target, const char 
         rtk_http_fake_new(method, target, headers, body, body ? strlen(body) : 0, &fx->ctx, &req),
         0);
     rtk_api_handle(req);
-    for (int i = 0; i < 100 && rtk_http_fake_response(req, &resp) != 0; i++)
+    for (int i = 0; i < 100 && rtk_http_fake_response(req, &resp) != 0; i++) {
+        rtk_persist_turn(fx->persist);
         rtk_store_turn(fx->ctx.store);
+    }
     assert_int_equal(rtk_http_fake_response(req, &resp), 0);
     json_error_t err;
     json_t *j = json_loadb(resp.body, resp.body_len, 0, &err);
@@ -420,6 +422,7 @@ static void revocation_elsewhere_reaches_the_cache(void **state)
     rtk_store_kept_free(&k);
     rtk_store_close(other);
     assert_int_equal(uv_loop_close(&loop), 0);
+    rtk_persist_turn(fx->persist);
     rtk_store_turn(fx->ctx.store); /* a new loop turn */
     assert_int_equal(api(fx, "GET", "/meetings", NULL, &j), 401);
     json_decref(j);
