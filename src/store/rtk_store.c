@@ -10,7 +10,7 @@
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 
-#define CHUNK_MIN 1024
+#define CHUNK_MIN 256 /* an operation's ids and short texts; results grow it */
 
 /* ---- cells ------------------------------------------------------------------------------- */
 
@@ -201,7 +201,7 @@ void rtk_store__ptext(rtk_store_op *op, rtk_store_stmt_call *c, const char *s)
     }
     rtk_store_param *p = &c->params[c->nparams++];
     p->type = RTK_SV_TEXT;
-    p->len = strlen(s);
+    p->len = (uint32_t)strlen(s);
     p->s = arena_copy(op, s, p->len);
 }
 
@@ -209,7 +209,7 @@ void rtk_store__pblob(rtk_store_op *op, rtk_store_stmt_call *c, const void *data
 {
     rtk_store_param *p = &c->params[c->nparams++];
     p->type = RTK_SV_BLOB;
-    p->len = len;
+    p->len = (uint32_t)len;
     p->s = arena_copy(op, data, len);
 }
 

@@ -98,11 +98,13 @@ extern const int rtk_store__pg_nmigrations;
 
 /* A parameter value. Texts are copied into the operation. */
 typedef struct rtk_store_param {
-    int type; /* RTK_SV_NULL, RTK_SV_INT, RTK_SV_TEXT, RTK_SV_BLOB */
-    int64_t i;
-    const char *s; /* inside the operation's arena */
-    size_t len;
-} rtk_store_param;
+    uint32_t type; /* RTK_SV_NULL, RTK_SV_INT, RTK_SV_TEXT, RTK_SV_BLOB */
+    uint32_t len;  /* TEXT, BLOB */
+    union {
+        int64_t i;     /* INT */
+        const char *s; /* TEXT, BLOB: inside the operation's arena */
+    };
+} rtk_store_param; /* 16 bytes: an operation holds RTK_STORE_MAX_SETS x MAX_PARAMS of them */
 
 typedef struct rtk_store_stmt_call {
     int id; /* enum rtk_store_stmt */
