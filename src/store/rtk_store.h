@@ -12,9 +12,9 @@
  * only once its batch has committed (status 0) or failed (RTK_EUNAVAIL: nothing of the batch
  * was stored), so whoever acknowledges a write from its callback never acknowledges anything
  * a crash could take back. SQLite commits on the loop thread (WAL, synchronous=NORMAL: a few
- * microseconds); PostgreSQL pipelines the batch (BEGIN, the writes, COMMIT) on a non-blocking
- * connection, with at most one batch in flight, so a slow commit makes the next batch bigger
- * instead of queueing commits (docs/design.md).
+ * microseconds); PostgreSQL pipelines the batch (the writes, then a Sync: one transaction) on a
+ * non-blocking connection, with at most two batches in flight, so a slow commit makes the next
+ * batch bigger instead of queueing commits (docs/design.md).
  *
  * Order. Operations complete in any order (a backend may answer a later read first); a
  * caller that needs one result before another issues the second from the first's callback.

@@ -65,6 +65,7 @@ enum rtk_store_stmt {
     RTK_Q_SESSION_PEERS_LIST,
     RTK_Q_POLL_INSERT,
     RTK_Q_VOTE_INSERT,
+    RTK_Q_VOTES_INSERT_MANY, /* PostgreSQL only: a run of RTK_Q_VOTE_INSERTs in one statement */
     RTK_Q_POLLS_LOAD,
     RTK_Q_VOTES_LOAD,
     RTK_Q_KEY_INSERT,

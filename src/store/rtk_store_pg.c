@@ -10,10 +10,15 @@
  *     reads:   Q(stmt 0) Q(stmt 1) ... SYNC          sent at once
  *     a batch: Q(op a, stmt 0) ... Q(op z, ...) SYNC  one implicit transaction
  *
- * Group commit. Writes wait on |pending| for the loop turn's flush; at most one batch is in
- * flight, and writes made meanwhile form the next one, which is sent as soon as the first
+ * Group commit. Writes wait on |pending| for the loop turn's flush; at most MAX_INFLIGHT (2)
+ * batches are in flight, and writes made meanwhile form the next one, sent as soon as one
  * commits. A slow commit (synchronous_commit on, an fsync) therefore makes the next batch
- * bigger instead of queueing commits: one round trip per loop turn at most, not per write. A
+ * bigger instead of queueing commits: one round trip per loop turn at most, not per write.
+ * Two, not one: while the loop answers the writes of one batch (thousands of poll.voted), the
+ * server already runs the next, instead of waiting for the loop (votes on 15,000 peers: 15-18k/s
+ * with one, 18-20k/s with two). The server runs them in order, each its own transaction, so a
+ * batch that fails leaves the next one to succeed or fail on its own, as one sent later would;
+ * what depended on the failed one (a row it inserted) fails the next one with it. A
  * statement that fails inside a pipeline aborts what follows it up to the SYNC, so inserts that
  * may meet a uniqueness rule say ON CONFLICT DO NOTHING (rtk_store_sql.c) and changing no row
  * is how a duplicate shows; a batch that fails anyway (a lost connection, a timeout, a refusal)
@@ -35,9 +40,11 @@
 #include "store/rtk_store_int.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
+#include "util/rtk_map.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define MAX_INFLIGHT 2
 #define MIGRATION_LOCK 727318 /* pg_advisory_lock key: "rtkd" migrations */
 
 enum { PG_DOWN = 0, PG_CONNECTING, PG_READY };
@@ -52,11 +59,19 @@ typedef struct pg_batch {
 typedef struct pg_item {
     struct pg_item *next;
     int kind;
-    rtk_store_op *op; /* QUERY: its operation; SYNC of a read: the operation it completes */
-    int stmt;         /* QUERY: the statement's index in op */
-    int got;          /* QUERY: a result arrived (a NULL then ends it) */
-    pg_batch *batch;  /* the batch it belongs to, or NULL for a read */
+    rtk_store_op *op;     /* QUERY: its operation; SYNC of a read: the operation it completes */
+    int stmt;             /* QUERY: the statement's index in op */
+    int got;              /* QUERY: a result arrived (a NULL then ends it) */
+    pg_batch *batch;      /* the batch it belongs to, or NULL for a read */
+    rtk_store_op **group; /* QUERY of a grouped insert: the operations it stands for */
+    size_t ngroup;
 } pg_item;
+
+static void item_free(pg_item *it)
+{
+    free(it->group);
+    free(it);
+}
 
 typedef struct pg {
     rtk_store *st;
@@ -74,9 +89,9 @@ typedef struct pg {
     pg_item *sent, **sent_tail;
     rtk_store_op *pending, **pending_tail; /* writes of the next batch */
     size_t npending;
-    pg_batch *inflight; /* the batch sent and not yet answered */
-    int notified;       /* a NOTIFY or a reconnect since changed() was last asked */
-    int logged_down;    /* "unreachable" was logged for this outage */
+    int ninflight;   /* batches sent and not yet answered */
+    int notified;    /* a NOTIFY or a reconnect since changed() was last asked */
+    int logged_down; /* "unreachable" was logged for this outage */
 } pg;
 
 static pg *state(const rtk_store *st)
@@ -90,7 +105,7 @@ static void start_batch(pg *p);
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
-static void push_item(pg *p, int kind, rtk_store_op *op, int stmt, pg_batch *b)
+static pg_item *push_item(pg *p, int kind, rtk_store_op *op, int stmt, pg_batch *b)
 {
     pg_item *it = rtk_xcalloc(1, sizeof(*it));
     it->kind = kind;
@@ -101,6 +116,7 @@ static void push_item(pg *p, int kind, rtk_store_op *op, int stmt, pg_batch *b)
         p->last_progress = uv_now(p->st->loop);
     *p->sent_tail = it;
     p->sent_tail = &it->next;
+    return it;
 }
 
 /* Sends statement |idx| of |op|. Returns 0 or -1 (the connection is broken). */
@@ -143,6 +159,136 @@ static int send_stmt(pg *p, rtk_store_op *op, int idx, pg_batch *b)
     return 0;
 }
 
+/* ---- grouped votes ----------------------------------------------------------------------
+ *
+ * A burst of votes is thousands of one-row inserts in a batch, each a Bind and an Execute for
+ * the server and a result for us. Consecutive votes of a batch go as one statement instead
+ * (RTK_Q_VOTES_INSERT_MANY: each column as an array, unnest()ed), which returns the rows it
+ * inserted: a vote it did not return was already there (RTK_EEXIST, as ON CONFLICT DO NOTHING
+ * says for a single one). */
+
+#define GROUP_MAX 4096 /* votes per statement: bounds one statement's text and work */
+
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->s = rtk_xrealloc(b->s, b->cap);
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+/* One element of an array literal: NULL, an integer, or a double-quoted text with \ before
+ * every " and \. */
+static void sb_elem(sbuf *b, const rtk_store_param *pr, int first)
+{
+    if (!first)
+        sb_put(b, ",", 1);
+    if (pr->type == RTK_SV_NULL) {
+        sb_put(b, "NULL", 4);
+    } else if (pr->type == RTK_SV_INT) {
+        char n[24];
+        int w = snprintf(n, sizeof(n), "%lld", (long long)pr->i);
+        sb_put(b, n, (size_t)w);
+    } else {
+        sb_put(b, "\"", 1);
+        size_t from = 0;
+        for (size_t i = 0; i < pr->len; i++) {
+            if (pr->s[i] == '"' || pr->s[i] == '\\') {
+                sb_put(b, pr->s + from, i - from);
+                sb_put(b, "\\", 1);
+                from = i;
+            }
+        }
+        sb_put(b, pr->s + from, pr->len - from);
+        sb_put(b, "\"", 1);
+    }
+}
+
+static int is_vote(const rtk_store_op *op)
+{
+    return op != NULL && op->nstmts == 1 && op->stmts[0].id == RTK_Q_VOTE_INSERT;
+}
+
+/* Sends |n| vote operations starting at |first| as one statement. */
+static int send_votes(pg *p, rtk_store_op *first, size_t n, pg_batch *b)
+{
+    enum { NCOLS = 6 };
+    sbuf cols[NCOLS];
+    memset(cols, 0, sizeof(cols));
+    rtk_store_op **ops = rtk_xcalloc(n, sizeof(*ops));
+    rtk_store_op *op = first;
+    for (size_t k = 0; k < n; k++, op = op->next) {
+        ops[k] = op;
+        rtk_store__set_begin(op, 0, 0);
+        for (int c = 0; c < NCOLS; c++) {
+            if (k == 0)
+                sb_put(&cols[c], "{", 1);
+            sb_elem(&cols[c], &op->stmts[0].params[c], k == 0);
+        }
+    }
+    const char *values[NCOLS];
+    for (int c = 0; c < NCOLS; c++) {
+        sb_put(&cols[c], "}", 1);
+        values[c] = cols[c].s;
+    }
+    char name[16];
+    snprintf(name, sizeof(name), "rtk%d", RTK_Q_VOTES_INSERT_MANY);
+    int ok = PQsendQueryPrepared(p->conn, name, NCOLS, values, NULL, NULL, 0);
+    for (int c = 0; c < NCOLS; c++)
+        free(cols[c].s);
+    if (!ok) {
+        free(ops);
+        return -1;
+    }
+    pg_item *it = push_item(p, ITEM_QUERY, NULL, 0, b);
+    it->group = ops;
+    it->ngroup = n;
+    return 0;
+}
+
+/* The grouped statement's outcome, told to each vote. */
+static void group_result(pg_item *it, const PGresult *r, int status)
+{
+    rtk_map inserted;
+    rtk_map_init(&inserted);
+    char **keys = NULL;
+    int nrows = status == 0 ? PQntuples(r) : 0;
+    if (nrows > 0)
+        keys = rtk_xcalloc((size_t)nrows, sizeof(*keys));
+    for (int row = 0; row < nrows; row++) {
+        size_t a = (size_t)PQgetlength(r, row, 0), c = (size_t)PQgetlength(r, row, 1);
+        keys[row] = rtk_xmalloc(a + c + 2);
+        memcpy(keys[row], PQgetvalue(r, row, 0), a);
+        keys[row][a] = '\n';
+        memcpy(keys[row] + a + 1, PQgetvalue(r, row, 1), c);
+        keys[row][a + c + 1] = '\0';
+        rtk_map_put(&inserted, keys[row], keys[row]);
+    }
+    for (size_t k = 0; k < it->ngroup; k++) {
+        rtk_store_op *op = it->group[k];
+        if (status != 0) {
+            rtk_store__stmt_result(op, 0, status, 0, 0);
+            continue;
+        }
+        const rtk_store_param *pp = op->stmts[0].params;
+        char key[160];
+        snprintf(key, sizeof(key), "%.*s\n%.*s", (int)pp[0].len, pp[0].s, (int)pp[1].len, pp[1].s);
+        rtk_store__stmt_result(op, 0, 0, rtk_map_get(&inserted, key) != NULL, 0);
+    }
+    rtk_map_free(&inserted);
+    for (int row = 0; row < nrows; row++)
+        free(keys[row]);
+    free(keys);
+}
+
 static int send_plain(pg *p, const char *sql, int kind, pg_batch *b)
 {
     if (!PQsendQueryParams(p->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
@@ -182,7 +328,7 @@ broken:
  * no BEGIN or COMMIT is needed, and a failed batch leaves no transaction open behind it. */
 static void start_batch(pg *p)
 {
-    if (p->state != PG_READY || p->inflight != NULL || p->pending == NULL)
+    if (p->state != PG_READY || p->ninflight >= MAX_INFLIGHT || p->pending == NULL)
         return;
     pg_batch *b = rtk_xcalloc(1, sizeof(*b));
     b->ops = p->pending;
@@ -203,8 +349,20 @@ static void start_batch(pg *p)
         free(b);
         return;
     }
-    p->inflight = b;
+    p->ninflight++;
     for (rtk_store_op *op = b->ops; op != NULL; op = op->next) {
+        if (is_vote(op) && is_vote(op->next)) {
+            size_t n = 1;
+            rtk_store_op *last = op;
+            while (n < GROUP_MAX && is_vote(last->next)) {
+                last = last->next;
+                n++;
+            }
+            if (send_votes(p, op, n, b) != 0)
+                goto broken;
+            op = last;
+            continue;
+        }
         for (int i = 0; i < op->nstmts; i++) {
             rtk_store__set_begin(op, i, 0);
             if (send_stmt(p, op, i, b) != 0)
@@ -264,6 +422,10 @@ static void on_result(pg *p, pg_item *it, PGresult *r)
         rtk_store__log(p->st, "%s", PQresultErrorMessage(r));
     if (it->batch != NULL && !ok && s != PGRES_PIPELINE_SYNC)
         it->batch->failed = 1;
+    if (it->group != NULL) {
+        group_result(it, r, ok ? 0 : s == PGRES_PIPELINE_ABORTED ? RTK_EUNAVAIL : status_of(r));
+        return;
+    }
     if (it->kind != ITEM_QUERY || it->op == NULL)
         return;
     if (ok) {
@@ -293,8 +455,7 @@ static void batch_done(pg *p, pg_batch *b)
         rtk_store__done(
             op, b->failed && (op->status == 0 || op->status == RTK_EUNAVAIL) ? RTK_EUNAVAIL : 0);
     }
-    if (p->inflight == b)
-        p->inflight = NULL;
+    p->ninflight--;
     free(b);
 }
 
@@ -329,7 +490,7 @@ static void read_results(pg *p)
                     break; /* nothing more for now */
                 continue;
             }
-            free(pop(p)); /* the end of a command's results */
+            item_free(pop(p)); /* the end of a command's results */
             continue;
         }
         nulls = 0;
@@ -345,7 +506,7 @@ static void read_results(pg *p)
                 batch_done(p, it->batch);
             else if (it->op != NULL)
                 rtk_store__done(it->op, 0);
-            free(it);
+            item_free(it);
             continue;
         }
         it->got = 1;
@@ -477,10 +638,10 @@ static void fail_all(pg *p)
                 rtk_store__done(it->op, RTK_EUNAVAIL);
             }
         }
-        free(it);
+        item_free(it);
         it = next;
     }
-    p->inflight = NULL;
+    p->ninflight = 0;
     rtk_store_op *op = p->pending, *next;
     p->pending = NULL;
     p->pending_tail = &p->pending;

@@ -10,54 +10,60 @@
  * RTK_EEXIST). */
 #include "store/rtk_store_int.h"
 
-#define SESSION_COLS                                                                            \
-    "id, meeting_id, app_id, title, status, started_at, ended_at, updated_at, seen_at, peak, " \
+#define SESSION_COLS                                                                               \
+    "id, meeting_id, app_id, title, status, started_at, ended_at, updated_at, seen_at, peak, "     \
     "closed_ms"
 
-#define APP_WHERE_SQLITE                                                                      \
+#define APP_WHERE_SQLITE                                                                           \
     " FROM apps WHERE account_id=$1 AND ($2 IS NULL OR name LIKE $2 ESCAPE '\\' OR id=$3)"
-#define APP_WHERE_PG                                                                          \
-    " FROM apps WHERE account_id=$1 AND (CAST($2 AS TEXT) IS NULL OR name ILIKE $2 ESCAPE '\\'" \
+#define APP_WHERE_PG                                                                               \
+    " FROM apps WHERE account_id=$1 AND (CAST($2 AS TEXT) IS NULL OR name ILIKE $2 ESCAPE '\\'"    \
     " OR id=$3)"
-#define MEETING_WHERE_SQLITE                                                                  \
-    " FROM meetings WHERE app_id=$1 AND ($2 IS NULL OR title LIKE $2 ESCAPE '\\' OR id=$3)"   \
+#define MEETING_WHERE_SQLITE                                                                       \
+    " FROM meetings WHERE app_id=$1 AND ($2 IS NULL OR title LIKE $2 ESCAPE '\\' OR id=$3)"        \
     " AND ($4 IS NULL OR status=$4) AND created_at>=$5 AND created_at<=$6"
-#define MEETING_WHERE_PG                                                                      \
-    " FROM meetings WHERE app_id=$1 AND (CAST($2 AS TEXT) IS NULL OR title ILIKE $2 ESCAPE"   \
-    " '\\' OR id=$3) AND (CAST($4 AS TEXT) IS NULL OR status=$4) AND created_at>=$5"           \
+#define MEETING_WHERE_PG                                                                           \
+    " FROM meetings WHERE app_id=$1 AND (CAST($2 AS TEXT) IS NULL OR title ILIKE $2 ESCAPE"        \
+    " '\\' OR id=$3) AND (CAST($4 AS TEXT) IS NULL OR status=$4) AND created_at>=$5"               \
     " AND created_at<=$6"
-#define SESSION_WHERE                                                                         \
-    " FROM sessions WHERE app_id=$1 AND (CAST($2 AS TEXT) IS NULL OR status=$2)"              \
+#define SESSION_WHERE                                                                              \
+    " FROM sessions WHERE app_id=$1 AND (CAST($2 AS TEXT) IS NULL OR status=$2)"                   \
     " AND (CAST($3 AS TEXT) IS NULL OR meeting_id=$3)"
 
 const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
-    [RTK_Q_ACCOUNT_INSERT] = {NULL, "INSERT INTO accounts(id,name,dev,created_at)"
-                                    " VALUES($1,$2,$3,$4)",
+    [RTK_Q_ACCOUNT_INSERT] = {NULL,
+                              "INSERT INTO accounts(id,name,dev,created_at)"
+                              " VALUES($1,$2,$3,$4)",
                               RTK_QF_WRITE},
     [RTK_Q_ACCOUNT_GET] = {NULL, "SELECT id FROM accounts WHERE id=$1", RTK_QF_NEED_ROW},
     [RTK_Q_ACCOUNT_DEV] = {NULL, "SELECT id FROM accounts WHERE dev=1 ORDER BY created_at LIMIT 1",
                            RTK_QF_NEED_ROW},
-    [RTK_Q_TOKEN_INSERT] = {NULL, "INSERT INTO api_tokens(id,account_id,name,hash,created_at)"
-                                  " VALUES($1,$2,$3,$4,$5)",
+    [RTK_Q_TOKEN_INSERT] = {NULL,
+                            "INSERT INTO api_tokens(id,account_id,name,hash,created_at)"
+                            " VALUES($1,$2,$3,$4,$5)",
                             RTK_QF_WRITE},
     [RTK_Q_TOKEN_FIND] = {"SELECT account_id, id, lower(hex(hash)) FROM api_tokens"
                           " WHERE hash=$1 AND revoked_at IS NULL",
                           "SELECT account_id, id, encode(hash,'hex') FROM api_tokens"
                           " WHERE hash=$1 AND revoked_at IS NULL",
                           RTK_QF_NEED_ROW},
-    [RTK_Q_TOKEN_LIST] = {NULL, "SELECT id, account_id, name, created_at, revoked_at FROM api_tokens"
-                                " WHERE CAST($1 AS TEXT) IS NULL OR account_id=$1"
-                                " ORDER BY created_at, id",
+    [RTK_Q_TOKEN_LIST] = {NULL,
+                          "SELECT id, account_id, name, created_at, revoked_at FROM api_tokens"
+                          " WHERE CAST($1 AS TEXT) IS NULL OR account_id=$1"
+                          " ORDER BY created_at, id",
                           0},
-    [RTK_Q_TOKEN_REVOKE] = {NULL, "UPDATE api_tokens SET revoked_at=$2 WHERE id=$1"
-                                  " AND revoked_at IS NULL",
+    [RTK_Q_TOKEN_REVOKE] = {NULL,
+                            "UPDATE api_tokens SET revoked_at=$2 WHERE id=$1"
+                            " AND revoked_at IS NULL",
                             RTK_QF_WRITE | RTK_QF_NEED_CHANGE},
-    [RTK_Q_APP_INSERT] = {NULL, "INSERT INTO apps(id,account_id,name,created_at)"
-                                " VALUES($1,$2,$3,$4)",
+    [RTK_Q_APP_INSERT] = {NULL,
+                          "INSERT INTO apps(id,account_id,name,created_at)"
+                          " VALUES($1,$2,$3,$4)",
                           RTK_QF_WRITE},
     [RTK_Q_APP_OWNER] = {NULL, "SELECT account_id FROM apps WHERE id=$1", RTK_QF_NEED_ROW},
-    [RTK_Q_APP_FIRST] = {NULL, "SELECT id FROM apps WHERE account_id=$1 ORDER BY created_at, id"
-                               " LIMIT 1",
+    [RTK_Q_APP_FIRST] = {NULL,
+                         "SELECT id FROM apps WHERE account_id=$1 ORDER BY created_at, id"
+                         " LIMIT 1",
                          RTK_QF_NEED_ROW},
     [RTK_Q_APP_COUNT] = {"SELECT count(*)" APP_WHERE_SQLITE, "SELECT count(*)" APP_WHERE_PG, 0},
     [RTK_Q_APP_LIST] = {"SELECT id, name, created_at" APP_WHERE_SQLITE
@@ -67,12 +73,14 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                         " ORDER BY CASE WHEN $4=1 THEN -created_at ELSE created_at END, id"
                         " LIMIT $5 OFFSET $6",
                         0},
-    [RTK_Q_MEETING_INSERT] = {NULL, "INSERT INTO meetings(id,app_id,title,status,created_at,"
-                                    "updated_at,doc) VALUES($1,$2,$3,$4,$5,$6,$7)"
-                                    " ON CONFLICT DO NOTHING",
+    [RTK_Q_MEETING_INSERT] = {NULL,
+                              "INSERT INTO meetings(id,app_id,title,status,created_at,"
+                              "updated_at,doc) VALUES($1,$2,$3,$4,$5,$6,$7)"
+                              " ON CONFLICT DO NOTHING",
                               RTK_QF_WRITE | RTK_QF_UNIQUE},
-    [RTK_Q_MEETING_UPDATE] = {NULL, "UPDATE meetings SET title=$3, status=$4, updated_at=$5,"
-                                    " doc=$6 WHERE id=$1 AND app_id=$2",
+    [RTK_Q_MEETING_UPDATE] = {NULL,
+                              "UPDATE meetings SET title=$3, status=$4, updated_at=$5,"
+                              " doc=$6 WHERE id=$1 AND app_id=$2",
                               RTK_QF_WRITE | RTK_QF_NEED_CHANGE},
     [RTK_Q_MEETING_GET] = {NULL, "SELECT doc FROM meetings WHERE id=$1 AND app_id=$2",
                            RTK_QF_NEED_ROW},
@@ -83,88 +91,115 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                             "SELECT doc" MEETING_WHERE_PG
                             " ORDER BY created_at DESC, id LIMIT $7 OFFSET $8",
                             0},
-    [RTK_Q_PART_INSERT] = {NULL, "INSERT INTO participants(id,meeting_id,custom_participant_id,"
-                                 "created_at,doc) VALUES($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
+    [RTK_Q_PART_INSERT] = {NULL,
+                           "INSERT INTO participants(id,meeting_id,custom_participant_id,"
+                           "created_at,doc) VALUES($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
                            RTK_QF_WRITE | RTK_QF_UNIQUE},
     [RTK_Q_PART_UPDATE] = {NULL, "UPDATE participants SET doc=$3 WHERE id=$1 AND meeting_id=$2",
                            RTK_QF_WRITE | RTK_QF_NEED_CHANGE},
     [RTK_Q_PART_GET] = {NULL, "SELECT doc FROM participants WHERE id=$1 AND meeting_id=$2",
                         RTK_QF_NEED_ROW},
-    [RTK_Q_PART_BY_CUSTOM] = {NULL, "SELECT doc FROM participants WHERE custom_participant_id=$1"
-                                    " AND meeting_id=$2",
+    [RTK_Q_PART_BY_CUSTOM] = {NULL,
+                              "SELECT doc FROM participants WHERE custom_participant_id=$1"
+                              " AND meeting_id=$2",
                               RTK_QF_NEED_ROW},
     [RTK_Q_PART_DELETE] = {NULL, "DELETE FROM participants WHERE id=$1 AND meeting_id=$2",
                            RTK_QF_WRITE | RTK_QF_NEED_CHANGE},
     [RTK_Q_PART_COUNT] = {NULL, "SELECT count(*) FROM participants WHERE meeting_id=$1", 0},
-    [RTK_Q_PART_LIST] = {NULL, "SELECT doc FROM participants WHERE meeting_id=$1"
-                               " ORDER BY created_at, id LIMIT $2 OFFSET $3",
+    [RTK_Q_PART_LIST] = {NULL,
+                         "SELECT doc FROM participants WHERE meeting_id=$1"
+                         " ORDER BY created_at, id LIMIT $2 OFFSET $3",
                          0},
-    [RTK_Q_SESSION_INSERT] = {NULL, "INSERT INTO sessions(" SESSION_COLS ") VALUES($1,$2,$3,$4,"
-                                    "'LIVE',$5,NULL,$6,$7,$8,$9)",
+    [RTK_Q_SESSION_INSERT] = {NULL,
+                              "INSERT INTO sessions(" SESSION_COLS ") VALUES($1,$2,$3,$4,"
+                              "'LIVE',$5,NULL,$6,$7,$8,$9)",
                               RTK_QF_WRITE},
     /* ENDED is final: a late update of the counters never brings a session back. */
-    [RTK_Q_SESSION_UPDATE] = {NULL, "UPDATE sessions SET status=CASE WHEN status='ENDED' THEN"
-                                    " 'ENDED' ELSE CAST($2 AS TEXT) END,"
-                                    " ended_at=coalesce(ended_at, $3), updated_at=$4, seen_at=$5,"
-                                    " peak=$6, closed_ms=$7 WHERE id=$1",
+    [RTK_Q_SESSION_UPDATE] = {NULL,
+                              "UPDATE sessions SET status=CASE WHEN status='ENDED' THEN"
+                              " 'ENDED' ELSE CAST($2 AS TEXT) END,"
+                              " ended_at=coalesce(ended_at, $3), updated_at=$4, seen_at=$5,"
+                              " peak=$6, closed_ms=$7 WHERE id=$1",
                               RTK_QF_WRITE},
-    [RTK_Q_PEER_INSERT] = {NULL, "INSERT INTO session_peers(id,session_id,participant_id,"
-                                 "custom_participant_id,display_name,preset_name,joined_at)"
-                                 " VALUES($1,$2,$3,$4,$5,$6,$7)",
+    [RTK_Q_PEER_INSERT] = {NULL,
+                           "INSERT INTO session_peers(id,session_id,participant_id,"
+                           "custom_participant_id,display_name,preset_name,joined_at)"
+                           " VALUES($1,$2,$3,$4,$5,$6,$7)",
                            RTK_QF_WRITE},
     [RTK_Q_PEER_LEFT] = {NULL, "UPDATE session_peers SET left_at=$2 WHERE id=$1", RTK_QF_WRITE},
-    [RTK_Q_SESSION_PEERS_LEFT] = {NULL, "UPDATE session_peers SET left_at=$2 WHERE session_id=$1"
-                                        " AND left_at IS NULL",
+    [RTK_Q_SESSION_PEERS_LEFT] = {NULL,
+                                  "UPDATE session_peers SET left_at=$2 WHERE session_id=$1"
+                                  " AND left_at IS NULL",
                                   RTK_QF_WRITE},
-    [RTK_Q_KICK_INSERT] = {NULL, "INSERT INTO session_kicks(session_id,participant_id,kicked_at)"
-                                 " VALUES($1,$2,$3) ON CONFLICT DO NOTHING",
+    [RTK_Q_KICK_INSERT] = {NULL,
+                           "INSERT INTO session_kicks(session_id,participant_id,kicked_at)"
+                           " VALUES($1,$2,$3) ON CONFLICT DO NOTHING",
                            RTK_QF_WRITE},
-    [RTK_Q_CLOSE_OPEN_PEERS] = {NULL, "UPDATE session_peers SET left_at=(SELECT CASE WHEN"
-                                      " s.seen_at > session_peers.joined_at THEN s.seen_at ELSE"
-                                      " session_peers.joined_at END FROM sessions s WHERE"
-                                      " s.id=session_peers.session_id) WHERE left_at IS NULL",
+    [RTK_Q_CLOSE_OPEN_PEERS] = {NULL,
+                                "UPDATE session_peers SET left_at=(SELECT CASE WHEN"
+                                " s.seen_at > session_peers.joined_at THEN s.seen_at ELSE"
+                                " session_peers.joined_at END FROM sessions s WHERE"
+                                " s.id=session_peers.session_id) WHERE left_at IS NULL",
                                 RTK_QF_WRITE},
-    [RTK_Q_FIX_CLOSED_MS] = {NULL, "UPDATE sessions SET closed_ms=(SELECT"
-                                   " coalesce(sum(left_at-joined_at),0) FROM session_peers p"
-                                   " WHERE p.session_id=sessions.id) WHERE status='LIVE'",
+    [RTK_Q_FIX_CLOSED_MS] = {NULL,
+                             "UPDATE sessions SET closed_ms=(SELECT"
+                             " coalesce(sum(left_at-joined_at),0) FROM session_peers p"
+                             " WHERE p.session_id=sessions.id) WHERE status='LIVE'",
                              RTK_QF_WRITE},
-    [RTK_Q_SESSIONS_LIVE] = {NULL, "SELECT " SESSION_COLS " FROM sessions WHERE status='LIVE'"
-                                   " ORDER BY started_at, id",
+    [RTK_Q_SESSIONS_LIVE] = {NULL,
+                             "SELECT " SESSION_COLS " FROM sessions WHERE status='LIVE'"
+                             " ORDER BY started_at, id",
                              0},
-    [RTK_Q_KICKS_LIVE] = {NULL, "SELECT k.session_id, k.participant_id FROM session_kicks k"
-                                " JOIN sessions s ON s.id=k.session_id WHERE s.status='LIVE'",
+    [RTK_Q_KICKS_LIVE] = {NULL,
+                          "SELECT k.session_id, k.participant_id FROM session_kicks k"
+                          " JOIN sessions s ON s.id=k.session_id WHERE s.status='LIVE'",
                           0},
     [RTK_Q_SESSION_COUNT] = {NULL, "SELECT count(*)" SESSION_WHERE, 0},
-    [RTK_Q_SESSION_LIST] = {NULL, "SELECT " SESSION_COLS SESSION_WHERE
-                                  " ORDER BY started_at DESC, id LIMIT $4 OFFSET $5",
+    [RTK_Q_SESSION_LIST] = {NULL,
+                            "SELECT " SESSION_COLS SESSION_WHERE
+                            " ORDER BY started_at DESC, id LIMIT $4 OFFSET $5",
                             0},
     [RTK_Q_SESSION_GET] = {NULL, "SELECT " SESSION_COLS " FROM sessions WHERE id=$1 AND app_id=$2",
                            RTK_QF_NEED_ROW},
     [RTK_Q_SESSION_PEERS_COUNT] = {NULL, "SELECT count(*) FROM session_peers WHERE session_id=$1",
                                    0},
-    [RTK_Q_SESSION_PEERS_LIST] = {NULL, "SELECT id, participant_id, custom_participant_id,"
-                                        " display_name, preset_name, joined_at, left_at FROM"
-                                        " session_peers WHERE session_id=$1 ORDER BY joined_at,"
-                                        " id LIMIT $2 OFFSET $3",
+    [RTK_Q_SESSION_PEERS_LIST] = {NULL,
+                                  "SELECT id, participant_id, custom_participant_id,"
+                                  " display_name, preset_name, joined_at, left_at FROM"
+                                  " session_peers WHERE session_id=$1 ORDER BY joined_at,"
+                                  " id LIMIT $2 OFFSET $3",
                                   0},
-    [RTK_Q_POLL_INSERT] = {NULL, "INSERT INTO polls(id,session_id,question,options,anonymous,"
-                                 "hide_votes,created_by,created_at)"
-                                 " VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+    [RTK_Q_POLL_INSERT] = {NULL,
+                           "INSERT INTO polls(id,session_id,question,options,anonymous,"
+                           "hide_votes,created_by,created_at)"
+                           " VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
                            RTK_QF_WRITE},
-    [RTK_Q_VOTE_INSERT] = {NULL, "INSERT INTO poll_votes(poll_id,participant_id,option,name,"
-                                 "voted_at,seq) VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
+    [RTK_Q_VOTE_INSERT] = {NULL,
+                           "INSERT INTO poll_votes(poll_id,participant_id,option,name,"
+                           "voted_at,seq) VALUES($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING",
                            RTK_QF_WRITE | RTK_QF_UNIQUE},
+    /* The PostgreSQL backend sends a batch's consecutive votes as this one statement (arrays of
+     * each column); the rows it returns are the votes that were new. */
+    [RTK_Q_VOTES_INSERT_MANY] = {"SELECT 'PostgreSQL only'",
+                                 "INSERT INTO poll_votes(poll_id,participant_id,option,name,"
+                                 "voted_at,seq) SELECT * FROM unnest(CAST($1 AS TEXT[]),"
+                                 " CAST($2 AS TEXT[]), CAST($3 AS INTEGER[]), CAST($4 AS TEXT[]),"
+                                 " CAST($5 AS BIGINT[]), CAST($6 AS BIGINT[]))"
+                                 " ON CONFLICT DO NOTHING RETURNING poll_id, participant_id",
+                                 RTK_QF_WRITE},
     [RTK_Q_POLLS_LOAD] = {"SELECT id, question, options, anonymous, hide_votes, created_by,"
                           " created_at FROM polls WHERE session_id=$1 ORDER BY created_at, rowid",
                           "SELECT id, question, options, anonymous, hide_votes, created_by,"
                           " created_at FROM polls WHERE session_id=$1 ORDER BY created_at, seq",
                           0},
-    [RTK_Q_VOTES_LOAD] = {NULL, "SELECT v.poll_id, v.participant_id, v.option, v.name,"
-                                " v.voted_at FROM poll_votes v JOIN polls p ON p.id=v.poll_id"
-                                " WHERE p.session_id=$1 ORDER BY v.seq, v.voted_at",
+    [RTK_Q_VOTES_LOAD] = {NULL,
+                          "SELECT v.poll_id, v.participant_id, v.option, v.name,"
+                          " v.voted_at FROM poll_votes v JOIN polls p ON p.id=v.poll_id"
+                          " WHERE p.session_id=$1 ORDER BY v.seq, v.voted_at",
                           0},
-    [RTK_Q_KEY_INSERT] = {NULL, "INSERT INTO keys(name,value) VALUES($1,$2)"
-                                " ON CONFLICT DO NOTHING",
+    [RTK_Q_KEY_INSERT] = {NULL,
+                          "INSERT INTO keys(name,value) VALUES($1,$2)"
+                          " ON CONFLICT DO NOTHING",
                           RTK_QF_WRITE},
     [RTK_Q_KEY_GET] = {NULL, "SELECT value FROM keys WHERE name=$1", RTK_QF_NEED_ROW},
 };
