@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "api/rtk_api.h"
+#include "auth/rtk_preset.h"
 #include "auth/rtk_token.h"
 #include "http/rtk_query.h"
 #include "http/rtk_reply.h"
@@ -148,8 +149,16 @@ static void on_meeting(void *arg, int status, const rtk_store_res *res)
         .participant_id = ws->claims.participant_id,
         .custom_id = json_string_value(json_object_get(part, "custom_participant_id")),
         .name = json_string_value(json_object_get(part, "name")),
+        .picture = json_string_value(json_object_get(part, "picture")),
         .preset_name = json_string_value(json_object_get(part, "preset_name")),
     };
+    /* Until presets are read from the store: the default preset of that name, else the
+     * fallback. */
+    ji.permissions = rtk_preset_default_permissions(ji.preset_name);
+    if (ji.permissions == NULL)
+        ji.permissions = rtk_preset_default_permissions(RTK_PRESET_FALLBACK);
+    ji.permissions_len = strlen(ji.permissions);
+    rtk_perms_from_json(ji.permissions, ji.permissions_len, &ji.perms);
     rtk_http_req *req = call->req;
     call->req = NULL; /* consumed by the upgrade */
     rtk_chan_accept(req, ws->accept, ctx->live, &ji);

@@ -38,6 +38,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "auth/rtk_preset.h"
+
 typedef struct rtk_live rtk_live;
 typedef struct rtk_peer rtk_peer;
 
@@ -237,8 +239,12 @@ typedef struct rtk_join_info {
     int64_t keep_alive_s;
     const char *participant_id;
     const char *custom_id;
-    const char *name; /* may be NULL */
+    const char *name;    /* may be NULL */
+    const char *picture; /* may be NULL */
     const char *preset_name;
+    rtk_perms perms;         /* the preset's enforced permissions */
+    const char *permissions; /* the preset's whole permissions object, JSON text */
+    size_t permissions_len;
 } rtk_join_info;
 
 /* 0 if |participant_id| may join |meeting_id| now; RTK_EAUTH if it was kicked from the
