@@ -153,6 +153,10 @@ void rtk_api_participant_token(rtk_call *call);
 void rtk_api_active_get(rtk_call *call);
 void rtk_api_active_kick(rtk_call *call);
 void rtk_api_active_kick_all(rtk_call *call);
+/* participant.kick from the channel (rtk_chan_kick_fn; |arg| is the rtk_ctx): resolves the
+ * ids as the REST kick does and answers the peer `done`, `not_found` or `unavailable`. */
+void rtk_api_chan_kick(void *arg, rtk_live *live, rtk_peer *peer, const char *const *ids,
+                       size_t n, size_t nplain, const char *ref, size_t ref_len);
 void rtk_api_poll_create(rtk_call *call);
 void rtk_api_polls_list(rtk_call *call);
 void rtk_api_poll_get(rtk_call *call);

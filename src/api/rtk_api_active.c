@@ -5,6 +5,7 @@
  * 404, then the request's own checks. A kick or kick-all is answered once what it did is
  * stored; if the store refuses, it did nothing (503) and every peer stays connected. */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,25 +51,41 @@ void rtk_api_active_get(rtk_call *call)
 
 /* ---- kick ---- */
 
+/* A kick's ids being resolved to participants of the meeting: for a REST kick (|call|) or a
+ * host's participant.kick on the channel (the peer named by its ids, answered with `done`). */
 typedef struct kick_state {
-    size_t n;         /* ids named in the body (both lists) */
+    rtk_ctx *ctx;
+    rtk_call *call;   /* REST, or NULL */
+    size_t n;         /* ids named (both lists) */
+    size_t nplain;    /* the first nplain are participant ids, the rest custom ones */
     size_t pending;   /* lookups not answered yet */
-    json_t **docs;    /* the participant of each id, in body order */
+    char **names;     /* the ids as named (copies) */
+    json_t **docs;    /* the participant of each id, in order */
     int *status;      /* each lookup's status */
     const char **ids; /* the participant ids kicked, after de-duplication */
     json_t **kicked;  /* their documents */
     size_t nkicked;
+    char meeting_id[37];
+    /* the channel's sender */
+    char participant_id[37];
+    char peer_id[37];
+    char ref[65];
+    size_t ref_len;
+    int has_ref;
 } kick_state;
 
-static void kick_state_free(void *p)
+static void kick_state_free(kick_state *ks)
 {
-    kick_state *ks = p;
-    for (size_t i = 0; i < ks->n; i++)
+    for (size_t i = 0; i < ks->n; i++) {
         json_decref(ks->docs[i]);
+        free(ks->names[i]);
+    }
+    free(ks->names);
     free(ks->docs);
     free(ks->status);
     free(ks->ids);
     free(ks->kicked);
+    free(ks);
 }
 
 /* Validates an optional array of id strings. Returns its size (0 when absent) or -1. */
@@ -104,20 +121,10 @@ static int id_list(rtk_call *call, const char *key)
     return (int)json_array_size(v);
 }
 
-static const char *body_id(rtk_call *call, size_t i)
-{
-    json_t *p = json_object_get(call->body, "participant_ids");
-    size_t np = json_is_array(p) ? json_array_size(p) : 0;
-    if (i < np)
-        return json_string_value(json_array_get(p, i));
-    return json_string_value(
-        json_array_get(json_object_get(call->body, "custom_participant_ids"), i - np));
-}
-
 static void on_kicked(void *arg, int status, const int *was_live)
 {
-    rtk_call *call = arg;
-    kick_state *ks = call->data;
+    kick_state *ks = arg;
+    rtk_call *call = ks->call;
     if (status != 0) {
         kick_state_free(ks);
         rtk_api_store_error(call, status);
@@ -125,7 +132,7 @@ static void on_kicked(void *arg, int status, const int *was_live)
     }
     json_t *list = json_array();
     for (size_t i = 0; i < ks->nkicked; i++) {
-        if (!was_live[i])
+        if (was_live[i] != 1) /* REST lists those that had a live peer */
             continue;
         json_t *d = ks->kicked[i];
         json_array_append_new(
@@ -138,26 +145,68 @@ static void on_kicked(void *arg, int status, const int *was_live)
     rtk_api_reply(call, 200, json_pack("{s:s,s:o}", "action", "kick", "participants", list), NULL);
 }
 
-/* Every id is resolved: one unknown id refuses the whole kick. */
-static void kick_resolved(rtk_call *call)
+/* The channel's sender of |ks|, if it is still connected. */
+static rtk_peer *kick_sender(kick_state *ks)
 {
-    kick_state *ks = call->data;
+    return rtk_live_peer_find(ks->ctx->live, ks->participant_id, ks->peer_id);
+}
+
+static void chan_kick_error(kick_state *ks, const char *code, const char *text)
+{
+    rtk_peer *p = kick_sender(ks);
+    if (p != NULL)
+        rtk_live_reject(ks->ctx->live, p, code, text, ks->has_ref ? ks->ref : NULL, ks->ref_len);
+}
+
+static void on_chan_kicked(void *arg, int status, const int *was_live)
+{
+    kick_state *ks = arg;
+    rtk_peer *p = kick_sender(ks);
+    if (status != 0) {
+        chan_kick_error(ks, "unavailable", "The kick could not be stored; nobody was kicked");
+    } else if (p != NULL) {
+        const char **ids = rtk_xcalloc(ks->nkicked ? ks->nkicked : 1, sizeof(*ids));
+        size_t n = 0;
+        for (size_t i = 0; i < ks->nkicked; i++)
+            if (was_live[i]) /* a live or a waiting peer */
+                ids[n++] = ks->ids[i];
+        rtk_live_send_done(ks->ctx->live, p, "kick", ids, n, ks->has_ref ? ks->ref : NULL,
+                           ks->ref_len);
+        free(ids);
+    }
+    kick_state_free(ks);
+}
+
+/* Every id is resolved: one unknown id refuses the whole kick. */
+static void kick_resolved(kick_state *ks)
+{
+    rtk_call *call = ks->call;
     for (size_t i = 0; i < ks->n; i++) {
-        if (ks->status[i] == RTK_ENOTFOUND) {
-            kick_state_free(ks); /* before the reply, which frees the call and ks with it */
-            rtk_api_fail(call, 404, "No user found with id %s", body_id(call, i));
-            return;
-        }
-        if (ks->status[i] != 0) {
-            int st = ks->status[i];
+        int st = ks->status[i];
+        if (st == 0)
+            continue;
+        if (call == NULL) {
+            char text[320];
+            snprintf(text, sizeof(text), "No participant found with id %s in this meeting",
+                     ks->names[i]);
+            if (st == RTK_ENOTFOUND)
+                chan_kick_error(ks, "not_found", text);
+            else
+                chan_kick_error(ks, "unavailable", "The store could not be read; nobody was "
+                                                   "kicked");
+            kick_state_free(ks);
+        } else if (st == RTK_ENOTFOUND) {
+            rtk_api_fail(call, 404, "No user found with id %s", ks->names[i]);
+            kick_state_free(ks);
+        } else {
             kick_state_free(ks);
             rtk_api_store_error(call, st);
-            return;
         }
+        return;
     }
     /* The same participant named twice (by both ids) is kicked and listed once. */
-    ks->ids = rtk_xcalloc(ks->n, sizeof(*ks->ids));
-    ks->kicked = rtk_xcalloc(ks->n, sizeof(*ks->kicked));
+    ks->ids = rtk_xcalloc(ks->n ? ks->n : 1, sizeof(*ks->ids));
+    ks->kicked = rtk_xcalloc(ks->n ? ks->n : 1, sizeof(*ks->kicked));
     for (size_t i = 0; i < ks->n; i++) {
         const char *pid = json_string_value(json_object_get(ks->docs[i], "id"));
         int dup = 0;
@@ -168,24 +217,28 @@ static void kick_resolved(rtk_call *call)
         ks->ids[ks->nkicked] = pid;
         ks->kicked[ks->nkicked++] = ks->docs[i];
     }
-    int rc =
-        rtk_live_kick(call->ctx->live, call->m.params[2], ks->ids, ks->nkicked, on_kicked, call);
-    if (rc != 0) {
+    int rc = rtk_live_kick(ks->ctx->live, ks->meeting_id, ks->ids, ks->nkicked,
+                           call ? on_kicked : on_chan_kicked, ks);
+    if (rc == 0)
+        return;
+    if (call != NULL) {
         kick_state_free(ks);
         rtk_api_live_refused(call, call->m.params[2], rc);
+    } else {
+        chan_kick_error(ks, "unavailable", "The session is ending; nobody was kicked");
+        kick_state_free(ks);
     }
 }
 
 typedef struct lookup {
-    rtk_call *call;
+    kick_state *ks;
     size_t i;
 } lookup;
 
 static void on_lookup(void *arg, int status, const rtk_store_res *res)
 {
     lookup *l = arg;
-    rtk_call *call = l->call;
-    kick_state *ks = call->data;
+    kick_state *ks = l->ks;
     ks->status[l->i] = status;
     if (status == 0) {
         ks->docs[l->i] = rtk_api_doc(res);
@@ -194,7 +247,29 @@ static void on_lookup(void *arg, int status, const rtk_store_res *res)
     }
     free(l);
     if (--ks->pending == 0)
-        kick_resolved(call);
+        kick_resolved(ks);
+}
+
+/* Resolves the |n| ids of |ks| (the first |nplain| participant ids), then kicks. */
+static void kick_start(kick_state *ks, const char *meeting_id, const char *const *ids,
+                       size_t n, size_t nplain)
+{
+    snprintf(ks->meeting_id, sizeof(ks->meeting_id), "%s", meeting_id);
+    ks->n = ks->pending = n;
+    ks->nplain = nplain;
+    ks->names = rtk_xcalloc(n, sizeof(*ks->names));
+    ks->docs = rtk_xcalloc(n, sizeof(*ks->docs));
+    ks->status = rtk_xcalloc(n, sizeof(*ks->status));
+    for (size_t i = 0; i < n; i++)
+        ks->names[i] = rtk_xstrndup(ids[i], strlen(ids[i]));
+    /* Every lookup at once: on PostgreSQL they share the round trips of one pipeline. */
+    for (size_t i = 0; i < n; i++) {
+        lookup *l = rtk_xmalloc(sizeof(*l));
+        l->ks = ks;
+        l->i = i;
+        rtk_store_participant_get(ks->ctx->store, ks->meeting_id, ks->names[i], i >= nplain,
+                                  on_lookup, l);
+    }
 }
 
 static void kick_checked(rtk_call *call)
@@ -219,24 +294,40 @@ static void kick_checked(rtk_call *call)
         rtk_api_no_session(call, meeting_id);
         return;
     }
+    size_t n = (size_t)np + (size_t)nc;
+    const char **ids = rtk_xcalloc(n, sizeof(*ids));
+    json_t *p = json_object_get(call->body, "participant_ids");
+    json_t *c = json_object_get(call->body, "custom_participant_ids");
+    for (size_t i = 0; i < n; i++)
+        ids[i] = json_string_value(i < (size_t)np ? json_array_get(p, i)
+                                                  : json_array_get(c, i - (size_t)np));
     kick_state *ks = rtk_xcalloc(1, sizeof(*ks));
-    call->data = ks;
-    ks->n = ks->pending = (size_t)np + (size_t)nc;
-    ks->docs = rtk_xcalloc(ks->n, sizeof(*ks->docs));
-    ks->status = rtk_xcalloc(ks->n, sizeof(*ks->status));
-    /* Every lookup at once: on PostgreSQL they share the round trips of one pipeline. */
-    for (size_t i = 0; i < ks->n; i++) {
-        lookup *l = rtk_xmalloc(sizeof(*l));
-        l->call = call;
-        l->i = i;
-        rtk_store_participant_get(call->ctx->store, meeting_id, body_id(call, i), i >= (size_t)np,
-                                  on_lookup, l);
-    }
+    ks->ctx = call->ctx;
+    ks->call = call;
+    kick_start(ks, meeting_id, ids, n, (size_t)np);
+    free(ids);
 }
 
 void rtk_api_active_kick(rtk_call *call)
 {
     rtk_api_load_meeting(call, kick_checked);
+}
+
+void rtk_api_chan_kick(void *arg, rtk_live *live, rtk_peer *peer, const char *const *ids,
+                       size_t n, size_t nplain, const char *ref, size_t ref_len)
+{
+    kick_state *ks = rtk_xcalloc(1, sizeof(*ks));
+    (void)live;
+    ks->ctx = arg;
+    snprintf(ks->participant_id, sizeof(ks->participant_id), "%s",
+             rtk_live_peer_participant(peer));
+    snprintf(ks->peer_id, sizeof(ks->peer_id), "%s", rtk_live_peer_id(peer));
+    if (ref != NULL) {
+        ks->has_ref = 1;
+        ks->ref_len = ref_len < 64 ? ref_len : 64;
+        memcpy(ks->ref, ref, ks->ref_len);
+    }
+    kick_start(ks, rtk_live_peer_meeting(peer), ids, n, nplain);
 }
 
 /* ---- kick-all ---- */

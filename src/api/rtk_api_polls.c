@@ -10,24 +10,6 @@
 #include "chan/rtk_chan_msg.h"
 #include "util/rtk_err.h"
 
-#define QUESTION_MAX 1024
-#define OPTION_MAX 256
-#define OPTIONS_MAX 32
-
-/* Characters (Unicode code points) in valid UTF-8 |s| of |len| bytes. */
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xc0) != 0x80;
-    return n;
-}
-
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 static void on_created(void *arg, int status, const rtk_poll_view *poll)
 {
     rtk_call *call = arg;
@@ -48,75 +30,26 @@ static void on_created(void *arg, int status, const rtk_poll_view *poll)
 static void create_checked(rtk_call *call)
 {
     const char *meeting_id = call->m.params[2];
-    int anonymous = 0, hide_votes = 0;
     if (rtk_api_body(call) != 0)
         return;
-    json_t *body = call->body;
-    json_t *q = json_object_get(body, "question");
-    if (q == NULL || !json_is_string(q)) {
-        rtk_api_fail(call, 400, "\"question\" %s", q == NULL ? "is required" : "must be a string");
+    rtk_poll_input in;
+    if (rtk_poll_input_parse(call->body, &in) != 0) {
+        rtk_api_fail(call, 400, "%s", in.error);
+        rtk_poll_input_free(&in);
         return;
     }
-    const char *qs = json_string_value(q);
-    size_t qlen = json_string_length(q);
-    if (strlen(qs) != qlen) {
-        rtk_api_fail(call, 400, "\"question\" must not contain NUL characters");
-        return;
-    }
-    while (qlen > 0 && is_space(*qs)) {
-        qs++;
-        qlen--;
-    }
-    while (qlen > 0 && is_space(qs[qlen - 1]))
-        qlen--;
-    size_t qchars = utf8_chars(qs, qlen);
-    if (qchars < 1 || qchars > QUESTION_MAX) {
-        rtk_api_fail(call, 400, "\"question\" must be 1 to %d characters long after trimming",
-                     QUESTION_MAX);
-        return;
-    }
-    json_t *o = json_object_get(body, "options");
-    if (o == NULL || !json_is_array(o) || json_array_size(o) < 1 ||
-        json_array_size(o) > OPTIONS_MAX) {
-        rtk_api_fail(call, 400, "\"options\" must be an array of 1 to %d strings", OPTIONS_MAX);
-        return;
-    }
-    size_t n = json_array_size(o);
-    const char *opts[OPTIONS_MAX];
-    for (size_t i = 0; i < n; i++) {
-        json_t *e = json_array_get(o, i);
-        size_t chars =
-            json_is_string(e) ? utf8_chars(json_string_value(e), json_string_length(e)) : 0;
-        if (!json_is_string(e) || chars < 1 || chars > OPTION_MAX ||
-            strlen(json_string_value(e)) != json_string_length(e)) {
-            rtk_api_fail(call, 400, "\"options[%zu]\" must be a string of 1 to %d characters", i,
-                         OPTION_MAX);
-            return;
-        }
-        opts[i] = json_string_value(e);
-    }
-    if (rtk_api_opt_bool(call, body, "anonymous", &anonymous) != 0 ||
-        rtk_api_opt_bool(call, body, "hide_votes", &hide_votes) != 0)
-        return;
-    char *question = rtk_xstrndup(qs, qlen);
-    rtk_poll_spec spec = {
-        .question = question,
-        .opts = opts,
-        .nopts = (int)n,
-        .anonymous = anonymous,
-        .hide_votes = hide_votes,
-        .created_by = call->token_id,
-        .view_bytes = rtk_chan_msg_view_bound(question, opts, (int)n, call->token_id),
-    };
-    int rc = rtk_live_poll_create(call->ctx->live, meeting_id, &spec, on_created, call);
+    in.spec.created_by = call->token_id;
+    in.spec.view_bytes =
+        rtk_chan_msg_view_bound(in.question, in.opts, in.spec.nopts, call->token_id);
+    int rc = rtk_live_poll_create(call->ctx->live, meeting_id, &in.spec, on_created, call);
     if (rc == RTK_ETOOBIG)
         rtk_api_fail(call, 400,
                      "The live session holds as many polls as it may: at most %d, whose views "
                      "take at most %d KiB together (this one needs up to %zu bytes)",
-                     RTK_LIVE_POLLS_MAX, RTK_LIVE_POLL_BYTES_MAX / 1024, spec.view_bytes);
+                     RTK_LIVE_POLLS_MAX, RTK_LIVE_POLL_BYTES_MAX / 1024, in.spec.view_bytes);
     else if (rc != 0)
         rtk_api_live_refused(call, meeting_id, rc);
-    free(question);
+    rtk_poll_input_free(&in);
 }
 
 void rtk_api_poll_create(rtk_call *call)
@@ -216,12 +149,12 @@ static void on_stored_polls(void *arg, int status, const rtk_store_res *res)
             json_decref(arr);
             continue;
         }
-        const char *opts[OPTIONS_MAX];
-        int64_t counts[OPTIONS_MAX] = {0};
-        for (int k = 0; k < nopts && k < OPTIONS_MAX; k++)
+        const char *opts[RTK_POLL_OPTIONS_MAX];
+        int64_t counts[RTK_POLL_OPTIONS_MAX] = {0};
+        for (int k = 0; k < nopts && k < RTK_POLL_OPTIONS_MAX; k++)
             opts[k] = json_string_value(json_array_get(arr, (size_t)k));
-        if (nopts > OPTIONS_MAX)
-            nopts = OPTIONS_MAX;
+        if (nopts > RTK_POLL_OPTIONS_MAX)
+            nopts = RTK_POLL_OPTIONS_MAX;
         size_t nv = 0;
         for (size_t k = 0; k < vs->nrows; k++) {
             int opt = (int)rtk_store_int(vs, k, 2);

@@ -141,6 +141,13 @@ static int queue_frame(chan *c, rtk_frame *f)
     if (c->closing)
         return RTK_ETOOBIG;
     size_t waiting = c->out ? c->out->bytes : 0;
+    if (c->greeted && waiting > 0 &&
+        rtk_http_raw_write_queue_size(c->conn) + waiting + f->len > config.max_outbound) {
+        /* Much is sent in this turn (a long roster): what the kernel takes now is not unsent,
+         * so write it before judging the peer slow. */
+        flush(c);
+        waiting = 0;
+    }
     if (c->greeted &&
         rtk_http_raw_write_queue_size(c->conn) + waiting + f->len > config.max_outbound)
         return RTK_ETOOBIG;
@@ -195,6 +202,7 @@ static void chan_close(void *conn, int why)
         [RTK_LIVE_SHUTDOWN] = {RTK_WS_CLOSE_GOING_AWAY, "server shutting down"},
         [RTK_LIVE_SLOW] = {RTK_WS_CLOSE_POLICY, "slow consumer"},
         [RTK_LIVE_FLOOD] = {RTK_WS_CLOSE_POLICY, "rate limit"},
+        [RTK_LIVE_REFUSED] = {4004, "refused"},
     };
     chan *c = conn;
     c->peer = NULL;
@@ -222,6 +230,15 @@ static void fail(chan *c, uint16_t code, const char *reason)
     close_with(c, code, reason, code == RTK_WS_CLOSE_GOING_AWAY);
 }
 
+static rtk_chan_kick_fn kick_fn;
+static void *kick_arg;
+
+void rtk_chan_set_kick(rtk_chan_kick_fn fn, void *arg)
+{
+    kick_fn = fn;
+    kick_arg = arg;
+}
+
 int rtk_chan_dispatch(rtk_live *live, rtk_peer *peer, const char *text, size_t len)
 {
     int rc = rtk_live_admit(live, peer);
@@ -235,6 +252,25 @@ int rtk_chan_dispatch(rtk_live *live, rtk_peer *peer, const char *text, size_t l
     case RTK_CREQ_PING: rtk_live_ping(live, peer, req.ref, req.ref_len); break;
     case RTK_CREQ_VOTE:
         rtk_live_vote(live, peer, req.poll_id, req.option, req.ref, req.ref_len);
+        break;
+    case RTK_CREQ_POLL_CREATE:
+        rtk_live_host_poll(live, peer, &req.poll.spec, req.ref, req.ref_len);
+        break;
+    case RTK_CREQ_KICK:
+        if (rtk_live_may_kick(live, peer, req.ref, req.ref_len)) {
+            if (kick_fn != NULL)
+                kick_fn(kick_arg, live, peer, req.ids, req.nids, req.nids - req.ncustom, req.ref,
+                        req.ref_len);
+            else
+                rtk_live_reject(live, peer, "unavailable", "Kicks are not served here", req.ref,
+                                req.ref_len);
+        }
+        break;
+    case RTK_CREQ_KICK_ALL: rtk_live_host_kick_all(live, peer, req.ref, req.ref_len); break;
+    case RTK_CREQ_ADMIT:
+    case RTK_CREQ_REFUSE:
+        rtk_live_host_waiting(live, peer, req.type == RTK_CREQ_ADMIT, req.ids, req.nids, req.ref,
+                              req.ref_len);
         break;
     default:
         rtk_live_reject(live, peer, req.error_code, req.error_text, req.ref, req.ref_len);

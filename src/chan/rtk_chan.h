@@ -45,6 +45,15 @@ int rtk_chan_accept(rtk_http_req *req, const char *accept, rtk_live *live,
  * peer (it is gone). */
 int rtk_chan_dispatch(rtk_live *live, rtk_peer *peer, const char *text, size_t len);
 
+/* participant.kick from a peer allowed to kick (PROTOCOL.md §5): the ids (|n|; the first
+ * |nplain| are participant ids, the rest custom ones) must be resolved through the store, so
+ * the API layer does it, answering the peer itself (rtk_live_peer_find, rtk_live_send_done).
+ * |peer| is valid during the call only. */
+typedef void (*rtk_chan_kick_fn)(void *arg, rtk_live *live, rtk_peer *peer,
+                                 const char *const *ids, size_t n, size_t nplain,
+                                 const char *ref, size_t ref_len);
+void rtk_chan_set_kick(rtk_chan_kick_fn fn, void *arg);
+
 /* Bytes of channel state per connection (not counting the HTTP layer's). */
 size_t rtk_chan_conn_size(void);
 

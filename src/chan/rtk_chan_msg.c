@@ -3,6 +3,7 @@
 #include "chan/rtk_chan_msg.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,7 +117,9 @@ void rtk_chan_msg_viewer_view(rtk_jw *w, const rtk_poll_view *p, int my_vote)
     free(nrecent);
 }
 
-static void render_self(rtk_jw *w, const rtk_peer_view *s)
+/* A peer in a list (PROTOCOL.md §4): a live one with joined_at, a waiting one with
+ * waiting_since; "self" also with its permissions. */
+static void render_peer(rtk_jw *w, const rtk_peer_view *s, const char *time_key)
 {
     RTK_JW_LIT(w, "{\"peer_id\":");
     rtk_jw_str(w, s->peer_id);
@@ -126,9 +129,136 @@ static void render_self(rtk_jw *w, const rtk_peer_view *s)
     rtk_jw_str(w, s->custom_id);
     RTK_JW_LIT(w, ",\"name\":");
     rtk_jw_str(w, s->name);
+    if (time_key != NULL) {
+        RTK_JW_LIT(w, ",\"picture\":");
+        rtk_jw_str(w, s->picture);
+    }
     RTK_JW_LIT(w, ",\"preset_name\":");
     rtk_jw_str(w, s->preset);
+    if (time_key == NULL) {
+        RTK_JW_LIT(w, ",\"permissions\":");
+        if (s->permissions_len)
+            rtk_jw_raw(w, s->permissions, s->permissions_len);
+        else
+            RTK_JW_LIT(w, "{}");
+    } else {
+        rtk_jw_raw(w, time_key, strlen(time_key));
+        rtk_jw_time(w, s->joined_ms);
+    }
     RTK_JW_LIT(w, "}");
+}
+
+static void render_peers(rtk_jw *w, const rtk_peer_view *v, size_t n, const char *time_key)
+{
+    RTK_JW_LIT(w, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            RTK_JW_LIT(w, ",");
+        render_peer(w, &v[i], time_key);
+    }
+    RTK_JW_LIT(w, "]");
+}
+
+static void render_ids(rtk_jw *w, const char *const *ids, size_t n)
+{
+    RTK_JW_LIT(w, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            RTK_JW_LIT(w, ",");
+        rtk_jw_str(w, ids[i]);
+    }
+    RTK_JW_LIT(w, "]");
+}
+
+#define JOINED_AT ",\"joined_at\":"
+#define WAITING_SINCE ",\"waiting_since\":"
+
+/* hello and admitted (PROTOCOL.md §3a, §4). */
+static void render_hello(rtk_jw *w, const rtk_live_msg *msg, uint64_t heartbeat_ms)
+{
+    if (msg->type == RTK_MSG_ADMITTED)
+        RTK_JW_LIT(w, "{\"type\":\"admitted\",\"protocol\":2,\"heartbeat_ms\":");
+    else
+        RTK_JW_LIT(w, "{\"type\":\"hello\",\"protocol\":2,\"heartbeat_ms\":");
+    rtk_jw_int(w, (int64_t)heartbeat_ms);
+    if (msg->waiting_state) {
+        RTK_JW_LIT(w, ",\"state\":\"waiting\",\"self\":");
+        render_peer(w, msg->self, NULL);
+        return;
+    }
+    RTK_JW_LIT(w, ",\"state\":\"joined\",\"session\":");
+    rtk_api_view_session(w, msg->session);
+    RTK_JW_LIT(w, ",\"self\":");
+    render_peer(w, msg->self, NULL);
+    RTK_JW_LIT(w, ",\"polls\":[");
+    for (size_t i = 0; i < msg->npolls; i++) {
+        if (i)
+            RTK_JW_LIT(w, ",");
+        rtk_chan_msg_viewer_view(w, msg->polls[i], msg->my_votes[i]);
+    }
+    RTK_JW_LIT(w, "]");
+    if (msg->list) {
+        RTK_JW_LIT(w, ",\"participants\":");
+        render_peers(w, msg->peers, msg->npeers, JOINED_AT);
+    }
+    if (msg->accept) {
+        RTK_JW_LIT(w, ",\"waiting\":");
+        render_peers(w, msg->waiting, msg->nwaiting, WAITING_SINCE);
+    }
+}
+
+/* The tallies of |p|: "counts":[…],"total_votes":N. */
+static void render_tallies(rtk_jw *w, const rtk_poll_view *p)
+{
+    RTK_JW_LIT(w, ",\"counts\":[");
+    for (int i = 0; i < p->nopts; i++) {
+        if (i)
+            RTK_JW_LIT(w, ",");
+        rtk_jw_int(w, p->counts[i]);
+    }
+    RTK_JW_LIT(w, "],\"total_votes\":");
+    rtk_jw_int(w, (int64_t)p->nvotes);
+}
+
+/* poll.updated (PROTOCOL.md §4): the tallies and the voters since the previous one. */
+static void render_poll_updated(rtk_jw *w, const rtk_live_msg *msg)
+{
+    const rtk_poll_view *p = msg->poll;
+    RTK_JW_LIT(w, "{\"type\":\"poll.updated\",\"poll_id\":");
+    rtk_jw_str(w, p->id);
+    render_tallies(w, p);
+    if (p->anonymous)
+        return;
+    RTK_JW_LIT(w, ",\"voters\":[");
+    for (size_t i = 0; i < msg->nvoters; i++) {
+        const rtk_vote_view *v = msg->voters[i];
+        if (i)
+            RTK_JW_LIT(w, ",");
+        RTK_JW_LIT(w, "{\"option\":");
+        rtk_jw_int(w, v->option);
+        RTK_JW_LIT(w, ",\"id\":");
+        rtk_jw_str(w, v->participant_id);
+        RTK_JW_LIT(w, ",\"name\":");
+        rtk_jw_str_trunc(w, v->name, RTK_CHAN_VIEW_NAME_MAX);
+        RTK_JW_LIT(w, "}");
+    }
+    RTK_JW_LIT(w, "]");
+}
+
+/* poll.voted (PROTOCOL.md §4): the voter's vote and the tallies; the whole view once when the
+ * tallies were hidden from it until now. */
+static void render_poll_voted(rtk_jw *w, const rtk_live_msg *msg)
+{
+    const rtk_poll_view *p = msg->poll;
+    RTK_JW_LIT(w, "{\"type\":\"poll.voted\",\"poll_id\":");
+    rtk_jw_str(w, p->id);
+    RTK_JW_LIT(w, ",\"my_vote\":");
+    rtk_jw_int(w, msg->my_vote);
+    render_tallies(w, p);
+    if (p->hide_votes) {
+        RTK_JW_LIT(w, ",\"poll\":");
+        rtk_chan_msg_viewer_view(w, p, msg->my_vote);
+    }
 }
 
 /* Writes |msg| without its closing brace. */
@@ -136,38 +266,39 @@ static void render(rtk_jw *w, const rtk_live_msg *msg, uint64_t heartbeat_ms)
 {
     switch (msg->type) {
     case RTK_MSG_HELLO:
-        RTK_JW_LIT(w, "{\"type\":\"hello\",\"protocol\":1,\"heartbeat_ms\":");
-        rtk_jw_int(w, (int64_t)heartbeat_ms);
-        RTK_JW_LIT(w, ",\"session\":");
-        rtk_api_view_session(w, msg->session);
-        RTK_JW_LIT(w, ",\"self\":");
-        render_self(w, msg->self);
-        RTK_JW_LIT(w, ",\"polls\":[");
-        for (size_t i = 0; i < msg->npolls; i++) {
-            if (i)
-                RTK_JW_LIT(w, ",");
-            rtk_chan_msg_viewer_view(w, msg->polls[i], msg->my_votes[i]);
-        }
-        RTK_JW_LIT(w, "]");
-        break;
+    case RTK_MSG_ADMITTED: render_hello(w, msg, heartbeat_ms); break;
+    case RTK_MSG_REFUSED: RTK_JW_LIT(w, "{\"type\":\"refused\""); break;
     case RTK_MSG_SESSION_UPDATED:
         RTK_JW_LIT(w, "{\"type\":\"session.updated\",\"session\":");
         rtk_api_view_session(w, msg->session);
         break;
+    case RTK_MSG_PARTICIPANTS_UPDATED:
+        RTK_JW_LIT(w, "{\"type\":\"participants.updated\",\"joined\":");
+        render_peers(w, msg->peers, msg->npeers, JOINED_AT);
+        RTK_JW_LIT(w, ",\"left\":");
+        render_ids(w, msg->left, msg->nleft);
+        break;
+    case RTK_MSG_WAITING_UPDATED:
+        RTK_JW_LIT(w, "{\"type\":\"waiting.updated\",\"joined\":");
+        render_peers(w, msg->waiting, msg->nwaiting, WAITING_SINCE);
+        RTK_JW_LIT(w, ",\"left\":");
+        render_ids(w, msg->left, msg->nleft);
+        break;
     case RTK_MSG_POLL_CREATED:
-    case RTK_MSG_POLL_UPDATED:
-    case RTK_MSG_POLL_VOTED:
-        if (msg->type == RTK_MSG_POLL_CREATED)
-            RTK_JW_LIT(w, "{\"type\":\"poll.created\",\"poll\":");
-        else if (msg->type == RTK_MSG_POLL_UPDATED)
-            RTK_JW_LIT(w, "{\"type\":\"poll.updated\",\"poll\":");
-        else
-            RTK_JW_LIT(w, "{\"type\":\"poll.voted\",\"poll\":");
+        RTK_JW_LIT(w, "{\"type\":\"poll.created\",\"poll\":");
         rtk_chan_msg_viewer_view(w, msg->poll, msg->my_vote);
         break;
+    case RTK_MSG_POLL_UPDATED: render_poll_updated(w, msg); break;
+    case RTK_MSG_POLL_VOTED: render_poll_voted(w, msg); break;
     case RTK_MSG_KICKED:
         RTK_JW_LIT(w, "{\"type\":\"kicked\",\"reason\":");
         rtk_jw_str(w, msg->reason);
+        break;
+    case RTK_MSG_DONE:
+        RTK_JW_LIT(w, "{\"type\":\"done\",\"action\":");
+        rtk_jw_str(w, msg->action);
+        RTK_JW_LIT(w, ",\"participants\":");
+        render_ids(w, msg->ids, msg->nids);
         break;
     case RTK_MSG_PONG: RTK_JW_LIT(w, "{\"type\":\"pong\""); break;
     case RTK_MSG_ERROR:
@@ -233,7 +364,174 @@ void rtk_chan_msg_release(rtk_live_msg *msg)
     msg->cache = NULL;
 }
 
+/* ---- polls to create ---- */
+
+/* Characters (Unicode code points) in valid UTF-8 |s| of |len| bytes. */
+static size_t utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return n;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static int opt_bool(rtk_poll_input *in, json_t *obj, const char *key, int *out)
+{
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL)
+        return 0;
+    if (!json_is_boolean(v)) {
+        snprintf(in->error, sizeof(in->error), "\"%s\" must be a boolean", key);
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+int rtk_poll_input_parse(json_t *obj, rtk_poll_input *in)
+{
+    memset(in, 0, sizeof(*in));
+    json_t *q = json_object_get(obj, "question");
+    if (q == NULL || !json_is_string(q)) {
+        snprintf(in->error, sizeof(in->error), "\"question\" %s",
+                 q == NULL ? "is required" : "must be a string");
+        return -1;
+    }
+    const char *qs = json_string_value(q);
+    size_t qlen = json_string_length(q);
+    if (strlen(qs) != qlen) {
+        snprintf(in->error, sizeof(in->error), "\"question\" must not contain NUL characters");
+        return -1;
+    }
+    while (qlen > 0 && is_space(*qs)) {
+        qs++;
+        qlen--;
+    }
+    while (qlen > 0 && is_space(qs[qlen - 1]))
+        qlen--;
+    size_t qchars = utf8_chars(qs, qlen);
+    if (qchars < 1 || qchars > RTK_POLL_QUESTION_MAX) {
+        snprintf(in->error, sizeof(in->error),
+                 "\"question\" must be 1 to %d characters long after trimming",
+                 RTK_POLL_QUESTION_MAX);
+        return -1;
+    }
+    json_t *o = json_object_get(obj, "options");
+    if (o == NULL || !json_is_array(o) || json_array_size(o) < 1 ||
+        json_array_size(o) > RTK_POLL_OPTIONS_MAX) {
+        snprintf(in->error, sizeof(in->error), "\"options\" must be an array of 1 to %d strings",
+                 RTK_POLL_OPTIONS_MAX);
+        return -1;
+    }
+    size_t n = json_array_size(o);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(o, i);
+        size_t chars =
+            json_is_string(e) ? utf8_chars(json_string_value(e), json_string_length(e)) : 0;
+        if (!json_is_string(e) || chars < 1 || chars > RTK_POLL_OPTION_MAX ||
+            strlen(json_string_value(e)) != json_string_length(e)) {
+            snprintf(in->error, sizeof(in->error),
+                     "\"options[%zu]\" must be a string of 1 to %d characters", i,
+                     RTK_POLL_OPTION_MAX);
+            return -1;
+        }
+        in->opts[i] = json_string_value(e);
+    }
+    int anonymous = 0, hide_votes = 0;
+    if (opt_bool(in, obj, "anonymous", &anonymous) != 0 ||
+        opt_bool(in, obj, "hide_votes", &hide_votes) != 0)
+        return -1;
+    in->question = rtk_xstrndup(qs, qlen);
+    in->spec = (rtk_poll_spec){
+        .question = in->question,
+        .opts = in->opts,
+        .nopts = (int)n,
+        .anonymous = anonymous,
+        .hide_votes = hide_votes,
+        /* created_by: an API token's id or a participant's, both 36 characters */
+        .view_bytes = rtk_chan_msg_view_bound(in->question, in->opts, (int)n,
+                                              "00000000-0000-0000-0000-000000000000"),
+    };
+    return 0;
+}
+
+void rtk_poll_input_free(rtk_poll_input *in)
+{
+    free(in->question);
+    in->question = NULL;
+}
+
 /* ---- parsing ---- */
+
+/* An optional array of non-empty id strings under |key| of |msg|, appended to req->ids.
+ * Returns its length, or -1 after setting the error. */
+static int parse_ids(json_t *msg, const char *key, rtk_chan_req *req)
+{
+    json_t *v = json_object_get(msg, key);
+    if (v == NULL || json_is_null(v))
+        return 0;
+    size_t n = json_is_array(v) ? json_array_size(v) : 0;
+    if (!json_is_array(v) || req->nids + n > RTK_CHAN_IDS_MAX) {
+        req->error_code = "invalid_message";
+        req->error_text = json_is_array(v) ? "A host action may name at most 1000 participants"
+                                           : "Participant ids must be an array of strings";
+        return -1;
+    }
+    req->ids = rtk_xrealloc(req->ids, (req->nids + n + 1) * sizeof(*req->ids));
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(v, i);
+        if (!json_is_string(e) || json_string_length(e) == 0 || json_string_length(e) > 256) {
+            req->error_code = "invalid_message";
+            req->error_text = "Participant ids must be non-empty strings of at most 256 bytes";
+            return -1;
+        }
+        req->ids[req->nids++] = json_string_value(e);
+    }
+    return (int)n;
+}
+
+static void parse_host(json_t *msg, const char *type, rtk_chan_req *out)
+{
+    if (strcmp(type, "poll.create") == 0) {
+        out->type = RTK_CREQ_POLL_CREATE;
+        if (rtk_poll_input_parse(msg, &out->poll) != 0) {
+            out->type = RTK_CREQ_INVALID;
+            out->error_code = "invalid_message";
+            out->error_text = out->poll.error;
+        }
+    } else if (strcmp(type, "participant.kick") == 0) {
+        out->type = RTK_CREQ_KICK;
+        int nc;
+        if (parse_ids(msg, "participant_ids", out) < 0 ||
+            (nc = parse_ids(msg, "custom_participant_ids", out)) < 0) {
+            out->type = RTK_CREQ_INVALID;
+            return;
+        }
+        out->ncustom = (size_t)nc;
+        if (out->nids == 0) {
+            out->type = RTK_CREQ_INVALID;
+            out->error_code = "invalid_message";
+            out->error_text =
+                "\"participant_ids\" or \"custom_participant_ids\" must name a participant";
+        }
+    } else if (strcmp(type, "session.kick_all") == 0) {
+        out->type = RTK_CREQ_KICK_ALL;
+    } else {
+        out->type = strcmp(type, "waiting.admit") == 0 ? RTK_CREQ_ADMIT : RTK_CREQ_REFUSE;
+        if (parse_ids(msg, "participant_ids", out) < 0) {
+            out->type = RTK_CREQ_INVALID;
+        } else if (!json_is_array(json_object_get(msg, "participant_ids"))) {
+            out->type = RTK_CREQ_INVALID;
+            out->error_code = "invalid_message";
+            out->error_text = "\"participant_ids\" must be an array of strings";
+        }
+    }
+}
 
 void rtk_chan_req_parse(const char *text, size_t len, rtk_chan_req *out)
 {
@@ -269,6 +567,10 @@ void rtk_chan_req_parse(const char *text, size_t len, rtk_chan_req *out)
         json_t *opt = json_object_get(msg, "option");
         if (json_is_integer(opt) && json_integer_value(opt) >= 0)
             out->option = json_integer_value(opt);
+    } else if (strcmp(type, "poll.create") == 0 || strcmp(type, "participant.kick") == 0 ||
+               strcmp(type, "session.kick_all") == 0 || strcmp(type, "waiting.admit") == 0 ||
+               strcmp(type, "waiting.refuse") == 0) {
+        parse_host(msg, type, out);
     } else {
         out->error_code = "unknown_type";
         out->error_text = "Unknown message type";
@@ -277,6 +579,9 @@ void rtk_chan_req_parse(const char *text, size_t len, rtk_chan_req *out)
 
 void rtk_chan_req_free(rtk_chan_req *req)
 {
+    rtk_poll_input_free(&req->poll);
+    free(req->ids);
+    req->ids = NULL;
     json_decref(req->doc);
     req->doc = NULL;
 }

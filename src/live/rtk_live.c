@@ -8,6 +8,7 @@
 #include "live/rtk_live_int.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
+#include "util/rtk_jw.h"
 #include "util/rtk_time.h"
 
 /* ---- events ---- */
@@ -101,11 +102,124 @@ void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const c
     send_one(live, p, &msg, ref, ref_len);
 }
 
-static void broadcast(rtk_live *live, rtk_lmeeting *m, rtk_live_msg *msg)
+/* Sends |msg| to every live peer of |m| whose flags hold all of |need| (0: every peer). */
+static void broadcast(rtk_live *live, rtk_lmeeting *m, rtk_live_msg *msg, unsigned need)
 {
     for (rtk_peer *p = m->peers; p != NULL; p = p->next)
-        rtk_live__send(live, p, msg, NULL, 0);
+        if ((p->flags & need) == need)
+            rtk_live__send(live, p, msg, NULL, 0);
     live->tr->release(msg);
+}
+
+void rtk_live_send_done(rtk_live *live, rtk_peer *peer, const char *action,
+                        const char *const *ids, size_t n, const char *ref, size_t ref_len)
+{
+    rtk_live_msg msg = {.type = RTK_MSG_DONE, .action = action, .ids = ids, .nids = n};
+    send_one(live, peer, &msg, ref, ref_len);
+    rtk_live__drain(live);
+}
+
+rtk_peer *rtk_live_peer_find(rtk_live *live, const char *participant_id, const char *peer_id)
+{
+    rtk_peer *p = rtk_map_get(&live->by_participant, participant_id);
+    return p != NULL && !p->dropping && strcmp(p->peer_id, peer_id) == 0 ? p : NULL;
+}
+
+void rtk_live__done_to(rtk_live *live, const char *participant_id, const char *peer_id,
+                       const char *action, const char *const *ids, size_t n, const char *ref,
+                       size_t ref_len)
+{
+    rtk_peer *p = rtk_live_peer_find(live, participant_id, peer_id);
+    if (p != NULL)
+        rtk_live_send_done(live, p, action, ids, n, ref, ref_len);
+}
+
+const char *rtk_live_peer_id(const rtk_peer *peer)
+{
+    return peer->peer_id;
+}
+
+const char *rtk_live_peer_participant(const rtk_peer *peer)
+{
+    return peer->participant_id;
+}
+
+const char *rtk_live_peer_meeting(const rtk_peer *peer)
+{
+    return peer->m->id;
+}
+
+static size_t str_bound(const char *s)
+{
+    return s ? rtk_jw_str_len(s, strlen(s)) : 4;
+}
+
+size_t rtk_live_peer_view_bound(const rtk_peer_view *v)
+{
+    /* keys, quotes, commas and a time: 160 bytes; the ids are 36 characters */
+    return 160 + 2 * 38 + str_bound(v->custom_id) + str_bound(v->name) + str_bound(v->picture) +
+           str_bound(v->preset);
+}
+
+/* ---- presets and participant cards, as peers hold them ---- */
+
+/* The interned preset of a joining peer: "name\npermissions" is the key, and the name is
+ * kept again after it, NUL-terminated. */
+static rtk_lpreset *preset_get(rtk_live *live, const rtk_join_info *ji)
+{
+    const char *name = ji->preset_name ? ji->preset_name : "";
+    size_t nlen = strlen(name), plen = ji->permissions_len, klen = nlen + 1 + plen;
+    char *key = rtk_xmalloc(klen + 1 + nlen + 1);
+    memcpy(key, name, nlen);
+    key[nlen] = '\n';
+    if (plen)
+        memcpy(key + nlen + 1, ji->permissions, plen);
+    key[klen] = '\0';
+    rtk_lpreset *lp = rtk_map_get(&live->presets, key);
+    if (lp != NULL) {
+        free(key);
+        lp->refs++;
+        return lp;
+    }
+    memcpy(key + klen + 1, name, nlen + 1);
+    lp = rtk_xcalloc(1, sizeof(*lp));
+    lp->key = key;
+    lp->name = key + klen + 1;
+    lp->permissions = key + nlen + 1;
+    lp->permissions_len = plen;
+    lp->perms = ji->perms;
+    lp->refs = 1;
+    rtk_map_put(&live->presets, lp->key, lp);
+    return lp;
+}
+
+static void preset_put(rtk_live *live, rtk_lpreset *lp)
+{
+    if (--lp->refs > 0)
+        return;
+    rtk_map_del(&live->presets, lp->key);
+    free(lp->key);
+    free(lp);
+}
+
+static rtk_pinfo *pinfo_new(const rtk_join_info *ji)
+{
+    const char *cid = ji->custom_id ? ji->custom_id : "";
+    size_t c = strlen(cid) + 1, n = ji->name ? strlen(ji->name) + 1 : 0,
+           pic = ji->picture ? strlen(ji->picture) + 1 : 0;
+    rtk_pinfo *info = rtk_xmalloc(sizeof(*info) + c + n + pic);
+    memcpy(info->custom_id, cid, c);
+    info->name = NULL;
+    info->picture = NULL;
+    if (n) {
+        memcpy(info->custom_id + c, ji->name, n);
+        info->name = info->custom_id + c;
+    }
+    if (pic) {
+        memcpy(info->custom_id + c + n, ji->picture, pic);
+        info->picture = info->custom_id + c + n;
+    }
+    return info;
 }
 
 /* ---- meetings ---- */
@@ -136,10 +250,64 @@ static rtk_lmeeting *meeting_open(rtk_live *live, const char *id, const char *ap
     return m;
 }
 
+static void delta_free(rtk_delta *d)
+{
+    free(d->joined);
+    free(d->left);
+    memset(d, 0, sizeof(*d));
+}
+
 static void meeting_free(rtk_lmeeting *m)
 {
+    delta_free(&m->roster);
+    delta_free(&m->wait);
     free(m->title);
     free(m);
+}
+
+/* ---- deltas: what came and went since a list was last sent ---- */
+
+static void delta_join(rtk_delta *d, rtk_peer *p)
+{
+    if (d->njoined == d->cap_joined) {
+        d->cap_joined = d->cap_joined ? d->cap_joined * 2 : 8;
+        d->joined = rtk_xrealloc(d->joined, d->cap_joined * sizeof(*d->joined));
+    }
+    d->joined[d->njoined++] = p;
+    p->delta_idx = (uint32_t)d->njoined;
+}
+
+/* |p| goes: a peer never sent is only taken out of |joined|. */
+static void delta_leave(rtk_delta *d, rtk_peer *p)
+{
+    if (p->delta_idx != 0) {
+        size_t i = p->delta_idx - 1;
+        rtk_peer *last = d->joined[--d->njoined];
+        d->joined[i] = last;
+        last->delta_idx = (uint32_t)i + 1;
+        p->delta_idx = 0;
+        return;
+    }
+    if (d->nleft == d->cap_left) {
+        d->cap_left = d->cap_left ? d->cap_left * 2 : 8;
+        d->left = rtk_xrealloc(d->left, d->cap_left * sizeof(*d->left));
+    }
+    memcpy(d->left[d->nleft++], p->peer_id, sizeof(d->left[0]));
+}
+
+/* Forgets the changes (sent, or nobody is left to send them to). */
+static void delta_reset(rtk_delta *d)
+{
+    for (size_t i = 0; i < d->njoined; i++)
+        d->joined[i]->delta_idx = 0;
+    d->njoined = d->nleft = 0;
+    if (d->cap_joined > 1024 || d->cap_left > 1024) /* a burst is over: give it back */
+        delta_free(d);
+}
+
+static int delta_empty(const rtk_delta *d)
+{
+    return d->njoined == 0 && d->nleft == 0;
 }
 
 /* Frees meetings with neither a session nor peers; run from the tick, never mid-operation. */
@@ -151,7 +319,8 @@ static void meetings_gc(rtk_live *live)
         rtk_lmeeting *dead = NULL;
         while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
             rtk_lmeeting *m = v;
-            if (m->session == NULL && m->peers == NULL && !m->dirty) {
+            if (m->session == NULL && m->peers == NULL && m->waiting == NULL && !m->dirty &&
+                !m->wait_dirty) {
                 dead = m;
                 break;
             }
@@ -174,15 +343,31 @@ static void gone_free(rtk_gone *g)
     }
 }
 
+/* Frees a set of owned keys. */
+static void key_set_free(rtk_map *set)
+{
+    size_t it = 0;
+    const char *k;
+    while (rtk_map_next(set, &it, &k, NULL))
+        free((char *)k);
+    rtk_map_free(set);
+}
+
+static void key_set_add(rtk_map *set, const char *id)
+{
+    if (rtk_map_get(set, id) == NULL) {
+        char *key = rtk_xstrndup(id, strlen(id));
+        rtk_map_put(set, key, key);
+    }
+}
+
 static void lsession_free(rtk_live *live, rtk_lsession *s)
 {
     if (s == NULL)
         return;
-    size_t it = 0;
-    const char *k;
-    while (rtk_map_next(&s->kicked, &it, &k, NULL))
-        free((char *)k);
-    rtk_map_free(&s->kicked);
+    key_set_free(&s->kicked);
+    key_set_free(&s->admitted);
+    key_set_free(&s->refused);
     rtk_live__polls_free(live, s);
     gone_free(s->gone);
     free(s->title);
@@ -195,6 +380,8 @@ static rtk_lsession *lsession_new(const char *id, const char *title)
     snprintf(s->id, sizeof(s->id), "%s", id);
     s->title = title ? rtk_xstrndup(title, strlen(title)) : NULL;
     rtk_map_init(&s->kicked);
+    rtk_map_init(&s->admitted);
+    rtk_map_init(&s->refused);
     return s;
 }
 
@@ -209,6 +396,8 @@ static rtk_lsession *session_start(rtk_live *live, rtk_lmeeting *m, int64_t now)
     rtk_live__emit_session(live, m, &ev);
     return s;
 }
+
+static void waiting_close_all(rtk_live *live, rtk_lmeeting *m);
 
 /* Ends the session of |m| in memory, after telling subscribers (unless |told|: a kick-all's
  * end was told when it began). */
@@ -229,6 +418,7 @@ static void session_end(rtk_live *live, rtk_lmeeting *m, int64_t now, int reason
     m->keep_alive_deadline = 0;
     m->dirty = 0;
     lsession_free(live, s);
+    waiting_close_all(live, m);
 }
 
 static void mark_dirty(rtk_lmeeting *m)
@@ -238,28 +428,102 @@ static void mark_dirty(rtk_lmeeting *m)
 
 /* ---- peers ---- */
 
-static void peer_view(const rtk_peer *p, const rtk_join_info *ji, rtk_peer_view *out)
+void rtk_live__peer_view(const rtk_peer *p, rtk_peer_view *out)
 {
+    memset(out, 0, sizeof(*out));
     out->peer_id = p->peer_id;
     out->participant_id = p->participant_id;
-    out->custom_id = ji ? ji->custom_id : NULL;
-    out->name = p->name;
-    out->preset = ji ? ji->preset_name : NULL;
+    out->custom_id = p->info->custom_id;
+    out->name = p->info->name;
+    out->picture = p->info->picture;
+    out->preset = p->preset->name;
     out->joined_ms = p->joined_ms;
+}
+
+/* The peer itself, with its permissions (hello's "self"). */
+static void self_view(const rtk_peer *p, rtk_peer_view *out)
+{
+    rtk_live__peer_view(p, out);
+    out->permissions = p->preset->permissions;
+    out->permissions_len = p->preset->permissions_len;
+}
+
+static int listed(const rtk_peer *p)
+{
+    return !(p->flags & RTK_PERM_HIDDEN);
 }
 
 static void peer_unlink(rtk_live *live, rtk_peer *p)
 {
     rtk_lmeeting *m = p->m;
+    rtk_peer **head = p->state == RTK_PEER_WAITING ? &m->waiting : &m->peers;
     if (p->prev)
         p->prev->next = p->next;
     else
-        m->peers = p->next;
+        *head = p->next;
     if (p->next)
         p->next->prev = p->prev;
+    p->prev = p->next = NULL;
     if (rtk_map_get(&live->by_participant, p->participant_id) == p)
         rtk_map_del(&live->by_participant, p->participant_id);
-    live->npeers--;
+}
+
+static void peer_link(rtk_peer *p, rtk_peer **head)
+{
+    p->prev = NULL;
+    p->next = *head;
+    if (*head)
+        (*head)->prev = p;
+    *head = p;
+}
+
+static void peer_free(rtk_live *live, rtk_peer *p)
+{
+    preset_put(live, p->preset);
+    free(p->info);
+    free(p);
+}
+
+static void wait_mark(rtk_live *live, rtk_lmeeting *m)
+{
+    if (!m->wait_dirty) {
+        m->wait_dirty = 1;
+        m->wait_next = live->wait_dirty;
+        live->wait_dirty = m;
+    }
+}
+
+/* |p| is no longer in the waiting room (admitted, refused, gone). */
+static void waiting_out(rtk_live *live, rtk_peer *p)
+{
+    rtk_lmeeting *m = p->m;
+    peer_unlink(live, p);
+    if (m->nacceptors > 0) {
+        delta_leave(&m->wait, p);
+        wait_mark(live, m);
+    }
+}
+
+/* A live peer stops counting in the meeting's lists. */
+static void lists_out(rtk_lmeeting *m, rtk_peer *p)
+{
+    if (p->flags & RTK_PERM_LIST && --m->nlisters == 0)
+        delta_reset(&m->roster);
+    if (p->flags & RTK_PERM_ACCEPT_WAITING && --m->nacceptors == 0)
+        delta_reset(&m->wait);
+    if (listed(p) && m->nlisters > 0)
+        delta_leave(&m->roster, p);
+}
+
+static void lists_in(rtk_lmeeting *m, rtk_peer *p)
+{
+    /* the listers already there hear of it (a new lister has itself in its hello) */
+    if (listed(p) && m->nlisters > 0)
+        delta_join(&m->roster, p);
+    if (p->flags & RTK_PERM_LIST)
+        m->nlisters++;
+    if (p->flags & RTK_PERM_ACCEPT_WAITING)
+        m->nacceptors++;
 }
 
 /* Records that |p| left at |at| for |reason| and frees it. |replacing|: a new peer of the
@@ -268,9 +532,16 @@ static void peer_unlink(rtk_live *live, rtk_peer *p)
 static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int reason, int replacing, int quiet)
 {
     rtk_lmeeting *m = p->m;
+    live->npeers--;
+    if (p->state == RTK_PEER_WAITING) { /* not a live peer: nothing is counted or stored */
+        waiting_out(live, p);
+        peer_free(live, p);
+        return;
+    }
     rtk_lsession *s = m->session;
     int64_t now = rtk_time_now_ms();
     peer_unlink(live, p);
+    lists_out(m, p);
     if (at < p->joined_ms)
         at = p->joined_ms;
     s->live--;
@@ -289,13 +560,12 @@ static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int reason, int r
         s->gone = g;
     } else if (!quiet) {
         rtk_peer_view pv;
-        peer_view(p, NULL, &pv);
+        rtk_live__peer_view(p, &pv);
         rtk_live_event ev = {.type = RTK_LIVE_EV_LEFT, .reason = reason, .at_ms = at, .peer = &pv};
         rtk_live__emit_session(live, m, &ev);
     }
     mark_dirty(m);
-    free(p->name);
-    free(p);
+    peer_free(live, p);
     if (s->live == 0 && !replacing && !s->ending) {
         if (m->keep_alive_ms == 0)
             session_end(live, m, now, RTK_LIVE_END_EMPTY, 0);
@@ -321,6 +591,21 @@ void rtk_live__drain(rtk_live *live)
     }
 }
 
+/* A session ended: nobody waits for it any more (PROTOCOL.md §3a: closed with 4004). */
+static void waiting_close_all(rtk_live *live, rtk_lmeeting *m)
+{
+    while (m->waiting != NULL) {
+        rtk_peer *p = m->waiting;
+        if (p->dropping) { /* failed a send: take it off the drop list, it goes now */
+            rtk_peer **pp = &live->drops;
+            while (*pp != p)
+                pp = &(*pp)->drop_next;
+            *pp = p->drop_next;
+        }
+        peer_drop(live, p, RTK_LIVE_REFUSED, rtk_time_now_ms(), 0);
+    }
+}
+
 int rtk_live_may_join(rtk_live *live, const char *meeting_id, const char *participant_id)
 {
     rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
@@ -330,76 +615,220 @@ int rtk_live_may_join(rtk_live *live, const char *meeting_id, const char *partic
         return RTK_EBUSY;
     if (rtk_map_get(&m->session->kicked, participant_id))
         return RTK_EAUTH;
+    if (rtk_map_get(&m->session->refused, participant_id))
+        return RTK_EEXIST;
     return 0;
 }
 
-static void send_hello(rtk_live *live, rtk_peer *p, const rtk_join_info *ji, int64_t now)
+/* Listed peers of |m| for a hello: at most RTK_LIVE_LIST_BYTES of them by their bound; the
+ * rest (returned through *rest, a new array the caller frees with its count) follow in
+ * participants.updated frames right after it. */
+static size_t list_views(rtk_peer *head, int only_listed, rtk_peer_view **out, size_t *nout,
+                         rtk_peer_view **rest)
+{
+    size_t n = 0, cap = 16, bytes = 0, nrest = 0, caprest = 0;
+    rtk_peer_view *v = rtk_xmalloc(cap * sizeof(*v));
+    *rest = NULL;
+    for (rtk_peer *p = head; p != NULL; p = p->next) {
+        if (only_listed && !listed(p))
+            continue;
+        rtk_peer_view pv;
+        rtk_live__peer_view(p, &pv);
+        bytes += rtk_live_peer_view_bound(&pv);
+        if (bytes <= RTK_LIVE_LIST_BYTES) {
+            if (n == cap)
+                v = rtk_xrealloc(v, (cap *= 2) * sizeof(*v));
+            v[n++] = pv;
+        } else {
+            if (nrest == caprest)
+                *rest = rtk_xrealloc(*rest, (caprest = caprest ? caprest * 2 : 64) *
+                                                sizeof(**rest));
+            (*rest)[nrest++] = pv;
+        }
+    }
+    *out = v;
+    *nout = n;
+    return nrest;
+}
+
+/* A peer id in a "left" list: quotes and a comma. */
+#define LEFT_ID_BYTES 39
+
+/* Sends |views| (|n|) as the joined lists, and |left| (|nleft| ids), of |type| messages of
+ * at most RTK_LIVE_LIST_BYTES each, to |p| alone (|p| non-NULL) or to every live peer of |m|
+ * holding |need|. */
+static void send_joined(rtk_live *live, rtk_lmeeting *m, rtk_peer *p, int type, unsigned need,
+                        const rtk_peer_view *views, size_t n, const char *const *left,
+                        size_t nleft)
+{
+    size_t i = 0, li = 0;
+    do {
+        size_t start = i, lstart = li, bytes = 0;
+        while (i < n && (i == start || bytes + rtk_live_peer_view_bound(&views[i]) <=
+                                               RTK_LIVE_LIST_BYTES))
+            bytes += rtk_live_peer_view_bound(&views[i++]);
+        while (li < nleft && bytes + LEFT_ID_BYTES <= RTK_LIVE_LIST_BYTES) {
+            bytes += LEFT_ID_BYTES;
+            li++;
+        }
+        rtk_live_msg msg = {.type = type, .left = left + lstart, .nleft = li - lstart};
+        if (type == RTK_MSG_WAITING_UPDATED) {
+            msg.waiting = views + start;
+            msg.nwaiting = i - start;
+        } else {
+            msg.peers = views + start;
+            msg.npeers = i - start;
+        }
+        if (p != NULL)
+            send_one(live, p, &msg, NULL, 0);
+        else
+            broadcast(live, m, &msg, need);
+    } while (i < n || li < nleft);
+}
+
+/* Sends the changes |d| of |m|'s roster (|type| participants.updated) or waiting room
+ * (waiting.updated) to the live peers holding |need|, and forgets them. */
+static void delta_send(rtk_live *live, rtk_lmeeting *m, rtk_delta *d, int type, unsigned need)
+{
+    rtk_peer_view *views = rtk_xmalloc((d->njoined ? d->njoined : 1) * sizeof(*views));
+    const char **left = rtk_xmalloc((d->nleft ? d->nleft : 1) * sizeof(*left));
+    for (size_t i = 0; i < d->njoined; i++)
+        rtk_live__peer_view(d->joined[i], &views[i]);
+    for (size_t i = 0; i < d->nleft; i++)
+        left[i] = d->left[i];
+    send_joined(live, m, NULL, type, need, views, d->njoined, left, d->nleft);
+    free(views);
+    free(left);
+    delta_reset(d);
+}
+
+/* hello (or admitted) for a live peer |p|. */
+static void send_hello(rtk_live *live, rtk_peer *p, int type, int64_t now)
 {
     rtk_lmeeting *m = p->m;
     rtk_session_view sv;
     rtk_peer_view self;
     rtk_live__session_view(m, now, &sv);
-    peer_view(p, ji, &self);
+    self_view(p, &self);
     const rtk_poll_view **polls = NULL;
     int *votes = NULL;
-    size_t n = rtk_live__poll_views(m->session, p->participant_id, &polls, &votes);
-    rtk_live_msg hello = {.type = RTK_MSG_HELLO,
+    size_t n = 0;
+    if (p->flags & RTK_PERM_POLLS_VIEW)
+        n = rtk_live__poll_views(m->session, p->participant_id, &polls, &votes);
+    rtk_peer_view *people = NULL, *waiting = NULL, *more_people = NULL, *more_waiting = NULL;
+    size_t npeople = 0, nwaiting = 0, nmore_people = 0, nmore_waiting = 0;
+    if (p->flags & RTK_PERM_LIST)
+        nmore_people = list_views(m->peers, 1, &people, &npeople, &more_people);
+    if (p->flags & RTK_PERM_ACCEPT_WAITING)
+        nmore_waiting = list_views(m->waiting, 0, &waiting, &nwaiting, &more_waiting);
+    rtk_live_msg hello = {.type = type,
                           .session = &sv,
                           .self = &self,
                           .polls = polls,
                           .my_votes = votes,
-                          .npolls = n};
+                          .npolls = n,
+                          .list = (p->flags & RTK_PERM_LIST) != 0,
+                          .peers = people,
+                          .npeers = npeople,
+                          .accept = (p->flags & RTK_PERM_ACCEPT_WAITING) != 0,
+                          .waiting = waiting,
+                          .nwaiting = nwaiting};
     send_one(live, p, &hello, NULL, 0);
+    if (nmore_people)
+        send_joined(live, m, p, RTK_MSG_PARTICIPANTS_UPDATED, 0, more_people, nmore_people, NULL,
+                    0);
+    if (nmore_waiting)
+        send_joined(live, m, p, RTK_MSG_WAITING_UPDATED, 0, more_waiting, nmore_waiting, NULL, 0);
     free(polls);
     free(votes);
+    free(people);
+    free(waiting);
+    free(more_people);
+    free(more_waiting);
 }
 
-rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
+/* |p| (new, or admitted from the waiting room) becomes a live peer of |m|'s session, which
+ * it starts if there is none. */
+static void enter_live(rtk_live *live, rtk_peer *p, int64_t now)
 {
-    if (rtk_live_may_join(live, ji->meeting_id, ji->participant_id) != 0) {
-        live->tr->close(conn, RTK_LIVE_KICKED);
-        return NULL;
-    }
-    int64_t now = rtk_time_now_ms();
-    rtk_lmeeting *m = meeting_open(live, ji->meeting_id, ji->app_id, ji->title, ji->keep_alive_s);
-    rtk_peer *old = rtk_map_get(&live->by_participant, ji->participant_id);
-    if (old != NULL) {
-        /* Old and new swap in one step: the live count and the peak never count both. An
-         * old peer in another meeting's ending session leaves that one normally. */
-        int same = old->m == m && m->session != NULL;
-        peer_drop(live, old, RTK_LIVE_REPLACED, now, same);
-    }
+    rtk_lmeeting *m = p->m;
     rtk_lsession *s = m->session ? m->session : session_start(live, m, now);
     m->keep_alive_deadline = 0;
-
-    rtk_peer *p = rtk_xcalloc(1, sizeof(*p));
-    rtk_id_uuid4(p->peer_id);
-    snprintf(p->participant_id, sizeof(p->participant_id), "%s", ji->participant_id);
-    p->name = ji->name ? rtk_xstrndup(ji->name, strlen(ji->name)) : NULL;
-    p->m = m;
-    p->conn = conn;
-    p->joined_ms = p->heard_ms = now;
-    p->tokens = live->cfg.msg_burst;
-    p->refill_ms = now;
-    p->next = m->peers;
-    if (m->peers)
-        m->peers->prev = p;
-    m->peers = p;
-    rtk_map_put(&live->by_participant, p->participant_id, p);
-    live->npeers++;
-
+    p->state = RTK_PEER_LIVE;
+    p->joined_ms = now;
+    peer_link(p, &m->peers);
+    lists_in(m, p);
     s->live++;
     s->sum_joined += now;
     if (s->live > s->peak)
         s->peak = s->live;
     session_touch(s, now);
     rtk_peer_view pv;
-    peer_view(p, ji, &pv);
+    rtk_live__peer_view(p, &pv);
     rtk_live_event ev = {.type = RTK_LIVE_EV_JOINED, .at_ms = now, .peer = &pv};
     rtk_live__emit_session(live, m, &ev);
     mark_dirty(m);
+}
 
-    send_hello(live, p, ji, now);
+/* 1 if a peer of |ji|'s preset must wait before it joins |m| (PROTOCOL.md §3a). */
+static int must_wait(const rtk_lmeeting *m, const rtk_join_info *ji)
+{
+    switch (ji->perms.waiting) {
+    case RTK_WAIT_ON_PRIVILEGED: return 1;
+    case RTK_WAIT_SKIP_ON_ACCEPT:
+        return m->session == NULL ||
+               rtk_map_get(&m->session->admitted, ji->participant_id) == NULL;
+    default: return 0;
+    }
+}
+
+rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
+{
+    int rc = rtk_live_may_join(live, ji->meeting_id, ji->participant_id);
+    if (rc != 0) {
+        live->tr->close(conn, rc == RTK_EEXIST ? RTK_LIVE_REFUSED : RTK_LIVE_KICKED);
+        return NULL;
+    }
+    int64_t now = rtk_time_now_ms();
+    rtk_lmeeting *m = meeting_open(live, ji->meeting_id, ji->app_id, ji->title, ji->keep_alive_s);
+    int wait = must_wait(m, ji);
+    rtk_peer *old = rtk_map_get(&live->by_participant, ji->participant_id);
+    if (old != NULL) {
+        /* Old and new swap in one step: the live count and the peak never count both. An
+         * old peer in another meeting's ending session leaves that one normally. */
+        int same = old->m == m && m->session != NULL && !wait;
+        peer_drop(live, old, RTK_LIVE_REPLACED, now, same);
+    }
+
+    rtk_peer *p = rtk_xcalloc(1, sizeof(*p));
+    rtk_id_uuid4(p->peer_id);
+    snprintf(p->participant_id, sizeof(p->participant_id), "%s", ji->participant_id);
+    p->info = pinfo_new(ji);
+    p->preset = preset_get(live, ji);
+    p->flags = ji->perms.flags;
+    p->m = m;
+    p->conn = conn;
+    p->joined_ms = p->heard_ms = now;
+    p->tokens = live->cfg.msg_burst;
+    p->refill_ms = now;
+    rtk_map_put(&live->by_participant, p->participant_id, p);
+    live->npeers++;
+
+    if (wait) {
+        p->state = RTK_PEER_WAITING;
+        peer_link(p, &m->waiting);
+        if (m->nacceptors > 0) {
+            delta_join(&m->wait, p);
+            wait_mark(live, m);
+        }
+        rtk_peer_view self;
+        self_view(p, &self);
+        rtk_live_msg hello = {.type = RTK_MSG_HELLO, .waiting_state = 1, .self = &self};
+        send_one(live, p, &hello, NULL, 0);
+    } else {
+        enter_live(live, p, now);
+        send_hello(live, p, RTK_MSG_HELLO, now);
+    }
     int failed = p->dropping;
     rtk_live__drain(live);
     return failed ? NULL : p; /* a failed hello dropped (and freed) the new peer */
@@ -532,16 +961,13 @@ static void kick_stored(void *arg, int status)
         for (size_t i = 0; i < w->n; i++) {
             if (m == NULL || m->session == NULL || strcmp(m->session->id, w->session_id) != 0)
                 break; /* the session ended meanwhile: nobody of it is left to close */
-            rtk_lsession *s = m->session;
-            if (rtk_map_get(&s->kicked, w->ids[i]) == NULL) {
-                char *key = rtk_xstrndup(w->ids[i], strlen(w->ids[i]));
-                rtk_map_put(&s->kicked, key, key);
-            }
+            key_set_add(&m->session->kicked, w->ids[i]);
             rtk_peer *p = rtk_map_get(&live->by_participant, w->ids[i]);
             if (p != NULL && p->m == m) {
-                was_live[i] = 1;
+                was_live[i] = p->state == RTK_PEER_WAITING ? 2 : 1;
                 send_kicked(live, p, "kicked");
-                peer_drop(live, p, RTK_LIVE_KICKED, now, 0);
+                if (!p->dropping) /* else the drain closes it (slow consumer) */
+                    peer_drop(live, p, RTK_LIVE_KICKED, now, 0);
             }
         }
         rtk_live__drain(live);
@@ -602,9 +1028,47 @@ typedef struct end_wait {
     rtk_live *live;
     char meeting_id[37];
     char session_id[37];
-    rtk_live_count_cb cb;
+    rtk_live_count_cb cb; /* NULL for a host's session.kick_all */
     void *arg;
+    /* a host's session.kick_all: the sender, answered `done` before its `kicked` */
+    char sender_participant[37];
+    char sender_peer[37];
+    char ref[65];
+    size_t ref_len;
+    int has_ref;
 } end_wait;
+
+/* Answers the kick-all's requester: the REST callback, or the host peer's error. */
+static void end_answer(end_wait *w, int status, int64_t count)
+{
+    if (w->cb != NULL) {
+        w->cb(w->arg, status, count);
+    } else if (status != 0) {
+        rtk_peer *p = rtk_live_peer_find(w->live, w->sender_participant, w->sender_peer);
+        if (p != NULL)
+            rtk_live_reject(w->live, p, "unavailable",
+                            "The store could not take the kick-all; nothing was done",
+                            w->has_ref ? w->ref : NULL, w->ref_len);
+    }
+}
+
+/* A host's done for its kick-all: every participant kicked, the sender included. */
+static void end_done(rtk_live *live, end_wait *w, rtk_lmeeting *m)
+{
+    rtk_peer *sender = rtk_live_peer_find(live, w->sender_participant, w->sender_peer);
+    if (sender == NULL)
+        return;
+    size_t n = 0;
+    for (rtk_peer *p = m->peers; p != NULL; p = p->next)
+        n++;
+    const char **ids = rtk_xmalloc((n ? n : 1) * sizeof(*ids));
+    n = 0;
+    for (rtk_peer *p = m->peers; p != NULL; p = p->next)
+        ids[n++] = p->participant_id;
+    rtk_live_msg msg = {.type = RTK_MSG_DONE, .action = "kick_all", .ids = ids, .nids = n};
+    send_one(live, sender, &msg, w->has_ref ? w->ref : NULL, w->ref_len);
+    free(ids);
+}
 
 /* The kick-all's end is stored (or refused). */
 static void end_stored(void *arg, int status)
@@ -614,7 +1078,7 @@ static void end_stored(void *arg, int status)
     rtk_lmeeting *m = rtk_live__meeting(live, w->meeting_id);
     int64_t count = 0;
     if (m == NULL || m->session == NULL || strcmp(m->session->id, w->session_id) != 0) {
-        w->cb(w->arg, status == 0 ? 0 : RTK_EUNAVAIL, 0); /* cannot happen: it was ending */
+        end_answer(w, status == 0 ? 0 : RTK_EUNAVAIL, 0); /* cannot happen: it was ending */
         free(w);
         return;
     }
@@ -642,10 +1106,12 @@ static void end_stored(void *arg, int status)
             else if (m->keep_alive_deadline == 0)
                 m->keep_alive_deadline = now + m->keep_alive_ms;
         }
-        w->cb(w->arg, RTK_EUNAVAIL, 0);
+        end_answer(w, RTK_EUNAVAIL, 0);
         free(w);
         return;
     }
+    if (w->cb == NULL)
+        end_done(live, w, m);
     rtk_live_msg msg = {.type = RTK_MSG_KICKED, .reason = "kick_all"};
     for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
         next = p->next; /* peer_gone frees p only */
@@ -663,16 +1129,13 @@ static void end_stored(void *arg, int status)
     live->tr->release(&msg);
     session_end(live, m, now, RTK_LIVE_END_KICK_ALL, 1);
     rtk_live__drain(live);
-    w->cb(w->arg, 0, count);
+    end_answer(w, 0, count);
     free(w);
 }
 
-int rtk_live_kick_all(rtk_live *live, const char *meeting_id, rtk_live_count_cb cb, void *arg)
+/* Starts the kick-all of |m|'s session (live and not ending), answered through |w|. */
+static void kick_all_start(rtk_live *live, rtk_lmeeting *m, end_wait *w)
 {
-    int rc;
-    rtk_lmeeting *m = acting_on(live, meeting_id, &rc);
-    if (m == NULL)
-        return rc;
     rtk_lsession *s = m->session;
     int64_t now = rtk_time_now_ms();
     /* The end as it will be stored: every peer leaves now. */
@@ -692,14 +1155,147 @@ int rtk_live_kick_all(rtk_live *live, const char *meeting_id, rtk_live_count_cb 
     rtk_live__emit(live, &ev);
     s->ending = 1;
     m->keep_alive_deadline = 0;
-    end_wait *w = rtk_xcalloc(1, sizeof(*w));
     w->live = live;
     memcpy(w->meeting_id, m->id, sizeof(w->meeting_id));
     memcpy(w->session_id, s->id, sizeof(w->session_id));
+    barrier(live, end_stored, w);
+}
+
+int rtk_live_kick_all(rtk_live *live, const char *meeting_id, rtk_live_count_cb cb, void *arg)
+{
+    int rc;
+    rtk_lmeeting *m = acting_on(live, meeting_id, &rc);
+    if (m == NULL)
+        return rc;
+    end_wait *w = rtk_xcalloc(1, sizeof(*w));
     w->cb = cb;
     w->arg = arg;
-    barrier(live, end_stored, w);
+    kick_all_start(live, m, w);
     return 0;
+}
+
+/* Copies a client's ref (at most 64 bytes, as the channel checked) into |buf|. */
+static size_t copy_ref(char buf[65], int *has, const char *ref, size_t ref_len)
+{
+    *has = ref != NULL;
+    if (ref == NULL)
+        return 0;
+    size_t n = ref_len < 64 ? ref_len : 64;
+    memcpy(buf, ref, n);
+    buf[n] = '\0';
+    return n;
+}
+
+/* 1 if |p| holds |flag|; else it is answered `forbidden`. A waiting peer holds nothing. */
+static int allowed(rtk_live *live, rtk_peer *p, unsigned flag, const char *ref, size_t ref_len)
+{
+    if (p->state == RTK_PEER_LIVE && (p->flags & flag))
+        return 1;
+    rtk_live__send_error(live, p, "forbidden",
+                         p->state == RTK_PEER_WAITING
+                             ? "A peer in the waiting room may only send ping"
+                             : "The participant's preset does not allow this",
+                         ref, ref_len);
+    rtk_live__drain(live);
+    return 0;
+}
+
+int rtk_live_may_kick(rtk_live *live, rtk_peer *peer, const char *ref, size_t ref_len)
+{
+    return allowed(live, peer, RTK_PERM_KICK, ref, ref_len);
+}
+
+/* The session of a host's action: 1, or 0 after answering `unavailable` (it is ending). */
+static int host_session(rtk_live *live, rtk_peer *p, const char *ref, size_t ref_len)
+{
+    if (p->m->session != NULL && !p->m->session->ending)
+        return 1;
+    rtk_live_reject(live, p, "unavailable", "The session is ending; nothing was done", ref,
+                    ref_len);
+    return 0;
+}
+
+void rtk_live_host_kick_all(rtk_live *live, rtk_peer *peer, const char *ref, size_t ref_len)
+{
+    if (!allowed(live, peer, RTK_PERM_KICK, ref, ref_len) ||
+        !host_session(live, peer, ref, ref_len))
+        return;
+    end_wait *w = rtk_xcalloc(1, sizeof(*w));
+    memcpy(w->sender_participant, peer->participant_id, sizeof(w->sender_participant));
+    memcpy(w->sender_peer, peer->peer_id, sizeof(w->sender_peer));
+    w->ref_len = copy_ref(w->ref, &w->has_ref, ref, ref_len);
+    kick_all_start(live, peer->m, w);
+}
+
+/* A host's waiting.admit or waiting.refuse, answered once what came before is durable. */
+typedef struct wait_done {
+    rtk_live *live;
+    char participant_id[37];
+    char peer_id[37];
+    char ref[65];
+    size_t ref_len;
+    int has_ref;
+    int admit;
+    size_t n;
+    char (*ids)[37];
+} wait_done;
+
+static void waiting_stored(void *arg, int status)
+{
+    wait_done *w = arg;
+    rtk_peer *p = rtk_live_peer_find(w->live, w->participant_id, w->peer_id);
+    if (p != NULL && status != 0) {
+        rtk_live_reject(w->live, p, "unavailable", "The store could not take it; try again",
+                        w->has_ref ? w->ref : NULL, w->ref_len);
+    } else if (p != NULL) {
+        const char **ids = rtk_xmalloc((w->n ? w->n : 1) * sizeof(*ids));
+        for (size_t i = 0; i < w->n; i++)
+            ids[i] = w->ids[i];
+        rtk_live_send_done(w->live, p, w->admit ? "admit" : "refuse", ids, w->n,
+                           w->has_ref ? w->ref : NULL, w->ref_len);
+        free(ids);
+    }
+    free(w->ids);
+    free(w);
+}
+
+void rtk_live_host_waiting(rtk_live *live, rtk_peer *peer, int admit, const char *const *ids,
+                           size_t n, const char *ref, size_t ref_len)
+{
+    if (!allowed(live, peer, RTK_PERM_ACCEPT_WAITING, ref, ref_len) ||
+        !host_session(live, peer, ref, ref_len))
+        return;
+    rtk_lmeeting *m = peer->m;
+    rtk_lsession *s = m->session;
+    int64_t now = rtk_time_now_ms();
+    wait_done *w = rtk_xcalloc(1, sizeof(*w));
+    w->live = live;
+    memcpy(w->participant_id, peer->participant_id, sizeof(w->participant_id));
+    memcpy(w->peer_id, peer->peer_id, sizeof(w->peer_id));
+    w->ref_len = copy_ref(w->ref, &w->has_ref, ref, ref_len);
+    w->admit = admit;
+    w->ids = rtk_xcalloc(n ? n : 1, sizeof(*w->ids));
+    for (size_t i = 0; i < n; i++) {
+        rtk_peer *p = rtk_map_get(&live->by_participant, ids[i]);
+        if (p == NULL || p->m != m || p->state != RTK_PEER_WAITING || p->dropping)
+            continue; /* not waiting here: ignored */
+        memcpy(w->ids[w->n++], p->participant_id, sizeof(w->ids[0]));
+        if (admit) {
+            key_set_add(&s->admitted, p->participant_id);
+            waiting_out(live, p);
+            rtk_map_put(&live->by_participant, p->participant_id, p);
+            enter_live(live, p, now);
+            send_hello(live, p, RTK_MSG_ADMITTED, now);
+        } else {
+            key_set_add(&s->refused, p->participant_id);
+            rtk_live_msg msg = {.type = RTK_MSG_REFUSED};
+            send_one(live, p, &msg, NULL, 0);
+            if (!p->dropping)
+                peer_drop(live, p, RTK_LIVE_REFUSED, now, 0);
+        }
+    }
+    barrier(live, waiting_stored, w);
+    rtk_live__drain(live);
 }
 
 void rtk_live_participant_deleted(rtk_live *live, const char *participant_id)
@@ -719,6 +1315,20 @@ void rtk_live_meeting_changed(rtk_live *live, const char *meeting_id, const char
         return;
     set_title(&m->title, title);
     m->keep_alive_ms = keep_alive_s * 1000;
+}
+
+void rtk_live_turn_end(rtk_live *live)
+{
+    /* waiting.updated: once per loop turn (a host waits for nobody) */
+    while (live->wait_dirty != NULL) {
+        rtk_lmeeting *m = live->wait_dirty;
+        live->wait_dirty = m->wait_next;
+        m->wait_dirty = 0;
+        if (!delta_empty(&m->wait))
+            delta_send(live, m, &m->wait, RTK_MSG_WAITING_UPDATED, RTK_PERM_ACCEPT_WAITING);
+    }
+    rtk_live__drain(live);
+    rtk_live__polls_turn_end(live);
 }
 
 size_t rtk_live_peer_count(const rtk_live *live)
@@ -747,12 +1357,14 @@ static void heartbeat(rtk_live *live, int64_t now)
             m->session->seen_ms = now;
             session_changed(live, m);
         }
-        for (rtk_peer *p = m->peers; p != NULL; p = p->next) {
-            if (p->heard_ms < limit) {
-                p->drop_next = dead; /* not on live->drops: this list is ours */
-                dead = p;
-            } else {
-                rtk_live__send(live, p, &ping, NULL, 0);
+        for (int list = 0; list < 2; list++) {
+            for (rtk_peer *p = list ? m->waiting : m->peers; p != NULL; p = p->next) {
+                if (p->heard_ms < limit) {
+                    p->drop_next = dead; /* not on live->drops: this list is ours */
+                    dead = p;
+                } else {
+                    rtk_live__send(live, p, &ping, NULL, 0);
+                }
             }
         }
     }
@@ -777,6 +1389,11 @@ static void flush_updates(rtk_live *live, int64_t now)
         if (m->session != NULL && !m->session->ending && m->keep_alive_deadline &&
             now >= m->keep_alive_deadline && m->peers == NULL)
             session_end(live, m, now, RTK_LIVE_END_KEEPALIVE, 0);
+        if (!delta_empty(&m->roster) &&
+            now - m->last_roster_ms >= (int64_t)live->cfg.update_min_ms) {
+            m->last_roster_ms = now;
+            delta_send(live, m, &m->roster, RTK_MSG_PARTICIPANTS_UPDATED, RTK_PERM_LIST);
+        }
         if (!m->dirty || now - m->last_update_ms < (int64_t)live->cfg.update_min_ms)
             continue;
         m->dirty = 0;
@@ -786,7 +1403,7 @@ static void flush_updates(rtk_live *live, int64_t now)
         rtk_session_view sv;
         rtk_live__session_view(m, now, &sv);
         rtk_live_msg msg = {.type = RTK_MSG_SESSION_UPDATED, .session = &sv};
-        broadcast(live, m, &msg);
+        broadcast(live, m, &msg, 0);
     }
     rtk_live__polls_tick(live, now);
     rtk_live__drain(live);
@@ -808,10 +1425,13 @@ static void forgive_stall(rtk_live *live, int64_t now)
     size_t it = 0;
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
-        for (rtk_peer *p = ((rtk_lmeeting *)v)->peers; p != NULL; p = p->next) {
-            p->heard_ms += gap;
-            if (p->heard_ms > now)
-                p->heard_ms = now;
+        rtk_lmeeting *m = v;
+        for (int list = 0; list < 2; list++) {
+            for (rtk_peer *p = list ? m->waiting : m->peers; p != NULL; p = p->next) {
+                p->heard_ms += gap;
+                if (p->heard_ms > now)
+                    p->heard_ms = now;
+            }
         }
     }
     if (live->next_heartbeat <= now)
@@ -898,6 +1518,7 @@ int rtk_live_new(uv_loop_t *loop, const rtk_live_config *cfg, const rtk_live_tra
     }
     rtk_map_init(&live->meetings);
     rtk_map_init(&live->by_participant);
+    rtk_map_init(&live->presets);
     live->last_tick_ms = rtk_time_now_ms();
     live->next_heartbeat = live->last_tick_ms + (int64_t)live->cfg.heartbeat_ms;
     uv_timer_init(loop, &live->tick);
@@ -922,6 +1543,11 @@ void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg)
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
+        while (m->waiting != NULL) {
+            rtk_peer *p = m->waiting;
+            live->tr->close(p->conn, RTK_LIVE_SHUTDOWN);
+            peer_gone(live, p, now, RTK_LIVE_SHUTDOWN, 1, 1);
+        }
         if (m->session == NULL)
             continue;
         int had_peers = m->peers != NULL;
@@ -953,16 +1579,19 @@ void rtk_live_free(rtk_live *live)
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
-        while (m->peers != NULL) {
-            rtk_peer *p = m->peers;
-            m->peers = p->next;
-            free(p->name);
-            free(p);
+        for (int list = 0; list < 2; list++) {
+            rtk_peer **head = list ? &m->waiting : &m->peers;
+            while (*head != NULL) {
+                rtk_peer *p = *head;
+                *head = p->next;
+                peer_free(live, p);
+            }
         }
         lsession_free(live, m->session);
         meeting_free(m);
     }
     rtk_map_free(&live->meetings);
     rtk_map_free(&live->by_participant);
+    rtk_map_free(&live->presets); /* empty: every peer gave its preset back */
     free(live);
 }

@@ -81,25 +81,41 @@ typedef struct rtk_poll_view {
     const rtk_vote_view *const *votes; /* in the order cast */
 } rtk_poll_view;
 
-/* A peer as hello's "self" shows it. */
+/* A peer as hello's "self", the rosters and the waiting list show it (PROTOCOL.md §4). */
 typedef struct rtk_peer_view {
     const char *peer_id;
     const char *participant_id;
     const char *custom_id;
-    const char *name;   /* may be NULL */
-    const char *preset; /* may be NULL */
-    int64_t joined_ms;
+    const char *name;    /* may be NULL */
+    const char *picture; /* may be NULL */
+    const char *preset;  /* may be NULL */
+    int64_t joined_ms;   /* a waiting peer: when it began to wait */
+    const char *permissions; /* "self" only: the preset's permissions object, JSON text */
+    size_t permissions_len;
 } rtk_peer_view;
+
+/* Listed peers in one frame (a hello's lists, one participants.updated or waiting.updated):
+ * at most this many bytes by rtk_live_peer_view_bound. A longer list goes in several. */
+#define RTK_LIVE_LIST_BYTES (64 * 1024)
+/* The bytes |v| takes in a list as the channel renders it, or more. */
+size_t rtk_live_peer_view_bound(const rtk_peer_view *v);
 
 /* ---- messages to peers, as data (the channel renders them) ---- */
 
 enum rtk_live_msg_type {
-    RTK_MSG_HELLO,           /* .session, .self, .polls/.my_votes/.npolls */
-    RTK_MSG_SESSION_UPDATED, /* .session */
-    RTK_MSG_POLL_CREATED,    /* .poll, .my_vote (the receiver's viewer view) */
-    RTK_MSG_POLL_UPDATED,    /* .poll, .my_vote */
-    RTK_MSG_POLL_VOTED,      /* .poll, .my_vote (the voter's) */
-    RTK_MSG_KICKED,          /* .reason ("kicked" or "kick_all") */
+    RTK_MSG_HELLO,                /* .session, .self, .polls/.my_votes/.npolls, .peers/.npeers
+                                   * (with .list), .waiting/.nwaiting (with .accept); .waiting_state:
+                                   * a waiting peer's hello (.self only) */
+    RTK_MSG_ADMITTED,             /* as RTK_MSG_HELLO, state joined */
+    RTK_MSG_REFUSED,              /* (then close 4004) */
+    RTK_MSG_SESSION_UPDATED,      /* .session */
+    RTK_MSG_PARTICIPANTS_UPDATED, /* .peers/.npeers joined, .left/.nleft */
+    RTK_MSG_WAITING_UPDATED,      /* .waiting/.nwaiting joined, .left/.nleft */
+    RTK_MSG_POLL_CREATED,         /* .poll, .my_vote (the receiver's viewer view) */
+    RTK_MSG_POLL_UPDATED,         /* .poll (counts), .voters/.nvoters since the previous one */
+    RTK_MSG_POLL_VOTED,           /* .poll, .my_vote (the voter's); the view when hide_votes */
+    RTK_MSG_KICKED,               /* .reason ("kicked" or "kick_all") */
+    RTK_MSG_DONE,                 /* .action, .ids/.nids */
     RTK_MSG_PONG,
     RTK_MSG_ERROR, /* .code, .text */
     RTK_MSG_PING   /* a WebSocket ping */
@@ -107,6 +123,9 @@ enum rtk_live_msg_type {
 
 typedef struct rtk_live_msg {
     int type;
+    int waiting_state; /* hello: the peer waits */
+    int list;          /* hello: carries "participants" */
+    int accept;        /* hello: carries "waiting" */
     const rtk_session_view *session;
     const rtk_peer_view *self;
     const rtk_poll_view *poll;
@@ -114,6 +133,17 @@ typedef struct rtk_live_msg {
     const rtk_poll_view *const *polls; /* hello: every poll of the session */
     const int *my_votes;               /* hello: the receiver's vote in each, or -1 */
     size_t npolls;
+    const rtk_peer_view *peers; /* hello: listed peers; participants.updated: joined */
+    size_t npeers;
+    const rtk_peer_view *waiting; /* hello: waiting peers; waiting.updated: joined */
+    size_t nwaiting;
+    const char *const *left; /* peer ids */
+    size_t nleft;
+    const rtk_vote_view *const *voters; /* poll.updated: oldest first */
+    size_t nvoters;
+    const char *action;            /* done */
+    const char *const *ids;        /* done: participant ids */
+    size_t nids;
     const char *reason;
     const char *code;
     const char *text;
@@ -131,6 +161,7 @@ enum rtk_live_close {
     RTK_LIVE_SHUTDOWN, /* 1001 server shutting down */
     RTK_LIVE_SLOW,     /* 1008 slow consumer */
     RTK_LIVE_FLOOD,    /* 1008 rate limit */
+    RTK_LIVE_REFUSED,  /* 4004: refused from the waiting room, or its session ended */
 };
 
 /* How live reaches connections. |conn| is the channel's handle for one peer. */
@@ -231,6 +262,17 @@ void rtk_live_restore_vote(rtk_live *live, const char *meeting_id, const char *p
 
 /* ---- channel side ---- */
 
+/* A poll to create (validated by the caller). Strings are copied. */
+typedef struct rtk_poll_spec {
+    const char *question;
+    const char *const *opts;
+    int nopts;
+    int anonymous;
+    int hide_votes;
+    const char *created_by;
+    size_t view_bytes; /* an upper bound of the bytes of any view of it (the channel's) */
+} rtk_poll_spec;
+
 /* What a joining peer is, read from the store by the handshake. Borrowed during the call. */
 typedef struct rtk_join_info {
     const char *app_id;
@@ -248,11 +290,13 @@ typedef struct rtk_join_info {
 } rtk_join_info;
 
 /* 0 if |participant_id| may join |meeting_id| now; RTK_EAUTH if it was kicked from the
- * session that is live now; RTK_EBUSY while that session is ending (try again). */
+ * session that is live now, RTK_EEXIST if it was refused from that session's waiting room;
+ * RTK_EBUSY while that session is ending (try again). */
 int rtk_live_may_join(rtk_live *live, const char *meeting_id, const char *participant_id);
 
-/* Adds a connected peer: replaces (4002) the participant's previous peer, starts or continues
- * the session, sends `hello`. Returns the new peer (owned by live), or NULL when the join was
+/* Adds a connected peer: replaces (4002) the participant's previous peer (live or waiting);
+ * then either puts it in the meeting's waiting room (its preset says it must wait: hello with
+ * state "waiting") or starts or continues the session and sends `hello`. Returns the new peer (owned by live), or NULL when the join was
  * refused (rtk_live_may_join) or its hello could not be queued (the connection was closed). */
 rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn);
 
@@ -278,6 +322,32 @@ void rtk_live_reject(rtk_live *live, rtk_peer *peer, const char *code, const cha
 void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t option,
                    const char *ref, size_t ref_len);
 
+/* Host actions (PROTOCOL.md §5). Each checks the peer's permissions (error `forbidden`),
+ * acts, and answers `done` (or the poll.created of a poll.create) once what it did is
+ * durable, or `unavailable`. */
+/* poll.create: |spec| validated by the channel; created_by is the peer's participant. */
+void rtk_live_host_poll(rtk_live *live, rtk_peer *peer, const rtk_poll_spec *spec,
+                        const char *ref, size_t ref_len);
+/* session.kick_all: the sender's done goes out before its kicked. */
+void rtk_live_host_kick_all(rtk_live *live, rtk_peer *peer, const char *ref, size_t ref_len);
+/* waiting.admit (|admit| 1) / waiting.refuse (0) of the waiting peers of |ids|; others are
+ * ignored. */
+void rtk_live_host_waiting(rtk_live *live, rtk_peer *peer, int admit, const char *const *ids,
+                           size_t n, const char *ref, size_t ref_len);
+/* participant.kick needs the store to resolve ids (the API layer does it): 1 if |peer| may
+ * kick; else it was answered `forbidden` and 0 is returned. */
+int rtk_live_may_kick(rtk_live *live, rtk_peer *peer, const char *ref, size_t ref_len);
+
+/* A peer named by its ids, for answering it after an asynchronous step: NULL when it is gone
+ * (left, or replaced by a newer peer of its participant). */
+rtk_peer *rtk_live_peer_find(rtk_live *live, const char *participant_id, const char *peer_id);
+const char *rtk_live_peer_id(const rtk_peer *peer);
+const char *rtk_live_peer_participant(const rtk_peer *peer);
+const char *rtk_live_peer_meeting(const rtk_peer *peer);
+/* Sends `done` for |action| listing |ids| to |peer|, with its |ref|. */
+void rtk_live_send_done(rtk_live *live, rtk_peer *peer, const char *action,
+                        const char *const *ids, size_t n, const char *ref, size_t ref_len);
+
 /* ---- API side ---- */
 
 /* The live session of |meeting_id|: 0 and *out filled (borrowed), or RTK_ENOTFOUND. */
@@ -289,9 +359,9 @@ int rtk_live_session_if_live(rtk_live *live, const char *meeting_id, const char 
                              rtk_session_view *out);
 
 /* Kicks |n| participants from the live session of |meeting_id| (PROTOCOL.md §3). Once the
- * kicks are stored, each participant is barred from the session, live ones get `kicked` and
- * close 4001, and |cb|(|arg|, 0, was_live) runs with was_live[i] telling which had a live
- * peer; if the store refused, nothing happened and |cb| gets RTK_EUNAVAIL (was_live NULL).
+ * kicks are stored, each participant is barred from the session, live and waiting ones get
+ * `kicked` and close 4001, and |cb|(|arg|, 0, was_live) runs with was_live[i] telling which
+ * had a live peer (1) or a waiting one (2); if the store refused, nothing happened and |cb| gets RTK_EUNAVAIL (was_live NULL).
  * Returns 0 (|cb| will run), or RTK_ENOTFOUND (no live session) / RTK_EBUSY (the session is
  * ending), and then |cb| never runs. |ids| are copied. */
 typedef void (*rtk_live_kick_cb)(void *arg, int status, const int *was_live);
@@ -315,15 +385,6 @@ int rtk_live_kick_all(rtk_live *live, const char *meeting_id, rtk_live_count_cb 
  * (the view is borrowed during the call); RTK_EUNAVAIL when the store refused (no poll).
  * Returns 0, RTK_ENOTFOUND or RTK_EBUSY as rtk_live_kick, or RTK_ETOOBIG when the session
  * holds as many polls as it may. Strings are copied. */
-typedef struct rtk_poll_spec {
-    const char *question;
-    const char *const *opts;
-    int nopts;
-    int anonymous;
-    int hide_votes;
-    const char *created_by;
-    size_t view_bytes; /* an upper bound of the bytes of any view of it (the channel's) */
-} rtk_poll_spec;
 typedef void (*rtk_live_poll_cb)(void *arg, int status, const rtk_poll_view *poll);
 int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_spec *spec,
                          rtk_live_poll_cb cb, void *arg);

@@ -11,9 +11,28 @@ typedef struct rtk_poll rtk_poll;
 
 #define RTK_LIVE_MAX_SINKS 4
 
+/* A preset as peers hold it: interned (one per distinct name and permissions), counted. */
+typedef struct rtk_lpreset {
+    char *key; /* name, '\n', permissions: the intern map's key */
+    const char *name;
+    const char *permissions; /* JSON text */
+    size_t permissions_len;
+    rtk_perms perms;
+    size_t refs;
+} rtk_lpreset;
+
+/* What a peer shows of its participant in lists: one allocation. */
+typedef struct rtk_pinfo {
+    const char *name;    /* may be NULL */
+    const char *picture; /* may be NULL */
+    char custom_id[];    /* then the name and the picture */
+} rtk_pinfo;
+
+enum { RTK_PEER_LIVE = 0, RTK_PEER_WAITING = 1 };
+
 /* One connected participant. Kept small: thousands of idle ones must stay cheap. */
 struct rtk_peer {
-    rtk_peer *prev, *next; /* the meeting's peer list */
+    rtk_peer *prev, *next; /* the meeting's peer list (or its waiting list) */
     rtk_peer *drop_next;   /* on live->drops (or a heartbeat's local list) */
     rtk_lmeeting *m;
     void *conn; /* the channel's connection */
@@ -22,8 +41,12 @@ struct rtk_peer {
     int64_t refill_ms; /* token bucket: last refill */
     double tokens;     /* token bucket: messages it may still send now */
     uint32_t excess;   /* refused messages since it last had a token */
+    uint32_t delta_idx; /* 1 + its index in the meeting's roster (or waiting) joined list */
     uint8_t dropping;  /* a send failed: on live->drops, gets nothing more */
-    char *name;        /* the participant's name at join (for poll voter lists) */
+    uint8_t state;     /* RTK_PEER_LIVE or RTK_PEER_WAITING */
+    uint8_t flags;     /* preset->perms.flags */
+    rtk_pinfo *info;   /* the participant at join; info->name also names its votes */
+    rtk_lpreset *preset;
     char peer_id[37];
     char participant_id[37];
 };
@@ -53,7 +76,18 @@ typedef struct rtk_lsession {
     rtk_poll *polls;    /* oldest first */
     size_t npolls;      /* polls, those waiting to be stored included */
     size_t poll_bytes;  /* the view bounds of those polls, summed */
+    rtk_map admitted;   /* participant ids admitted from the waiting room (keys owned) */
+    rtk_map refused;    /* participant ids refused from it (keys owned) */
 } rtk_lsession;
+
+/* Changes to a list of peers (the roster, the waiting room) since they were last sent: the
+ * peers that came (each knows its index + 1 in |joined|) and the ids of those that went. */
+typedef struct rtk_delta {
+    rtk_peer **joined;
+    size_t njoined, cap_joined;
+    char (*left)[37];
+    size_t nleft, cap_left;
+} rtk_delta;
 
 struct rtk_lmeeting {
     char id[37];
@@ -62,6 +96,14 @@ struct rtk_lmeeting {
     int64_t keep_alive_ms;
     rtk_lsession *session; /* NULL when no session is live */
     rtk_peer *peers;
+    rtk_peer *waiting;           /* peers in the waiting room, newest first */
+    size_t nlisters;             /* live peers that see the participant list */
+    size_t nacceptors;           /* live peers that see the waiting room */
+    rtk_delta roster;            /* for participants.updated (kept while nlisters > 0) */
+    rtk_delta wait;              /* for waiting.updated (kept while nacceptors > 0) */
+    int64_t last_roster_ms;      /* last participants.updated sent */
+    rtk_lmeeting *wait_next;     /* on live->wait_dirty */
+    int wait_dirty;
     int64_t keep_alive_deadline; /* 0: none running */
     int64_t last_update_ms;      /* last session.updated sent */
     int dirty;                   /* counters changed since then */
@@ -84,6 +126,8 @@ struct rtk_live {
     int64_t next_heartbeat;
     int64_t last_tick_ms;  /* when the tick timer last ran (to notice the loop stalled) */
     rtk_poll *voted_polls; /* polls holding poll.voted renderings of this loop turn */
+    rtk_map presets;       /* rtk_lpreset.key -> rtk_lpreset */
+    rtk_lmeeting *wait_dirty; /* meetings whose waiting room changed this loop turn */
     rtk_live_sub subs[RTK_LIVE_MAX_SINKS];
     int nsubs;
     uv_timer_t tick;
@@ -105,14 +149,26 @@ void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_live_msg *msg, const char *
 void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const char *text,
                           const char *ref, size_t ref_len);
 void rtk_live__drain(rtk_live *live);
+/* The view of |p| in lists. */
+void rtk_live__peer_view(const rtk_peer *p, rtk_peer_view *out);
+/* Sends `done` to the peer named by |participant_id| and |peer_id| if it is still there. */
+void rtk_live__done_to(rtk_live *live, const char *participant_id, const char *peer_id,
+                       const char *action, const char *const *ids, size_t n, const char *ref,
+                       size_t ref_len);
 rtk_lmeeting *rtk_live__meeting(rtk_live *live, const char *id);
 
 /* Polls (rtk_live_polls.c). */
 void rtk_live__polls_free(rtk_live *live, rtk_lsession *s);
 void rtk_live__polls_tick(rtk_live *live, int64_t now);
+/* Releases the poll.voted renderings of this loop turn. */
+void rtk_live__polls_turn_end(rtk_live *live);
 /* Views of every poll of |s| and |participant_id|'s vote in each, for hello: fills *polls
  * and *votes with new arrays (the caller frees both) and returns their length. */
 size_t rtk_live__poll_views(const rtk_lsession *s, const char *participant_id,
                             const rtk_poll_view ***polls, int **votes);
+/* A poll from a peer (poll.create), answered to it with its ref. */
+int rtk_live__poll_create(rtk_live *live, rtk_lmeeting *m, const rtk_poll_spec *spec,
+                          const rtk_peer *creator, const char *ref, size_t ref_len,
+                          rtk_live_poll_cb cb, void *arg);
 
 #endif

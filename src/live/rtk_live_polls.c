@@ -35,6 +35,7 @@ struct rtk_poll {
     size_t cap;
     rtk_map voters; /* participant id -> its rtk_vote_view */
     int dirty;      /* votes since the last poll.updated */
+    size_t sent;    /* votes[0..sent) were in a poll.updated (or before any was due) */
     int64_t last_update_ms;
     /* poll.voted, rendered once per option for every voter answered in the same loop turn
      * (the view differs only by my_vote; the ref is spliced in per reply). Valid while
@@ -123,7 +124,7 @@ static rtk_live_msg *voted_msg(rtk_live *live, rtk_poll *p, int option)
     return &p->voted[option];
 }
 
-void rtk_live_turn_end(rtk_live *live)
+void rtk_live__polls_turn_end(rtk_live *live)
 {
     while (live->voted_polls != NULL)
         voted_release(live, live->voted_polls);
@@ -203,6 +204,8 @@ static void remove_vote(rtk_poll *p, rtk_vote_view *v)
         if (p->votes[i] == v) {
             memmove(&p->votes[i], &p->votes[i + 1], (n - i - 1) * sizeof(*p->votes));
             p->view.nvotes--;
+            if (i < p->sent)
+                p->sent--;
             break;
         }
     }
@@ -233,26 +236,70 @@ size_t rtk_live__poll_views(const rtk_lsession *s, const char *participant_id,
     return n;
 }
 
-/* Sends |type| with each peer's view of |p| to every peer of |m|: one message per distinct
- * view (index 0 hidden, 1 visible without a vote, 2 + k for my_vote k), each rendered once by
- * the transport. */
-static void broadcast_views(rtk_live *live, rtk_lmeeting *m, rtk_poll *p, int type)
+/* 1 if |peer| sees the tallies of |p| (PROTOCOL.md §6: hidden until it votes in a hide_votes
+ * poll). */
+static int sees_tallies(const rtk_poll *p, const rtk_peer *peer)
 {
-    size_t nviews = (size_t)p->view.nopts + 2;
-    rtk_live_msg *views = rtk_xcalloc(nviews, sizeof(*views));
-    for (size_t k = 0; k < nviews; k++) {
-        views[k].type = type;
-        views[k].poll = &p->view;
-        views[k].my_vote = k >= 2 ? (int)k - 2 : -1;
-    }
+    return (peer->flags & RTK_PERM_POLLS_VIEW) &&
+           (!p->view.hide_votes || rtk_map_get(&p->voters, peer->participant_id) != NULL);
+}
+
+/* poll.created to every peer of |m| that can view polls, and to |creator| (a peer's
+ * poll.create) with its ref: one message per distinct view (hidden, or visible: nobody has
+ * voted yet), each rendered once by the transport. */
+static void broadcast_created(rtk_live *live, rtk_lmeeting *m, rtk_poll *p, const char *creator,
+                              const char *ref, size_t ref_len)
+{
+    rtk_live_msg msg = {.type = RTK_MSG_POLL_CREATED, .poll = &p->view, .my_vote = -1};
     for (rtk_peer *peer = m->peers; peer != NULL; peer = peer->next) {
-        int mine = my_vote(p, peer->participant_id);
-        size_t k = mine >= 0 ? (size_t)mine + 2 : p->view.hide_votes ? 0 : 1;
-        rtk_live__send(live, peer, &views[k], NULL, 0);
+        int mine = creator != NULL && strcmp(peer->peer_id, creator) == 0;
+        if (mine)
+            rtk_live__send(live, peer, &msg, ref, ref_len);
+        else if (peer->flags & RTK_PERM_POLLS_VIEW)
+            rtk_live__send(live, peer, &msg, NULL, 0);
     }
-    for (size_t k = 0; k < nviews; k++)
-        live->tr->release(&views[k]);
-    free(views);
+    live->tr->release(&msg);
+}
+
+/* Recent voters per option a poll.updated lists (as many as a viewer view shows). */
+#define UPDATE_VOTERS_PER_OPTION 20
+
+/* poll.updated: the tallies and the votes since the previous one (at most the 20 most recent
+ * of each option; none in an anonymous poll), the same bytes to every peer that sees the
+ * tallies. */
+static void broadcast_update(rtk_live *live, rtk_lmeeting *m, rtk_poll *p)
+{
+    size_t from = p->sent, n = p->view.nvotes;
+    const rtk_vote_view **voters = NULL;
+    size_t nv = 0;
+    if (!p->view.anonymous && n > from) {
+        int *per = rtk_xcalloc((size_t)p->view.nopts, sizeof(*per));
+        voters = rtk_xmalloc((n - from) * sizeof(*voters));
+        /* newest first, then reversed: oldest first */
+        for (size_t i = n; i-- > from;) {
+            const rtk_vote_view *v = p->votes[i];
+            if (per[v->option] < UPDATE_VOTERS_PER_OPTION) {
+                per[v->option]++;
+                voters[nv++] = v;
+            }
+        }
+        for (size_t a = 0, b = nv ? nv - 1 : 0; a < b; a++, b--) {
+            const rtk_vote_view *t = voters[a];
+            voters[a] = voters[b];
+            voters[b] = t;
+        }
+        free(per);
+    }
+    p->sent = n;
+    rtk_live_msg msg = {.type = RTK_MSG_POLL_UPDATED,
+                        .poll = &p->view,
+                        .voters = (const rtk_vote_view *const *)voters,
+                        .nvoters = nv};
+    for (rtk_peer *peer = m->peers; peer != NULL; peer = peer->next)
+        if (sees_tallies(p, peer))
+            rtk_live__send(live, peer, &msg, NULL, 0);
+    live->tr->release(&msg);
+    free(voters);
 }
 
 /* ---- creation ---- */
@@ -263,9 +310,23 @@ typedef struct poll_wait {
     char meeting_id[37];
     char session_id[37];
     rtk_poll *poll;
-    rtk_live_poll_cb cb;
+    rtk_live_poll_cb cb; /* NULL for a peer's poll.create */
     void *arg;
+    /* a peer's poll.create: its poll.created carries the ref; errors go to it */
+    char creator_participant[37];
+    char creator_peer[37];
+    char ref[65];
+    size_t ref_len;
+    int has_ref;
 } poll_wait;
+
+/* Answers a peer's poll.create that failed. */
+static void creator_error(rtk_live *live, poll_wait *w, const char *code, const char *text)
+{
+    rtk_peer *p = rtk_live_peer_find(live, w->creator_participant, w->creator_peer);
+    if (p != NULL)
+        rtk_live_reject(live, p, code, text, w->has_ref ? w->ref : NULL, w->ref_len);
+}
 
 static void poll_stored(void *arg, int status)
 {
@@ -279,26 +340,33 @@ static void poll_stored(void *arg, int status)
             m->session->npolls--;
             m->session->poll_bytes -= w->view_bytes;
         }
-        w->cb(w->arg, RTK_EUNAVAIL, NULL);
+        if (w->cb != NULL)
+            w->cb(w->arg, RTK_EUNAVAIL, NULL);
+        else
+            creator_error(live, w, "unavailable",
+                          "The poll could not be stored; nothing was created; try again");
         poll_free(p);
         free(w);
         return;
     }
     if (joined) {
         poll_append(m->session, p);
-        broadcast_views(live, m, p, RTK_MSG_POLL_CREATED);
+        rtk_peer *creator = rtk_live_peer_find(live, w->creator_participant, w->creator_peer);
+        broadcast_created(live, m, p, creator ? creator->peer_id : NULL,
+                          w->has_ref ? w->ref : NULL, w->ref_len);
     }
-    w->cb(w->arg, 0, &p->view);
+    if (w->cb != NULL)
+        w->cb(w->arg, 0, &p->view);
     if (!joined) /* stored for a session that ended meanwhile: nobody holds it */
         poll_free(p);
     rtk_live__drain(live);
     free(w);
 }
 
-int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_spec *spec,
-                         rtk_live_poll_cb cb, void *arg)
+int rtk_live__poll_create(rtk_live *live, rtk_lmeeting *m, const rtk_poll_spec *spec,
+                          const rtk_peer *creator, const char *ref, size_t ref_len,
+                          rtk_live_poll_cb cb, void *arg)
 {
-    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     if (m == NULL || m->session == NULL)
         return RTK_ENOTFOUND;
     rtk_lsession *s = m->session;
@@ -324,9 +392,48 @@ int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_
     w->view_bytes = p->view_bytes = spec->view_bytes;
     w->cb = cb;
     w->arg = arg;
+    if (creator != NULL) {
+        memcpy(w->creator_participant, creator->participant_id, sizeof(w->creator_participant));
+        memcpy(w->creator_peer, creator->peer_id, sizeof(w->creator_peer));
+        if (ref != NULL) {
+            w->has_ref = 1;
+            w->ref_len = ref_len < 64 ? ref_len : 64;
+            memcpy(w->ref, ref, w->ref_len);
+        }
+    }
     rtk_live_event b = {.type = RTK_LIVE_EV_BARRIER, .done = poll_stored, .done_arg = w};
     rtk_live__emit(live, &b);
     return 0;
+}
+
+int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_spec *spec,
+                         rtk_live_poll_cb cb, void *arg)
+{
+    return rtk_live__poll_create(live, rtk_live__meeting(live, meeting_id), spec, NULL, NULL, 0,
+                                 cb, arg);
+}
+
+void rtk_live_host_poll(rtk_live *live, rtk_peer *peer, const rtk_poll_spec *spec,
+                        const char *ref, size_t ref_len)
+{
+    if (peer->state != RTK_PEER_LIVE || !(peer->flags & RTK_PERM_POLLS_CREATE)) {
+        rtk_live__send_error(live, peer, "forbidden",
+                             peer->state != RTK_PEER_LIVE
+                                 ? "A peer in the waiting room may only send ping"
+                                 : "The participant's preset does not allow creating polls",
+                             ref, ref_len);
+    } else {
+        rtk_poll_spec own = *spec;
+        own.created_by = peer->participant_id;
+        int rc = rtk_live__poll_create(live, peer->m, &own, peer, ref, ref_len, NULL, NULL);
+        if (rc == RTK_ETOOBIG)
+            rtk_live__send_error(live, peer, "invalid_message",
+                                 "The live session holds as many polls as it may", ref, ref_len);
+        else if (rc != 0)
+            rtk_live__send_error(live, peer, "unavailable",
+                                 "The session is ending; nothing was created", ref, ref_len);
+    }
+    rtk_live__drain(live);
 }
 
 int rtk_live_polls(rtk_live *live, const char *meeting_id,
@@ -388,7 +495,13 @@ void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t 
 {
     rtk_lsession *s = peer->m->session;
     rtk_poll *p = (s && poll_id) ? poll_find(s->polls, poll_id) : NULL;
-    if (p == NULL) {
+    if (peer->state != RTK_PEER_LIVE || !(peer->flags & RTK_PERM_POLLS_VOTE)) {
+        rtk_live__send_error(live, peer, "forbidden",
+                             peer->state != RTK_PEER_LIVE
+                                 ? "A peer in the waiting room may only send ping"
+                                 : "The participant's preset does not allow voting",
+                             ref, ref_len);
+    } else if (p == NULL) {
         rtk_live__send_error(live, peer, "poll_not_found", "No such poll in this session", ref,
                              ref_len);
     } else if (option < 0 || option >= p->view.nopts) {
@@ -409,7 +522,7 @@ void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t 
         memcpy(w->session_id, s->id, sizeof(w->session_id));
         memcpy(w->participant_id, peer->participant_id, sizeof(w->participant_id));
         memcpy(w->peer_id, peer->peer_id, sizeof(w->peer_id));
-        w->vote = add_vote(p, peer->participant_id, (int)option, peer->name);
+        w->vote = add_vote(p, peer->participant_id, (int)option, peer->info->name);
         if (ref != NULL) {
             w->has_ref = 1;
             w->ref_len = ref_len < sizeof(w->ref) ? ref_len : sizeof(w->ref) - 1;
@@ -421,7 +534,7 @@ void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t 
                              .poll = &p->view,
                              .participant_id = peer->participant_id,
                              .option = (int)option,
-                             .name = peer->name,
+                             .name = peer->info->name,
                              .done = vote_stored,
                              .done_arg = w};
         rtk_live__emit_session(live, peer->m, &ev);
@@ -442,7 +555,7 @@ void rtk_live__polls_tick(rtk_live *live, int64_t now)
                 continue;
             p->dirty = 0;
             p->last_update_ms = now;
-            broadcast_views(live, m, p, RTK_MSG_POLL_UPDATED);
+            broadcast_update(live, m, p);
         }
     }
 }
@@ -469,6 +582,8 @@ void rtk_live_restore_vote(rtk_live *live, const char *meeting_id, const char *p
     rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     rtk_poll *p = m && m->session ? poll_find(m->session->polls, poll_id) : NULL;
     if (p != NULL && option >= 0 && option < p->view.nopts &&
-        rtk_map_get(&p->voters, participant_id) == NULL)
+        rtk_map_get(&p->voters, participant_id) == NULL) {
         add_vote(p, participant_id, option, name);
+        p->sent = p->view.nvotes; /* what a restart brings back is in every hello */
+    }
 }

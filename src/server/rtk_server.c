@@ -197,6 +197,7 @@ int rtk_server_run(const rtk_server_config *cfg)
     }
     rtk_chan_config ccfg = {.heartbeat_ms = cfg->heartbeat_ms};
     rtk_chan_configure(&ccfg);
+    rtk_chan_set_kick(rtk_api_chan_kick, ctx);
     rtk_http_config hcfg = {
         .max_head = 16 * 1024,
         .max_body = 1024 * 1024,

@@ -93,26 +93,80 @@ static void every_message_type_is_valid_json(void **state)
 {
     (void)state;
     rtk_peer_view self = {.peer_id = "p", .participant_id = "u", .custom_id = "c",
-                          .name = NULL, .preset = "group_call_host"};
+                          .name = NULL, .preset = "group_call_host",
+                          .permissions = "{\"kick_participant\":true}", .permissions_len = 25};
+    rtk_peer_view people[2] = {
+        {.peer_id = "p", .participant_id = "u", .custom_id = "c", .preset = "h", .joined_ms = 1},
+        {.peer_id = "q", .participant_id = "w", .custom_id = "d", .name = "N\"", .picture = "x",
+         .preset = "h", .joined_ms = 2000}};
+    const char *left[] = {"gone-1", "gone-2"};
+    const char *ids[] = {"u", "w"};
     rtk_live_msg msgs[] = {
         {.type = RTK_MSG_HELLO, .session = &session, .self = &self},
+        {.type = RTK_MSG_HELLO, .waiting_state = 1, .self = &self},
+        {.type = RTK_MSG_ADMITTED, .session = &session, .self = &self, .list = 1,
+         .peers = people, .npeers = 2, .accept = 1},
+        {.type = RTK_MSG_PARTICIPANTS_UPDATED, .peers = people, .npeers = 2, .left = left,
+         .nleft = 2},
+        {.type = RTK_MSG_WAITING_UPDATED, .waiting = people + 1, .nwaiting = 1},
+        {.type = RTK_MSG_REFUSED},
+        {.type = RTK_MSG_DONE, .action = "kick", .ids = ids, .nids = 2},
         {.type = RTK_MSG_KICKED, .reason = "kick_all"},
         {.type = RTK_MSG_PONG},
         {.type = RTK_MSG_ERROR, .code = "invalid_json", .text = "The message is not valid JSON"},
     };
-    static const char *const types[] = {"hello", "kicked", "pong", "error"};
+    static const char *const types[] = {"hello", "hello", "admitted", "participants.updated",
+                                        "waiting.updated", "refused", "done", "kicked", "pong",
+                                        "error"};
     for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
         rtk_frame *f = rtk_chan_msg_frame(&msgs[i], "x", 1, 25000);
         json_t *j = payload(f);
         assert_string_equal(str(j, "type"), types[i]);
         assert_string_equal(str(j, "ref"), "x");
-        if (msgs[i].type == RTK_MSG_HELLO) {
-            assert_int_equal(json_integer_value(json_object_get(j, "protocol")), 1);
+        if (msgs[i].type == RTK_MSG_HELLO || msgs[i].type == RTK_MSG_ADMITTED) {
+            assert_int_equal(json_integer_value(json_object_get(j, "protocol")), 2);
             assert_int_equal(json_integer_value(json_object_get(j, "heartbeat_ms")), 25000);
             json_t *s = json_object_get(j, "self");
             assert_string_equal(str(s, "peer_id"), "p");
             assert_true(json_is_null(json_object_get(s, "name")));
-            assert_int_equal(json_array_size(json_object_get(j, "polls")), 0);
+            assert_true(json_is_true(
+                json_object_get(json_object_get(s, "permissions"), "kick_participant")));
+            assert_null(json_object_get(s, "picture"));
+            if (msgs[i].waiting_state) {
+                assert_string_equal(str(j, "state"), "waiting");
+                assert_null(json_object_get(j, "session"));
+                assert_null(json_object_get(j, "polls"));
+            } else {
+                assert_string_equal(str(j, "state"), "joined");
+                assert_int_equal(json_array_size(json_object_get(j, "polls")), 0);
+            }
+            /* participants and waiting only for the peers allowed to see them */
+            assert_int_equal(json_object_get(j, "participants") != NULL, msgs[i].list);
+            assert_int_equal(json_object_get(j, "waiting") != NULL, msgs[i].accept);
+        }
+        if (msgs[i].type == RTK_MSG_ADMITTED) {
+            json_t *q = json_array_get(json_object_get(j, "participants"), 1);
+            assert_string_equal(str(q, "name"), "N\"");
+            assert_string_equal(str(q, "picture"), "x");
+            assert_string_equal(str(q, "joined_at"), "1970-01-01T00:00:02.000Z");
+            assert_true(json_is_null(json_object_get(json_array_get(json_object_get(j,
+                        "participants"), 0), "picture")));
+            assert_int_equal(json_array_size(json_object_get(j, "waiting")), 0);
+        }
+        if (msgs[i].type == RTK_MSG_PARTICIPANTS_UPDATED) {
+            assert_int_equal(json_array_size(json_object_get(j, "joined")), 2);
+            assert_string_equal(json_string_value(json_array_get(json_object_get(j, "left"), 1)),
+                                "gone-2");
+        }
+        if (msgs[i].type == RTK_MSG_WAITING_UPDATED) {
+            json_t *q = json_array_get(json_object_get(j, "joined"), 0);
+            assert_string_equal(str(q, "waiting_since"), "1970-01-01T00:00:02.000Z");
+            assert_null(json_object_get(q, "joined_at"));
+            assert_int_equal(json_array_size(json_object_get(j, "left")), 0);
+        }
+        if (msgs[i].type == RTK_MSG_DONE) {
+            assert_string_equal(str(j, "action"), "kick");
+            assert_int_equal(json_array_size(json_object_get(j, "participants")), 2);
         }
         if (msgs[i].type == RTK_MSG_ERROR) {
             assert_string_equal(str(j, "code"), "invalid_json");
@@ -163,7 +217,7 @@ static void viewer_views_show_what_the_viewer_may_see(void **state)
     poll_fixture f;
     make_poll(&f, 1);
     /* Hidden: the viewer has not voted in a hide_votes poll. */
-    rtk_live_msg hidden = {.type = RTK_MSG_POLL_UPDATED, .poll = &f.p, .my_vote = -1};
+    rtk_live_msg hidden = {.type = RTK_MSG_POLL_CREATED, .poll = &f.p, .my_vote = -1};
     rtk_frame *fr = rtk_chan_msg_frame(&hidden, NULL, 0, 1);
     json_t *j = payload(fr);
     json_t *p = json_object_get(j, "poll");
@@ -176,10 +230,15 @@ static void viewer_views_show_what_the_viewer_may_see(void **state)
     json_decref(j);
     rtk_frame_unref(fr);
     rtk_chan_msg_release(&hidden);
-    /* Visible after voting: counts exact, at most 20 recent voters per option, newest first. */
+    /* poll.voted in a hide_votes poll: the tallies, and the view once, now visible: counts
+     * exact, at most 20 recent voters per option, newest first. */
     rtk_live_msg mine = {.type = RTK_MSG_POLL_VOTED, .poll = &f.p, .my_vote = 1};
     fr = rtk_chan_msg_frame(&mine, "ref", 3, 1);
     j = payload(fr);
+    assert_string_equal(str(j, "poll_id"), "poll");
+    assert_int_equal(json_integer_value(json_object_get(j, "my_vote")), 1);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "counts"), 0)), 30);
+    assert_int_equal(json_integer_value(json_object_get(j, "total_votes")), 31);
     p = json_object_get(j, "poll");
     json_t *opts = json_object_get(p, "options");
     o0 = json_array_get(opts, 0);
@@ -196,9 +255,33 @@ static void viewer_views_show_what_the_viewer_may_see(void **state)
     json_decref(j);
     rtk_frame_unref(fr);
     rtk_chan_msg_release(&mine);
+    /* poll.voted without hide_votes: small, no view. */
+    f.p.hide_votes = 0;
+    rtk_live_msg small = {.type = RTK_MSG_POLL_VOTED, .poll = &f.p, .my_vote = 0};
+    fr = rtk_chan_msg_frame(&small, "r", 1, 1);
+    j = payload(fr);
+    assert_null(json_object_get(j, "poll"));
+    assert_true(fr->len < 160);
+    json_decref(j);
+    rtk_frame_unref(fr);
+    rtk_chan_msg_release(&small);
+    /* poll.updated: the tallies and the voters given, oldest first. */
+    const rtk_vote_view *since[2] = {&f.votes[29], &f.votes[30]};
+    rtk_live_msg upd = {.type = RTK_MSG_POLL_UPDATED, .poll = &f.p, .voters = since, .nvoters = 2};
+    fr = rtk_chan_msg_frame(&upd, NULL, 0, 1);
+    j = payload(fr);
+    assert_string_equal(str(j, "type"), "poll.updated");
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(j, "counts"), 1)), 1);
+    json_t *vs = json_object_get(j, "voters");
+    assert_int_equal(json_array_size(vs), 2);
+    assert_string_equal(str(json_array_get(vs, 0), "id"), "v29");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(vs, 1), "option")), 1);
+    assert_null(json_object_get(j, "poll"));
+    json_decref(j);
+    rtk_frame_unref(fr);
+    rtk_chan_msg_release(&upd);
     /* Anonymous: never a voter. */
     f.p.anonymous = 1;
-    f.p.hide_votes = 0;
     rtk_live_msg anon = {.type = RTK_MSG_POLL_CREATED, .poll = &f.p, .my_vote = -1};
     fr = rtk_chan_msg_frame(&anon, NULL, 0, 1);
     j = payload(fr);
@@ -208,6 +291,13 @@ static void viewer_views_show_what_the_viewer_may_see(void **state)
     json_decref(j);
     rtk_frame_unref(fr);
     rtk_chan_msg_release(&anon);
+    rtk_live_msg anon_upd = {.type = RTK_MSG_POLL_UPDATED, .poll = &f.p};
+    fr = rtk_chan_msg_frame(&anon_upd, NULL, 0, 1);
+    j = payload(fr);
+    assert_null(json_object_get(j, "voters"));
+    json_decref(j);
+    rtk_frame_unref(fr);
+    rtk_chan_msg_release(&anon_upd);
 }
 
 /* Hardening issue, item 4: 640 voters whose names are 256 characters of U+0001 (6 bytes each
@@ -244,6 +334,7 @@ static void hostile_voters_cannot_make_a_view_big(void **state)
     question[1024] = '\0';
     rtk_poll_view p = {.id = "00000000-0000-4000-8000-000000000abc", .question = question,
                        .created_by = "0123456789abcdef0123456789abcdef", .nopts = NO,
+                       .hide_votes = 1, /* so that poll.voted carries the whole view */
                        .opts = opts, .counts = counts, .nvotes = NV, .votes = ptrs};
     size_t bound = rtk_chan_msg_view_bound(question, opts, NO, p.created_by);
     rtk_live_msg m = {.type = RTK_MSG_POLL_VOTED, .poll = &p, .my_vote = 3};
@@ -333,6 +424,64 @@ static void client_messages_are_parsed_or_answered(void **state)
     rtk_chan_req_free(&r);
 }
 
+/* Host actions (PROTOCOL.md §5): parsed with the REST create-poll's validation, ids checked. */
+static void host_messages_are_parsed_or_answered(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int type;
+        const char *error_part; /* in error_text when RTK_CREQ_INVALID */
+    } cases[] = {
+        {"{\"type\":\"poll.create\",\"question\":\" Q \",\"options\":[\"a\",\"b\"],"
+         "\"hide_votes\":true}",
+         RTK_CREQ_POLL_CREATE, NULL},
+        {"{\"type\":\"poll.create\",\"options\":[\"a\"]}", RTK_CREQ_INVALID, "\"question\""},
+        {"{\"type\":\"poll.create\",\"question\":\"Q\",\"options\":[\"a\",\"\"]}",
+         RTK_CREQ_INVALID, "\"options[1]\""},
+        {"{\"type\":\"poll.create\",\"question\":\"Q\",\"options\":[\"a\"],\"anonymous\":1}",
+         RTK_CREQ_INVALID, "\"anonymous\""},
+        {"{\"type\":\"participant.kick\",\"participant_ids\":[\"a\"],"
+         "\"custom_participant_ids\":[\"c1\",\"c2\"]}",
+         RTK_CREQ_KICK, NULL},
+        {"{\"type\":\"participant.kick\"}", RTK_CREQ_INVALID, "must name"},
+        {"{\"type\":\"participant.kick\",\"participant_ids\":[7]}", RTK_CREQ_INVALID,
+         "non-empty strings"},
+        {"{\"type\":\"session.kick_all\",\"ref\":\"k\"}", RTK_CREQ_KICK_ALL, NULL},
+        {"{\"type\":\"waiting.admit\",\"participant_ids\":[\"a\",\"b\"]}", RTK_CREQ_ADMIT,
+         NULL},
+        {"{\"type\":\"waiting.refuse\",\"participant_ids\":[]}", RTK_CREQ_REFUSE, NULL},
+        {"{\"type\":\"waiting.refuse\"}", RTK_CREQ_INVALID, "\"participant_ids\""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rtk_chan_req r;
+        rtk_chan_req_parse(cases[i].text, strlen(cases[i].text), &r);
+        assert_int_equal(r.type, cases[i].type);
+        if (r.type == RTK_CREQ_INVALID) {
+            assert_string_equal(r.error_code, "invalid_message");
+            assert_non_null(strstr(r.error_text, cases[i].error_part));
+        }
+        if (r.type == RTK_CREQ_POLL_CREATE) {
+            assert_string_equal(r.poll.spec.question, "Q"); /* trimmed */
+            assert_int_equal(r.poll.spec.nopts, 2);
+            assert_true(r.poll.spec.hide_votes);
+            assert_false(r.poll.spec.anonymous);
+            assert_true(r.poll.spec.view_bytes > 640);
+        }
+        if (r.type == RTK_CREQ_KICK) {
+            assert_int_equal(r.nids, 3);
+            assert_int_equal(r.ncustom, 2);
+            assert_string_equal(r.ids[0], "a");
+            assert_string_equal(r.ids[2], "c2");
+        }
+        if (r.type == RTK_CREQ_ADMIT)
+            assert_int_equal(r.nids, 2);
+        if (r.type == RTK_CREQ_KICK_ALL)
+            assert_int_equal(r.ref_len, 1);
+        rtk_chan_req_free(&r);
+    }
+}
+
 static void frames_have_minimal_headers(void **state)
 {
     (void)state;
@@ -368,6 +517,7 @@ int main(void)
         cmocka_unit_test(viewer_views_show_what_the_viewer_may_see),
         cmocka_unit_test(hostile_voters_cannot_make_a_view_big),
         cmocka_unit_test(client_messages_are_parsed_or_answered),
+        cmocka_unit_test(host_messages_are_parsed_or_answered),
         cmocka_unit_test(frames_have_minimal_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,9 @@ typedef struct fake_msg {
     int has_ref;
     int64_t live; /* session messages: live_participants */
     int nvotes;   /* poll messages: the poll's votes when the message was rendered */
+    int waiting_state, list, accept;
+    int npeers, nwaiting, nleft, nvoters, nids, npolls;
+    char first_id[40]; /* done: the first participant id */
 } fake_msg;
 
 typedef struct fake_conn {
@@ -74,6 +77,17 @@ static int fake_send(void *conn, rtk_live_msg *msg, const char *ref, size_t ref_
     if (msg->session)
         m->live = msg->session->live;
     m->nvotes = ((fake_render *)msg->cache)->nvotes;
+    m->waiting_state = msg->waiting_state;
+    m->list = msg->list;
+    m->accept = msg->accept;
+    m->npeers = (int)msg->npeers;
+    m->nwaiting = (int)msg->nwaiting;
+    m->nleft = (int)msg->nleft;
+    m->nvoters = (int)msg->nvoters;
+    m->nids = (int)msg->nids;
+    m->npolls = (int)msg->npolls;
+    if (msg->nids)
+        snprintf(m->first_id, sizeof(m->first_id), "%s", msg->ids[0]);
     c->n++;
     return 0;
 }
@@ -235,8 +249,9 @@ static int teardown(void **state)
     return 0;
 }
 
-static rtk_peer *join_as(fixture *fx, const char *participant, const char *name,
-                         int64_t keep_alive_s, fake_conn *c)
+/* Joins |participant| with the default preset |preset|'s permissions. */
+static rtk_peer *join_preset(fixture *fx, const char *participant, const char *name,
+                             const char *preset, int64_t keep_alive_s, fake_conn *c)
 {
     rtk_join_info ji = {
         .app_id = APP,
@@ -246,9 +261,18 @@ static rtk_peer *join_as(fixture *fx, const char *participant, const char *name,
         .participant_id = participant,
         .custom_id = participant + 30,
         .name = name,
-        .preset_name = "group_call_host",
+        .preset_name = preset,
+        .permissions = rtk_preset_default_permissions(preset),
     };
+    ji.permissions_len = strlen(ji.permissions);
+    assert_int_equal(rtk_perms_from_json(ji.permissions, ji.permissions_len, &ji.perms), 0);
     return rtk_live_join(fx->live, &ji, c);
+}
+
+static rtk_peer *join_as(fixture *fx, const char *participant, const char *name,
+                         int64_t keep_alive_s, fake_conn *c)
+{
+    return join_preset(fx, participant, name, "group_call_host", keep_alive_s, c);
 }
 
 static rtk_peer *join(fixture *fx, const char *participant, int64_t keep_alive_s, fake_conn *c)
@@ -791,6 +815,162 @@ static void vote_waiting_while_its_peer_leaves_is_not_answered(void **state)
     assert_int_equal(c[0].n, n);
 }
 
+
+/* ---- protocol 2: permissions, the waiting room, rosters, host actions, poll deltas ---- */
+
+static const fake_msg *find_type(const fake_conn *c, int type)
+{
+    for (int i = c->n < MAXMSG ? c->n : MAXMSG; i-- > 0;)
+        if (c->m[i].type == type)
+            return &c->m[i];
+    return NULL;
+}
+
+static void permissions_decide_what_a_peer_may_do(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    rtk_peer *host = join_as(fx, P1, "Host", 60, &c[0]);
+    rtk_peer *guest = join_preset(fx, P2, "Guest", "group_call_participant", 60, &c[1]);
+    /* A participant may not create polls, kick or admit: forbidden, nothing written. */
+    int before = fx->sink.nev;
+    const char *opts[] = {"a", "b"};
+    rtk_poll_spec spec = {.question = "Q", .opts = opts, .nopts = 2, .view_bytes = 100};
+    rtk_live_host_poll(fx->live, guest, &spec, "p1", 2);
+    assert_string_equal(last(&c[1])->code, "forbidden");
+    assert_int_equal(rtk_live_may_kick(fx->live, guest, NULL, 0), 0);
+    assert_string_equal(last(&c[1])->code, "forbidden");
+    rtk_live_host_kick_all(fx->live, guest, NULL, 0);
+    assert_string_equal(last(&c[1])->code, "forbidden");
+    const char *ids[] = {P3};
+    rtk_live_host_waiting(fx->live, guest, 1, ids, 1, NULL, 0);
+    assert_string_equal(last(&c[1])->code, "forbidden");
+    assert_int_equal(fx->sink.nev, before);
+    /* A host may: its poll.created carries its ref, the guest's does not. */
+    assert_int_equal(rtk_live_may_kick(fx->live, host, NULL, 0), 1);
+    rtk_live_host_poll(fx->live, host, &spec, "p2", 2);
+    assert_int_equal(count_type(&c[0], RTK_MSG_POLL_CREATED), 0); /* after the commit */
+    settle(&fx->sink, 0);
+    assert_string_equal(find_type(&c[0], RTK_MSG_POLL_CREATED)->ref, "p2");
+    assert_int_equal(find_type(&c[1], RTK_MSG_POLL_CREATED)->has_ref, 0);
+    /* A viewer without polls.can_view gets no poll events and no polls in its hello; without
+     * polls.can_vote a vote is forbidden. */
+    assert_non_null(join_preset(fx, P3, "V", "webinar_viewer", 60, &c[2])); /* waits */
+    assert_int_equal(last(&c[2])->waiting_state, 1);
+}
+
+static void waiting_room_admits_refuses_and_closes_4004(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    /* A waiting peer starts no session and is not counted. */
+    rtk_peer *w = join_preset(fx, P2, "Wait", "webinar_viewer", 60, &c[1]);
+    assert_non_null(w);
+    assert_int_equal(last(&c[1])->type, RTK_MSG_HELLO);
+    assert_int_equal(last(&c[1])->waiting_state, 1);
+    assert_false(has_session(fx, NULL));
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_JOINED), 0);
+    /* It may only ping. */
+    rtk_live_vote(fx->live, w, "x", 0, "r", 1);
+    assert_string_equal(last(&c[1])->code, "forbidden");
+    /* The host's hello lists it; a second waiting peer reaches the host in waiting.updated at
+     * the end of the loop turn. */
+    rtk_peer *host = join_as(fx, P1, "Host", 60, &c[0]);
+    const fake_msg *hello = find_type(&c[0], RTK_MSG_HELLO);
+    assert_true(hello->accept && hello->list);
+    assert_int_equal(hello->nwaiting, 1);
+    assert_int_equal(hello->npeers, 1); /* itself */
+    rtk_peer *w2 = join_preset(fx, P3, "Wait2", "webinar_viewer", 60, &c[2]);
+    assert_non_null(w2);
+    assert_null(find_type(&c[0], RTK_MSG_WAITING_UPDATED));
+    rtk_live_turn_end(fx->live);
+    assert_int_equal(find_type(&c[0], RTK_MSG_WAITING_UPDATED)->nwaiting, 1);
+    /* Admit one (and an id that is not waiting, ignored): admitted at once, counted; done
+     * after the commit, listing the one admitted. */
+    rtk_session_view v;
+    const char *ids[] = {P2, P4};
+    rtk_live_host_waiting(fx->live, host, 1, ids, 2, "a", 1);
+    assert_int_equal(last(&c[1])->type, RTK_MSG_ADMITTED);
+    assert_true(has_session(fx, &v));
+    assert_int_equal(v.live, 2);
+    assert_null(find_type(&c[0], RTK_MSG_DONE));
+    settle(&fx->sink, 0);
+    const fake_msg *done = find_type(&c[0], RTK_MSG_DONE);
+    assert_int_equal(done->nids, 1);
+    assert_string_equal(done->first_id, P2);
+    /* Refuse the other: refused, 4004, and refused at the handshake for the session. */
+    const char *ids2[] = {P3};
+    rtk_live_host_waiting(fx->live, host, 0, ids2, 1, NULL, 0);
+    assert_int_equal(last(&c[2])->type, RTK_MSG_REFUSED);
+    assert_true(c[2].closed);
+    assert_int_equal(c[2].why, RTK_LIVE_REFUSED);
+    assert_int_equal(rtk_live_may_join(fx->live, MTG, P3), RTK_EEXIST);
+    settle(&fx->sink, 0);
+    /* A waiting peer is closed 4004 when the session ends. */
+    memset(&c[3], 0, sizeof(c[3]));
+    assert_non_null(join_preset(fx, P4, "W4", "webinar_viewer", 60, &c[3]));
+    rtk_live_host_kick_all(fx->live, host, "k", 1);
+    settle(&fx->sink, 0);
+    assert_true(c[3].closed);
+    assert_int_equal(c[3].why, RTK_LIVE_REFUSED);
+    /* The host's done came before its kicked, and named both live participants. */
+    int di = -1, ki = -1;
+    for (int i = 0; i < c[0].n; i++) {
+        if (c[0].m[i].type == RTK_MSG_DONE && c[0].m[i].has_ref)
+            di = i;
+        if (c[0].m[i].type == RTK_MSG_KICKED)
+            ki = i;
+    }
+    assert_true(di >= 0 && ki > di);
+    assert_int_equal(c[0].m[di].nids, 2);
+    assert_false(has_session(fx, NULL));
+}
+
+static void rosters_list_changes_and_never_hidden_peers(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    join_as(fx, P1, "Host", 60, &c[0]);
+    /* A participant without the list permission gets no roster. */
+    join_preset(fx, P2, "Guest", "group_call_participant", 60, &c[1]);
+    assert_true(find_type(&c[1], RTK_MSG_HELLO)->list); /* group_call_participant lists */
+    join_preset(fx, P3, "Viewer", "webinar_viewer", 60, &c[2]); /* waits */
+    run_for(fx, 30);
+    const fake_msg *u = find_type(&c[0], RTK_MSG_PARTICIPANTS_UPDATED);
+    assert_non_null(u);
+    assert_int_equal(u->npeers, 1); /* P2 (P1 was in its own hello; P3 is waiting) */
+    /* A peer that joins and leaves between two rounds is in neither. */
+    int before = count_type(&c[0], RTK_MSG_PARTICIPANTS_UPDATED);
+    rtk_peer *p4 = join_preset(fx, P4, "Brief", "group_call_participant", 60, &c[3]);
+    rtk_live_leave(fx->live, p4);
+    run_for(fx, 30);
+    assert_int_equal(count_type(&c[0], RTK_MSG_PARTICIPANTS_UPDATED), before);
+}
+
+static void poll_updated_carries_only_the_votes_since_the_last(void **state)
+{
+    fixture *fx = *state;
+    fake_conn *c = fx->c;
+    rtk_peer *a = join_as(fx, P1, "Ann", 60, &c[0]);
+    rtk_peer *b = join_as(fx, P2, "Bob", 60, &c[1]);
+    poll_result r = {0};
+    make_poll(fx, &r);
+    settle(&fx->sink, 0);
+    rtk_live_vote(fx->live, a, r.id, 0, NULL, 0);
+    settle(&fx->sink, 0);
+    run_for(fx, 20);
+    const fake_msg *u = find_type(&c[1], RTK_MSG_POLL_UPDATED);
+    assert_non_null(u);
+    assert_int_equal(u->nvoters, 1);
+    run_for(fx, 600); /* the next may come 500 ms later */
+    rtk_live_vote(fx->live, b, r.id, 1, NULL, 0);
+    settle(&fx->sink, 0);
+    run_for(fx, 20);
+    u = find_type(&c[0], RTK_MSG_POLL_UPDATED);
+    assert_int_equal(u->nvoters, 1); /* Bob's only: Ann's was in the previous one */
+    assert_int_equal(u->nvotes, 2);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -815,6 +995,10 @@ int main(void)
         T(votes_are_answered_after_the_commit_and_taken_back_when_lost),
         T(voters_of_one_commit_share_a_rendering_of_the_current_tallies),
         T(vote_waiting_while_its_peer_leaves_is_not_answered),
+        T(permissions_decide_what_a_peer_may_do),
+        T(waiting_room_admits_refuses_and_closes_4004),
+        T(rosters_list_changes_and_never_hidden_peers),
+        T(poll_updated_carries_only_the_votes_since_the_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
