@@ -114,6 +114,14 @@ function send(obj) {
 function onMessage(msg) {
     switch (msg.type) {
     case 'hello':
+    case 'admitted':
+        if (msg.state === 'waiting') {
+            state.attempt = 0;
+            state.self = msg.self;
+            setConn('waiting', 'Waiting');
+            notice('Waiting to be let in', 'The organiser will admit you to the meeting shortly.');
+            break;
+        }
         state.helloed = true;
         state.attempt = 0;
         state.self = msg.self;
@@ -129,9 +137,14 @@ function onMessage(msg) {
         setSession(msg.session);
         break;
     case 'poll.created':
-    case 'poll.updated':
     case 'poll.voted':
         onPoll(msg);
+        break;
+    case 'poll.updated':
+        onPollDelta(msg);
+        break;
+    case 'refused':
+        state.refused = true;
         break;
     case 'kicked':
         state.kickReason = msg.reason;
@@ -144,7 +157,37 @@ function onMessage(msg) {
     }
 }
 
+/* Protocol 2: poll.updated (and poll.voted without a view) carry the tallies and the votes
+ * since the previous update; the page applies them to its copy of the viewer view, keeping
+ * the 20 most recent voters of each option, newest first. */
+function applyTallies(p, msg) {
+    if (Array.isArray(msg.counts)) msg.counts.forEach((c, i) => { if (p.options[i]) p.options[i].count = c; });
+    if (typeof msg.total_votes === 'number') p.total_votes = msg.total_votes;
+    for (const v of msg.voters || []) {
+        const o = p.options[v.option];
+        if (!o) continue;
+        o.votes = [{ id: v.id, name: v.name }, ...(o.votes || []).filter((x) => x.id !== v.id)].slice(0, 20);
+    }
+}
+
+function onPollDelta(msg) {
+    const p = state.polls.get(msg.poll_id);
+    if (!p) return;
+    applyTallies(p, msg);
+    renderPoll(p);
+}
+
 function onPoll(msg) {
+    if (msg.type === 'poll.voted' && !msg.poll) {
+        const p = state.polls.get(msg.poll_id);
+        state.pending.delete(msg.poll_id);
+        if (!p) return;
+        p.my_vote = msg.my_vote;
+        applyTallies(p, msg);
+        flash(`Your vote on “${p.question}” was counted.`);
+        renderPoll(p);
+        return;
+    }
     const p = msg.poll;
     if (!p || !p.id) return;
     const isNew = !state.polls.has(p.id);
@@ -321,6 +364,14 @@ function onClose(code, reason) {
         finish('Opened somewhere else',
             'You joined this meeting from another tab or device, so this tab was disconnected.',
             'Use this tab instead');
+        return;
+    }
+    if (code === 4004) {
+        if (state.refused) {
+            finish('You were not let in', 'The organiser declined your request to join this session.');
+        } else {
+            finish('The session has ended', 'The session ended while you were waiting to be let in.');
+        }
         return;
     }
     if (code === 4003) {

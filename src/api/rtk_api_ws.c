@@ -127,6 +127,11 @@ static void on_meeting(void *arg, int status, const rtk_store_res *res)
                        "The live session is ending; try again");
         return;
     }
+    if (rc == RTK_EEXIST) {
+        rtk_api_fail(call, 403,
+                     "This participant was refused from the waiting room of the live session");
+        return;
+    }
     if (rc != 0) {
         rtk_api_fail(call, 403, "This participant was kicked from the live session");
         return;
