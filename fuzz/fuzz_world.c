@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/rtk_preset.h"
 #include "auth/rtk_token.h"
 #include "chan/rtk_chan.h"
 #include "store/rtk_store.h"
@@ -164,6 +165,7 @@ void fuzz_world_open(fuzz_world *w, const rtk_live_transport *tr, int serve)
     if (rtk_live_new(&w->loop, &lcfg, tr, &w->ctx.live) != 0)
         die("rtk_live_new");
     w->persist = rtk_persist_new(w->ctx.store, w->ctx.live);
+    rtk_chan_set_kick(rtk_api_chan_kick, &w->ctx);
     if (serve) {
         /* The limits of `rtkd serve` (src/server/rtk_server.c). */
         rtk_http_config cfg = {
@@ -229,7 +231,10 @@ rtk_peer *fuzz_world_join(fuzz_world *w, int i, void *conn)
         .custom_id = customs[i],
         .name = names[i],
         .preset_name = presets[i],
+        .permissions = rtk_preset_default_permissions(presets[i]),
     };
+    ji.permissions_len = strlen(ji.permissions);
+    rtk_perms_from_json(ji.permissions, ji.permissions_len, &ji.perms);
     return rtk_live_join(w->ctx.live, &ji, conn);
 }
 

@@ -101,6 +101,18 @@ def channel_seeds():
     write(h, "dup_keys", b"\x00" + b'{"type":"ping","type":"ping"}')
     write(h, "long_ref", b"\x00" + b'{"type":"ping","ref":"' + b"r" * 70 + b'"}')
     write(h, "nested", b"\x00" + b'{"type":"ping","x":' + b"[" * 40 + b"]" * 40 + b"}")
+    # protocol 2: peer 0 is a host, peer 1 a participant, peer 2 waits
+    write(h, "create", b"\x00" + b'{"type":"poll.create","question":"Q","options":["a","b"],'
+          b'"hide_votes":true,"ref":"c"}')
+    write(h, "create_forbidden", b"\x01" + b'{"type":"poll.create","question":"Q","options":["a"]}')
+    write(h, "create_bad", b"\x00" + b'{"type":"poll.create","question":"","options":[]}')
+    write(h, "kick", b"\x00" + b'{"type":"participant.kick","participant_ids":["$PART1"],"ref":"k"}')
+    write(h, "kick_custom", b"\x00" + b'{"type":"participant.kick","custom_participant_ids":["nope"]}')
+    write(h, "kick_all", b"\x00" + b'{"type":"session.kick_all","ref":"ka"}')
+    write(h, "kick_all_forbidden", b"\x01" + b'{"type":"session.kick_all"}')
+    write(h, "admit", b"\x00" + b'{"type":"waiting.admit","participant_ids":["$PART2","x"]}')
+    write(h, "refuse", b"\x00" + b'{"type":"waiting.refuse","participant_ids":["$PART2"]}')
+    write(h, "waiting_vote", b"\x02" + b'{"type":"poll.vote","poll_id":"$POLL0","option":0}')
 
 
 # ---- participant tokens ----

@@ -954,25 +954,31 @@ static void kick_stored(void *arg, int status)
     kick_wait *w = arg;
     rtk_live *live = w->live;
     int *was_live = NULL;
+    rtk_lmeeting *m = NULL;
     if (status == 0) {
         was_live = rtk_xcalloc(w->n ? w->n : 1, sizeof(*was_live));
-        rtk_lmeeting *m = rtk_live__meeting(live, w->meeting_id);
-        int64_t now = rtk_time_now_ms();
-        for (size_t i = 0; i < w->n; i++) {
-            if (m == NULL || m->session == NULL || strcmp(m->session->id, w->session_id) != 0)
-                break; /* the session ended meanwhile: nobody of it is left to close */
+        m = rtk_live__meeting(live, w->meeting_id);
+        if (m == NULL || m->session == NULL || strcmp(m->session->id, w->session_id) != 0)
+            m = NULL; /* the session ended meanwhile: nobody of it is left to close */
+        for (size_t i = 0; m != NULL && i < w->n; i++) {
             key_set_add(&m->session->kicked, w->ids[i]);
             rtk_peer *p = rtk_map_get(&live->by_participant, w->ids[i]);
-            if (p != NULL && p->m == m) {
+            if (p != NULL && p->m == m)
                 was_live[i] = p->state == RTK_PEER_WAITING ? 2 : 1;
-                send_kicked(live, p, "kicked");
-                if (!p->dropping) /* else the drain closes it (slow consumer) */
-                    peer_drop(live, p, RTK_LIVE_KICKED, now, 0);
-            }
         }
-        rtk_live__drain(live);
     }
+    /* The answer first: a host that kicked itself hears `done` before its `kicked`. */
     w->cb(w->arg, status == 0 ? 0 : RTK_EUNAVAIL, was_live);
+    int64_t now = rtk_time_now_ms();
+    for (size_t i = 0; m != NULL && i < w->n; i++) {
+        rtk_peer *p = was_live[i] ? rtk_map_get(&live->by_participant, w->ids[i]) : NULL;
+        if (p == NULL || p->m != m)
+            continue;
+        send_kicked(live, p, "kicked");
+        if (!p->dropping) /* else the drain closes it (slow consumer) */
+            peer_drop(live, p, RTK_LIVE_KICKED, now, 0);
+    }
+    rtk_live__drain(live);
     free(was_live);
     free(w->ids);
     free(w);
