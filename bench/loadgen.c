@@ -96,6 +96,7 @@ typedef struct config {
     const char *ids_path;   /* mkpeers */
     const char *post_path;  /* mkpeers: participants collection path */
     const char *prefix;     /* mkpeers: custom_participant_id prefix */
+    const char *preset;     /* mkpeers: the participants' preset_name */
 } config;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1514,9 +1515,9 @@ static int mk_slice(const config *cfg, size_t lo, size_t hi, const char *tok_out
     for (size_t i = lo; i < hi && rc == 0; i++) {
         char body[512], *resp = NULL;
         snprintf(body, sizeof(body),
-                 "{\"custom_participant_id\":\"%s%zu\",\"preset_name\":\"group_call_participant\","
+                 "{\"custom_participant_id\":\"%s%zu\",\"preset_name\":\"%s\","
                  "\"name\":\"Peer %zu\"}",
-                 cfg->prefix, i, i);
+                 cfg->prefix, i, cfg->preset, i);
         int st = lg_http_request(h, "POST", cfg->post_path, cfg->auth, body, &resp);
         json_t *doc = st == 201 || st == 200 ? json_loads(resp, 0, NULL) : NULL;
         json_t *data = json_object_get(doc, "data");
@@ -1628,7 +1629,8 @@ static const char usage[] =
     "  --cdf F              watch/vote: write the event latency CDF (ms fraction) to F\n"
     "  --ids FILE           mkpeers: participant ids, one per line (written)\n"
     "  --path P             mkpeers: .../meetings/{id}/participants path\n"
-    "  --prefix S           mkpeers: custom_participant_id prefix (default \"bench-\")\n";
+    "  --prefix S           mkpeers: custom_participant_id prefix (default \"bench-\")\n"
+    "  --preset NAME        mkpeers: the participants' preset (default group_call_participant)\n";
 
 static int parse_args(int argc, char **argv, config *c)
 {
@@ -1711,6 +1713,8 @@ static int parse_args(int argc, char **argv, config *c)
             c->post_path = v;
         else if (strcmp(a, "--prefix") == 0)
             c->prefix = v;
+        else if (strcmp(a, "--preset") == 0)
+            c->preset = v;
         else {
             fprintf(stderr, "loadgen: unknown option %s\n", a);
             return -1;
@@ -1748,6 +1752,7 @@ int main(int argc, char **argv)
         .options = 2,
         .vote_rate = 40,
         .prefix = "bench-",
+        .preset = "group_call_participant",
     };
     if (parse_args(argc, argv, &cfg) != 0) {
         fputs(usage, stderr);
