@@ -2,7 +2,8 @@
 /* fuzz_views.c - libFuzzer harness: the channel's messages and the REST views, rendered from
  * hostile data of every size the validators let through.
  *
- * Surface: rtk_chan_msg_frame() for hello, poll.created/updated/voted (the viewer view) and
+ * Surface: rtk_chan_msg_frame() for hello, poll.created (the viewer view), poll.voted (the
+ * tallies; the view too in a hide_votes poll), poll.updated (the tallies and voters) and
  * the REST poll and session objects (rtk_api_view_*): what a peer or a client reads back of
  * text that other participants chose (names, questions, options, titles, refs). Sans-I/O: the
  * views are built directly from the input, the way live hands them out.
@@ -183,18 +184,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     size_t bound = rtk_chan_msg_view_bound(question, p.opts, nopts, p.created_by);
 
-    static const int types[] = {RTK_MSG_POLL_CREATED, RTK_MSG_POLL_UPDATED, RTK_MSG_POLL_VOTED};
+    /* poll.created (the viewer view), poll.voted (the voter's vote and the tallies; the view
+     * when hide_votes) and poll.updated (the tallies and the newest voters given). */
+    static const int types[] = {RTK_MSG_POLL_CREATED, RTK_MSG_POLL_VOTED, RTK_MSG_POLL_UPDATED};
+    size_t nvoters = nvotes < 20 ? nvotes : 20;
     for (size_t t = 0; t < 3; t++) {
-        rtk_live_msg m = {.type = types[t], .poll = &p, .my_vote = my_vote};
+        int voter = types[t] == RTK_MSG_POLL_VOTED;
+        int mv = voter && my_vote < 0 ? 0 : my_vote; /* a voter has a vote */
+        rtk_live_msg m = {.type = types[t], .poll = &p, .my_vote = mv};
+        if (types[t] == RTK_MSG_POLL_UPDATED) {
+            m.voters = ptrs + (nvotes - nvoters);
+            m.nvoters = nvoters;
+        }
+        /* poll.updated: counts, and voters named as a view names them */
+        size_t ubound = 256 + 21 * (size_t)nopts + nvoters * (120 + 6 * RTK_CHAN_VIEW_NAME_MAX);
         for (int with_ref = 0; with_ref < 2; with_ref++) {
             rtk_frame *f = rtk_chan_msg_frame(&m, with_ref ? ref : NULL, strlen(ref), 25000);
-            if (f->len > bound)
-                fail("a poll message longer than its view's bound");
+            if (f->len > (types[t] == RTK_MSG_POLL_UPDATED ? ubound : bound))
+                fail("a poll message longer than its bound");
             json_t *j = payload(f);
             const char *r = json_string_value(json_object_get(j, "ref"));
             if (with_ref ? (r == NULL || strcmp(r, ref) != 0) : r != NULL)
                 fail("the ref is not the one given");
-            check_view(json_object_get(j, "poll"), &p, my_vote);
+            if (types[t] == RTK_MSG_POLL_CREATED || (voter && p.hide_votes)) {
+                check_view(json_object_get(j, "poll"), &p, mv);
+            } else if (json_object_get(j, "poll") != NULL) {
+                fail("a whole poll where a delta belongs");
+            }
+            if (types[t] != RTK_MSG_POLL_CREATED) {
+                json_t *counts_j = json_object_get(j, "counts");
+                if (json_array_size(counts_j) != (size_t)nopts ||
+                    json_integer_value(json_object_get(j, "total_votes")) != (json_int_t)nvotes)
+                    fail("tallies that are not the poll's");
+                for (int i = 0; i < nopts; i++)
+                    if (json_integer_value(json_array_get(counts_j, (size_t)i)) != counts[i])
+                        fail("a count that is not exact");
+            }
+            if (types[t] == RTK_MSG_POLL_UPDATED) {
+                json_t *vs = json_object_get(j, "voters");
+                if (p.anonymous ? vs != NULL : json_array_size(vs) != nvoters)
+                    fail("voters of an anonymous poll, or not those given");
+            }
             json_decref(j);
             rtk_frame_unref(f);
         }

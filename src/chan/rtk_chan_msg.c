@@ -33,13 +33,16 @@ static size_t voter_len(const rtk_vote_view *v)
 size_t rtk_chan_msg_view_bound(const char *question, const char *const *opts, int nopts,
                                const char *created_by)
 {
-    /* The envelope and fixed fields (type, ids, flags, counts as 20 digits each, times), a
-     * 64-byte ref escaped at worst, and what the texts take escaped. */
+    /* The envelope and fixed fields (type, ids, flags, counts as 20 digits each, times, and
+     * poll.voted's poll_id, my_vote and total_votes), a 64-byte ref escaped at worst, and
+     * what the texts take escaped. */
     size_t n = 640 + rtk_jw_str_len(question, strlen(question)) + RTK_CHAN_VIEW_VOTERS_BYTES;
     if (created_by != NULL)
         n += rtk_jw_str_len(created_by, strlen(created_by));
+    /* each option: its keys and count in the view, and its count again in the tallies a
+     * poll.voted carries beside the view */
     for (int i = 0; i < nopts; i++)
-        n += 64 + rtk_jw_str_len(opts[i], strlen(opts[i]));
+        n += 64 + 24 + rtk_jw_str_len(opts[i], strlen(opts[i]));
     return n;
 }
 
