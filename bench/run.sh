@@ -26,6 +26,8 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 PEERS=${BENCH_PEERS:-15000}
+ROSTER_HOSTS=10  # host peers watching the participant list while PEERS join
+WAITERS=1000     # peers in the waiting room, admitted by one waiting.admit
 PROCS=${BENCH_PROCS:-4}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
 WRK_CONNS=${BENCH_WRK_CONNECTIONS:-50}
@@ -223,6 +225,25 @@ new_meeting() { # TITLE
   api POST "$KIT/$APP/meetings" "{\"title\":\"$1\",\"session_keep_alive_time_in_secs\":0}" |
     first_id
 }
+# The big meeting's peers see polls and vote but not the participant list: a roster sent to
+# n peers costs n × changes (docs/design.md), which a large audience's preset leaves off, as
+# webinar_viewer does (that one waits in the waiting room; this one joins at once).
+new_audience_preset() {
+  local base
+  base=$(api GET "$KIT/$APP/presets?search=group_call_participant" | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () =>
+      process.stdout.write(JSON.parse(s).data.find((p) => p.name === "group_call_participant").id))')
+  api GET "$KIT/$APP/presets/$base" | node -e '
+    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      const p = JSON.parse(s).data;
+      p.permissions.show_participant_list = false;
+      process.stdout.write(JSON.stringify({ name: "bench_audience", config: p.config,
+                                            permissions: p.permissions, ui: p.ui }));
+    })' >"$TMP/audience.json"
+  api POST "$KIT/$APP/presets" "$(cat "$TMP/audience.json")" | grep -q '"success":true' ||
+    die "could not create the bench_audience preset"
+}
+new_audience_preset
 BIG=$(new_meeting "bench: $PEERS peers")
 SMALL=$(new_meeting "bench: 100 peers")
 BIGP=$KIT/$APP/meetings/$BIG
@@ -230,7 +251,10 @@ SMALLP=$KIT/$APP/meetings/$SMALL
 
 log "creating $PEERS + 100 participants"
 "$LG" mkpeers --port "$PORT" --auth "$AUTH" --path "$BIGP/participants" --peers "$PEERS" \
-  --procs 4 --tokens "$TMP/big.tok" --ids "$TMP/big.ids" --prefix big-
+  --procs 4 --tokens "$TMP/big.tok" --ids "$TMP/big.ids" --prefix big- --preset bench_audience
+"$LG" mkpeers --port "$PORT" --auth "$AUTH" --path "$BIGP/participants" --peers "$ROSTER_HOSTS" \
+  --procs 1 --tokens "$TMP/hosts.tok" --ids "$TMP/hosts.ids" --prefix host- \
+  --preset group_call_host
 "$LG" mkpeers --port "$PORT" --auth "$AUTH" --path "$SMALLP/participants" --peers 100 \
   --procs 2 --tokens "$TMP/small.tok" --ids "$TMP/small.ids" --prefix small-
 
@@ -267,6 +291,39 @@ run_votes() { # NAME MEETING-PATH TOKENS: $TMP/votes-NAME.txt
   prof_stop "votes-$1"
 }
 run_votes sqlite "$BIGP" "$TMP/big.tok"
+
+# ---- 3b. protocol 2: rosters and the waiting room -------------------------------------------
+log "rosters: $PEERS join while $ROSTER_HOSTS hosts see the participant list"
+node bench/p2.mjs hosts --url "ws://127.0.0.1:$PORT" --tokens "$TMP/hosts.tok" \
+  --ready "$TMP/hosts.ready" >"$TMP/hosts.txt" 2>"$TMP/hosts.log" &
+HOSTS_PID=$!
+PIDS+=("$HOSTS_PID")
+for _ in $(seq 300); do [ -s "$TMP/hosts.ready" ] && break; sleep 0.1; done
+[ -s "$TMP/hosts.ready" ] || die "the host peers did not join: $(cat "$TMP/hosts.log")"
+"$LG" join --port "$PORT" --procs "$PROCS" --tokens "$TMP/big.tok" --duration 120 \
+  --ready-file "$TMP/roster.ready" --out "$TMP/roster.txt" >"$TMP/roster.log" 2>&1 &
+ROSTER_LG=$!
+PIDS+=("$ROSTER_LG")
+for _ in $(seq 600); do [ -s "$TMP/roster.ready" ] && break; sleep 0.1; done
+[ -s "$TMP/roster.ready" ] || die "the roster peers did not join: $(tail -5 "$TMP/roster.log")"
+sleep 2 # two roster rounds: every join has reached the hosts
+kill -TERM "$HOSTS_PID" 2>/dev/null || true
+wait "$HOSTS_PID" || die "the host peers failed: $(cat "$TMP/hosts.log")"
+kill -TERM "$ROSTER_LG" 2>/dev/null || true
+wait "$ROSTER_LG" 2>/dev/null || true
+
+log "waiting room: $WAITERS peers admitted by one waiting.admit"
+WAITM=$(new_meeting "bench: waiting room")
+WAITP=$KIT/$APP/meetings/$WAITM
+"$LG" mkpeers --port "$PORT" --auth "$AUTH" --path "$WAITP/participants" --peers "$WAITERS" \
+  --procs 2 --tokens "$TMP/wait.tok" --ids "$TMP/wait.ids" --prefix wait- \
+  --preset webinar_viewer
+"$LG" mkpeers --port "$PORT" --auth "$AUTH" --path "$WAITP/participants" --peers 1 \
+  --procs 1 --tokens "$TMP/waithost.tok" --ids "$TMP/waithost.ids" --prefix waithost- \
+  --preset group_call_host
+node bench/p2.mjs waiting --url "ws://127.0.0.1:$PORT" --tokens "$TMP/wait.tok" \
+  --ids "$TMP/wait.ids" --host "$(head -n 1 "$TMP/waithost.tok")" >"$TMP/waiting.txt" \
+  2>"$TMP/waiting.log" || die "the waiting-room benchmark failed: $(cat "$TMP/waiting.log")"
 
 # ---- 4. REST against nginx ------------------------------------------------------------------
 log "REST: holding 100 live peers on a meeting"
@@ -471,6 +528,14 @@ fi
 I=$TMP/idle.txt F=$TMP/fanout.txt V=$TMP/votes-sqlite.txt PV=$TMP/votes-postgres.txt
 JOINED=$(get joined "$I")
 JOIN_MS=$(get join_all_ms "$I")
+ROSTER_JOIN_MS=$(get join_all_ms "$TMP/roster.txt")
+ROSTER_JOINED=$(get joined "$TMP/roster.txt")
+HOST_BYTES=$(get host_bytes_avg "$TMP/hosts.txt")
+HOST_FRAMES=$(get host_frames_avg "$TMP/hosts.txt")
+HOST_ROUNDS=$(get roster_msgs_avg "$TMP/hosts.txt")
+ADMIT_LAST=$(get admit_last_ms "$TMP/waiting.txt")
+ADMIT_P50=$(get admit_p50_ms "$TMP/waiting.txt")
+ADMIT_DONE=$(get admit_done_ms "$TMP/waiting.txt")
 RSS_PEER=$(get rss_per_peer_bytes "$I")
 RSS_BEFORE=$(get rss_before_kib "$I")
 RSS_AFTER=$(get rss_after_kib "$I")
@@ -597,6 +662,8 @@ cat <<EOF
 | GET active-session p99 at half peak | < 1 ms | $HALF_RTKD_P99 ms at $HALF_RTKD_RPS req/s (nginx $HALF_NGINX_P99 ms at $HALF_NGINX_RPS req/s); at peak $RTKD_P99_PEAK ms (nginx $NGINX_P99_PEAK ms) | | $V_HALF |
 | POST meetings (durable write) | ≥ 10,000/s | $POST_MED req/s (p99 $POST_P99 ms) | | $V_POST |
 | POST kick, one peer per request | (reported) | $KICK_RPS req/s (p99 $KICK_P99 ms; $KICKED_LIVE live peers kicked by $KICK_REQS requests) | | |
+| Rosters: $PEERS join while $ROSTER_HOSTS hosts see the list | (reported) | all joined in $ROSTER_JOIN_MS ms ($ROSTER_JOINED peers; $JOIN_MS ms without hosts); each host received $HOST_BYTES bytes in $HOST_FRAMES frames ($HOST_ROUNDS participants.updated) | | |
+| Waiting room: $WAITERS admitted by one waiting.admit | (reported) | last \`admitted\` $ADMIT_LAST ms after it was sent (p50 $ADMIT_P50 ms; the host's \`done\` $ADMIT_DONE ms) | | |
 EOF
 }
 
@@ -684,6 +751,18 @@ cat <<EOF
   acknowledgement waits for the transaction that holds its write to commit on the database
   server: rtkd sends one pipelined batch per loop turn, at most one in flight
   (docs/design.md).
+- **Presets.** The $PEERS peers of the big meeting have the preset \`bench_audience\`
+  (\`group_call_participant\` without the participant list, made through the presets API):
+  a roster sent to n peers costs n × changes, which a large audience's preset leaves off.
+- **Rosters.** $ROSTER_HOSTS peers with \`group_call_host\` (bench/p2.mjs) join the big
+  meeting first; then the $PEERS peers join as in the idle benchmark, and 2 s after the last
+  \`hello\` the hosts count what they received (their own \`hello\` included): every peer
+  reaches them in \`participants.updated\` rounds, at most one per second, each rendered
+  once for all of them. The join time sits beside the idle benchmark's, which had no host.
+- **Waiting room.** $WAITERS peers with \`webinar_viewer\` (which waits on every join) wait in
+  a meeting of their own; one host peer sends one \`waiting.admit\` naming all of them and
+  bench/p2.mjs times, from sending it, each \`admitted\` and the host's \`done\` (sent once
+  their joins are committed).
 - **POST kick:** $PEERS live peers; each request kicks a different participant
   (bench/wrk/kick.lua), for ${KICK_SECONDS} s; requests after the list is used up kick
   participants that are no longer live, which is a 200 with an empty list.
