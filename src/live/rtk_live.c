@@ -1192,18 +1192,26 @@ static size_t copy_ref(char buf[65], int *has, const char *ref, size_t ref_len)
     return n;
 }
 
-/* 1 if |p| holds |flag|; else it is answered `forbidden`. A waiting peer holds nothing. */
-static int allowed(rtk_live *live, rtk_peer *p, unsigned flag, const char *ref, size_t ref_len)
+int rtk_live__permits(rtk_live *live, rtk_peer *p, unsigned flag, const char *refusal,
+                      const char *ref, size_t ref_len)
 {
     if (p->state == RTK_PEER_LIVE && (p->flags & flag))
         return 1;
     rtk_live__send_error(live, p, "forbidden",
                          p->state == RTK_PEER_WAITING
                              ? "A peer in the waiting room may only send ping"
-                             : "The participant's preset does not allow this",
+                             : refusal,
                          ref, ref_len);
-    rtk_live__drain(live);
     return 0;
+}
+
+/* rtk_live__permits for a host action, drained. */
+static int allowed(rtk_live *live, rtk_peer *p, unsigned flag, const char *ref, size_t ref_len)
+{
+    int ok = rtk_live__permits(live, p, flag, "The participant's preset does not allow this", ref,
+                               ref_len);
+    rtk_live__drain(live);
+    return ok;
 }
 
 int rtk_live_may_kick(rtk_live *live, rtk_peer *peer, const char *ref, size_t ref_len)

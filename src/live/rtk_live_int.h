@@ -149,6 +149,10 @@ void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_live_msg *msg, const char *
 void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const char *text,
                           const char *ref, size_t ref_len);
 void rtk_live__drain(rtk_live *live);
+/* 1 if |p| is a live peer holding |flag|; else it is sent `forbidden` (with |refusal|, or
+ * the waiting room's text) and 0 is returned. */
+int rtk_live__permits(rtk_live *live, rtk_peer *p, unsigned flag, const char *refusal,
+                      const char *ref, size_t ref_len);
 /* The view of |p| in lists. */
 void rtk_live__peer_view(const rtk_peer *p, rtk_peer_view *out);
 /* Sends `done` to the peer named by |participant_id| and |peer_id| if it is still there. */

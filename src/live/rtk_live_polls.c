@@ -416,13 +416,9 @@ int rtk_live_poll_create(rtk_live *live, const char *meeting_id, const rtk_poll_
 void rtk_live_host_poll(rtk_live *live, rtk_peer *peer, const rtk_poll_spec *spec,
                         const char *ref, size_t ref_len)
 {
-    if (peer->state != RTK_PEER_LIVE || !(peer->flags & RTK_PERM_POLLS_CREATE)) {
-        rtk_live__send_error(live, peer, "forbidden",
-                             peer->state != RTK_PEER_LIVE
-                                 ? "A peer in the waiting room may only send ping"
-                                 : "The participant's preset does not allow creating polls",
-                             ref, ref_len);
-    } else {
+    if (rtk_live__permits(live, peer, RTK_PERM_POLLS_CREATE,
+                          "The participant's preset does not allow creating polls", ref,
+                          ref_len)) {
         rtk_poll_spec own = *spec;
         own.created_by = peer->participant_id;
         int rc = rtk_live__poll_create(live, peer->m, &own, peer, ref, ref_len, NULL, NULL);
@@ -495,12 +491,9 @@ void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t 
 {
     rtk_lsession *s = peer->m->session;
     rtk_poll *p = (s && poll_id) ? poll_find(s->polls, poll_id) : NULL;
-    if (peer->state != RTK_PEER_LIVE || !(peer->flags & RTK_PERM_POLLS_VOTE)) {
-        rtk_live__send_error(live, peer, "forbidden",
-                             peer->state != RTK_PEER_LIVE
-                                 ? "A peer in the waiting room may only send ping"
-                                 : "The participant's preset does not allow voting",
-                             ref, ref_len);
+    if (!rtk_live__permits(live, peer, RTK_PERM_POLLS_VOTE,
+                           "The participant's preset does not allow voting", ref, ref_len)) {
+        /* answered */
     } else if (p == NULL) {
         rtk_live__send_error(live, peer, "poll_not_found", "No such poll in this session", ref,
                              ref_len);
