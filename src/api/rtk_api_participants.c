@@ -87,13 +87,27 @@ static void on_participant(void *arg, int status, const rtk_store_res *res)
                                   on_participant, call);                                           \
     }
 
+/* A participant write changed nothing because its preset is not one of the app's: answers
+ * 400 and returns 1; else 0. */
+static int no_preset(rtk_call *call, const rtk_store_res *res)
+{
+    if (res->changes != 0 || rtk_store_int(&res->sets[0], 0, 0) != 0)
+        return 0;
+    rtk_api_fail(call, 400, "No preset found with name %s",
+                 json_string_value(json_object_get(call->extra, "preset_name")));
+    return 1;
+}
+
 /* ---- add ---- */
 
 static void on_added(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
-    (void)res;
     json_t *doc = call->extra;
+    if (status == 0 && no_preset(call, res))
+        return;
+    if (status == 0 && res->changes == 0)
+        status = RTK_EEXIST; /* the preset is there: the custom id is taken */
     if (status == RTK_EEXIST) {
         rtk_api_fail(call, 400,
                      "A participant with custom_participant_id \"%s\" already exists in "
@@ -119,7 +133,8 @@ static void write_participant(rtk_call *call, int insert, rtk_store_cb done)
     rtk_api_doc_row(call->extra, &row);
     char *text = rtk_api_dump(call->extra);
     row.json = text;
-    rtk_store_participant_put(call->ctx->store, call->m.params[2], &row, insert, done, call);
+    rtk_store_participant_put(call->ctx->store, call->app, call->m.params[2], &row, insert, done,
+                              call);
     free(text);
 }
 
@@ -209,7 +224,10 @@ void rtk_api_participant_get(rtk_call *call)
 static void on_edited(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
-    (void)res;
+    if (status == 0 && no_preset(call, res))
+        return;
+    if (status == 0 && res->changes == 0)
+        status = RTK_ENOTFOUND; /* deleted since it was read */
     if (status == RTK_ENOTFOUND) {
         rtk_api_fail(call, 404, "No participant found with id %s", call->m.params[3]);
         return;

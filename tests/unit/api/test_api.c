@@ -275,20 +275,20 @@ static void participant_validation_and_token(void **state)
         const char *body;
         const char *field;
     } bad[] = {
-        {"{\"preset_name\":\"p\"}", "custom_participant_id"},
-        {"{\"custom_participant_id\":\"\",\"preset_name\":\"p\"}", "custom_participant_id"},
-        {"{\"custom_participant_id\":7,\"preset_name\":\"p\"}", "custom_participant_id"},
+        {"{\"preset_name\":\"group_call_host\"}", "custom_participant_id"},
+        {"{\"custom_participant_id\":\"\",\"preset_name\":\"group_call_host\"}", "custom_participant_id"},
+        {"{\"custom_participant_id\":7,\"preset_name\":\"group_call_host\"}", "custom_participant_id"},
         {"{\"custom_participant_id\":\"c\"}", "preset_name"},
         {"{\"custom_participant_id\":\"c\",\"preset_name\":\"\"}", "preset_name"},
-        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"p\",\"name\":[]}", "name"},
-        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"p\",\"picture\":false}", "picture"},
+        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"name\":[]}", "name"},
+        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"picture\":false}", "picture"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(api(fx, "POST", path, bad[i].body, &j), 400);
         assert_non_null(strstr(err_message(j), bad[i].field));
         json_decref(j);
     }
-    const char *good = "{\"custom_participant_id\":\"c\",\"preset_name\":\"p\",\"name\":\"Ann\"}";
+    const char *good = "{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"name\":\"Ann\"}";
     assert_int_equal(api(fx, "POST", path, good, &j), 201);
     json_t *p = json_object_get(j, "data");
     const char *tok = json_string_value(json_object_get(p, "token"));
@@ -303,6 +303,14 @@ static void participant_validation_and_token(void **state)
     /* The same custom id twice in one meeting is refused. */
     assert_int_equal(api(fx, "POST", path, good, &j), 400);
     assert_non_null(strstr(err_message(j), "already exists"));
+    json_decref(j);
+    /* A preset the app does not have is refused, and nothing is written. */
+    const char *unknown = "{\"custom_participant_id\":\"d\",\"preset_name\":\"nope\"}";
+    assert_int_equal(api(fx, "POST", path, unknown, &j), 400);
+    assert_string_equal(err_message(j), "No preset found with name nope");
+    json_decref(j);
+    const char *known = "{\"custom_participant_id\":\"d\",\"preset_name\":\"webinar_viewer\"}";
+    assert_int_equal(api(fx, "POST", path, known, &j), 201);
     json_decref(j);
 }
 

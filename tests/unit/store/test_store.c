@@ -185,14 +185,17 @@ static int teardown(void **state)
 typedef struct seen {
     int called;
     int status;
+    int64_t changes;
+    int64_t first; /* set 0, row 0, column 0 */
 } seen;
 
 static void on_status(void *arg, int status, const rtk_store_res *res)
 {
     seen *s = arg;
-    (void)res;
     s->called++;
     s->status = status;
+    s->changes = res ? res->changes : 0;
+    s->first = res && res->nsets > 0 ? rtk_store_int(&res->sets[0], 0, 0) : 0;
 }
 
 #define APP "14a396e7-ca44-4937-bf1f-050a69118543"
@@ -312,15 +315,30 @@ static void statuses_each_operation_promises(void **state)
     rtk_store_wait(fx->st);
     assert_int_equal(upd.status, RTK_ENOTFOUND);
     assert_int_equal(get.status, RTK_ENOTFOUND);
-    /* A participant's custom id is unique per meeting. */
-    rtk_store_doc p = {.id = "p1", .custom_id = "c", .created_ms = 1, .json = "{}"};
-    seen p1 = {0}, p2 = {0}, del = {0}, del2 = {0};
-    rtk_store_participant_put(fx->st, "m1", &p, 1, on_status, &p1);
+    /* A participant's custom id is unique per meeting; its preset must be one of the app's
+     * (the app got the defaults with it). Neither writes anything: "changed no row". */
+    rtk_store_doc p = {.id = "p1",
+                       .custom_id = "c",
+                       .preset = "group_call_host",
+                       .created_ms = 1,
+                       .json = "{}"};
+    seen p1 = {0}, p2 = {0}, p3 = {0}, del = {0}, del2 = {0};
+    rtk_store_participant_put(fx->st, APP, "m1", &p, 1, on_status, &p1);
     p.id = "p2";
-    rtk_store_participant_put(fx->st, "m1", &p, 1, on_status, &p2);
+    rtk_store_participant_put(fx->st, APP, "m1", &p, 1, on_status, &p2);
+    p.id = "p3";
+    p.custom_id = "c3";
+    p.preset = "no-such-preset";
+    rtk_store_participant_put(fx->st, APP, "m1", &p, 1, on_status, &p3);
     rtk_store_wait(fx->st);
     assert_int_equal(p1.status, 0);
-    assert_int_equal(p2.status, RTK_EEXIST);
+    assert_int_equal(p1.changes, 1);
+    assert_int_equal(p2.status, 0);
+    assert_int_equal(p2.changes, 0);
+    assert_int_equal(p2.first, 1); /* the preset is there: the custom id is taken */
+    assert_int_equal(p3.status, 0);
+    assert_int_equal(p3.changes, 0);
+    assert_int_equal(p3.first, 0); /* no such preset */
     rtk_store_participant_delete(fx->st, "m1", "p1", on_status, &del);
     rtk_store_participant_delete(fx->st, "m1", "p1", on_status, &del2);
     rtk_store_wait(fx->st);
