@@ -535,24 +535,14 @@ void rtk_api_preset_get(rtk_call *call)
 
 /* The preset's name before the update, for the answers. */
 typedef struct update_state {
-    char *old_name;
+    char old_name[PRESET_NAME_MAX + 1];
 } update_state;
-
-static void free_update(rtk_call *call)
-{
-    update_state *us = call->data;
-    if (us != NULL) {
-        free(us->old_name);
-        us->old_name = NULL;
-    }
-}
 
 static void on_updated(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
     update_state *us = call->data;
     if (status != 0) {
-        free_update(call);
         rtk_api_store_error(call, status);
         return;
     }
@@ -560,21 +550,16 @@ static void on_updated(void *arg, int status, const rtk_store_res *res)
         int64_t users = rtk_store_int(&res->sets[0], 0, 0);
         int64_t taken = rtk_store_int(&res->sets[1], 0, 0);
         const char *name = json_string_value(json_object_get(call->doc, "name"));
-        if (taken > 0) {
-            free_update(call);
+        if (taken > 0)
             name_taken(call);
-        } else if (users > 0 && strcmp(name, us->old_name) != 0) {
+        else if (users > 0 && strcmp(name, us->old_name) != 0)
             rtk_api_fail(call, 400,
                          "Preset \"%s\" is used by %lld participant%s and cannot be renamed",
                          us->old_name, (long long)users, users == 1 ? "" : "s");
-            free_update(call);
-        } else {
-            free_update(call);
+        else
             rtk_api_fail(call, 404, "No preset found with id %s", call->m.params[2]);
-        }
         return;
     }
-    free_update(call);
     reply_doc(call);
 }
 
@@ -585,8 +570,8 @@ static void update_loaded(rtk_call *call)
         return;
     update_state *us = rtk_xcalloc(1, sizeof(*us));
     call->data = us;
-    const char *old = json_string_value(json_object_get(call->doc, "name"));
-    us->old_name = rtk_xstrndup(old, strlen(old));
+    snprintf(us->old_name, sizeof(us->old_name), "%s",
+             json_string_value(json_object_get(call->doc, "name")));
     if (put) {
         static const char *const parts[] = {"name", "config", "permissions", "ui"};
         for (size_t i = 0; i < 4; i++)

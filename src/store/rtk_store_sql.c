@@ -253,9 +253,9 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
     [RTK_Q_PRESET_COUNT] = {"SELECT count(*)" PRESET_WHERE_SQLITE, "SELECT count(*)" PRESET_WHERE_PG,
                             0},
     [RTK_Q_PRESET_LIST] = {"SELECT id, name, created_at, updated_at" PRESET_WHERE_SQLITE
-                           " ORDER BY created_at, id LIMIT $3 OFFSET $4",
+                           " ORDER BY created_at, name LIMIT $3 OFFSET $4",
                            "SELECT id, name, created_at, updated_at" PRESET_WHERE_PG
-                           " ORDER BY created_at, id LIMIT $3 OFFSET $4",
+                           " ORDER BY created_at, name LIMIT $3 OFFSET $4",
                            0},
     [RTK_Q_PRESET_USERS] = {NULL,
                             "SELECT count(*) FROM participants p JOIN meetings m ON"

@@ -39,7 +39,7 @@ const ROUTES = [
     { doc: 'PUT P/meetings/{}', level: 'meeting', body: { title: 'pwned', status: 'INACTIVE' } },
     { doc: 'GET P/meetings/{}/participants', level: 'meeting' },
     { doc: 'POST P/meetings/{}/participants', level: 'meeting',
-        body: { custom_participant_id: 'intruder', preset_name: 'host' } },
+        body: { custom_participant_id: 'intruder', preset_name: 'group_call_host' } },
     { doc: 'GET P/meetings/{}/participants/{}', level: 'participant' },
     { doc: 'PATCH P/meetings/{}/participants/{}', level: 'participant', body: { name: 'pwned' } },
     { doc: 'DELETE P/meetings/{}/participants/{}', level: 'participant' },
