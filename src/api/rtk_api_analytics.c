@@ -112,11 +112,11 @@ static void on_days(void *arg, int status, const rtk_store_res *res)
     }
     free(count);
     free(minutes);
-    json_t *data = json_pack(
-        "{s:{s:o,s:I,s:f},s:{s:o,s:i,s:i}}", "session_stats", "day_stats", sessions,
-        "sessions_count", (json_int_t)total, "sessions_minutes_consumed", total_minutes,
-        "recording_stats", "day_stats", recordings, "recording_count", 0,
-        "recording_minutes_consumed", 0);
+    json_t *data =
+        json_pack("{s:{s:o,s:I,s:f},s:{s:o,s:i,s:i}}", "session_stats", "day_stats", sessions,
+                  "sessions_count", (json_int_t)total, "sessions_minutes_consumed", total_minutes,
+                  "recording_stats", "day_stats", recordings, "recording_count", 0,
+                  "recording_minutes_consumed", 0);
     rtk_api_reply(call, 200, data, NULL);
 }
 

@@ -53,15 +53,32 @@ typedef struct field {
     int64_t min, max;
 } field;
 
-#define BOOL_(n, r) {n, S_BOOL, r, NULL, 0, 0}
-#define INT_(n, r, lo, hi) {n, S_INT, r, NULL, lo, hi}
-#define STR_(n, r, max) {n, S_STR, r, NULL, 1, max}
-#define ENUM_(n, r, v) {n, S_ENUM, r, v, 0, 0}
-#define OBJ_(n, r, f) {n, S_OBJ, r, f, 0, 0}
-#define END_ {NULL, S_END, 0, NULL, 0, 0}
+#define BOOL_(n, r)                                                                                \
+    {                                                                                              \
+        n, S_BOOL, r, NULL, 0, 0                                                                   \
+    }
+#define INT_(n, r, lo, hi)                                                                         \
+    {                                                                                              \
+        n, S_INT, r, NULL, lo, hi                                                                  \
+    }
+#define STR_(n, r, max)                                                                            \
+    {                                                                                              \
+        n, S_STR, r, NULL, 1, max                                                                  \
+    }
+#define ENUM_(n, r, v)                                                                             \
+    {                                                                                              \
+        n, S_ENUM, r, v, 0, 0                                                                      \
+    }
+#define OBJ_(n, r, f)                                                                              \
+    {                                                                                              \
+        n, S_OBJ, r, f, 0, 0                                                                       \
+    }
+#define END_                                                                                       \
+    {                                                                                              \
+        NULL, S_END, 0, NULL, 0, 0                                                                 \
+    }
 
-static const char *const view_types[] = {"GROUP_CALL", "WEBINAR", "AUDIO_ROOM", "LIVESTREAM",
-                                         NULL};
+static const char *const view_types[] = {"GROUP_CALL", "WEBINAR", "AUDIO_ROOM", "LIVESTREAM", NULL};
 static const char *const qualities[] = {"hd", "vga", "qvga", "fhd", "uhd", NULL};
 static const char *const produce[] = {"ALLOWED", "NOT_ALLOWED", "CAN_REQUEST", NULL};
 static const char *const recorder_types[] = {"RECORDER", "LIVESTREAMER", "NONE", NULL};
@@ -78,8 +95,7 @@ static const field screenshare_cfg[] = {INT_("frame_rate", 1, 1, 60),
                                         ENUM_("quality", 1, qualities), END_};
 static const field video_cfg[] = {INT_("frame_rate", 1, 1, 60), ENUM_("quality", 1, qualities),
                                   BOOL_("simulcast", 0), END_};
-static const field audio_cfg[] = {BOOL_("enable_high_bitrate", 0), BOOL_("enable_stereo", 0),
-                                  END_};
+static const field audio_cfg[] = {BOOL_("enable_high_bitrate", 0), BOOL_("enable_stereo", 0), END_};
 static const field media_cfg[] = {OBJ_("screenshare", 1, screenshare_cfg),
                                   OBJ_("video", 1, video_cfg), OBJ_("audio", 0, audio_cfg), END_};
 static const field config_fields[] = {
@@ -101,14 +117,17 @@ static const field connected[] = {BOOL_("can_alter_connected_meetings", 1),
                                   BOOL_("can_switch_connected_meetings", 1),
                                   BOOL_("can_switch_to_parent_meeting", 1), END_};
 static const field can_produce[] = {ENUM_("can_produce", 1, produce), END_};
-static const field media_perm[] = {OBJ_("audio", 1, can_produce), OBJ_("screenshare", 1, can_produce),
+static const field media_perm[] = {OBJ_("audio", 1, can_produce),
+                                   OBJ_("screenshare", 1, can_produce),
                                    OBJ_("video", 1, can_produce), END_};
 static const field plugin_cfg_fields[] = {ENUM_("access_control", 0, access_controls),
                                           BOOL_("handles_view_only", 0), END_};
 static const field plugin_cfg = {"", S_OPEN, 1, plugin_cfg_fields, 0, 0};
-static const field plugins[] = {BOOL_("can_close", 1), BOOL_("can_edit_config", 1),
+static const field plugins[] = {BOOL_("can_close", 1),
+                                BOOL_("can_edit_config", 1),
                                 BOOL_("can_start", 1),
-                                {"config", S_MAP, 1, &plugin_cfg, 0, 0}, END_};
+                                {"config", S_MAP, 1, &plugin_cfg, 0, 0},
+                                END_};
 static const field polls[] = {BOOL_("can_create", 1), BOOL_("can_view", 1), BOOL_("can_vote", 1),
                               END_};
 static const field permission_fields[] = {
@@ -157,10 +176,14 @@ static const field colors[] = {OBJ_("background", 1, background),
                                STR_("warning", 1, COLOR_MAX),
                                END_};
 static const field design_tokens[] = {
-    ENUM_("border_radius", 1, radii), ENUM_("border_width", 1, widths),
-    OBJ_("colors", 1, colors),        INT_("spacing_base", 1, 0, 64),
-    ENUM_("theme", 1, themes),        STR_("font_family", 0, TEXT_MAX),
-    STR_("google_font", 0, TEXT_MAX), STR_("logo", 0, URL_MAX),
+    ENUM_("border_radius", 1, radii),
+    ENUM_("border_width", 1, widths),
+    OBJ_("colors", 1, colors),
+    INT_("spacing_base", 1, 0, 64),
+    ENUM_("theme", 1, themes),
+    STR_("font_family", 0, TEXT_MAX),
+    STR_("google_font", 0, TEXT_MAX),
+    STR_("logo", 0, URL_MAX),
     END_,
 };
 static const field ui_fields[] = {OBJ_("design_tokens", 1, design_tokens), END_};
@@ -250,8 +273,8 @@ static int check_value(checker *c, const field *f, json_t *v)
         if (!json_is_string(v))
             return bad(c, "must be a string");
         if (json_string_length(v) < (size_t)f->min || json_string_length(v) > (size_t)f->max) {
-            snprintf(what, sizeof(what), "must be from %lld to %lld bytes long",
-                     (long long)f->min, (long long)f->max);
+            snprintf(what, sizeof(what), "must be from %lld to %lld bytes long", (long long)f->min,
+                     (long long)f->max);
             return bad(c, what);
         }
         if (strlen(json_string_value(v)) != json_string_length(v))
@@ -304,8 +327,9 @@ static int check_value(checker *c, const field *f, json_t *v)
             if (i == json_array_size(v))
                 return 0;
         }
-        snprintf(what, sizeof(what), "must be null or an array of at most %d integers from %lld to %lld",
-                 QUALITIES_MAX, (long long)f->min, (long long)f->max);
+        snprintf(what, sizeof(what),
+                 "must be null or an array of at most %d integers from %lld to %lld", QUALITIES_MAX,
+                 (long long)f->min, (long long)f->max);
         return bad(c, what);
     default: return bad(c, "has no schema");
     }
@@ -464,10 +488,10 @@ static void on_listed(void *arg, int status, const rtk_store_res *res)
         char created[25], updated[25];
         rtk_time_iso(rtk_store_int(rows, i, 2), created);
         rtk_time_iso(rtk_store_int(rows, i, 3), updated);
-        json_array_append_new(items, json_pack("{s:s,s:s,s:s,s:s}", "id",
-                                               rtk_store_text(rows, i, 0, NULL), "name",
-                                               rtk_store_text(rows, i, 1, NULL), "created_at",
-                                               created, "updated_at", updated));
+        json_array_append_new(items,
+                              json_pack("{s:s,s:s,s:s,s:s}", "id", rtk_store_text(rows, i, 0, NULL),
+                                        "name", rtk_store_text(rows, i, 1, NULL), "created_at",
+                                        created, "updated_at", updated));
     }
     int64_t total = rtk_store_int(&res->sets[0], 0, 0);
     rtk_api_reply(call, 200, items, rtk_reply_paging(total, ls->page.offset, rows->nrows));

@@ -162,8 +162,7 @@ static int demo_setup(rtk_store *st, const char *app, const char *base_url,
         rtk_ptoken claims;
         char *tok = NULL;
         memset(&claims, 0, sizeof(claims));
-        if ((rc = demo_participant(st, app, meeting, demo_people[i], claims.participant_id)) !=
-            0)
+        if ((rc = demo_participant(st, app, meeting, demo_people[i], claims.participant_id)) != 0)
             return rc;
         snprintf(claims.app_id, sizeof(claims.app_id), "%s", app);
         snprintf(claims.meeting_id, sizeof(claims.meeting_id), "%s", meeting);

@@ -41,11 +41,11 @@ static const struct {
 };
 
 /* The config object of the SDK's Preset type, every field given (RealtimeKit's defaults). */
-#define CONFIG(view, desktop)                                                                     \
-    "{\"view_type\":\"" view "\",\"max_video_streams\":{\"desktop\":" desktop                \
-    ",\"mobile\":6},\"max_screenshare_count\":1,\"media\":{\"video\":{\"quality\":\"hd\","   \
-    "\"frame_rate\":30,\"simulcast\":false},\"screenshare\":{\"quality\":\"hd\","            \
-    "\"frame_rate\":5},\"audio\":{\"enable_stereo\":false,\"enable_high_bitrate\":false}},"    \
+#define CONFIG(view, desktop)                                                                      \
+    "{\"view_type\":\"" view "\",\"max_video_streams\":{\"desktop\":" desktop                      \
+    ",\"mobile\":6},\"max_screenshare_count\":1,\"media\":{\"video\":{\"quality\":\"hd\","         \
+    "\"frame_rate\":30,\"simulcast\":false},\"screenshare\":{\"quality\":\"hd\","                  \
+    "\"frame_rate\":5},\"audio\":{\"enable_stereo\":false,\"enable_high_bitrate\":false}},"        \
     "\"livestream_viewer_qualities\":null}"
 
 /* The ui object: RealtimeKit's dark theme, the same for every default. */

@@ -566,7 +566,8 @@ void rtk_store_preset_put(rtk_store *st, const char *app_id, const rtk_store_pre
         rtk_store__ptext(op, c, p->name);
         rtk_store__ptext(op, c, p->id);
     }
-    rtk_store_stmt_call *c = rtk_store__stmt(op, insert ? RTK_Q_PRESET_INSERT : RTK_Q_PRESET_UPDATE);
+    rtk_store_stmt_call *c =
+        rtk_store__stmt(op, insert ? RTK_Q_PRESET_INSERT : RTK_Q_PRESET_UPDATE);
     bind_preset(op, c, app_id, p, insert);
     submit(op);
 }

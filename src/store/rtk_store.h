@@ -155,7 +155,7 @@ void rtk_store_token_create(rtk_store *st, const char *id, const char *account_i
 /* One set: (account_id, id, hash) of the live token with |hash|; RTK_ENOTFOUND. The caller
  * compares the hash again in constant time. */
 void rtk_store_token_find(rtk_store *st, const uint8_t hash[32], rtk_store_cb cb, void *arg);
-/* One set: (id, account_id, name, created_ms, revoked_ms or NULL), oldest first (then by name); every
+/* One set: (id, account_id, name, created_ms, revoked_ms or NULL), oldest first; every
  * account's when |account_id| is NULL. */
 void rtk_store_token_list(rtk_store *st, const char *account_id, rtk_store_cb cb, void *arg);
 /* RTK_ENOTFOUND when there is no such token or it is already revoked. */
@@ -257,8 +257,8 @@ void rtk_store_preset_get(rtk_store *st, const char *app_id, const char *key, in
  * it), [1] none; res->changes is 0 when nothing was deleted (in use, or no such preset). */
 void rtk_store_preset_delete(rtk_store *st, const char *app_id, const char *id, rtk_store_cb cb,
                              void *arg);
-/* Sets: [0] (count), [1] (id, name, created_ms, updated_ms) oldest first (then by name); |search| (NULL:
- * any) matches a name containing it (case-insensitive, literally). */
+/* Sets: [0] (count), [1] (id, name, created_ms, updated_ms) oldest first (then by name); |search|
+ * (NULL: any) matches a name containing it (case-insensitive, literally). */
 void rtk_store_preset_list(rtk_store *st, const char *app_id, const char *search,
                            rtk_store_page page, rtk_store_cb cb, void *arg);
 
@@ -352,7 +352,7 @@ void rtk_store_poll_create(rtk_store *st, const rtk_store_poll *p, rtk_store_cb 
 void rtk_store_vote(rtk_store *st, const char *poll_id, const char *participant_id, int option,
                     const char *name, int64_t at_ms, rtk_store_cb cb, void *arg);
 /* Sets: [0] (id, question, options_json, anonymous, hide_votes, created_by, created_ms)
- * oldest first (then by name); [1] (poll_id, participant_id, option, name, voted_ms) in the order cast. */
+ * oldest first; [1] (poll_id, participant_id, option, name, voted_ms) in the order cast. */
 void rtk_store_polls_load(rtk_store *st, const char *session_id, rtk_store_cb cb, void *arg);
 
 #endif

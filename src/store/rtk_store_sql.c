@@ -44,7 +44,7 @@
     " FROM presets WHERE app_id=$1 AND (CAST($2 AS TEXT) IS NULL OR name ILIKE $2 ESCAPE '\\')"
 /* Participants of app $2 use the preset of the row being changed. */
 #define PRESET_USED                                                                                \
-    " (SELECT 1 FROM participants p JOIN meetings m ON m.id=p.meeting_id WHERE m.app_id=$2 AND"   \
+    " (SELECT 1 FROM participants p JOIN meetings m ON m.id=p.meeting_id WHERE m.app_id=$2 AND"    \
     " p.preset_name=presets.name)"
 
 const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
@@ -241,17 +241,16 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                              " (SELECT 1 FROM presets q WHERE q.app_id=$2 AND q.name=$3 AND"
                              " q.id<>$1) AND (name=$3 OR NOT EXISTS" PRESET_USED ")",
                              RTK_QF_WRITE},
-    [RTK_Q_PRESET_DELETE] = {NULL,
-                             "DELETE FROM presets WHERE id=$1 AND app_id=$2 AND NOT EXISTS"
-                             PRESET_USED,
-                             RTK_QF_WRITE},
+    [RTK_Q_PRESET_DELETE] =
+        {NULL, "DELETE FROM presets WHERE id=$1 AND app_id=$2 AND NOT EXISTS" PRESET_USED,
+         RTK_QF_WRITE},
     [RTK_Q_PRESET_GET] = {NULL, "SELECT " PRESET_COLS " FROM presets WHERE id=$1 AND app_id=$2",
                           RTK_QF_NEED_ROW},
     [RTK_Q_PRESET_BY_NAME] = {NULL,
                               "SELECT " PRESET_COLS " FROM presets WHERE app_id=$1 AND name=$2",
                               RTK_QF_NEED_ROW},
-    [RTK_Q_PRESET_COUNT] = {"SELECT count(*)" PRESET_WHERE_SQLITE, "SELECT count(*)" PRESET_WHERE_PG,
-                            0},
+    [RTK_Q_PRESET_COUNT] = {"SELECT count(*)" PRESET_WHERE_SQLITE,
+                            "SELECT count(*)" PRESET_WHERE_PG, 0},
     [RTK_Q_PRESET_LIST] = {"SELECT id, name, created_at, updated_at" PRESET_WHERE_SQLITE
                            " ORDER BY created_at, name LIMIT $3 OFFSET $4",
                            "SELECT id, name, created_at, updated_at" PRESET_WHERE_PG
@@ -280,12 +279,13 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
 
 #define PRESETS_TABLE(INT)                                                                         \
     "CREATE TABLE presets("                                                                        \
-    "  id TEXT PRIMARY KEY, app_id TEXT NOT NULL REFERENCES apps(id), name TEXT NOT NULL,"        \
-    "  created_at " INT " NOT NULL, updated_at " INT " NOT NULL, config TEXT NOT NULL,"          \
-    "  permissions TEXT NOT NULL, ui TEXT NOT NULL, UNIQUE(app_id, name));"                       \
-    "CREATE INDEX presets_by_app ON presets(app_id, created_at);"                                 \
+    "  id TEXT PRIMARY KEY, app_id TEXT NOT NULL REFERENCES apps(id), name TEXT NOT NULL,"         \
+    "  created_at " INT " NOT NULL, updated_at " INT " NOT NULL, config TEXT NOT NULL,"            \
+    "  permissions TEXT NOT NULL, ui TEXT NOT NULL, UNIQUE(app_id, name));"                        \
+    "CREATE INDEX presets_by_app ON presets(app_id, created_at);"                                  \
     "ALTER TABLE participants ADD COLUMN preset_name TEXT;"
-#define PRESETS_INDEX "CREATE INDEX participants_by_preset ON participants(preset_name, meeting_id);"
+#define PRESETS_INDEX                                                                              \
+    "CREATE INDEX participants_by_preset ON participants(preset_name, meeting_id);"
 
 /* SQLite: user_version moves from each index to the next, inside one transaction. The first
  * three are the schema of the first releases and never change. */
@@ -446,7 +446,7 @@ static void put_literal(text *t, const char *s)
 
 /* A participant whose preset_name is not one of its app's presets. */
 #define UNKNOWN_PRESET                                                                             \
-    " WHERE preset_name IS NULL OR NOT EXISTS (SELECT 1 FROM presets p JOIN meetings m ON"        \
+    " WHERE preset_name IS NULL OR NOT EXISTS (SELECT 1 FROM presets p JOIN meetings m ON"         \
     " m.app_id=p.app_id WHERE m.id=participants.meeting_id AND p.name=participants.preset_name)"
 
 void rtk_store__presets_sql(int pg, int64_t now_ms, char **seed, char **count, char **map)

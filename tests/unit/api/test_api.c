@@ -276,19 +276,24 @@ static void participant_validation_and_token(void **state)
         const char *field;
     } bad[] = {
         {"{\"preset_name\":\"group_call_host\"}", "custom_participant_id"},
-        {"{\"custom_participant_id\":\"\",\"preset_name\":\"group_call_host\"}", "custom_participant_id"},
-        {"{\"custom_participant_id\":7,\"preset_name\":\"group_call_host\"}", "custom_participant_id"},
+        {"{\"custom_participant_id\":\"\",\"preset_name\":\"group_call_host\"}",
+         "custom_participant_id"},
+        {"{\"custom_participant_id\":7,\"preset_name\":\"group_call_host\"}",
+         "custom_participant_id"},
         {"{\"custom_participant_id\":\"c\"}", "preset_name"},
         {"{\"custom_participant_id\":\"c\",\"preset_name\":\"\"}", "preset_name"},
-        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"name\":[]}", "name"},
-        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"picture\":false}", "picture"},
+        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"name\":[]}",
+         "name"},
+        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"picture\":false}",
+         "picture"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(api(fx, "POST", path, bad[i].body, &j), 400);
         assert_non_null(strstr(err_message(j), bad[i].field));
         json_decref(j);
     }
-    const char *good = "{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"name\":\"Ann\"}";
+    const char *good =
+        "{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"name\":\"Ann\"}";
     assert_int_equal(api(fx, "POST", path, good, &j), 201);
     json_t *p = json_object_get(j, "data");
     const char *tok = json_string_value(json_object_get(p, "token"));

@@ -138,8 +138,8 @@ static void patch_merges_field_by_field(void **state)
     assert_true(json_is_true(json_object_get(polls, "can_vote"))); /* kept */
     assert_true(json_is_true(json_object_get(polls, "can_view")));
     assert_true(json_is_false(json_object_get(perms, "kick_participant")));
-    json_t *video = json_object_get(json_object_get(json_object_get(doc, "config"), "media"),
-                                    "video");
+    json_t *video =
+        json_object_get(json_object_get(json_object_get(doc, "config"), "media"), "video");
     assert_int_equal(json_integer_value(json_object_get(video, "frame_rate")), 24);
     assert_string_equal(json_string_value(json_object_get(video, "quality")), "hd");
     assert_non_null(json_object_get(
@@ -198,9 +198,9 @@ static void analytics_dates(void **state)
     assert_int_equal(d, 19782);
     assert_int_equal(rtk_api_parse_day("2026-12-02", &d), 0);
     assert_int_equal(d, 20789);
-    static const char *const bad[] = {"2023-02-29", "2026-13-01", "2026-00-10", "2026-04-31",
-                                      "2026-1-01",  "26-01-01",   "2026/01/01", "1969-12-31",
-                                      "",           "2026-01-01T00:00:00Z"};
+    static const char *const bad[] = {
+        "2023-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "2026-1-01",
+        "26-01-01",   "2026/01/01", "1969-12-31", "",           "2026-01-01T00:00:00Z"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (rtk_api_parse_day(bad[i], &d) != RTK_EINVAL)
             fail_msg("%s was accepted", bad[i]);

@@ -317,11 +317,8 @@ static void statuses_each_operation_promises(void **state)
     assert_int_equal(get.status, RTK_ENOTFOUND);
     /* A participant's custom id is unique per meeting; its preset must be one of the app's
      * (the app got the defaults with it). Neither writes anything: "changed no row". */
-    rtk_store_doc p = {.id = "p1",
-                       .custom_id = "c",
-                       .preset = "group_call_host",
-                       .created_ms = 1,
-                       .json = "{}"};
+    rtk_store_doc p = {
+        .id = "p1", .custom_id = "c", .preset = "group_call_host", .created_ms = 1, .json = "{}"};
     seen p1 = {0}, p2 = {0}, p3 = {0}, del = {0}, del2 = {0};
     rtk_store_participant_put(fx->st, APP, "m1", &p, 1, on_status, &p1);
     p.id = "p2";
