@@ -359,6 +359,45 @@ static void paging_offsets_and_limits(void **state)
     json_decref(j);
 }
 
+/* Preset writes and app creation (with its default presets) on a failed commit: 503 and
+ * nothing stored. */
+static void preset_writes_on_a_failed_commit(void **state)
+{
+    fixture *fx = *state;
+    json_t *j = NULL;
+    assert_int_equal(api(fx, "GET", "/presets?search=webinar_viewer", NULL, &j), 200);
+    char path[128];
+    snprintf(path, sizeof(path), "/presets/%s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(j, "data"), 0), "id")));
+    json_decref(j);
+    char apps[160];
+    snprintf(apps, sizeof(apps), "/accounts/%s/realtime/kit/apps", fx->account);
+    fault_vfs_fail_wal(1);
+    assert_int_equal(api(fx, "PATCH", path, "{\"name\":\"renamed\"}", &j), 503);
+    json_decref(j);
+    assert_int_equal(api(fx, "DELETE", path, NULL, &j), 503);
+    json_decref(j);
+    assert_int_equal(call(fx, "POST", apps, fx->auth, "{\"name\":\"lost\"}", &j), 503);
+    json_decref(j);
+    fault_vfs_fail_wal(0);
+    assert_int_equal(api(fx, "GET", path, NULL, &j), 200);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "data"), "name")), "webinar_viewer");
+    json_decref(j);
+    assert_int_equal(call(fx, "GET", apps, fx->auth, NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 1); /* no "lost" app */
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", "/presets", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 4);
+    json_decref(j);
+    /* Once space is back, the same writes go through. */
+    assert_int_equal(call(fx, "POST", apps, fx->auth, "{\"name\":\"kept\"}", &j), 201);
+    json_decref(j);
+    assert_int_equal(api(fx, "PATCH", path, "{\"name\":\"renamed\"}", &j), 200);
+    json_decref(j);
+}
+
 static void routing_404_405_and_health(void **state)
 {
     fixture *fx = *state;
@@ -452,6 +491,7 @@ int main(void)
         T(paging_offsets_and_limits),
         T(routing_404_405_and_health),
         T(failed_commit_answers_503_and_stores_nothing),
+        T(preset_writes_on_a_failed_commit),
         T(revocation_elsewhere_reaches_the_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
