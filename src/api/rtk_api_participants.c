@@ -275,18 +275,39 @@ static void on_deleted(void *arg, int status, const rtk_store_res *res)
     if (call->ctx->live != NULL)
         rtk_live_participant_deleted(call->ctx->live, call->m.params[3]);
     json_t *doc = call->extra;
-    /* Presets are not modelled: the preset's name stands in for its id. */
-    json_t *data = json_pack(
-        "{s:O,s:O,s:O,s:O}", "custom_participant_id", json_object_get(doc, "custom_participant_id"),
-        "preset_id", json_object_get(doc, "preset_name"), "created_at",
-        json_object_get(doc, "created_at"), "updated_at", json_object_get(doc, "updated_at"));
+    const char *preset_id = call->data; /* NULL: the preset's row is missing */
+    json_t *data = json_pack("{s:O,s:o,s:O,s:O}", "custom_participant_id",
+                             json_object_get(doc, "custom_participant_id"), "preset_id",
+                             preset_id ? json_string(preset_id)
+                                       : json_copy(json_object_get(doc, "preset_name")),
+                             "created_at", json_object_get(doc, "created_at"), "updated_at",
+                             json_object_get(doc, "updated_at"));
     rtk_api_reply(call, 200, data, NULL);
+}
+
+/* The participant's preset id, for the answer: read before the delete, while the participant
+ * still holds the preset (a preset in use is never deleted or renamed). */
+static void on_delete_preset(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    if (status != 0 && status != RTK_ENOTFOUND) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    if (status == 0) {
+        size_t len;
+        const char *id = rtk_store_text(&res->sets[0], 0, RTK_STORE_PRESET_ID, &len);
+        call->data = rtk_xstrndup(id, len);
+    }
+    rtk_store_participant_delete(call->ctx->store, call->m.params[2], call->m.params[3], on_deleted,
+                                 call);
 }
 
 static void delete_loaded(rtk_call *call)
 {
-    rtk_store_participant_delete(call->ctx->store, call->m.params[2], call->m.params[3], on_deleted,
-                                 call);
+    const char *preset = json_string_value(json_object_get(call->extra, "preset_name"));
+    rtk_store_preset_get(call->ctx->store, call->app, preset ? preset : "", 1, on_delete_preset,
+                         call);
 }
 
 WITH_PARTICIPANT(delete_checked, delete_loaded)

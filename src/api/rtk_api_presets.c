@@ -374,12 +374,12 @@ void rtk_api_preset_merge(json_t *doc, json_t *body)
 static json_t *preset_json(const rtk_store_set *set, size_t row)
 {
     char created[25], updated[25];
-    rtk_time_iso(rtk_store_int(set, row, 2), created);
-    rtk_time_iso(rtk_store_int(set, row, 3), updated);
+    rtk_time_iso(rtk_store_int(set, row, RTK_STORE_PRESET_CREATED), created);
+    rtk_time_iso(rtk_store_int(set, row, RTK_STORE_PRESET_UPDATED), updated);
     json_t *obj[3];
     for (int i = 0; i < 3; i++) {
         size_t len;
-        const char *t = rtk_store_text(set, row, 4 + i, &len);
+        const char *t = rtk_store_text(set, row, RTK_STORE_PRESET_CONFIG + i, &len);
         obj[i] = json_loadb(t, len, 0, NULL);
     }
     if (!json_is_object(obj[0]) || !json_is_object(obj[1]) || !json_is_object(obj[2])) {
@@ -387,9 +387,10 @@ static json_t *preset_json(const rtk_store_set *set, size_t row)
             json_decref(obj[i]);
         return NULL;
     }
-    return json_pack("{s:s,s:s,s:o,s:o,s:o,s:s,s:s}", "id", rtk_store_text(set, row, 0, NULL),
-                     "name", rtk_store_text(set, row, 1, NULL), "config", obj[0], "permissions",
-                     obj[1], "ui", obj[2], "created_at", created, "updated_at", updated);
+    return json_pack(
+        "{s:s,s:s,s:o,s:o,s:o,s:s,s:s}", "id", rtk_store_text(set, row, RTK_STORE_PRESET_ID, NULL),
+        "name", rtk_store_text(set, row, RTK_STORE_PRESET_NAME, NULL), "config", obj[0],
+        "permissions", obj[1], "ui", obj[2], "created_at", created, "updated_at", updated);
 }
 
 /* Writes preset |doc| (insert or update) with |cb|. */

@@ -172,7 +172,7 @@ static void on_preset(void *arg, int status, const rtk_store_res *res)
         return;
     }
     size_t len;
-    const char *perms = rtk_store_text(&res->sets[0], 0, 5, &len);
+    const char *perms = rtk_store_text(&res->sets[0], 0, RTK_STORE_PRESET_PERMISSIONS, &len);
     join(call, perms, len);
 }
 

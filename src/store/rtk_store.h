@@ -239,9 +239,17 @@ typedef struct rtk_store_preset {
     const char *ui;
 } rtk_store_preset;
 
-/* Columns of a preset row in results: id, name, created_ms, updated_ms, config, permissions,
- * ui. */
-#define RTK_STORE_PRESET_COLS 7
+/* Columns of a preset row in results (RTK_STORE_PRESET_COLS of them, in this order). */
+enum {
+    RTK_STORE_PRESET_ID = 0,
+    RTK_STORE_PRESET_NAME,
+    RTK_STORE_PRESET_CREATED,
+    RTK_STORE_PRESET_UPDATED,
+    RTK_STORE_PRESET_CONFIG,
+    RTK_STORE_PRESET_PERMISSIONS,
+    RTK_STORE_PRESET_UI,
+    RTK_STORE_PRESET_COLS
+};
 
 /* Insert: RTK_EEXIST when the app has a preset of that name already. Update (name, updated_ms,
  * config, permissions, ui of preset p->id): sets [0] (participants of the app using the

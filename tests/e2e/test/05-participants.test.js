@@ -220,6 +220,9 @@ test('DELETE participant → 200, then it is gone (GET/PATCH/refresh/DELETE 404)
     assert.equal(res.success, true);
     assert.equal(res.data.custom_participant_id, 'carol-1');
     assert.equal(res.data.created_at, p.created_at);
+    const presets = (await f.cf.realtimeKit.presets.get(f.appId, { account_id: f.accountId })).data;
+    assert.equal(res.data.preset_id, presets.find((x) => x.name === 'webinar_viewer').id,
+        'preset_id is the id of its preset');
     await expectRtkError(M.getMeetingParticipant(p.id, at(m1)), 404);
     await expectRtkError(M.editParticipant(p.id, { ...at(m1), name: 'x' }), 404);
     await expectRtkError(M.refreshParticipantToken(p.id, at(m1)), 404);

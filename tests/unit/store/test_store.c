@@ -387,8 +387,8 @@ static void a_search_is_matched_literally(void **state)
     }
 }
 
-/* An app comes with the four defaults, whose permissions the handshake reads by name (column
- * 5 of a preset row); a preset in use is neither deleted nor renamed, and says by how many. */
+/* An app comes with the four defaults, whose permissions the handshake reads by name
+ * (RTK_STORE_PRESET_PERMISSIONS); a preset in use is neither deleted nor renamed, and says by how many. */
 static void presets_of_an_app(void **state)
 {
     fixture *fx = *state;
@@ -400,12 +400,13 @@ static void presets_of_an_app(void **state)
         rtk_store_wait(fx->st);
         assert_int_equal(k.status, 0);
         assert_int_equal(k.res.sets[0].ncols, RTK_STORE_PRESET_COLS);
-        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, 1, NULL), name);
-        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, 4, NULL),
+        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, RTK_STORE_PRESET_NAME, NULL), name);
+        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, RTK_STORE_PRESET_CONFIG, NULL),
                             rtk_preset_default_config(name));
-        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, 5, NULL),
+        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, RTK_STORE_PRESET_PERMISSIONS, NULL),
                             rtk_preset_default_permissions(name));
-        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, 6, NULL), rtk_preset_default_ui(name));
+        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, RTK_STORE_PRESET_UI, NULL),
+                            rtk_preset_default_ui(name));
         rtk_store_kept_free(&k);
     }
     seen m = {0}, p = {0};
