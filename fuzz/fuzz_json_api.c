@@ -10,11 +10,17 @@
  * (tests/support/http_fake.h), which runs the real parser (http/rtk_h1.h) with the server's
  * default limits (16 KiB head, 1 MiB body), and goes to rtk_api_handle() with an
  * authenticated API token, exactly as a socket's request would; the response is recorded
- * instead of sent. No socket, so it runs fast and reproduces exactly. The world (fuzz_world.c) holds the account, app, the meeting
- * FW_MEETING with participants FW_PART0..2 (custom ids fuzz-ann, fuzz-bob, fuzz-cy), of which
- * 0 and 1 are connected to its live session (so kicks and polls reach their live paths).
+ * instead of sent. No socket, so it runs fast and reproduces exactly. The world (fuzz_world.c)
+ * holds the account, app, the meeting FW_MEETING with participants FW_PART0..2 (custom ids
+ * fuzz-ann, fuzz-bob, fuzz-cy), of which 0 and 1 are connected to its live session (so kicks and
+ * polls reach their live paths).
  *
- * Input: the first byte picks the route (bits 0-2), which participant a PATCH names (bits 3-4),
+ * Also the preset bodies: POST presets, PATCH and PUT of the app's default webinar_presenter
+ * (which no participant uses, so renames go through), against the preset schema, the merge
+ * and the store's uniqueness and in-use rules.
+ *
+ * Input: the first byte picks the route (bits 0-2), which participant a PATCH names (bits 3-4;
+ * for route 0, bits 3-4 pick POST apps, POST presets, PATCH or PUT of the preset),
  * whether the meeting's live session is ended first (bits 5 and 6 both set: the "no active
  * session" answers; rarer, as ending and rejoining costs store writes) and the "/client/v4"
  * prefix (bit 7); the rest is the body.
@@ -22,7 +28,8 @@
  * Checked: the handler answers within the loop turns that complete its store calls (SQLite
  * answers within the turn); the status is 2xx or 4xx, never 5xx; the body is a
  * JSON object whose "success" is true exactly for 2xx; after a 2xx that wrote a meeting or a
- * participant, GET gives back exactly the object the write answered (token aside). Live peers
+ * participant or a preset, GET gives back exactly the object the write answered (token aside),
+ * and a preset written by a PATCH merge is still a whole preset of the schema. Live peers
  * are only ever sent valid JSON text frames.
  *
  * Bounded: a kicked peer ends the session and everyone rejoins a fresh one; the session is
@@ -51,6 +58,7 @@ typedef struct fake_conn {
 } fake_conn;
 
 static fuzz_world world;
+static char preset_id[37]; /* the world app's webinar_presenter */
 static fake_conn conns[NJOINED];
 static unsigned runs;
 
@@ -135,6 +143,13 @@ static void new_world(void)
     if (world.ctx.live != NULL)
         fuzz_world_close(&world);
     fuzz_world_open(&world, &fake, 0);
+    rtk_store_kept k;
+    rtk_store_preset_get(world.ctx.store, world.app, "webinar_presenter", 1, rtk_store_keep, &k);
+    rtk_store_wait(world.ctx.store);
+    if (!k.done || k.status != 0)
+        fail("the app has no default webinar_presenter");
+    snprintf(preset_id, sizeof(preset_id), "%s", rtk_store_text(&k.res.sets[0], 0, 0, NULL));
+    rtk_store_kept_free(&k);
     join_all();
 }
 
@@ -164,7 +179,16 @@ static const char *route(uint8_t sel, char *target, size_t cap)
     const char *method = "POST";
     int n = snprintf(target, cap, "%s/%s/realtime/kit/", base, world.account);
     switch (sel & 7) {
-    case 0: snprintf(target + n, cap - (size_t)n, "apps"); break;
+    case 0:
+        switch ((sel >> 3) & 3) {
+        case 0: snprintf(target + n, cap - (size_t)n, "apps"); break;
+        case 1: snprintf(target + n, cap - (size_t)n, "%s/presets", world.app); break;
+        default:
+            method = ((sel >> 3) & 3) == 2 ? "PATCH" : "PUT";
+            snprintf(target + n, cap - (size_t)n, "%s/presets/%s", world.app, preset_id);
+            break;
+        }
+        break;
     case 1: snprintf(target + n, cap - (size_t)n, "%s/meetings", world.app); break;
     case 2:
     case 3:
@@ -225,16 +249,29 @@ static json_t *call(const char *method, const char *target, const void *body, si
     return j;
 }
 
-/* What a write answered is what a read gives back: GET the meeting or participant the answer
- * |data| describes and compare (a participant's answer also carries a fresh token). */
+/* What a write answered is what a read gives back: GET the meeting, participant or preset
+ * the answer |data| describes and compare (a participant's answer also carries a fresh
+ * token). A preset must still be a whole one. */
 static void check_stored(int route_no, const json_t *data)
 {
     char target[512];
-    int n = snprintf(target, sizeof(target), "/accounts/%s/realtime/kit/%s/meetings/",
-                     world.account, world.app);
+    int n = snprintf(target, sizeof(target), "/accounts/%s/realtime/kit/%s/%s/", world.account,
+                     world.app, route_no == 0 ? "presets" : "meetings");
     const char *id = json_string_value(json_object_get(data, "id"));
     if (id == NULL)
         fail("a 2xx answer without the object's id");
+    if (route_no == 0) {
+        json_t *whole = json_deep_copy(data);
+        json_object_del(whole, "id");
+        json_object_del(whole, "created_at");
+        json_object_del(whole, "updated_at");
+        char msg[640];
+        if (rtk_api_preset_check(whole, 1, msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "fuzz_json_api: %s\n", msg);
+            fail("a stored preset is not a whole preset");
+        }
+        json_decref(whole);
+    }
     if (route_no <= 3)
         snprintf(target + n, sizeof(target) - (size_t)n, "%s", id);
     else
@@ -270,7 +307,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int status = 0;
     json_t *body = call(method, target, data + 1, size - 1, &status);
     int route_no = data[0] & 7;
-    if (status < 300 && route_no >= 1 && route_no <= 5)
+    int preset = route_no == 0 && (data[0] & 0x18) != 0;
+    if (status < 300 && ((route_no >= 1 && route_no <= 5) || preset))
         check_stored(route_no, json_object_get(body, "data"));
     json_decref(body);
 

@@ -75,7 +75,7 @@ static void put_doc(fuzz_world *w, const char *parent, json_t *doc, int meeting)
     if (meeting)
         rtk_store_meeting_put(w->ctx.store, parent, &row, 1, rtk_store_keep, &k);
     else
-        rtk_store_participant_put(w->ctx.store, parent, &row, 1, rtk_store_keep, &k);
+        rtk_store_participant_put(w->ctx.store, w->app, parent, &row, 1, rtk_store_keep, &k);
     free(text);
     must(w, &k, meeting ? "meeting insert" : "participant insert");
 }

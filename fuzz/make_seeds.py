@@ -179,6 +179,39 @@ def time_seeds():
         write(h, "t%d" % i, s)
 
 
+# The default group_call_participant's objects (src/auth/rtk_preset.c), for preset seeds.
+DEFAULT_CONFIG = {"view_type": "GROUP_CALL", "max_video_streams": {"desktop": 25, "mobile": 6},
+                  "max_screenshare_count": 1,
+                  "media": {"video": {"quality": "hd", "frame_rate": 30, "simulcast": False},
+                            "screenshare": {"quality": "hd", "frame_rate": 5},
+                            "audio": {"enable_stereo": False, "enable_high_bitrate": False}},
+                  "livestream_viewer_qualities": None}
+_f, _t = False, True
+DEFAULT_PERMISSIONS = {
+    "accept_waiting_requests": _f, "can_accept_production_requests": _f,
+    "can_change_participant_permissions": _f, "can_edit_display_name": _t, "can_livestream": _f,
+    "can_record": _f, "can_spotlight": _f,
+    "chat": {"private": {"can_receive": _t, "can_send": _t, "files": _t, "text": _t},
+             "public": {"can_send": _t, "files": _t, "text": _t}},
+    "connected_meetings": {"can_alter_connected_meetings": _f, "can_switch_connected_meetings": _f,
+                           "can_switch_to_parent_meeting": _f},
+    "disable_participant_audio": _f, "disable_participant_screensharing": _f,
+    "disable_participant_video": _f, "hidden_participant": _f, "kick_participant": _f,
+    "media": {"audio": {"can_produce": "ALLOWED"}, "screenshare": {"can_produce": "ALLOWED"},
+              "video": {"can_produce": "ALLOWED"}},
+    "pin_participant": _f,
+    "plugins": {"can_close": _f, "can_edit_config": _f, "can_start": _f, "config": {}},
+    "polls": {"can_create": _f, "can_view": _t, "can_vote": _t}, "recorder_type": "NONE",
+    "show_participant_list": _t, "waiting_room_type": "SKIP"}
+DEFAULT_UI = {"design_tokens": {
+    "border_radius": "rounded", "border_width": "thin", "spacing_base": 4, "theme": "dark",
+    "colors": {"brand": {"300": "#844d1c", "400": "#9d5b22", "500": "#b56927", "600": "#d37c30",
+                         "700": "#d9904f"},
+               "background": {"600": "#222222", "700": "#1f1f1f", "800": "#1b1b1b",
+                              "900": "#181818", "1000": "#141414"},
+               "danger": "#ff2d2d", "success": "#62a504", "text": "#eeeeee",
+               "text_on_brand": "#eeeeee", "video_bg": "#191919", "warning": "#ffcd07"}}}
+
 # ---- JSON bodies: first byte picks the route (see fuzz_json_api.c route()) ----
 
 def json_api_seeds():
@@ -214,6 +247,18 @@ def json_api_seeds():
     write(h, "poll_too_many", b(7, {"question": "q", "options": ["o"] * 33}))
     write(h, "poll_no_session", b(0x67, {"question": "Anyone?", "options": ["Yes"]}))
     write(h, "kick_no_session", b(0x66, {"participant_ids": [PART[1]]}))
+    preset = {"name": "fuzz-preset", "config": DEFAULT_CONFIG, "permissions": DEFAULT_PERMISSIONS,
+              "ui": DEFAULT_UI}
+    write(h, "preset", b(0x08, preset))
+    write(h, "preset_taken", b(0x08, {**preset, "name": "group_call_host"}))
+    write(h, "preset_bad_field", b(0x08, {**preset, "permissions": {**DEFAULT_PERMISSIONS,
+                                                                    "polls": {"can_vote": 1}}}))
+    write(h, "patch_preset", b(0x10, {"permissions": {"polls": {"can_create": False},
+                                                      "plugins": {"config": {"p": {"x": [1]}}}},
+                                      "config": {"media": {"video": {"frame_rate": 24}}}}))
+    write(h, "patch_preset_rename", b(0x10, {"name": "webinar_viewer"}))
+    write(h, "put_preset", b(0x18, {**preset, "name": "replaced"}))
+    write(h, "put_preset_partial", b(0x18, {"name": "p", "ui": DEFAULT_UI}))
 
 
 # ---- raw HTTP to the whole server: placeholders $ACC $APP $TOK $PTK0..2 (fuzz_world.h) ----

@@ -513,6 +513,7 @@ void rtk_api_doc_row(json_t *doc, rtk_store_doc *out)
     out->title = json_string_value(json_object_get(doc, "title"));
     out->status = json_string_value(json_object_get(doc, "status"));
     out->custom_id = json_string_value(json_object_get(doc, "custom_participant_id"));
+    out->preset = json_string_value(json_object_get(doc, "preset_name"));
     const char *ca = json_string_value(json_object_get(doc, "created_at"));
     const char *ua = json_string_value(json_object_get(doc, "updated_at"));
     if (ca != NULL)

@@ -10,6 +10,7 @@
 #ifndef RTK_API_H
 #define RTK_API_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -164,6 +165,22 @@ void rtk_api_session_polls(rtk_call *call);
 void rtk_api_sessions_list(rtk_call *call);
 void rtk_api_session_get(rtk_call *call);
 void rtk_api_session_participants(rtk_call *call);
+void rtk_api_presets_create(rtk_call *call);
+void rtk_api_presets_list(rtk_call *call);
+void rtk_api_preset_get(rtk_call *call);
+void rtk_api_preset_update(rtk_call *call); /* PATCH merges field by field, PUT replaces */
+void rtk_api_preset_delete(rtk_call *call);
+void rtk_api_analytics_daywise(rtk_call *call);
+
+/* Checks a preset body |body| against the SDK's Preset shapes (rtk_api_presets.c): with
+ * |whole|, every required field must be there (POST, PUT); without, any subset (PATCH).
+ * Returns 0, or -1 with a message naming the first bad field (dotted path) in msg[cap]. */
+int rtk_api_preset_check(struct json_t *body, int whole, char *msg, size_t cap);
+/* Merges the checked PATCH body |body| into preset |doc| field by field. Borrows both. */
+void rtk_api_preset_merge(struct json_t *doc, struct json_t *body);
+/* Parses a YYYY-MM-DD date into days since 1970-01-01 (UTC) in *day. 0 or RTK_EINVAL. */
+int rtk_api_parse_day(const char *s, int64_t *day);
+
 /* GET /v1/ws: validates the handshake and hands the connection to the channel. */
 void rtk_api_ws(rtk_call *call);
 

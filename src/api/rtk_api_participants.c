@@ -87,13 +87,27 @@ static void on_participant(void *arg, int status, const rtk_store_res *res)
                                   on_participant, call);                                           \
     }
 
+/* A participant write changed nothing because its preset is not one of the app's: answers
+ * 400 and returns 1; else 0. */
+static int no_preset(rtk_call *call, const rtk_store_res *res)
+{
+    if (res->changes != 0 || rtk_store_int(&res->sets[0], 0, 0) != 0)
+        return 0;
+    rtk_api_fail(call, 400, "No preset found with name %s",
+                 json_string_value(json_object_get(call->extra, "preset_name")));
+    return 1;
+}
+
 /* ---- add ---- */
 
 static void on_added(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
-    (void)res;
     json_t *doc = call->extra;
+    if (status == 0 && no_preset(call, res))
+        return;
+    if (status == 0 && res->changes == 0)
+        status = RTK_EEXIST; /* the preset is there: the custom id is taken */
     if (status == RTK_EEXIST) {
         rtk_api_fail(call, 400,
                      "A participant with custom_participant_id \"%s\" already exists in "
@@ -119,7 +133,8 @@ static void write_participant(rtk_call *call, int insert, rtk_store_cb done)
     rtk_api_doc_row(call->extra, &row);
     char *text = rtk_api_dump(call->extra);
     row.json = text;
-    rtk_store_participant_put(call->ctx->store, call->m.params[2], &row, insert, done, call);
+    rtk_store_participant_put(call->ctx->store, call->app, call->m.params[2], &row, insert, done,
+                              call);
     free(text);
 }
 
@@ -209,7 +224,10 @@ void rtk_api_participant_get(rtk_call *call)
 static void on_edited(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
-    (void)res;
+    if (status == 0 && no_preset(call, res))
+        return;
+    if (status == 0 && res->changes == 0)
+        status = RTK_ENOTFOUND; /* deleted since it was read */
     if (status == RTK_ENOTFOUND) {
         rtk_api_fail(call, 404, "No participant found with id %s", call->m.params[3]);
         return;
@@ -257,18 +275,39 @@ static void on_deleted(void *arg, int status, const rtk_store_res *res)
     if (call->ctx->live != NULL)
         rtk_live_participant_deleted(call->ctx->live, call->m.params[3]);
     json_t *doc = call->extra;
-    /* Presets are not modelled: the preset's name stands in for its id. */
-    json_t *data = json_pack(
-        "{s:O,s:O,s:O,s:O}", "custom_participant_id", json_object_get(doc, "custom_participant_id"),
-        "preset_id", json_object_get(doc, "preset_name"), "created_at",
-        json_object_get(doc, "created_at"), "updated_at", json_object_get(doc, "updated_at"));
+    const char *preset_id = call->data; /* NULL: the preset's row is missing */
+    json_t *data = json_pack("{s:O,s:o,s:O,s:O}", "custom_participant_id",
+                             json_object_get(doc, "custom_participant_id"), "preset_id",
+                             preset_id ? json_string(preset_id)
+                                       : json_copy(json_object_get(doc, "preset_name")),
+                             "created_at", json_object_get(doc, "created_at"), "updated_at",
+                             json_object_get(doc, "updated_at"));
     rtk_api_reply(call, 200, data, NULL);
+}
+
+/* The participant's preset id, for the answer: read before the delete, while the participant
+ * still holds the preset (a preset in use is never deleted or renamed). */
+static void on_delete_preset(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    if (status != 0 && status != RTK_ENOTFOUND) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    if (status == 0) {
+        size_t len;
+        const char *id = rtk_store_text(&res->sets[0], 0, RTK_STORE_PRESET_ID, &len);
+        call->data = rtk_xstrndup(id, len);
+    }
+    rtk_store_participant_delete(call->ctx->store, call->m.params[2], call->m.params[3], on_deleted,
+                                 call);
 }
 
 static void delete_loaded(rtk_call *call)
 {
-    rtk_store_participant_delete(call->ctx->store, call->m.params[2], call->m.params[3], on_deleted,
-                                 call);
+    const char *preset = json_string_value(json_object_get(call->extra, "preset_name"));
+    rtk_store_preset_get(call->ctx->store, call->app, preset ? preset : "", 1, on_delete_preset,
+                         call);
 }
 
 WITH_PARTICIPANT(delete_checked, delete_loaded)

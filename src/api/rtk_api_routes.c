@@ -12,6 +12,7 @@
 #define PART MEETING "/participants/:participant"
 #define AS MEETING "/active-session"
 #define SESSION KIT "/sessions/:session"
+#define PRESET KIT "/presets/:preset"
 
 const rtk_route rtk_api_routes[] = {
     {RTK_M_GET, RTK_AUTH_NONE, "/healthz", rtk_api_healthz},
@@ -39,6 +40,12 @@ const rtk_route rtk_api_routes[] = {
     {RTK_M_GET, RTK_AUTH_APP, SESSION, rtk_api_session_get},
     {RTK_M_GET, RTK_AUTH_APP, SESSION "/participants", rtk_api_session_participants},
     {RTK_M_GET, RTK_AUTH_APP, SESSION "/polls", rtk_api_session_polls},
+    {RTK_M_GET, RTK_AUTH_APP, KIT "/presets", rtk_api_presets_list},
+    {RTK_M_POST, RTK_AUTH_APP, KIT "/presets", rtk_api_presets_create},
+    {RTK_M_GET, RTK_AUTH_APP, PRESET, rtk_api_preset_get},
+    {RTK_M_PATCH | RTK_M_PUT, RTK_AUTH_APP, PRESET, rtk_api_preset_update},
+    {RTK_M_DELETE, RTK_AUTH_APP, PRESET, rtk_api_preset_delete},
+    {RTK_M_GET, RTK_AUTH_APP, KIT "/analytics/daywise", rtk_api_analytics_daywise},
 };
 
 const size_t rtk_api_nroutes = sizeof(rtk_api_routes) / sizeof(rtk_api_routes[0]);

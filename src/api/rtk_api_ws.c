@@ -96,26 +96,14 @@ typedef struct ws_state {
     rtk_ptoken claims;
 } ws_state;
 
-static void on_meeting(void *arg, int status, const rtk_store_res *res)
+/* The participant (call->extra), the meeting (call->doc) and the preset's permissions are
+ * read: the live checks and the upgrade. */
+static void join(rtk_call *call, const char *permissions, size_t permissions_len)
 {
-    rtk_call *call = arg;
     rtk_ctx *ctx = call->ctx;
     ws_state *ws = call->data;
-    if (status == RTK_ENOTFOUND) {
-        rtk_api_fail(call, 401, "The meeting no longer exists");
-        return;
-    }
-    if (status != 0) {
-        rtk_api_store_error(call, status);
-        return;
-    }
-    json_t *meeting = call->doc = rtk_api_doc(res);
+    json_t *meeting = call->doc;
     json_t *part = call->extra;
-    const char *st = json_string_value(json_object_get(meeting, "status"));
-    if (st == NULL || strcmp(st, "ACTIVE") != 0) {
-        rtk_api_fail(call, 403, "The meeting is INACTIVE");
-        return;
-    }
     if (ctx->stopping || ctx->live == NULL) {
         rtk_api_fail_h(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
         return;
@@ -156,18 +144,64 @@ static void on_meeting(void *arg, int status, const rtk_store_res *res)
         .name = json_string_value(json_object_get(part, "name")),
         .picture = json_string_value(json_object_get(part, "picture")),
         .preset_name = json_string_value(json_object_get(part, "preset_name")),
+        .permissions = permissions,
+        .permissions_len = permissions_len,
     };
-    /* Until presets are read from the store: the default preset of that name, else the
-     * fallback. */
-    ji.permissions = rtk_preset_default_permissions(ji.preset_name);
-    if (ji.permissions == NULL)
+    /* Stored permissions were checked on the way in (rtk_api_presets.c); should the text not
+     * parse anyway, the peer gets the fallback's rights, never more. */
+    if (rtk_perms_from_json(ji.permissions, ji.permissions_len, &ji.perms) != 0) {
         ji.permissions = rtk_preset_default_permissions(RTK_PRESET_FALLBACK);
-    ji.permissions_len = strlen(ji.permissions);
-    rtk_perms_from_json(ji.permissions, ji.permissions_len, &ji.perms);
+        ji.permissions_len = strlen(ji.permissions);
+        rtk_perms_from_json(ji.permissions, ji.permissions_len, &ji.perms);
+    }
     rtk_http_req *req = call->req;
     call->req = NULL; /* consumed by the upgrade */
     rtk_chan_accept(req, ws->accept, ctx->live, &ji);
     rtk_api_done(call);
+}
+
+/* The participant's preset, read by app and name: its permissions decide what the peer may
+ * do (PROTOCOL.md §3a), as stored now; an edit applies from the next join. */
+static void on_preset(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    if (status != 0 && status != RTK_ENOTFOUND) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    if (status == RTK_ENOTFOUND) {
+        /* Not after the presets migration (it maps unknown names, and a preset in use cannot
+         * be deleted or renamed); should it happen, the fallback's defaults apply. */
+        const char *fb = rtk_preset_default_permissions(RTK_PRESET_FALLBACK);
+        join(call, fb, strlen(fb));
+        return;
+    }
+    size_t len;
+    const char *perms = rtk_store_text(&res->sets[0], 0, RTK_STORE_PRESET_PERMISSIONS, &len);
+    join(call, perms, len);
+}
+
+static void on_meeting(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    ws_state *ws = call->data;
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_fail(call, 401, "The meeting no longer exists");
+        return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    json_t *meeting = call->doc = rtk_api_doc(res);
+    const char *st = json_string_value(json_object_get(meeting, "status"));
+    if (st == NULL || strcmp(st, "ACTIVE") != 0) {
+        rtk_api_fail(call, 403, "The meeting is INACTIVE");
+        return;
+    }
+    const char *preset = json_string_value(json_object_get(call->extra, "preset_name"));
+    rtk_store_preset_get(call->ctx->store, ws->claims.app_id, preset ? preset : "", 1, on_preset,
+                         call);
 }
 
 static void on_participant(void *arg, int status, const rtk_store_res *res)

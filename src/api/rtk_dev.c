@@ -53,7 +53,7 @@ static void first_text(const rtk_store_kept *k, char *out, size_t cap)
     snprintf(out, cap, "%s", rtk_store_text(&k->res.sets[0], 0, 0, NULL));
 }
 
-static int put_doc(rtk_store *st, const char *parent, json_t *doc, int meeting)
+static int put_doc(rtk_store *st, const char *app, const char *parent, json_t *doc, int meeting)
 {
     rtk_store_doc row;
     rtk_store_kept k;
@@ -63,9 +63,11 @@ static int put_doc(rtk_store *st, const char *parent, json_t *doc, int meeting)
     if (meeting)
         rtk_store_meeting_put(st, parent, &row, 1, rtk_store_keep, &k);
     else
-        rtk_store_participant_put(st, parent, &row, 1, rtk_store_keep, &k);
+        rtk_store_participant_put(st, app, parent, &row, 1, rtk_store_keep, &k);
     free(text);
     int rc = wait_kept(st, &k);
+    if (rc == 0 && !meeting && k.res.changes == 0)
+        rc = RTK_EINVAL; /* the app lacks the demo's preset (every app has the defaults) */
     rtk_store_kept_free(&k);
     return rc;
 }
@@ -105,14 +107,14 @@ static int demo_meeting(rtk_store *st, const char *app, char id[37])
                             "live_stream_on_start", 0, "persist_chat", 0, "summarize_on_end", 0,
                             "transcribe_on_end", 0, "session_keep_alive_time_in_secs", 60,
                             "ai_config", "recording_config", "created_at", now, "updated_at", now);
-    rc = put_doc(st, app, doc, 1);
+    rc = put_doc(st, app, app, doc, 1);
     json_decref(doc);
     return rc;
 }
 
 /* Finds or adds the demo participant |who| of |meeting|; writes its id to |id|. */
-static int demo_participant(rtk_store *st, const char *meeting, const char *const who[3],
-                            char id[37])
+static int demo_participant(rtk_store *st, const char *app, const char *meeting,
+                            const char *const who[3], char id[37])
 {
     rtk_store_kept k;
     rtk_store_participant_get(st, meeting, who[0], 1, rtk_store_keep, &k);
@@ -135,7 +137,7 @@ static int demo_participant(rtk_store *st, const char *meeting, const char *cons
     json_t *doc = json_pack("{s:s,s:s,s:s,s:n,s:s,s:s,s:s}", "id", id, "custom_participant_id",
                             who[0], "name", who[1], "picture", "preset_name", who[2],
                             "created_at", now, "updated_at", now);
-    rc = put_doc(st, meeting, doc, 0);
+    rc = put_doc(st, app, meeting, doc, 0);
     json_decref(doc);
     return rc;
 }
@@ -160,7 +162,7 @@ static int demo_setup(rtk_store *st, const char *app, const char *base_url,
         rtk_ptoken claims;
         char *tok = NULL;
         memset(&claims, 0, sizeof(claims));
-        if ((rc = demo_participant(st, meeting, demo_people[i], claims.participant_id)) != 0)
+        if ((rc = demo_participant(st, app, meeting, demo_people[i], claims.participant_id)) != 0)
             return rc;
         snprintf(claims.app_id, sizeof(claims.app_id), "%s", app);
         snprintf(claims.meeting_id, sizeof(claims.meeting_id), "%s", meeting);

@@ -40,6 +40,28 @@ static const struct {
                                    "true", "ON_PRIVILEGED_USER_ENTRY")},
 };
 
+/* The config object of the SDK's Preset type, every field given (RealtimeKit's defaults). */
+#define CONFIG(view, desktop)                                                                      \
+    "{\"view_type\":\"" view "\",\"max_video_streams\":{\"desktop\":" desktop                      \
+    ",\"mobile\":6},\"max_screenshare_count\":1,\"media\":{\"video\":{\"quality\":\"hd\","         \
+    "\"frame_rate\":30,\"simulcast\":false},\"screenshare\":{\"quality\":\"hd\","                  \
+    "\"frame_rate\":5},\"audio\":{\"enable_stereo\":false,\"enable_high_bitrate\":false}},"        \
+    "\"livestream_viewer_qualities\":null}"
+
+/* The ui object: RealtimeKit's dark theme, the same for every default. */
+static const char default_ui[] =
+    "{\"design_tokens\":{\"border_radius\":\"rounded\",\"border_width\":\"thin\","
+    "\"spacing_base\":4,\"theme\":\"dark\",\"colors\":{\"brand\":{\"300\":\"#844d1c\","
+    "\"400\":\"#9d5b22\",\"500\":\"#b56927\",\"600\":\"#d37c30\",\"700\":\"#d9904f\"},"
+    "\"background\":{\"600\":\"#222222\",\"700\":\"#1f1f1f\",\"800\":\"#1b1b1b\","
+    "\"900\":\"#181818\",\"1000\":\"#141414\"},\"danger\":\"#ff2d2d\",\"success\":\"#62a504\","
+    "\"text\":\"#eeeeee\",\"text_on_brand\":\"#eeeeee\",\"video_bg\":\"#191919\","
+    "\"warning\":\"#ffcd07\"}}}";
+
+static const char *const default_configs[RTK_PRESET_NDEFAULTS] = {
+    CONFIG("GROUP_CALL", "25"), CONFIG("GROUP_CALL", "25"), CONFIG("WEBINAR", "6"),
+    CONFIG("WEBINAR", "6")};
+
 const char *const rtk_preset_default_names[RTK_PRESET_NDEFAULTS] = {
     "group_call_host", "group_call_participant", "webinar_presenter", "webinar_viewer"};
 
@@ -49,6 +71,25 @@ const char *rtk_preset_default_permissions(const char *name)
         if (strcmp(defaults[i].name, name) == 0)
             return defaults[i].permissions;
     return NULL;
+}
+
+static int default_index(const char *name)
+{
+    for (int i = 0; name != NULL && i < RTK_PRESET_NDEFAULTS; i++)
+        if (strcmp(defaults[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *rtk_preset_default_config(const char *name)
+{
+    int i = default_index(name);
+    return i < 0 ? NULL : default_configs[i];
+}
+
+const char *rtk_preset_default_ui(const char *name)
+{
+    return default_index(name) < 0 ? NULL : default_ui;
 }
 
 static const char *const waiting_names[] = {"SKIP", "ON_PRIVILEGED_USER_ENTRY", "SKIP_ON_ACCEPT"};

@@ -51,6 +51,12 @@ extern const char *const rtk_preset_default_names[RTK_PRESET_NDEFAULTS];
  * when |name| is not one of them. */
 const char *rtk_preset_default_permissions(const char *name);
 
+/* The config and ui objects (compact JSON text, static) of the default preset |name|:
+ * view_type GROUP_CALL for group_call_*, WEBINAR for webinar_*; NULL when |name| is not one
+ * of them. */
+const char *rtk_preset_default_config(const char *name);
+const char *rtk_preset_default_ui(const char *name);
+
 /* The waiting_room_type strings, for rendering and validation. */
 const char *rtk_preset_waiting_name(int waiting);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/rtk_preset.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 
@@ -304,6 +305,15 @@ void rtk_store__bump_epoch(rtk_store *st)
     st->epoch++;
 }
 
+void rtk_store__presets_log(const rtk_store *st, long long n)
+{
+    /* Said even on the command line: the migration runs once, and this is its only trace. */
+    rtk_store__log(st,
+                   "presets: %lld participant%s whose preset_name was not one of their app's"
+                   " presets now use%s " RTK_PRESET_FALLBACK,
+                   n, n == 1 ? "" : "s", n == 1 ? "s" : "");
+}
+
 void rtk_store__log(const rtk_store *st, const char *fmt, ...)
 {
     char line[600];
@@ -503,6 +513,20 @@ void rtk_store_token_revoke(rtk_store *st, const char *id, int64_t revoked_ms, r
     submit(op);
 }
 
+static void bind_preset(rtk_store_op *op, rtk_store_stmt_call *c, const char *app_id,
+                        const rtk_store_preset *p, int insert)
+{
+    rtk_store__ptext(op, c, p->id);
+    rtk_store__ptext(op, c, app_id);
+    rtk_store__ptext(op, c, p->name);
+    if (insert)
+        rtk_store__pint(c, p->created_ms);
+    rtk_store__pint(c, p->updated_ms);
+    rtk_store__ptext(op, c, p->config);
+    rtk_store__ptext(op, c, p->permissions);
+    rtk_store__ptext(op, c, p->ui);
+}
+
 void rtk_store_app_create(rtk_store *st, const char *id, const char *account_id, const char *name,
                           int64_t created_ms, rtk_store_cb cb, void *arg)
 {
@@ -511,6 +535,62 @@ void rtk_store_app_create(rtk_store *st, const char *id, const char *account_id,
     rtk_store__ptext(op, c, account_id);
     rtk_store__ptext(op, c, name);
     rtk_store__pint(c, created_ms);
+    submit(op);
+    /* The defaults join the same batch (one transaction with the app, on both backends): if
+     * it fails, the app's own callback says so and nothing of it is stored. */
+    for (int i = 0; i < RTK_PRESET_NDEFAULTS; i++) {
+        const char *pname = rtk_preset_default_names[i];
+        char pid[37];
+        rtk_id_uuid4(pid);
+        rtk_store_preset p = {.id = pid,
+                              .name = pname,
+                              .created_ms = created_ms,
+                              .updated_ms = created_ms,
+                              .config = rtk_preset_default_config(pname),
+                              .permissions = rtk_preset_default_permissions(pname),
+                              .ui = rtk_preset_default_ui(pname)};
+        rtk_store_preset_put(st, id, &p, 1, NULL, NULL);
+    }
+}
+
+void rtk_store_preset_put(rtk_store *st, const char *app_id, const rtk_store_preset *p, int insert,
+                          rtk_store_cb cb, void *arg)
+{
+    rtk_store_op *op = op_new(st, cb, arg);
+    if (!insert) {
+        rtk_store_stmt_call *c = rtk_store__stmt(op, RTK_Q_PRESET_USERS);
+        rtk_store__ptext(op, c, app_id);
+        rtk_store__ptext(op, c, p->id);
+        c = rtk_store__stmt(op, RTK_Q_PRESET_TAKEN);
+        rtk_store__ptext(op, c, app_id);
+        rtk_store__ptext(op, c, p->name);
+        rtk_store__ptext(op, c, p->id);
+    }
+    rtk_store_stmt_call *c =
+        rtk_store__stmt(op, insert ? RTK_Q_PRESET_INSERT : RTK_Q_PRESET_UPDATE);
+    bind_preset(op, c, app_id, p, insert);
+    submit(op);
+}
+
+void rtk_store_preset_get(rtk_store *st, const char *app_id, const char *key, int by_name,
+                          rtk_store_cb cb, void *arg)
+{
+    OP1(by_name ? RTK_Q_PRESET_BY_NAME : RTK_Q_PRESET_GET);
+    rtk_store__ptext(op, c, by_name ? app_id : key);
+    rtk_store__ptext(op, c, by_name ? key : app_id);
+    submit(op);
+}
+
+void rtk_store_preset_delete(rtk_store *st, const char *app_id, const char *id, rtk_store_cb cb,
+                             void *arg)
+{
+    rtk_store_op *op = op_new(st, cb, arg);
+    rtk_store_stmt_call *c = rtk_store__stmt(op, RTK_Q_PRESET_USERS);
+    rtk_store__ptext(op, c, app_id);
+    rtk_store__ptext(op, c, id);
+    c = rtk_store__stmt(op, RTK_Q_PRESET_DELETE);
+    rtk_store__ptext(op, c, id);
+    rtk_store__ptext(op, c, app_id);
     submit(op);
 }
 
@@ -620,10 +700,14 @@ void rtk_store_meeting_list(rtk_store *st, const char *app_id, const char *searc
     submit(op);
 }
 
-void rtk_store_participant_put(rtk_store *st, const char *meeting_id, const rtk_store_doc *doc,
-                               int insert, rtk_store_cb cb, void *arg)
+void rtk_store_participant_put(rtk_store *st, const char *app_id, const char *meeting_id,
+                               const rtk_store_doc *doc, int insert, rtk_store_cb cb, void *arg)
 {
-    OP1(insert ? RTK_Q_PART_INSERT : RTK_Q_PART_UPDATE);
+    rtk_store_op *op = op_new(st, cb, arg);
+    rtk_store_stmt_call *c = rtk_store__stmt(op, RTK_Q_PRESET_EXISTS);
+    rtk_store__ptext(op, c, app_id);
+    rtk_store__ptext(op, c, doc->preset);
+    c = rtk_store__stmt(op, insert ? RTK_Q_PART_INSERT : RTK_Q_PART_UPDATE);
     rtk_store__ptext(op, c, doc->id);
     rtk_store__ptext(op, c, meeting_id);
     if (insert) {
@@ -631,6 +715,8 @@ void rtk_store_participant_put(rtk_store *st, const char *meeting_id, const rtk_
         rtk_store__pint(c, doc->created_ms);
     }
     rtk_store__ptext(op, c, doc->json);
+    rtk_store__ptext(op, c, doc->preset);
+    rtk_store__ptext(op, c, app_id);
     submit(op);
 }
 
@@ -663,6 +749,24 @@ static void paged_by_id(rtk_store *st, int count_id, int list_id, const char *id
     rtk_store__ptext(op, c, id);
     rtk_store__pint(c, page.limit);
     rtk_store__pint(c, page.offset);
+    submit(op);
+}
+
+void rtk_store_preset_list(rtk_store *st, const char *app_id, const char *search,
+                           rtk_store_page page, rtk_store_cb cb, void *arg)
+{
+    rtk_store_op *op = op_new(st, cb, arg);
+    char *pat = like_pattern(search);
+    for (int k = 0; k < 2; k++) {
+        rtk_store_stmt_call *c = rtk_store__stmt(op, k ? RTK_Q_PRESET_LIST : RTK_Q_PRESET_COUNT);
+        rtk_store__ptext(op, c, app_id);
+        rtk_store__ptext(op, c, pat);
+        if (k) {
+            rtk_store__pint(c, page.limit);
+            rtk_store__pint(c, page.offset);
+        }
+    }
+    free(pat);
     submit(op);
 }
 
@@ -795,6 +899,20 @@ void rtk_store_session_get(rtk_store *st, const char *app_id, const char *id, rt
     OP1(RTK_Q_SESSION_GET);
     rtk_store__ptext(op, c, id);
     rtk_store__ptext(op, c, app_id);
+    submit(op);
+}
+
+void rtk_store_session_days(rtk_store *st, const char *app_id, int64_t start_ms, int64_t end_ms,
+                            rtk_store_cb cb, void *arg)
+{
+    rtk_store_op *op = op_new(st, cb, arg);
+    for (int k = 0; k < 2; k++) {
+        rtk_store_stmt_call *c =
+            rtk_store__stmt(op, k ? RTK_Q_SESSION_LIVE_IN : RTK_Q_SESSION_DAYS);
+        rtk_store__ptext(op, c, app_id);
+        rtk_store__pint(c, start_ms);
+        rtk_store__pint(c, end_ms);
+    }
     submit(op);
 }
 

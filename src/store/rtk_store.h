@@ -164,6 +164,8 @@ void rtk_store_token_revoke(rtk_store *st, const char *id, int64_t revoked_ms, r
 
 /* --- apps ------------------------------------------------------------------------------------ */
 
+/* Writes app |id| and, in the same batch, its four default presets (auth/rtk_preset.h), so an
+ * app is never stored without them. */
 void rtk_store_app_create(rtk_store *st, const char *id, const char *account_id, const char *name,
                           int64_t created_ms, rtk_store_cb cb, void *arg);
 /* One set: (account_id) owning app |app_id|; RTK_ENOTFOUND. */
@@ -189,6 +191,7 @@ typedef struct rtk_store_doc {
     const char *title;     /* meetings: may be NULL */
     const char *status;    /* meetings: "ACTIVE" / "INACTIVE" */
     const char *custom_id; /* participants: custom_participant_id */
+    const char *preset;    /* participants: preset_name */
     int64_t created_ms;
     int64_t updated_ms;
     const char *json; /* the document */
@@ -207,10 +210,13 @@ void rtk_store_meeting_list(rtk_store *st, const char *app_id, const char *searc
                             const char *status, int64_t start_ms, int64_t end_ms,
                             rtk_store_page page, rtk_store_cb cb, void *arg);
 
-/* Insert (RTK_EEXIST when the meeting already has doc->custom_id) or update the JSON of
- * participant doc->id of |meeting_id| (RTK_ENOTFOUND). */
-void rtk_store_participant_put(rtk_store *st, const char *meeting_id, const rtk_store_doc *doc,
-                               int insert, rtk_store_cb cb, void *arg);
+/* Insert or update participant doc->id of |meeting_id| (of app |app_id|), only if the app has
+ * a preset named doc->preset (checked in the same statement). Sets: [0] (1 when the app has
+ * that preset, else 0), [1] none. res->changes is 0 when nothing was written: the preset is
+ * missing (set 0 says 0), or else the meeting already has doc->custom_id (insert) or there is
+ * no such participant (update). */
+void rtk_store_participant_put(rtk_store *st, const char *app_id, const char *meeting_id,
+                               const rtk_store_doc *doc, int insert, rtk_store_cb cb, void *arg);
 /* One set: (json); RTK_ENOTFOUND. By id, or (|by_custom|) by custom_participant_id. */
 void rtk_store_participant_get(rtk_store *st, const char *meeting_id, const char *id, int by_custom,
                                rtk_store_cb cb, void *arg);
@@ -220,6 +226,49 @@ void rtk_store_participant_delete(rtk_store *st, const char *meeting_id, const c
 /* Sets: [0] (count), [1] (json) oldest first. */
 void rtk_store_participant_list(rtk_store *st, const char *meeting_id, rtk_store_page page,
                                 rtk_store_cb cb, void *arg);
+
+/* --- presets ----------------------------------------------------------------------------------
+ * A preset row: its config, permissions and ui objects are JSON texts the store never parses. */
+typedef struct rtk_store_preset {
+    const char *id;
+    const char *name;
+    int64_t created_ms;
+    int64_t updated_ms;
+    const char *config;
+    const char *permissions;
+    const char *ui;
+} rtk_store_preset;
+
+/* Columns of a preset row in results (RTK_STORE_PRESET_COLS of them, in this order). */
+enum {
+    RTK_STORE_PRESET_ID = 0,
+    RTK_STORE_PRESET_NAME,
+    RTK_STORE_PRESET_CREATED,
+    RTK_STORE_PRESET_UPDATED,
+    RTK_STORE_PRESET_CONFIG,
+    RTK_STORE_PRESET_PERMISSIONS,
+    RTK_STORE_PRESET_UI,
+    RTK_STORE_PRESET_COLS
+};
+
+/* Insert: RTK_EEXIST when the app has a preset of that name already. Update (name, updated_ms,
+ * config, permissions, ui of preset p->id): sets [0] (participants of the app using the
+ * preset, by its name before the update), [1] (other presets of the app named p->name), [2]
+ * none; res->changes is 0 when nothing was written: the name is taken (set 1), the preset is
+ * renamed while participants use it (set 0), or there is no such preset. */
+void rtk_store_preset_put(rtk_store *st, const char *app_id, const rtk_store_preset *p, int insert,
+                          rtk_store_cb cb, void *arg);
+/* One set: a preset row, by id or (|by_name|) by name; RTK_ENOTFOUND. */
+void rtk_store_preset_get(rtk_store *st, const char *app_id, const char *key, int by_name,
+                          rtk_store_cb cb, void *arg);
+/* Deletes preset |id| unless participants use it. Sets: [0] (participants of the app using
+ * it), [1] none; res->changes is 0 when nothing was deleted (in use, or no such preset). */
+void rtk_store_preset_delete(rtk_store *st, const char *app_id, const char *id, rtk_store_cb cb,
+                             void *arg);
+/* Sets: [0] (count), [1] (id, name, created_ms, updated_ms) oldest first (then by name); |search|
+ * (NULL: any) matches a name containing it (case-insensitive, literally). */
+void rtk_store_preset_list(rtk_store *st, const char *app_id, const char *search,
+                           rtk_store_page page, rtk_store_cb cb, void *arg);
 
 /* --- sessions, their peers, kicks ------------------------------------------------------------ */
 
@@ -283,6 +332,11 @@ void rtk_store_session_list(rtk_store *st, const char *app_id, const char *statu
 /* One set: session columns; RTK_ENOTFOUND. */
 void rtk_store_session_get(rtk_store *st, const char *app_id, const char *id, rtk_store_cb cb,
                            void *arg);
+/* Analytics: sessions of |app_id| started in [start_ms, end_ms). Sets: [0] (day, sessions,
+ * summed closed_ms) of the ENDED ones per UTC day (day = started_ms / 86400000), by day;
+ * [1] session columns of the LIVE ones (their minutes so far are live state's). */
+void rtk_store_session_days(rtk_store *st, const char *app_id, int64_t start_ms, int64_t end_ms,
+                            rtk_store_cb cb, void *arg);
 /* Sets: [0] (count), [1] (peer_id, participant_id, custom_id, name, preset, joined_ms,
  * left_ms or NULL) by join time. */
 void rtk_store_session_peers(rtk_store *st, const char *session_id, rtk_store_page page,

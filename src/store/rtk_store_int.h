@@ -70,6 +70,18 @@ enum rtk_store_stmt {
     RTK_Q_VOTES_LOAD,
     RTK_Q_KEY_INSERT,
     RTK_Q_KEY_GET,
+    RTK_Q_PRESET_INSERT,
+    RTK_Q_PRESET_UPDATE,
+    RTK_Q_PRESET_DELETE,
+    RTK_Q_PRESET_GET,
+    RTK_Q_PRESET_BY_NAME,
+    RTK_Q_PRESET_COUNT,
+    RTK_Q_PRESET_LIST,
+    RTK_Q_PRESET_USERS,    /* participants of the app using preset $2 (by id) */
+    RTK_Q_PRESET_TAKEN,    /* other presets of the app named $2 */
+    RTK_Q_PRESET_EXISTS,   /* presets of the app named $2 (0 or 1) */
+    RTK_Q_SESSION_DAYS,    /* ENDED sessions started in a range, per UTC day */
+    RTK_Q_SESSION_LIVE_IN, /* LIVE sessions started in a range */
     RTK_Q_COUNT
 };
 
@@ -96,6 +108,21 @@ extern const char *const rtk_store__sqlite_migrations[];
 extern const int rtk_store__sqlite_nmigrations;
 extern const char *const rtk_store__pg_migrations[];
 extern const int rtk_store__pg_nmigrations;
+
+/* The migration (index into the arrays above) that adds presets. After its SQL, the backend
+ * runs, in the same transaction, rtk_store__presets_sql's three texts: |seed| gives every
+ * app the default presets; |count| (one integer) counts the participants whose preset_name
+ * is not one of their app's presets, which the backend logs (when not 0); |map| gives those
+ * RTK_PRESET_FALLBACK. */
+#define RTK_STORE_SQLITE_PRESETS_MIGRATION 3
+#define RTK_STORE_PG_PRESETS_MIGRATION 1
+
+/* The SQL of that step for the dialect (|pg| 0: SQLite), stamped with |now_ms|; each text
+ * newly allocated (free them). */
+void rtk_store__presets_sql(int pg, int64_t now_ms, char **seed, char **count, char **map);
+
+/* The log line of that step (|n| participants mapped). */
+void rtk_store__presets_log(const rtk_store *st, long long n);
 
 /* A parameter value. Texts are copied into the operation. */
 typedef struct rtk_store_param {

@@ -41,6 +41,7 @@
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_map.h"
+#include "util/rtk_time.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -828,6 +829,30 @@ static int exec_blocking(rtk_store *st, PGconn *c, const char *sql)
     return 0;
 }
 
+/* The data step of the presets migration (rtk_store_int.h), inside its transaction. */
+static int presets_step(rtk_store *st, PGconn *c)
+{
+    char *seed, *count, *map;
+    rtk_store__presets_sql(1, rtk_time_now_ms(), &seed, &count, &map);
+    int rc = exec_blocking(st, c, seed);
+    long long n = -1;
+    if (rc == 0) {
+        PGresult *r = PQexec(c, count);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+            n = atoll(PQgetvalue(r, 0, 0));
+        else
+            fprintf(stderr, "rtkd: store: %s: %s", st->url, PQresultErrorMessage(r));
+        PQclear(r);
+        rc = n < 0 ? -1 : exec_blocking(st, c, map);
+    }
+    if (rc == 0 && n > 0)
+        rtk_store__presets_log(st, n);
+    free(seed);
+    free(count);
+    free(map);
+    return rc;
+}
+
 /* Versioned like SQLite's, in rtkd_schema, one transaction per step, under an advisory lock so
  * that nodes started together migrate once. */
 static int migrate(rtk_store *st, PGconn *c)
@@ -858,6 +883,7 @@ static int migrate(rtk_store *st, PGconn *c)
         if (exec_blocking(st, c, "BEGIN") != 0)
             goto out;
         if (exec_blocking(st, c, rtk_store__pg_migrations[version]) != 0 ||
+            (version == RTK_STORE_PG_PRESETS_MIGRATION && presets_step(st, c) != 0) ||
             exec_blocking(st, c, bump) != 0 || exec_blocking(st, c, "COMMIT") != 0) {
             exec_blocking(st, c, "ROLLBACK");
             goto out;

@@ -10,6 +10,13 @@
  * RTK_EEXIST). */
 #include "store/rtk_store_int.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/rtk_preset.h"
+#include "util/rtk_err.h"
+
 #define SESSION_COLS                                                                               \
     "id, meeting_id, app_id, title, status, started_at, ended_at, updated_at, seen_at, peak, "     \
     "closed_ms"
@@ -29,6 +36,16 @@
 #define SESSION_WHERE                                                                              \
     " FROM sessions WHERE app_id=$1 AND (CAST($2 AS TEXT) IS NULL OR status=$2)"                   \
     " AND (CAST($3 AS TEXT) IS NULL OR meeting_id=$3)"
+
+#define PRESET_COLS "id, name, created_at, updated_at, config, permissions, ui"
+#define PRESET_WHERE_SQLITE                                                                        \
+    " FROM presets WHERE app_id=$1 AND ($2 IS NULL OR name LIKE $2 ESCAPE '\\')"
+#define PRESET_WHERE_PG                                                                            \
+    " FROM presets WHERE app_id=$1 AND (CAST($2 AS TEXT) IS NULL OR name ILIKE $2 ESCAPE '\\')"
+/* Participants of app $2 use the preset of the row being changed. */
+#define PRESET_USED                                                                                \
+    " (SELECT 1 FROM participants p JOIN meetings m ON m.id=p.meeting_id WHERE m.app_id=$2 AND"    \
+    " p.preset_name=presets.name)"
 
 const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
     [RTK_Q_ACCOUNT_INSERT] = {NULL,
@@ -91,12 +108,20 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                             "SELECT doc" MEETING_WHERE_PG
                             " ORDER BY created_at DESC, id LIMIT $7 OFFSET $8",
                             0},
+    /* A participant is written only with a preset of its app (checked in the statement, so
+     * a preset deleted meanwhile cannot be missed); "changed no row" is read by the caller
+     * together with RTK_Q_PRESET_EXISTS, run just before in the same operation. */
     [RTK_Q_PART_INSERT] = {NULL,
                            "INSERT INTO participants(id,meeting_id,custom_participant_id,"
-                           "created_at,doc) VALUES($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING",
-                           RTK_QF_WRITE | RTK_QF_UNIQUE},
-    [RTK_Q_PART_UPDATE] = {NULL, "UPDATE participants SET doc=$3 WHERE id=$1 AND meeting_id=$2",
-                           RTK_QF_WRITE | RTK_QF_NEED_CHANGE},
+                           "created_at,doc,preset_name) SELECT $1,$2,$3,CAST($4 AS BIGINT),$5,$6"
+                           " WHERE EXISTS (SELECT 1 FROM presets WHERE app_id=$7 AND name=$6)"
+                           " ON CONFLICT DO NOTHING",
+                           RTK_QF_WRITE},
+    [RTK_Q_PART_UPDATE] = {NULL,
+                           "UPDATE participants SET doc=$3, preset_name=$4 WHERE id=$1 AND"
+                           " meeting_id=$2 AND EXISTS (SELECT 1 FROM presets WHERE app_id=$5"
+                           " AND name=$4)",
+                           RTK_QF_WRITE},
     [RTK_Q_PART_GET] = {NULL, "SELECT doc FROM participants WHERE id=$1 AND meeting_id=$2",
                         RTK_QF_NEED_ROW},
     [RTK_Q_PART_BY_CUSTOM] = {NULL,
@@ -202,7 +227,65 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                           " ON CONFLICT DO NOTHING",
                           RTK_QF_WRITE},
     [RTK_Q_KEY_GET] = {NULL, "SELECT value FROM keys WHERE name=$1", RTK_QF_NEED_ROW},
+    [RTK_Q_PRESET_INSERT] = {NULL,
+                             "INSERT INTO presets(id,app_id,name,created_at,updated_at,config,"
+                             "permissions,ui) VALUES($1,$2,$3,$4,$5,$6,$7,$8)"
+                             " ON CONFLICT DO NOTHING",
+                             RTK_QF_WRITE | RTK_QF_UNIQUE},
+    /* A rename never takes another preset's name, nor a name participants use: both are
+     * checked here (a failing statement would abort a PostgreSQL batch), and the caller reads
+     * RTK_Q_PRESET_USERS and RTK_Q_PRESET_TAKEN, run just before, to say why nothing changed. */
+    [RTK_Q_PRESET_UPDATE] = {NULL,
+                             "UPDATE presets SET name=$3, updated_at=$4, config=$5,"
+                             " permissions=$6, ui=$7 WHERE id=$1 AND app_id=$2 AND NOT EXISTS"
+                             " (SELECT 1 FROM presets q WHERE q.app_id=$2 AND q.name=$3 AND"
+                             " q.id<>$1) AND (name=$3 OR NOT EXISTS" PRESET_USED ")",
+                             RTK_QF_WRITE},
+    [RTK_Q_PRESET_DELETE] =
+        {NULL, "DELETE FROM presets WHERE id=$1 AND app_id=$2 AND NOT EXISTS" PRESET_USED,
+         RTK_QF_WRITE},
+    [RTK_Q_PRESET_GET] = {NULL, "SELECT " PRESET_COLS " FROM presets WHERE id=$1 AND app_id=$2",
+                          RTK_QF_NEED_ROW},
+    [RTK_Q_PRESET_BY_NAME] = {NULL,
+                              "SELECT " PRESET_COLS " FROM presets WHERE app_id=$1 AND name=$2",
+                              RTK_QF_NEED_ROW},
+    [RTK_Q_PRESET_COUNT] = {"SELECT count(*)" PRESET_WHERE_SQLITE,
+                            "SELECT count(*)" PRESET_WHERE_PG, 0},
+    [RTK_Q_PRESET_LIST] = {"SELECT id, name, created_at, updated_at" PRESET_WHERE_SQLITE
+                           " ORDER BY created_at, name LIMIT $3 OFFSET $4",
+                           "SELECT id, name, created_at, updated_at" PRESET_WHERE_PG
+                           " ORDER BY created_at, name LIMIT $3 OFFSET $4",
+                           0},
+    [RTK_Q_PRESET_USERS] = {NULL,
+                            "SELECT count(*) FROM participants p JOIN meetings m ON"
+                            " m.id=p.meeting_id WHERE m.app_id=$1 AND p.preset_name=(SELECT name"
+                            " FROM presets WHERE id=$2 AND app_id=$1)",
+                            0},
+    [RTK_Q_PRESET_TAKEN] = {NULL,
+                            "SELECT count(*) FROM presets WHERE app_id=$1 AND name=$2 AND id<>$3",
+                            0},
+    [RTK_Q_PRESET_EXISTS] = {NULL, "SELECT count(*) FROM presets WHERE app_id=$1 AND name=$2", 0},
+    /* A session counts on the UTC day it started. */
+    [RTK_Q_SESSION_DAYS] = {NULL,
+                            "SELECT started_at/86400000, count(*), coalesce(sum(closed_ms),0)"
+                            " FROM sessions WHERE app_id=$1 AND status='ENDED' AND"
+                            " started_at>=$2 AND started_at<$3 GROUP BY 1 ORDER BY 1",
+                            0},
+    [RTK_Q_SESSION_LIVE_IN] = {NULL,
+                               "SELECT " SESSION_COLS " FROM sessions WHERE app_id=$1 AND"
+                               " status='LIVE' AND started_at>=$2 AND started_at<$3",
+                               0},
 };
+
+#define PRESETS_TABLE(INT)                                                                         \
+    "CREATE TABLE presets("                                                                        \
+    "  id TEXT PRIMARY KEY, app_id TEXT NOT NULL REFERENCES apps(id), name TEXT NOT NULL,"         \
+    "  created_at " INT " NOT NULL, updated_at " INT " NOT NULL, config TEXT NOT NULL,"            \
+    "  permissions TEXT NOT NULL, ui TEXT NOT NULL, UNIQUE(app_id, name));"                        \
+    "CREATE INDEX presets_by_app ON presets(app_id, created_at);"                                  \
+    "ALTER TABLE participants ADD COLUMN preset_name TEXT;"
+#define PRESETS_INDEX                                                                              \
+    "CREATE INDEX participants_by_preset ON participants(preset_name, meeting_id);"
 
 /* SQLite: user_version moves from each index to the next, inside one transaction. The first
  * three are the schema of the first releases and never change. */
@@ -257,6 +340,12 @@ const char *const rtk_store__sqlite_migrations[] = {
     "  poll_id TEXT NOT NULL REFERENCES polls(id), participant_id TEXT NOT NULL,"
     "  option INTEGER NOT NULL, name TEXT, voted_at INTEGER NOT NULL, seq INTEGER NOT NULL,"
     "  PRIMARY KEY(poll_id, participant_id));",
+
+    /* 4: presets, and each participant's preset name as a column (to count a preset's
+     * users). The default presets and the mapping of unknown names follow in C
+     * (rtk_store__presets_sql). */
+    PRESETS_TABLE("INTEGER") "UPDATE participants SET preset_name=json_extract(doc,"
+                             "'$.preset_name');" PRESETS_INDEX,
 };
 const int rtk_store__sqlite_nmigrations =
     (int)(sizeof(rtk_store__sqlite_migrations) / sizeof(rtk_store__sqlite_migrations[0]));
@@ -318,6 +407,90 @@ const char *const rtk_store__pg_migrations[] = {
     " $$ BEGIN PERFORM pg_notify('rtkd_tokens', ''); RETURN NULL; END $$;"
     "CREATE TRIGGER rtkd_tokens_changed AFTER UPDATE OR DELETE ON api_tokens"
     " FOR EACH STATEMENT EXECUTE FUNCTION rtkd_tokens_changed();",
+
+    /* 2: presets (as SQLite's 4). */
+    PRESETS_TABLE("BIGINT") "UPDATE participants SET preset_name=CAST(doc AS jsonb)->>"
+                            "'preset_name';" PRESETS_INDEX,
 };
 const int rtk_store__pg_nmigrations =
     (int)(sizeof(rtk_store__pg_migrations) / sizeof(rtk_store__pg_migrations[0]));
+
+/* ---- the presets migration's data step ------------------------------------------------- */
+
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void put(text *t, const char *s)
+{
+    size_t n = strlen(s);
+    if (t->len + n + 1 > t->cap) {
+        t->cap = (t->len + n + 1) * 2;
+        t->s = rtk_xrealloc(t->s, t->cap);
+    }
+    memcpy(t->s + t->len, s, n + 1);
+    t->len += n;
+}
+
+/* |s| as an SQL string literal ('' for every '). */
+static void put_literal(text *t, const char *s)
+{
+    put(t, "'");
+    for (; *s != '\0'; s++) {
+        char c[3] = {*s, *s == '\'' ? '\'' : '\0', '\0'};
+        put(t, c);
+    }
+    put(t, "'");
+}
+
+/* A participant whose preset_name is not one of its app's presets. */
+#define UNKNOWN_PRESET                                                                             \
+    " WHERE preset_name IS NULL OR NOT EXISTS (SELECT 1 FROM presets p JOIN meetings m ON"         \
+    " m.app_id=p.app_id WHERE m.id=participants.meeting_id AND p.name=participants.preset_name)"
+
+void rtk_store__presets_sql(int pg, int64_t now_ms, char **seed, char **count, char **map)
+{
+    /* A version 4 UUID made by the database, one per row. */
+    static const char uuid_sqlite[] =
+        "lower(hex(randomblob(4))||'-'||hex(randomblob(2))||'-4'||substr(hex(randomblob(2)),2)"
+        "||'-'||substr('89ab',1+(abs(random())%4),1)||substr(hex(randomblob(2)),2)||'-'||"
+        "hex(randomblob(6)))";
+    static const char uuid_pg[] = "CAST(gen_random_uuid() AS TEXT)";
+    char now[24];
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    text t = {0};
+    for (int i = 0; i < RTK_PRESET_NDEFAULTS; i++) {
+        const char *name = rtk_preset_default_names[i];
+        put(&t, "INSERT INTO presets(id,app_id,name,created_at,updated_at,config,permissions,ui)"
+                " SELECT ");
+        put(&t, pg ? uuid_pg : uuid_sqlite);
+        put(&t, ", id, ");
+        put_literal(&t, name);
+        put(&t, ", ");
+        put(&t, now);
+        put(&t, ", ");
+        put(&t, now);
+        put(&t, ", ");
+        put_literal(&t, rtk_preset_default_config(name));
+        put(&t, ", ");
+        put_literal(&t, rtk_preset_default_permissions(name));
+        put(&t, ", ");
+        put_literal(&t, rtk_preset_default_ui(name));
+        put(&t, " FROM apps WHERE NOT EXISTS (SELECT 1 FROM presets q WHERE q.app_id=apps.id AND"
+                " q.name=");
+        put_literal(&t, name);
+        put(&t, ");");
+    }
+    *seed = t.s;
+    text m = {0};
+    put(&m, "UPDATE participants SET preset_name='" RTK_PRESET_FALLBACK "', doc=");
+    put(&m, pg ? "CAST(jsonb_set(CAST(doc AS jsonb),'{preset_name}','\"" RTK_PRESET_FALLBACK
+                 "\"') AS TEXT)"
+               : "json_set(doc,'$.preset_name','" RTK_PRESET_FALLBACK "')");
+    put(&m, UNKNOWN_PRESET);
+    *map = m.s;
+    text c = {0};
+    put(&c, "SELECT count(*) FROM participants" UNKNOWN_PRESET);
+    *count = c.s;
+}

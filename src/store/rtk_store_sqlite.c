@@ -16,6 +16,7 @@
 #include "store/rtk_keyfile.h"
 #include "store/rtk_store_int.h"
 #include "util/rtk_err.h"
+#include "util/rtk_time.h"
 
 typedef struct sq {
     sqlite3 *db;
@@ -273,6 +274,32 @@ static int sq_changed(rtk_store *st)
     return changed || v < 0;
 }
 
+/* The data step of the presets migration (rtk_store_int.h), inside its transaction. */
+static int presets_step(rtk_store *st)
+{
+    char *seed, *count, *map;
+    rtk_store__presets_sql(0, rtk_time_now_ms(), &seed, &count, &map);
+    int rc = exec(st, seed);
+    long long n = -1;
+    sqlite3_stmt *q = NULL;
+    if (rc == 0 && sqlite3_prepare_v2(state(st)->db, count, -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    if (rc == 0 && n < 0) {
+        rtk_store__log(st, "%s", sqlite3_errmsg(state(st)->db));
+        rc = RTK_EDB;
+    }
+    if (rc == 0)
+        rc = exec(st, map);
+    if (rc == 0 && n > 0)
+        rtk_store__presets_log(st, n);
+    free(seed);
+    free(count);
+    free(map);
+    return rc;
+}
+
 static int migrate(rtk_store *st)
 {
     sq *s = state(st);
@@ -294,7 +321,9 @@ static int migrate(rtk_store *st)
         snprintf(bump, sizeof(bump), "PRAGMA user_version=%d", version + 1);
         if (exec(st, "BEGIN IMMEDIATE") != 0)
             return RTK_EDB;
-        if (exec(st, rtk_store__sqlite_migrations[version]) != 0 || exec(st, bump) != 0) {
+        if (exec(st, rtk_store__sqlite_migrations[version]) != 0 ||
+            (version == RTK_STORE_SQLITE_PRESETS_MIGRATION && presets_step(st) != 0) ||
+            exec(st, bump) != 0) {
             exec(st, "ROLLBACK");
             return RTK_EDB;
         }

@@ -50,7 +50,7 @@ test('no Authorization header → 401 with the v4 envelope (code 10000)', async 
         ['POST', `/accounts/${A.account}/realtime/kit/${A.app}/meetings/${A.meeting}/participants`],
     ];
     for (const [method, p] of paths) {
-        const body = method === 'POST' ? { name: 'x', custom_participant_id: 'c', preset_name: 'p' } : undefined;
+        const body = method === 'POST' ? { name: 'x', custom_participant_id: 'c', preset_name: 'group_call_participant' } : undefined;
         assertV4(await http(srv, method, p, { body }), 401, `${method} ${p}`);
         assertV4(await http(srv, method, p, { body, root: true }), 401, `${method} (root) ${p}`);
     }
@@ -97,7 +97,7 @@ test("another account's token on this account's path → 403 with the v4 envelop
     await expectAuthError(B.cf.realtimeKit.meetings.getMeetingByID(A.meeting,
         { account_id: A.account, app_id: A.app }), 403);
     await expectAuthError(B.cf.realtimeKit.meetings.addParticipant(A.meeting,
-        { account_id: A.account, app_id: A.app, custom_participant_id: 'x', preset_name: 'p' }), 403);
+        { account_id: A.account, app_id: A.app, custom_participant_id: 'x', preset_name: 'group_call_participant' }), 403);
     /* Also when B names its own app under A's account. */
     await expectAuthError(B.cf.realtimeKit.meetings.get(B.app, { account_id: A.account }), 403);
     /* An account that does not exist at all. */

@@ -70,27 +70,27 @@ test('POST participants → 201 with the participant and a signed JWT token', as
 });
 
 test('name and picture are optional and come back null', async () => {
-    const p = (await add(m1, { custom_participant_id: 'anon-1', preset_name: 'viewer' })).data;
+    const p = (await add(m1, { custom_participant_id: 'anon-1', preset_name: 'webinar_viewer' })).data;
     assert.equal(p.name ?? null, null);
     assert.equal(p.picture ?? null, null);
     assertParticipantToken(p.token, m1, p.id);
 });
 
 test('custom_participant_id and preset_name are required → 400 naming the field', async () => {
-    await expectRtkError(add(m1, { preset_name: 'p' }), 400, 'custom_participant_id');
+    await expectRtkError(add(m1, { preset_name: 'group_call_participant' }), 400, 'custom_participant_id');
     await expectRtkError(add(m1, { custom_participant_id: 'x-1' }), 400, 'preset_name');
     await expectRtkError(add(m1, { custom_participant_id: 'x-1', preset_name: '' }), 400, 'preset_name');
-    await expectRtkError(add(m1, { custom_participant_id: 7, preset_name: 'p' }), 400, 'custom_participant_id');
+    await expectRtkError(add(m1, { custom_participant_id: 7, preset_name: 'group_call_participant' }), 400, 'custom_participant_id');
     await expectRtkError(add(m1, { custom_participant_id: 'x-1', preset_name: ['p'] }), 400, 'preset_name');
-    await expectRtkError(add(m1, { custom_participant_id: 'x-1', preset_name: 'p', name: 5 }), 400, 'name');
-    await expectRtkError(add(m1, { custom_participant_id: 'x-1', preset_name: 'p', picture: {} }), 400, 'picture');
+    await expectRtkError(add(m1, { custom_participant_id: 'x-1', preset_name: 'group_call_participant', name: 5 }), 400, 'name');
+    await expectRtkError(add(m1, { custom_participant_id: 'x-1', preset_name: 'group_call_participant', picture: {} }), 400, 'picture');
     /* None of those was stored. */
     const list = await M.getMeetingParticipants(m1, { account_id: f.accountId, app_id: f.appId });
     assert.ok(!list.data.some((p) => p.custom_participant_id === 'x-1'));
 });
 
 test('unknown JSON fields on participants are ignored', async () => {
-    const p = (await add(m1, { custom_participant_id: 'extra-1', preset_name: 'viewer',
+    const p = (await add(m1, { custom_participant_id: 'extra-1', preset_name: 'webinar_viewer',
         client_specific_id: 'legacy', role: 'x', id: 'mine' })).data;
     assert.match(p.id, UUID_V4, 'a client-supplied id is not used');
     assert.ok(!('client_specific_id' in p) && !('role' in p), JSON.stringify(p));
@@ -108,16 +108,16 @@ test('invalid JSON on POST participants → 400', async () => {
 });
 
 test('a custom_participant_id is unique within a meeting (400) but may repeat in another', async () => {
-    await expectRtkError(add(m1, { custom_participant_id: 'alice-1', preset_name: 'other' }), 400,
+    await expectRtkError(add(m1, { custom_participant_id: 'alice-1', preset_name: 'group_call_participant' }), 400,
         'custom_participant_id');
-    const again = (await add(m2, { custom_participant_id: 'alice-1', preset_name: 'viewer' })).data;
+    const again = (await add(m2, { custom_participant_id: 'alice-1', preset_name: 'webinar_viewer' })).data;
     assert.notEqual(again.id, alice.id);
     assertParticipantToken(again.token, m2, again.id);
 });
 
 test('adding to an unknown meeting → 404 "No meeting found with id <id>"', async () => {
     const id = randomUUID();
-    const e = await expectRtkError(add(id, { custom_participant_id: 'z', preset_name: 'p' }), 404);
+    const e = await expectRtkError(add(id, { custom_participant_id: 'z', preset_name: 'group_call_participant' }), 404);
     assert.equal(e.error.error.message, `No meeting found with id ${id}`);
     await expectRtkError(M.getMeetingParticipants(id, { account_id: f.accountId, app_id: f.appId }), 404);
 });
@@ -134,7 +134,7 @@ test('GET participants lists them with paging', async () => {
     const meeting = (await M.create(f.appId, { account_id: f.accountId, title: 'crowd' })).data.id;
     const added = [];
     for (let i = 0; i < 5; i++) {
-        added.push((await add(meeting, { custom_participant_id: `crowd-${i}`, preset_name: 'viewer',
+        added.push((await add(meeting, { custom_participant_id: `crowd-${i}`, preset_name: 'webinar_viewer',
             name: `Guest ${i}` })).data);
     }
     const q = { account_id: f.accountId, app_id: f.appId };
@@ -166,14 +166,14 @@ test('GET participants lists them with paging', async () => {
 });
 
 test('PATCH participant updates the given fields and returns a new token', async () => {
-    const p = (await add(m1, { custom_participant_id: 'bob-1', preset_name: 'viewer', name: 'Bob' })).data;
+    const p = (await add(m1, { custom_participant_id: 'bob-1', preset_name: 'webinar_viewer', name: 'Bob' })).data;
     await sleep(15);
-    const res = await M.editParticipant(p.id, { ...at(m1), name: 'Robert', preset_name: 'host' });
+    const res = await M.editParticipant(p.id, { ...at(m1), name: 'Robert', preset_name: 'group_call_host' });
     assert.equal(res.success, true);
     const e = res.data;
     assert.equal(e.id, p.id);
     assert.equal(e.name, 'Robert');
-    assert.equal(e.preset_name, 'host');
+    assert.equal(e.preset_name, 'group_call_host');
     assert.equal(e.custom_participant_id, 'bob-1');
     assert.equal(e.created_at, p.created_at);
     assert.ok(e.updated_at > p.updated_at, `updated_at ${e.updated_at} not after ${p.updated_at}`);
@@ -181,12 +181,12 @@ test('PATCH participant updates the given fields and returns a new token', async
 
     const got = (await M.getMeetingParticipant(p.id, at(m1))).data;
     assert.equal(got.name, 'Robert');
-    assert.equal(got.preset_name, 'host');
+    assert.equal(got.preset_name, 'group_call_host');
 
     const pic = (await M.editParticipant(p.id, { ...at(m1), picture: 'https://example.invalid/b.png' })).data;
     assert.equal(pic.picture, 'https://example.invalid/b.png');
     assert.equal(pic.name, 'Robert', 'name kept');
-    assert.equal(pic.preset_name, 'host', 'preset_name kept');
+    assert.equal(pic.preset_name, 'group_call_host', 'preset_name kept');
 });
 
 test('PATCH participant with bad fields → 400 naming the field', async () => {
@@ -212,7 +212,7 @@ test('POST …/participants/{id}/token returns a fresh token', async () => {
 });
 
 test('DELETE participant → 200, then it is gone (GET/PATCH/refresh/DELETE 404)', async () => {
-    const p = (await add(m1, { custom_participant_id: 'carol-1', preset_name: 'viewer' })).data;
+    const p = (await add(m1, { custom_participant_id: 'carol-1', preset_name: 'webinar_viewer' })).data;
     const q = { account_id: f.accountId, app_id: f.appId };
     const before2 = (await M.getMeetingParticipants(m1, q)).paging.total_count;
     const { data: res, response } = await M.deleteMeetingParticipant(p.id, at(m1)).withResponse();
@@ -220,6 +220,9 @@ test('DELETE participant → 200, then it is gone (GET/PATCH/refresh/DELETE 404)
     assert.equal(res.success, true);
     assert.equal(res.data.custom_participant_id, 'carol-1');
     assert.equal(res.data.created_at, p.created_at);
+    const presets = (await f.cf.realtimeKit.presets.get(f.appId, { account_id: f.accountId })).data;
+    assert.equal(res.data.preset_id, presets.find((x) => x.name === 'webinar_viewer').id,
+        'preset_id is the id of its preset');
     await expectRtkError(M.getMeetingParticipant(p.id, at(m1)), 404);
     await expectRtkError(M.editParticipant(p.id, { ...at(m1), name: 'x' }), 404);
     await expectRtkError(M.refreshParticipantToken(p.id, at(m1)), 404);

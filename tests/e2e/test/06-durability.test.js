@@ -15,10 +15,10 @@ test('data survives SIGKILL: restart on the same data folder finds everything', 
         ai_config: { transcription: { language: 'de', keywords: ['k'] } } })).data;
     meeting = (await M.updateMeetingByID(meeting.id, { ...at, status: 'INACTIVE' })).data;
     const p = (await M.addParticipant(meeting.id, { ...at, custom_participant_id: 'dura-1',
-        preset_name: 'host', name: 'Dura' })).data;
+        preset_name: 'group_call_host', name: 'Dura' })).data;
     const edited = (await M.editParticipant(p.id, { ...at, meeting_id: meeting.id, name: 'Dura 2' })).data;
     const gone = (await M.addParticipant(meeting.id, { ...at, custom_participant_id: 'dura-2',
-        preset_name: 'viewer' })).data;
+        preset_name: 'webinar_viewer' })).data;
     await M.deleteMeetingParticipant(gone.id, { ...at, meeting_id: meeting.id });
     const app2 = (await f.cf.realtimeKit.apps.post({ account_id: f.accountId, name: 'second' })).data.app;
 
@@ -38,7 +38,7 @@ test('data survives SIGKILL: restart on the same data folder finds everything', 
         /* custom_participant_id uniqueness survives as well. */
         let err;
         try {
-            await M2.addParticipant(meeting.id, { ...at, custom_participant_id: 'dura-1', preset_name: 'x' });
+            await M2.addParticipant(meeting.id, { ...at, custom_participant_id: 'dura-1', preset_name: 'group_call_participant' });
         } catch (e) {
             err = e;
         }

@@ -39,7 +39,7 @@ function bodyRoutes() {
         { what: 'PATCH meeting', method: 'PATCH', path: M, ok: { title: 'bystanders' } },
         { what: 'PUT meeting', method: 'PUT', path: M, ok: { title: 'bystanders' } },
         { what: 'POST participants', method: 'POST', path: `${M}/participants`,
-            ok: { custom_participant_id: 'c', preset_name: 'p' } },
+            ok: { custom_participant_id: 'c', preset_name: 'group_call_participant' } },
         { what: 'PATCH participant', method: 'PATCH', path: `${M}/participants/${live.participant}`,
             ok: { name: 'n' } },
         { what: 'POST kick', method: 'POST', path: `${M}/active-session/kick`,
@@ -168,10 +168,10 @@ test('wrong types → 400 naming the field: numbers where strings belong, string
         ['PATCH meeting', { title: 42 }, 'title'],
         ['PATCH meeting', { live_stream_on_start: 'yes' }, 'live_stream_on_start'],
         ['PUT meeting', { summarize_on_end: 0 }, 'summarize_on_end'],
-        ['POST participants', { custom_participant_id: 123, preset_name: 'p' }, 'custom_participant_id'],
+        ['POST participants', { custom_participant_id: 123, preset_name: 'group_call_participant' }, 'custom_participant_id'],
         ['POST participants', { custom_participant_id: 'c9', preset_name: 1.5 }, 'preset_name'],
-        ['POST participants', { custom_participant_id: 'c9', preset_name: 'p', name: 7 }, 'name'],
-        ['POST participants', { custom_participant_id: 'c9', preset_name: 'p', picture: {} }, 'picture'],
+        ['POST participants', { custom_participant_id: 'c9', preset_name: 'group_call_participant', name: 7 }, 'name'],
+        ['POST participants', { custom_participant_id: 'c9', preset_name: 'group_call_participant', picture: {} }, 'picture'],
         ['PATCH participant', { name: true }, 'name'],
         ['PATCH participant', { preset_name: 3 }, 'preset_name'],
         ['POST kick', { participant_ids: [1] }, 'participant_ids'],
@@ -260,9 +260,15 @@ test('ids with SQL in them, in paths → 404 JSON; in bodies → stored literall
             assertHttpError(await f.api('GET', `/meetings/${id}`), 404, `GET meeting ${id}`,
                 'No meeting found');
         }
-        /* In bodies: text is data. */
+        /* In bodies: text is data (a preset named with it, then a participant of that preset). */
         const created = [];
+        const host = okData(await f.api('GET', '/presets?search=group_call_host'), 'presets')[0];
+        const whole = okData(await f.api('GET', `/presets/${host.id}`), 'preset');
         for (const s of sqls) {
+            const pr = okData(await f.api('POST', '/presets', { body: {
+                name: s, config: whole.config, permissions: whole.permissions, ui: whole.ui } }),
+            `preset ${s}`, 201);
+            assert.equal(pr.name, s);
             const m = okData(await f.api('POST', '/meetings', { body: { title: s } }), `title ${s}`, 201);
             assert.equal(m.title, s);
             created.push(m);

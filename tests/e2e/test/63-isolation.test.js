@@ -39,7 +39,7 @@ const ROUTES = [
     { doc: 'PUT P/meetings/{}', level: 'meeting', body: { title: 'pwned', status: 'INACTIVE' } },
     { doc: 'GET P/meetings/{}/participants', level: 'meeting' },
     { doc: 'POST P/meetings/{}/participants', level: 'meeting',
-        body: { custom_participant_id: 'intruder', preset_name: 'host' } },
+        body: { custom_participant_id: 'intruder', preset_name: 'group_call_host' } },
     { doc: 'GET P/meetings/{}/participants/{}', level: 'participant' },
     { doc: 'PATCH P/meetings/{}/participants/{}', level: 'participant', body: { name: 'pwned' } },
     { doc: 'DELETE P/meetings/{}/participants/{}', level: 'participant' },
@@ -55,13 +55,20 @@ const ROUTES = [
     { doc: 'GET P/sessions/{}', level: 'session' },
     { doc: 'GET P/sessions/{}/participants', level: 'session' },
     { doc: 'GET P/sessions/{}/polls', level: 'session' },
+    { doc: 'GET P/presets', level: 'app' },
+    { doc: 'POST P/presets', level: 'app', body: { name: 'intruder preset' } },
+    { doc: 'GET P/presets/{}', level: 'preset' },
+    { doc: 'PATCH P/presets/{}', level: 'preset', body: { name: 'pwned' } },
+    { doc: 'PUT P/presets/{}', level: 'preset', body: { name: 'pwned' } },
+    { doc: 'DELETE P/presets/{}', level: 'preset' },
+    { doc: 'GET P/analytics/daywise', level: 'app' },
 ];
 
 /* The concrete path of ROUTE for ids X = {acc, app, m, p, poll, s}. */
 function pathOf(route, x) {
     const [, tpl] = route.doc.split(' ');
     const ids = {
-        meeting: [x.m], participant: [x.m, x.p], poll: [x.m, x.poll], session: [x.s],
+        meeting: [x.m], participant: [x.m, x.p], poll: [x.m, x.poll], session: [x.s], preset: [x.pr],
     }[route.level] || [];
     let i = 0;
     return tpl
@@ -104,7 +111,10 @@ async function makeWorld(accountId, token, appName) {
     w.M = await mk(`${appName}-M`, `${appName}-m`);
     w.N = await mk(`${appName}-N`, `${appName}-n`);
     /* ids for the route table: meeting M, its idle participant, its poll, its session */
-    w.x = { acc: accountId, app, m: w.M.m.id, p: w.M.idle.id, poll: w.M.poll.id, s: w.M.s };
+    /* its preset: webinar_presenter, which no participant uses (so DELETE could succeed) */
+    const presets = (await cf.realtimeKit.presets.get(app, { account_id: accountId })).data;
+    const pr = presets.find((p) => p.name === 'webinar_presenter').id;
+    w.x = { acc: accountId, app, m: w.M.m.id, p: w.M.idle.id, poll: w.M.poll.id, s: w.M.s, pr };
     return w;
 }
 
@@ -124,6 +134,10 @@ async function snapshot(w) {
         out[`${k}.polls`] = JSON.stringify((await get(`/meetings/${m}/active-session/polls`)).polls);
     }
     out.sessions = (await get('/sessions?per_page=100')).sessions.map((s) => s.id).sort();
+    out.presets = [];
+    for (const p of await get('/presets?per_page=100')) {
+        out.presets.push(JSON.stringify(await get(`/presets/${p.id}`)));
+    }
     return out;
 }
 
@@ -223,6 +237,34 @@ test('a meeting of another app (same account, other account) → 404 "No meeting
             `${pathOf(R('GET P/sessions'), A.A1.x)}?associated_id=${other.M.m.id}`,
             { token: A.token }), 'sessions of a foreign meeting');
         assert.deepEqual(ses.sessions, []);
+    }
+    await assertAllLive();
+});
+
+test('a preset of another app (same account, other account) → 404 "No preset found" on ' +
+    'every preset route', async () => {
+    for (const other of [A.A2, B.B1]) {
+        const x = { ...A.A1.x, pr: other.x.pr };
+        for (const route of ROUTES.filter((r) => r.level === 'preset')) {
+            const r = await call(route, x, A.token);
+            const msg = assertHttpError(r, 404, `${route.doc} with a preset of another app`);
+            assert.equal(msg, `No preset found with id ${other.x.pr}`, `${route.doc}: ${msg}`);
+        }
+        /* A participant of A1 cannot take the other app's custom preset either. */
+        const name = `only-${other.app.slice(0, 8)}`;
+        const whole = okData(await http(f.srv, 'GET', pathOf(R('GET P/presets/{}'), other.x),
+            { token: other.token }), 'preset');
+        okData(await http(f.srv, 'POST', pathOf(R('POST P/presets'), other.x), { token: other.token,
+            body: { name, config: whole.config, permissions: whole.permissions, ui: whole.ui } }),
+        'preset of the other app', 201);
+        const r = await http(f.srv, 'POST', pathOf(R('POST P/meetings/{}/participants'), A.A1.x),
+            { token: A.token, body: { custom_participant_id: 'thief', preset_name: name } });
+        assert.equal(assertHttpError(r, 400, 'a preset of another app'), `No preset found with name ${name}`);
+        /* Its snapshot must not see the new preset: drop it again (nobody uses it). */
+        const list = okData(await http(f.srv, 'GET', `${pathOf(R('GET P/presets'), other.x)}?search=${name}`,
+            { token: other.token }), 'presets');
+        okData(await http(f.srv, 'DELETE', pathOf(R('DELETE P/presets/{}'), { ...other.x, pr: list[0].id }),
+            { token: other.token }), 'delete it');
     }
     await assertAllLive();
 });

@@ -78,7 +78,7 @@ test(`${ROUNDS} rounds of SIGKILL under load: every acknowledged write survives,
     };
     const mkPart = async (meetingId, custom) => {
         const r = await api('POST', `/meetings/${meetingId}/participants`,
-            { custom_participant_id: custom, preset_name: 'p', name: custom });
+            { custom_participant_id: custom, preset_name: 'group_call_participant', name: custom });
         assert.equal(r.status, 201, r.text);
         acked.participants.push({ meetingId, id: r.json.data.id });
         return r.json.data;
@@ -164,7 +164,7 @@ test(`${ROUNDS} rounds of SIGKILL under load: every acknowledged write survives,
                 const id = r.json.data.id;
                 acked.meetings.set(id, new Set([title]));
                 const pr = await api('POST', `/meetings/${id}/participants`,
-                    { custom_participant_id: `c${n}`, preset_name: 'p' });
+                    { custom_participant_id: `c${n}`, preset_name: 'group_call_participant' });
                 if (pr.status !== 201) throw new Error(`add participant: ${pr.status} ${pr.text}`);
                 acked.participants.push({ meetingId: id, id: pr.json.data.id });
                 if (n % 3 === 0) {
@@ -215,7 +215,7 @@ test(`${ROUNDS} rounds of SIGKILL under load: every acknowledged write survives,
             while (!ctx.stop) {
                 k += 1;
                 const pr = await api('POST', `/meetings/${K}/participants`,
-                    { custom_participant_id: `r${round}-k${k}`, preset_name: 'p' });
+                    { custom_participant_id: `r${round}-k${k}`, preset_name: 'group_call_participant' });
                 if (pr.status !== 201) throw new Error(`add participant: ${pr.status} ${pr.text}`);
                 const part = pr.json.data;
                 acked.participants.push({ meetingId: K, id: part.id });

@@ -317,7 +317,7 @@ test('the disk fills up while serving: reads still work, writes fail with 500 JS
     const P = `/accounts/${accountId}/realtime/kit/${appId}`;
     const meeting = (await api('POST', '/meetings', { title: 'before' })).json.data;
     const voter = (await api('POST', `/meetings/${meeting.id}/participants`,
-        { custom_participant_id: 'v', preset_name: 'p' })).json.data;
+        { custom_participant_id: 'v', preset_name: 'group_call_participant' })).json.data;
     const peer = await connect(s, voter.token, { label: 'voter' });
     const poll = (await api('POST', `/meetings/${meeting.id}/active-session/poll`,
         { question: 'full?', options: ['a', 'b'] })).json.data.poll;

@@ -51,7 +51,7 @@ test('a second server on the same data folder exits 1 naming the first; tools st
         const m = (await cf.realtimeKit.meetings.create(c.app_id, { account_id: c.account_id,
             title: 'kept live' })).data;
         const p = (await cf.realtimeKit.meetings.addParticipant(m.id, { account_id: c.account_id,
-            app_id: c.app_id, custom_participant_id: 'x', preset_name: 'p' })).data;
+            app_id: c.app_id, custom_participant_id: 'x', preset_name: 'group_call_participant' })).data;
         const peer = await connect(first, p.token);
 
         const second = await serveOnce(dir);

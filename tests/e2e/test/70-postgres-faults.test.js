@@ -112,7 +112,7 @@ test('PostgreSQL stopped while serving: 503 within 5 s, votes unavailable, peers
     const { srv, api } = await serveOnPrivate('faults');
     const meeting = (await api('POST', '/meetings', { title: 'pg down' })).json.data;
     const part = (await api('POST', `/meetings/${meeting.id}/participants`,
-        { custom_participant_id: 'v', preset_name: 'p' })).json.data;
+        { custom_participant_id: 'v', preset_name: 'group_call_participant' })).json.data;
     const peer = await connect(srv, part.token, { label: 'voter' });
     const poll = (await api('POST', `/meetings/${meeting.id}/active-session/poll`,
         { question: 'up?', options: ['yes', 'no'] })).json.data.poll;

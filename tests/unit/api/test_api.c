@@ -275,20 +275,25 @@ static void participant_validation_and_token(void **state)
         const char *body;
         const char *field;
     } bad[] = {
-        {"{\"preset_name\":\"p\"}", "custom_participant_id"},
-        {"{\"custom_participant_id\":\"\",\"preset_name\":\"p\"}", "custom_participant_id"},
-        {"{\"custom_participant_id\":7,\"preset_name\":\"p\"}", "custom_participant_id"},
+        {"{\"preset_name\":\"group_call_host\"}", "custom_participant_id"},
+        {"{\"custom_participant_id\":\"\",\"preset_name\":\"group_call_host\"}",
+         "custom_participant_id"},
+        {"{\"custom_participant_id\":7,\"preset_name\":\"group_call_host\"}",
+         "custom_participant_id"},
         {"{\"custom_participant_id\":\"c\"}", "preset_name"},
         {"{\"custom_participant_id\":\"c\",\"preset_name\":\"\"}", "preset_name"},
-        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"p\",\"name\":[]}", "name"},
-        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"p\",\"picture\":false}", "picture"},
+        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"name\":[]}",
+         "name"},
+        {"{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"picture\":false}",
+         "picture"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(api(fx, "POST", path, bad[i].body, &j), 400);
         assert_non_null(strstr(err_message(j), bad[i].field));
         json_decref(j);
     }
-    const char *good = "{\"custom_participant_id\":\"c\",\"preset_name\":\"p\",\"name\":\"Ann\"}";
+    const char *good =
+        "{\"custom_participant_id\":\"c\",\"preset_name\":\"group_call_host\",\"name\":\"Ann\"}";
     assert_int_equal(api(fx, "POST", path, good, &j), 201);
     json_t *p = json_object_get(j, "data");
     const char *tok = json_string_value(json_object_get(p, "token"));
@@ -303,6 +308,14 @@ static void participant_validation_and_token(void **state)
     /* The same custom id twice in one meeting is refused. */
     assert_int_equal(api(fx, "POST", path, good, &j), 400);
     assert_non_null(strstr(err_message(j), "already exists"));
+    json_decref(j);
+    /* A preset the app does not have is refused, and nothing is written. */
+    const char *unknown = "{\"custom_participant_id\":\"d\",\"preset_name\":\"nope\"}";
+    assert_int_equal(api(fx, "POST", path, unknown, &j), 400);
+    assert_string_equal(err_message(j), "No preset found with name nope");
+    json_decref(j);
+    const char *known = "{\"custom_participant_id\":\"d\",\"preset_name\":\"webinar_viewer\"}";
+    assert_int_equal(api(fx, "POST", path, known, &j), 201);
     json_decref(j);
 }
 
@@ -343,6 +356,45 @@ static void paging_offsets_and_limits(void **state)
     json_decref(j);
     assert_int_equal(api(fx, "GET", "/meetings?status=LIVE", NULL, &j), 400);
     assert_non_null(strstr(err_message(j), "status"));
+    json_decref(j);
+}
+
+/* Preset writes and app creation (with its default presets) on a failed commit: 503 and
+ * nothing stored. */
+static void preset_writes_on_a_failed_commit(void **state)
+{
+    fixture *fx = *state;
+    json_t *j = NULL;
+    assert_int_equal(api(fx, "GET", "/presets?search=webinar_viewer", NULL, &j), 200);
+    char path[128];
+    snprintf(path, sizeof(path), "/presets/%s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(j, "data"), 0), "id")));
+    json_decref(j);
+    char apps[160];
+    snprintf(apps, sizeof(apps), "/accounts/%s/realtime/kit/apps", fx->account);
+    fault_vfs_fail_wal(1);
+    assert_int_equal(api(fx, "PATCH", path, "{\"name\":\"renamed\"}", &j), 503);
+    json_decref(j);
+    assert_int_equal(api(fx, "DELETE", path, NULL, &j), 503);
+    json_decref(j);
+    assert_int_equal(call(fx, "POST", apps, fx->auth, "{\"name\":\"lost\"}", &j), 503);
+    json_decref(j);
+    fault_vfs_fail_wal(0);
+    assert_int_equal(api(fx, "GET", path, NULL, &j), 200);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "data"), "name")), "webinar_viewer");
+    json_decref(j);
+    assert_int_equal(call(fx, "GET", apps, fx->auth, NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 1); /* no "lost" app */
+    json_decref(j);
+    assert_int_equal(api(fx, "GET", "/presets", NULL, &j), 200);
+    assert_int_equal(json_array_size(json_object_get(j, "data")), 4);
+    json_decref(j);
+    /* Once space is back, the same writes go through. */
+    assert_int_equal(call(fx, "POST", apps, fx->auth, "{\"name\":\"kept\"}", &j), 201);
+    json_decref(j);
+    assert_int_equal(api(fx, "PATCH", path, "{\"name\":\"renamed\"}", &j), 200);
     json_decref(j);
 }
 
@@ -439,6 +491,7 @@ int main(void)
         T(paging_offsets_and_limits),
         T(routing_404_405_and_health),
         T(failed_commit_answers_503_and_stores_nothing),
+        T(preset_writes_on_a_failed_commit),
         T(revocation_elsewhere_reaches_the_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "support/fault_vfs.h"
+#include "auth/rtk_preset.h"
 #include "store/rtk_store.h"
 #include "store/rtk_store_int.h"
 #include "util/rtk_err.h"
@@ -185,14 +186,17 @@ static int teardown(void **state)
 typedef struct seen {
     int called;
     int status;
+    int64_t changes;
+    int64_t first; /* set 0, row 0, column 0 */
 } seen;
 
 static void on_status(void *arg, int status, const rtk_store_res *res)
 {
     seen *s = arg;
-    (void)res;
     s->called++;
     s->status = status;
+    s->changes = res ? res->changes : 0;
+    s->first = res && res->nsets > 0 ? rtk_store_int(&res->sets[0], 0, 0) : 0;
 }
 
 #define APP "14a396e7-ca44-4937-bf1f-050a69118543"
@@ -312,15 +316,27 @@ static void statuses_each_operation_promises(void **state)
     rtk_store_wait(fx->st);
     assert_int_equal(upd.status, RTK_ENOTFOUND);
     assert_int_equal(get.status, RTK_ENOTFOUND);
-    /* A participant's custom id is unique per meeting. */
-    rtk_store_doc p = {.id = "p1", .custom_id = "c", .created_ms = 1, .json = "{}"};
-    seen p1 = {0}, p2 = {0}, del = {0}, del2 = {0};
-    rtk_store_participant_put(fx->st, "m1", &p, 1, on_status, &p1);
+    /* A participant's custom id is unique per meeting; its preset must be one of the app's
+     * (the app got the defaults with it). Neither writes anything: "changed no row". */
+    rtk_store_doc p = {
+        .id = "p1", .custom_id = "c", .preset = "group_call_host", .created_ms = 1, .json = "{}"};
+    seen p1 = {0}, p2 = {0}, p3 = {0}, del = {0}, del2 = {0};
+    rtk_store_participant_put(fx->st, APP, "m1", &p, 1, on_status, &p1);
     p.id = "p2";
-    rtk_store_participant_put(fx->st, "m1", &p, 1, on_status, &p2);
+    rtk_store_participant_put(fx->st, APP, "m1", &p, 1, on_status, &p2);
+    p.id = "p3";
+    p.custom_id = "c3";
+    p.preset = "no-such-preset";
+    rtk_store_participant_put(fx->st, APP, "m1", &p, 1, on_status, &p3);
     rtk_store_wait(fx->st);
     assert_int_equal(p1.status, 0);
-    assert_int_equal(p2.status, RTK_EEXIST);
+    assert_int_equal(p1.changes, 1);
+    assert_int_equal(p2.status, 0);
+    assert_int_equal(p2.changes, 0);
+    assert_int_equal(p2.first, 1); /* the preset is there: the custom id is taken */
+    assert_int_equal(p3.status, 0);
+    assert_int_equal(p3.changes, 0);
+    assert_int_equal(p3.first, 0); /* no such preset */
     rtk_store_participant_delete(fx->st, "m1", "p1", on_status, &del);
     rtk_store_participant_delete(fx->st, "m1", "p1", on_status, &del2);
     rtk_store_wait(fx->st);
@@ -369,6 +385,73 @@ static void a_search_is_matched_literally(void **state)
         assert_int_equal(rtk_store_int(&k.res.sets[0], 0, 0), cases[i].want);
         rtk_store_kept_free(&k);
     }
+}
+
+/* An app comes with the four defaults, whose permissions the handshake reads by name
+ * (RTK_STORE_PRESET_PERMISSIONS); a preset in use is neither deleted nor renamed, and says by how many. */
+static void presets_of_an_app(void **state)
+{
+    fixture *fx = *state;
+    setup_app(fx);
+    for (int i = 0; i < RTK_PRESET_NDEFAULTS; i++) {
+        const char *name = rtk_preset_default_names[i];
+        rtk_store_kept k;
+        rtk_store_preset_get(fx->st, APP, name, 1, rtk_store_keep, &k);
+        rtk_store_wait(fx->st);
+        assert_int_equal(k.status, 0);
+        assert_int_equal(k.res.sets[0].ncols, RTK_STORE_PRESET_COLS);
+        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, RTK_STORE_PRESET_NAME, NULL), name);
+        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, RTK_STORE_PRESET_CONFIG, NULL),
+                            rtk_preset_default_config(name));
+        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, RTK_STORE_PRESET_PERMISSIONS, NULL),
+                            rtk_preset_default_permissions(name));
+        assert_string_equal(rtk_store_text(&k.res.sets[0], 0, RTK_STORE_PRESET_UI, NULL),
+                            rtk_preset_default_ui(name));
+        rtk_store_kept_free(&k);
+    }
+    seen m = {0}, p = {0};
+    put_meeting(fx, "m1", "one", 1, &m);
+    rtk_store_doc d = {.id = "p1",
+                       .custom_id = "c",
+                       .preset = "mine",
+                       .created_ms = 1,
+                       .json = "{}"};
+    rtk_store_preset mine = {.id = "pr1",
+                             .name = "mine",
+                             .created_ms = 1,
+                             .updated_ms = 1,
+                             .config = "{}",
+                             .permissions = "{}",
+                             .ui = "{}"};
+    seen ins = {0}, dup = {0};
+    rtk_store_preset_put(fx->st, APP, &mine, 1, on_status, &ins);
+    mine.id = "pr2";
+    rtk_store_preset_put(fx->st, APP, &mine, 1, on_status, &dup);
+    rtk_store_participant_put(fx->st, APP, "m1", &d, 1, on_status, &p);
+    rtk_store_wait(fx->st);
+    assert_int_equal(ins.status, 0);
+    assert_int_equal(dup.status, RTK_EEXIST); /* names are unique in an app */
+    assert_int_equal(p.changes, 1);
+    seen del = {0}, ren = {0}, edit = {0};
+    mine.id = "pr1";
+    rtk_store_preset_delete(fx->st, APP, "pr1", on_status, &del);
+    mine.name = "renamed";
+    rtk_store_preset_put(fx->st, APP, &mine, 0, on_status, &ren);
+    rtk_store_wait(fx->st);
+    assert_int_equal(del.changes, 0);
+    assert_int_equal(del.first, 1); /* one participant uses it */
+    assert_int_equal(ren.changes, 0);
+    assert_int_equal(ren.first, 1);
+    mine.name = "mine";
+    mine.permissions = "{\"kick_participant\":true}";
+    rtk_store_preset_put(fx->st, APP, &mine, 0, on_status, &edit);
+    rtk_store_wait(fx->st);
+    assert_int_equal(edit.changes, 1); /* no rename: fine while in use */
+    seen gone = {0}, del2 = {0};
+    rtk_store_participant_delete(fx->st, "m1", "p1", on_status, &gone);
+    rtk_store_preset_delete(fx->st, APP, "pr1", on_status, &del2);
+    rtk_store_wait(fx->st);
+    assert_int_equal(del2.changes, 1);
 }
 
 static void keys_are_made_once(void **state)
@@ -456,6 +539,7 @@ int main(void)
         T(a_search_is_matched_literally),
         T(keys_are_made_once),
         T(restart_closes_peers_left_open),
+        T(presets_of_an_app),
         cmocka_unit_test(url_passwords_are_hidden),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
