@@ -13,6 +13,7 @@ import {
     PollModel, assertRest, assertViewer, okData, helloPoll, voteOk, voteErr, newRef, assertUpdated,
 } from '../lib/polls.js';
 import { presetsFixture, presetPermissions } from '../lib/presets.js';
+import { ask, refusedWith } from '../lib/hosts.js';
 
 let f;
 
@@ -23,25 +24,6 @@ before(async () => {
 after(async () => {
     if (f) await f.stop();
 });
-
-/* Sends MSG with a fresh ref; resolves the first event carrying that ref. */
-async function ask(peer, msg) {
-    const ref = newRef('ask');
-    peer.send({ ...msg, ref });
-    const ev = await peer.next((e) => e.ref === ref);
-    return { ev, ref };
-}
-
-/* Asserts MSG from PEER gets `error` CODE with its ref. */
-async function refusedWith(peer, msg, code = 'forbidden') {
-    const { ev, ref } = await ask(peer, msg);
-    assert.equal(ev.type, 'error', `${peer.label}: ${JSON.stringify(msg)} → ${JSON.stringify(ev)}`);
-    assert.equal(ev.code, code, `${peer.label}: ${JSON.stringify(msg)} → ${JSON.stringify(ev)}`);
-    assert.equal(ev.ref, ref);
-    assert.equal(typeof ev.message, 'string');
-    assert.ok(ev.message.length > 0);
-    return ev;
-}
 
 /* The poll events (poll.*) PEER has received so far. */
 const pollEvents = (peer) => peer.all.filter((e) => typeof e.type === 'string' &&
