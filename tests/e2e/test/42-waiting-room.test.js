@@ -16,7 +16,7 @@ import { expectRefused, CLOSE } from '../lib/peer.js';
 import { PollModel, assertViewer, helloPoll, voteOk } from '../lib/polls.js';
 import { presetsFixture } from '../lib/presets.js';
 import {
-    ask, doneWith, refusedWith, received, assertWaitingHello, assertWaitingEntry, NOBODY,
+    ask, doneWith, refusedWith, assertWaitingHello, assertWaitingEntry, NOBODY,
 } from '../lib/hosts.js';
 
 let f;
