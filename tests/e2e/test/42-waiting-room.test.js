@@ -85,6 +85,14 @@ test('ON_PRIVILEGED_USER_ENTRY: waits uncounted, may only ping; admitted → adm
             ['hello'], `a waiting peer gets nothing but replies: ${JSON.stringify(pw.all)}`);
         assert.equal(pp.closeInfo, null);
 
+        /* Without accept_waiting_requests: no hello.waiting, no waiting.updated, and neither
+         * admit nor refuse. */
+        assert.ok(!('waiting' in pp.hello), JSON.stringify(pp.hello));
+        await refusedWith(pp, { type: 'waiting.admit', participant_ids: [viewer.id] });
+        await refusedWith(pp, { type: 'waiting.refuse', participant_ids: [viewer.id] });
+        assert.deepEqual(pp.all.filter((e) => e.type === 'waiting.updated'), []);
+        assert.equal(pw.closeInfo, null, 'still waiting');
+
         /* Admitted (an id that is not waiting is left out of done). */
         await doneWith(ph, { type: 'waiting.admit', participant_ids: [viewer.id, plain.id, NOBODY] },
             'admit', [viewer.id]);
