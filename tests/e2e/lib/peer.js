@@ -30,6 +30,7 @@ export const CLOSE = {
     KICKED: 4001,
     REPLACED: 4002,
     DELETED: 4003,
+    WAITING_ENDED: 4004, /* refused from the waiting room, or the session ended while waiting */
 };
 
 /* The keys of the session object (GET …/active-session data, hello.session). */
@@ -162,11 +163,19 @@ export class Peer extends EventQueue {
                 return;
             }
             const text = data.toString('utf8');
+            let ev;
             try {
-                this.push(JSON.parse(text));
+                ev = JSON.parse(text);
             } catch {
                 this.push({ type: '<not json>', raw: text });
+                return;
             }
+            /* The frame's exact text, for "the same bytes for every receiver"; not enumerable,
+             * so deepEqual ignores it. */
+            if (typeof ev === 'object' && ev !== null) {
+                Object.defineProperty(ev, 'rawText', { value: text, enumerable: false });
+            }
+            this.push(ev);
         });
         ws.on('close', (code, reason) => this.setClosed({ code, reason: reason.toString() }));
         ws.on('error', (e) => { this.error = e; });

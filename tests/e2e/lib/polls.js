@@ -221,3 +221,114 @@ export function helloPoll(hello, pollId) {
     assert.equal(found.length, 1, `poll ${pollId} in hello.polls ${JSON.stringify(hello.polls)}`);
     return found[0];
 }
+
+/* ---- protocol 2 deltas (PROTOCOL.md §4, §6) ---- */
+
+/**
+ * Asserts EV is a poll.updated of MODEL's poll (protocol 2: {type, poll_id, counts,
+ * total_votes, voters?}) with the model's exact tallies (pass counts/total to check others).
+ * voters: omitted in an anonymous poll; else a list of {option, id, name} of voters of MODEL.
+ */
+export function assertUpdated(ev, model, what = 'poll.updated',
+    { counts = model.counts(), total = model.votes.length } = {}) {
+    const keys = model.anonymous ? ['counts', 'poll_id', 'total_votes', 'type']
+        : ['counts', 'poll_id', 'total_votes', 'type', 'voters'];
+    assert.deepEqual(Object.keys(ev).sort(), keys, `${what}: keys of ${JSON.stringify(ev)}`);
+    assert.equal(ev.type, 'poll.updated');
+    assert.equal(ev.poll_id, model.id, what);
+    if (counts !== null) assert.deepEqual(ev.counts, counts, `${what}: counts in ${JSON.stringify(ev)}`);
+    if (total !== null) assert.equal(ev.total_votes, total, `${what}: total_votes in ${JSON.stringify(ev)}`);
+    assert.equal(ev.total_votes, ev.counts.reduce((a, b) => a + b, 0), `${what}: total = sum`);
+    if (!model.anonymous) assertVoters(ev.voters, model, what);
+    return ev;
+}
+
+/* Asserts VOTERS ({option, id, name}[]) are votes recorded in MODEL, each for its option. */
+export function assertVoters(voters, model, what) {
+    assert.ok(Array.isArray(voters), `${what}: voters ${JSON.stringify(voters)}`);
+    for (const v of voters) {
+        assert.deepEqual(Object.keys(v).sort(), ['id', 'name', 'option'], `${what}: voter ${JSON.stringify(v)}`);
+        const m = model.votes.find((x) => x.id === v.id);
+        assert.ok(m, `${what}: voter ${JSON.stringify(v)} did not vote in the model`);
+        assert.deepEqual(v, { option: m.option, id: m.id, name: m.name }, `${what}: voter`);
+    }
+}
+
+/**
+ * Asserts EV is the poll.voted of VIEWERID on MODEL's poll (protocol 2: {type, ref, poll_id,
+ * my_vote, counts, total_votes} and `poll`, the viewer view, only with hide_votes). The model
+ * must already hold the vote. exact false: the tallies are only checked to include the vote
+ * (votes cast concurrently may or may not be counted yet).
+ */
+export function assertVoted(ev, model, viewerId, what = 'poll.voted', { ref, exact = true } = {}) {
+    /* ref: a string → echoed; null → the vote had none, so none (or null) in the reply. */
+    const keys = ['counts', 'my_vote', 'poll_id', 'total_votes', 'type'];
+    if (model.hide_votes) keys.push('poll');
+    const got = Object.keys(ev).filter((k) => k !== 'ref');
+    assert.deepEqual(got.sort(), keys.sort(), `${what}: keys of ${JSON.stringify(ev)}`);
+    assert.equal(ev.type, 'poll.voted');
+    if (typeof ref === 'string') assert.equal(ev.ref, ref, `${what}: ref`);
+    else if (ref === null) assert.ok(ev.ref === undefined || ev.ref === null, `${what}: ref`);
+    else assert.equal(typeof ev.ref, 'string', `${what}: ref in ${JSON.stringify(ev)}`);
+    assert.equal(ev.poll_id, model.id, what);
+    const mine = model.myVote(viewerId);
+    assert.equal(ev.my_vote, mine, `${what}: my_vote`);
+    assert.ok(Array.isArray(ev.counts) && ev.counts.length === model.texts.length, JSON.stringify(ev));
+    assert.equal(ev.total_votes, ev.counts.reduce((a, b) => a + b, 0), `${what}: total = sum`);
+    if (exact) {
+        assert.deepEqual(ev.counts, model.counts(), `${what}: counts`);
+        assert.equal(ev.total_votes, model.votes.length, `${what}: total_votes`);
+    } else {
+        assert.ok(ev.counts[mine] >= 1, `${what}: own vote not counted: ${JSON.stringify(ev)}`);
+        assert.ok(ev.total_votes >= 1 && ev.total_votes <= model.votes.length, JSON.stringify(ev));
+    }
+    if (model.hide_votes) {
+        if (exact) assertViewer(ev.poll, model, viewerId, `${what}: poll`);
+        else {
+            assert.equal(ev.poll.id, model.id);
+            assert.equal(ev.poll.my_vote, mine);
+            assert.deepEqual(ev.poll.options.map((o) => o.count), ev.counts, `${what}: poll vs counts`);
+            assert.equal(ev.poll.total_votes, ev.total_votes);
+        }
+    }
+    return ev;
+}
+
+/**
+ * A client's own copy of a poll (PROTOCOL.md §6, last paragraph): starts from a viewer view
+ * (hello, admitted, poll.created), then each poll.updated and poll.voted replaces counts and
+ * total_votes and appends voters (each voter once: a participant votes once per poll; each
+ * option keeps its RECENT_VOTERS most recent, as the viewer view does). poll.voted sets
+ * my_vote, and its `poll` (hide_votes) replaces the copy first.
+ */
+export class ClientPoll {
+    constructor(view) {
+        assert.ok(view && typeof view.id === 'string', `viewer view ${JSON.stringify(view)}`);
+        this.view = structuredClone(view);
+        this.applied = 0;
+    }
+
+    apply(ev) {
+        assert.equal(ev.poll_id, this.view.id, `delta for another poll: ${JSON.stringify(ev)}`);
+        assert.ok(ev.type === 'poll.updated' || ev.type === 'poll.voted', JSON.stringify(ev));
+        if (ev.type === 'poll.voted') {
+            if (ev.poll) this.view = structuredClone(ev.poll);
+            this.view.my_vote = ev.my_vote;
+        }
+        assert.equal(ev.counts.length, this.view.options.length, JSON.stringify(ev));
+        ev.counts.forEach((c, i) => { this.view.options[i].count = c; });
+        this.view.total_votes = ev.total_votes;
+        for (const v of ev.voters ?? []) {
+            const list = this.view.options[v.option].votes;
+            if (this.view.options.some((o) => o.votes.some((x) => x.id === v.id))) continue;
+            list.push({ id: v.id, name: v.name });
+            if (list.length > RECENT_VOTERS) list.splice(0, list.length - RECENT_VOTERS);
+        }
+        this.applied += 1;
+        return this;
+    }
+
+    counts() {
+        return this.view.options.map((o) => o.count);
+    }
+}

@@ -35,24 +35,43 @@ function someone() {
     return f.participant(meeting.id, `chan-${seq}`);
 }
 
-test('hello: protocol 1, heartbeat_ms, the session object, self and polls []', async () => {
+test('hello: protocol 2, joined, session, self with permissions, polls [], roster', async () => {
+    /* The preset's permissions as REST returns them (issue 13: presets over REST). */
+    const presets = (await f.cf.realtimeKit.presets.get(f.appId,
+        { account_id: f.accountId, search: 'group_call_host', per_page: 100 })).data;
+    const row = presets.find((x) => x.name === 'group_call_host');
+    assert.ok(row, `no group_call_host preset: ${JSON.stringify(presets.map((x) => x.name))}`);
+    const host = (await f.cf.realtimeKit.presets.getPresetByID(row.id, f.at())).data;
+    assert.equal(host.permissions.kick_participant, true, JSON.stringify(host));
     const p = await f.connect(alice);
     try {
         const h = p.hello;
+        /* group_call_host has show_participant_list and accept_waiting_requests. */
         assert.deepEqual(Object.keys(h).sort(),
-            ['heartbeat_ms', 'polls', 'protocol', 'self', 'session', 'type'], JSON.stringify(h));
+            ['heartbeat_ms', 'participants', 'polls', 'protocol', 'self', 'session', 'state', 'type',
+                'waiting'], JSON.stringify(h));
         assert.equal(h.type, 'hello');
-        assert.equal(h.protocol, 1);
+        assert.equal(h.protocol, 2);
+        assert.equal(h.state, 'joined');
         assert.equal(h.heartbeat_ms, 25000);
         assert.deepEqual(h.polls, []);
+        assert.deepEqual(h.waiting, []);
         assert.deepEqual(h.self, {
             peer_id: h.self.peer_id,
             participant_id: alice.id,
             custom_participant_id: 'alice-c',
             name: 'Alice',
             preset_name: 'group_call_host',
+            permissions: host.permissions,
         });
         assert.match(h.self.peer_id, UUID_V4);
+        /* The list includes the receiving peer itself. */
+        assert.deepEqual(h.participants, [{
+            peer_id: h.self.peer_id, participant_id: alice.id, custom_participant_id: 'alice-c',
+            name: 'Alice', picture: alice.picture ?? null, preset_name: 'group_call_host',
+            joined_at: h.participants[0]?.joined_at,
+        }]);
+        assert.match(h.participants[0].joined_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
         assertSessionShape(h.session, { meeting, appId: f.appId });
         assert.equal(h.session.live_participants, 1);
         assert.equal(h.session.max_concurrent_participants, 1);

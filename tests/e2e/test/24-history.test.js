@@ -24,7 +24,7 @@ before(async () => {
     m1 = await f.meeting({ title: 'History one' });
     m2 = await f.meeting({ title: 'History two', session_keep_alive_time_in_secs: 0 });
     a = await f.participant(m1.id, 'hist-a', { name: 'Ada', preset_name: 'group_call_host' });
-    b = await f.participant(m1.id, 'hist-b', { name: 'Bob', preset_name: 'webinar_viewer' });
+    b = await f.participant(m1.id, 'hist-b', { name: 'Bob', preset_name: 'webinar_presenter' });
     c = await f.participant(m2.id, 'hist-c');
 
     const pa = await f.connect(a);
@@ -163,7 +163,7 @@ test('GET sessions/{id}/participants: one entry per peer, with times and who it 
     assert.ok(pa && pb, `entries are keyed by peer id: ${JSON.stringify(list)}`);
     assert.match(pa.id, UUID_V4);
     for (const [e, part, name, preset] of [[pa, a, 'Ada', 'group_call_host'],
-        [pb, b, 'Bob', 'webinar_viewer']]) {
+        [pb, b, 'Bob', 'webinar_presenter']]) {
         assert.equal(e.user_id, part.id);
         assert.equal(e.custom_participant_id, part.custom_participant_id);
         assert.equal(e.display_name, name);

@@ -3,13 +3,16 @@
 // to every live peer, poll.vote with its reply and each error, poll.updated to the others,
 // hide_votes and anonymous views for voters, non-voters and REST, the late joiner's hello,
 // a poll created during the keep-alive window, and the session history after kick-all.
+// Protocol 2: poll.voted is {ref, poll_id, my_vote, counts, total_votes} (plus the viewer view
+// with hide_votes) and poll.updated the delta {poll_id, counts, total_votes, voters?}; peers for
+// whom the tallies are hidden get no poll.updated.
 
 import assert from 'node:assert/strict';
 import { before, after } from 'node:test';
 import { test, expectRtkError } from '../lib/rtkd.js';
 import {
     pollsFixture, PollModel, assertRest, assertViewer, okData, errMessage, helloPoll,
-    sendVote, reply, voteOk, voteErr, newRef,
+    sendVote, reply, voteOk, voteErr, newRef, assertUpdated, assertVoted,
 } from '../lib/polls.js';
 
 let f;
@@ -24,7 +27,11 @@ after(async () => {
 
 /* The next poll.updated of POLLID at PEER that PRED accepts (default: any). */
 const updated = (peer, pollId, pred = () => true) =>
-    peer.next((e) => e.type === 'poll.updated' && e.poll?.id === pollId && pred(e.poll));
+    peer.next((e) => e.type === 'poll.updated' && e.poll_id === pollId && pred(e));
+/* Every poll.updated of POLLID that PEER received so far. */
+const allUpdates = (peer, pollId) =>
+    peer.all.filter((e) => e.type === 'poll.updated' && e.poll_id === pollId);
+const voter = (part, option) => ({ option, id: part.id, name: part.name });
 
 test('poll.created reaches every live peer at once, each in its viewer view', async () => {
     const m = await f.meeting({ title: 'fan-out' });
@@ -50,7 +57,8 @@ test('poll.created reaches every live peer at once, each in its viewer view', as
     await Promise.all([...peers, outsider].map((p) => p.close()));
 });
 
-test('poll.vote: poll.voted with the ref and the voter view; others get poll.updated', async () => {
+test('poll.vote: poll.voted with the ref and the tallies; every viewer gets the poll.updated delta',
+    async () => {
     const m = await f.meeting({ title: 'votes' });
     const [a, b, c] = await f.participants(m.id, 3, 'vt');
     const [pa, pb, pc] = await f.connectAll([a, b, c]);
@@ -64,30 +72,37 @@ test('poll.vote: poll.voted with the ref and the voter view; others get poll.upd
     assert.equal(voted.type, 'poll.voted', JSON.stringify(voted));
     assert.equal(voted.ref, ref, 'the ref is echoed');
     model.add(a, 2);
-    assertViewer(voted.poll, model, a.id, 'poll.voted');
-    assert.equal(voted.poll.my_vote, 2);
-    assert.deepEqual(voted.poll.options[2].votes, [{ id: a.id, name: a.name }]);
+    assertVoted(voted, model, a.id, 'poll.voted', { ref });
+    assert.deepEqual(voted, { type: 'poll.voted', ref, poll_id: poll.id, my_vote: 2,
+        counts: [0, 0, 1], total_votes: 1 }, 'no whole poll without hide_votes');
 
-    /* The others (non-voters) get the new tally in their own view. */
-    for (const [peer, part] of [[pb, b], [pc, c]]) {
-        const u = await updated(peer, poll.id, (p) => p.total_votes === 1);
-        assertViewer(u.poll, model, part.id, `${part.custom_participant_id} poll.updated`);
+    /* Everyone who views the tallies, the voter included, gets the same small delta, listing
+     * the one vote since the previous update. */
+    for (const [peer, part] of [[pa, a], [pb, b], [pc, c]]) {
+        const u = await updated(peer, poll.id, (e) => e.total_votes === 1);
+        assertUpdated(u, model, `${part.custom_participant_id} poll.updated`);
+        assert.deepEqual(u, { type: 'poll.updated', poll_id: poll.id, counts: [0, 0, 1],
+            total_votes: 1, voters: [voter(a, 2)] });
     }
 
     const vb = await voteOk(pb, poll.id, 0);
     model.add(b, 0);
-    assertViewer(vb.poll, model, b.id, 'b poll.voted');
-    const uc = await updated(pc, poll.id, (p) => p.total_votes === 2);
-    assertViewer(uc.poll, model, c.id, 'c poll.updated after 2 votes');
-    const ua = await updated(pa, poll.id, (p) => p.total_votes === 2);
-    assertViewer(ua.poll, model, a.id, 'a poll.updated keeps a\'s my_vote');
+    assertVoted(vb, model, b.id, 'b poll.voted');
+    /* The next update lists only the vote cast since the previous one. */
+    const uc = await updated(pc, poll.id, (e) => e.total_votes === 2);
+    assertUpdated(uc, model, 'c poll.updated after 2 votes');
+    assert.deepEqual(uc.voters, [voter(b, 0)], 'voters since the previous poll.updated');
+    assert.deepEqual(uc.counts, [1, 0, 1]);
+    const ua = await updated(pa, poll.id, (e) => e.total_votes === 2);
+    assert.deepEqual(ua, uc, 'the same update for every receiver');
 
     /* A vote without a ref is answered without one. */
     pc.send({ type: 'poll.vote', poll_id: poll.id, option: 2 });
     const vc = await pc.next('poll.voted');
-    assert.ok(vc.ref === undefined || vc.ref === null, JSON.stringify(vc));
+    assert.ok(!('ref' in vc) || vc.ref === null, JSON.stringify(vc));
     model.add(c, 2);
-    assertViewer(vc.poll, model, c.id, 'c poll.voted');
+    assertVoted(vc, model, c.id, 'c poll.voted', { ref: null });
+    assert.deepEqual(vc.counts, [1, 0, 2]);
 
     assertRest(okData(await f.pollRest(m.id, poll.id)).poll, model, 'GET polls/{id}');
     const list = okData(await f.pollsRest(m.id)).polls;
@@ -126,7 +141,7 @@ test('poll.vote errors: poll_not_found, invalid_option, already_voted; none of t
         /* The errors did not use up the vote. */
         const ok = await voteOk(pa, poll.id, 1);
         model.add(a, 1);
-        assertViewer(ok.poll, model, a.id);
+        assertVoted(ok, model, a.id);
 
         /* already_voted, for the same and for another option, changes nothing. */
         await voteErr(pa, poll.id, 1, 'already_voted');
@@ -139,18 +154,20 @@ test('poll.vote errors: poll_not_found, invalid_option, already_voted; none of t
         assert.equal(e2.type, 'error', JSON.stringify(e2));
         assert.equal(e2.code, 'already_voted');
         model.add(b, 0);
-        assertViewer(e1.poll, model, b.id);
+        assertVoted(e1, model, b.id);
         await voteErr(pb, poll.id, 1, 'already_voted');
 
         assertRest(okData(await f.pollRest(m.id, poll.id)).poll, model, 'after already_voted');
-        const last = await updated(pa, poll.id, (p) => p.total_votes === 2);
-        assertViewer(last.poll, model, a.id);
+        const last = await updated(pa, poll.id, (e) => e.total_votes === 2);
+        assertUpdated(last, model);
+        /* No update ever counted a refused vote. */
+        for (const u of allUpdates(pa, poll.id)) assert.ok(u.total_votes <= 2, JSON.stringify(u));
         /* The connection stays usable after the errors. */
         await pa.ping();
         await Promise.all([pa, pb, x].map((p) => p.close()));
     });
 
-test('hide_votes: tallies hidden from non-voters (events, hello), shown to voters and REST',
+test('hide_votes: non-voters get no poll.updated and hidden views; a vote reveals the poll once',
     async () => {
         const m = await f.meeting({ title: 'hidden' });
         const [a, b, c, late] = await f.participants(m.id, 4, 'hv');
@@ -169,24 +186,28 @@ test('hide_votes: tallies hidden from non-voters (events, hello), shown to voter
 
         const va = await voteOk(pa, poll.id, 0);
         model.add(a, 0);
-        assertViewer(va.poll, model, a.id, 'voter view after voting');
+        /* The tallies just became visible to a: the reply carries the poll, in a's view. */
+        assertVoted(va, model, a.id, 'voter reply with the poll');
         assert.equal(va.poll.options[0].count, 1);
         assert.deepEqual(va.poll.options[0].votes, [{ id: a.id, name: a.name }]);
+        assert.deepEqual(va.counts, [1, 0]);
 
-        /* b and c have not voted: their poll.updated is still hidden. */
-        for (const [p, part] of [[pb, b], [pc, c]]) {
-            const u = await updated(p, poll.id);
-            assertViewer(u.poll, model, part.id, 'non-voter poll.updated');
-            assert.equal(u.poll.total_votes, null);
-        }
         const vb = await voteOk(pb, poll.id, 1);
         model.add(b, 1);
-        assertViewer(vb.poll, model, b.id, 'second voter sees everything');
+        assertVoted(vb, model, b.id, 'second voter sees everything');
         assert.deepEqual(vb.poll.options.map((o) => o.count), [1, 1]);
-        const ua = await updated(pa, poll.id, (p) => p.total_votes === 2);
-        assertViewer(ua.poll, model, a.id);
-        const uc = await updated(pc, poll.id);
-        assertViewer(uc.poll, model, c.id, 'c still has not voted');
+        assert.deepEqual(vb.poll.options[0].votes, [{ id: a.id, name: a.name }],
+            'the poll in the reply has the votes cast before this viewer could see them');
+        /* a (a voter) hears of b's vote; c never hears of either vote, and b heard nothing
+         * while it had not voted. */
+        const ua = await updated(pa, poll.id, (e) => e.total_votes === 2);
+        assertUpdated(ua, model, 'voter a poll.updated');
+        assert.deepEqual(allUpdates(pc, poll.id), [], 'c has not voted: no poll.updated');
+        for (const u of allUpdates(pb, poll.id)) {
+            assert.equal(u.total_votes, 2, `b got an update while hidden: ${JSON.stringify(u)}`);
+        }
+        await pc.ping(); /* anything sent to c before the pong has arrived */
+        assert.deepEqual(allUpdates(pc, poll.id), [], 'c has not voted: no poll.updated');
 
         /* REST shows everything. */
         assertRest(okData(await f.pollRest(m.id, poll.id)).poll, model, 'REST hide_votes');
@@ -216,18 +237,27 @@ test('anonymous: no voter identities for anyone, counts exact; REST keeps voted 
     for (let i = 0; i < 3; i++) {
         const v = await voteOk(peers[i], poll.id, i % 2);
         model.add(parts[i], i % 2);
-        assertViewer(v.poll, model, parts[i].id, 'anonymous poll.voted');
-        assert.deepEqual(v.poll.options.map((o) => o.votes), [[], []]);
+        assertVoted(v, model, parts[i].id, 'anonymous poll.voted');
         const v2 = await voteOk(peers[i], both.id, 1);
         model2.add(parts[i], 1);
-        assertViewer(v2.poll, model2, parts[i].id, 'anonymous+hidden poll.voted');
+        assertVoted(v2, model2, parts[i].id, 'anonymous+hidden poll.voted');
+        assert.deepEqual(v2.poll.options.map((o) => o.votes), [[], []]);
         assert.equal(v2.poll.total_votes, i + 1);
     }
-    /* The non-voter's updates: counts for the anonymous poll, nothing for the hidden one. */
-    const u = await updated(peers[3], poll.id, (p) => p.total_votes === 3);
-    assertViewer(u.poll, model, parts[3].id, 'anonymous non-voter poll.updated');
-    const u2 = await updated(peers[3], both.id);
-    assertViewer(u2.poll, model2, parts[3].id, 'anonymous+hidden non-voter poll.updated');
+    /* The non-voter's updates: counts without voters for the anonymous poll; nothing for the
+     * hidden one, while the voters get its updates (without voters either). */
+    const u = await updated(peers[3], poll.id, (e) => e.total_votes === 3);
+    assertUpdated(u, model, 'anonymous non-voter poll.updated');
+    assert.ok(!('voters' in u), JSON.stringify(u));
+    const w = await updated(peers[0], both.id, (e) => e.total_votes === 3);
+    assertUpdated(w, model2, 'anonymous+hidden voter poll.updated');
+    for (const p of peers) {
+        for (const e of p.all.filter((x) => x.type === 'poll.updated')) {
+            assert.ok(!('voters' in e), `${p.label}: voters in an anonymous poll: ${JSON.stringify(e)}`);
+        }
+    }
+    await peers[3].ping();
+    assert.deepEqual(allUpdates(peers[3], both.id), [], 'hidden non-voter: no poll.updated');
     /* REST: counts, empty voter lists, voted ids. */
     const rest = okData(await f.pollsRest(m.id)).polls;
     const r1 = rest.find((p) => p.id === poll.id);
@@ -269,7 +299,7 @@ test('late joiner: hello carries every poll of the session in its view, in creat
         /* The late joiner votes like anyone else. */
         const v = await voteOk(pl, p2.id, 0);
         m2.add(late, 0);
-        assertViewer(v.poll, m2, late.id);
+        assertVoted(v, m2, late.id);
 
         /* Everyone leaves; the session waits (keep-alive). A poll created now is stored with
          * it and shown to the next peer. */

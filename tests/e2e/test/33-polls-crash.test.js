@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import { test } from '../lib/rtkd.js';
 import {
-    pollsFixture, PollModel, assertRest, assertViewer, okData, helloPoll, sendVote, reply,
-    voteOk, voteErr,
+    pollsFixture, PollModel, assertRest, assertViewer, assertVoted, okData, helloPoll, sendVote,
+    reply, voteOk, voteErr,
 } from '../lib/polls.js';
 
 const N = 12;
@@ -59,7 +59,7 @@ test('kill -9 after acknowledged votes: restart, reconnect, every acknowledged v
                 } catch {
                     return;
                 }
-                if (ev.type !== 'poll.voted' || ev.poll?.id !== p3.id) return;
+                if (ev.type !== 'poll.voted' || ev.poll_id !== p3.id) return; /* protocol 2 */
                 acked3.add(parts[i].id);
                 if (!killed) killed = f.srv.kill();
             });
@@ -113,14 +113,14 @@ test('kill -9 after acknowledged votes: restart, reconnect, every acknowledged v
             } else {
                 const v = await voteOk(peers[i], p2.id, 2);
                 m2.add(parts[i], 2);
-                assertViewer(v.poll, m2, parts[i].id, `p2 vote after the restart #${i}`);
+                assertVoted(v, m2, parts[i].id, `p2 vote after the restart #${i}`);
             }
             if (stored.has(parts[i].id)) {
                 await voteErr(peers[i], p3.id, 0, 'already_voted');
             } else {
                 const v = await voteOk(peers[i], p3.id, i % 2);
                 m3.add(parts[i], i % 2);
-                assertViewer(v.poll, m3, parts[i].id, `p3 vote after the restart #${i}`);
+                assertVoted(v, m3, parts[i].id, `p3 vote after the restart #${i}`);
             }
         }
         assertRest(okData(await f.pollRest(meeting.id, p1.id)).poll, m1, 'p1 unchanged');
