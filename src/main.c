@@ -15,6 +15,7 @@
 #include "store/rtk_store.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
+#include "util/rtk_log.h"
 #include "util/rtk_time.h"
 
 #define RTKD_VERSION "0.1.0"
@@ -25,7 +26,8 @@ static const char usage[] =
     "Usage:\n"
     "  rtkd serve [--listen ADDR:PORT] [--data DIR] [--store URL] [--dev]\n"
     "             [--sync normal|full]\n"
-    "             [--access-log on|off] [--token-ttl SECONDS] [--heartbeat-ms MS]\n"
+    "             [--access-log on|off] [--log-format text|json]\n"
+    "             [--token-ttl SECONDS] [--heartbeat-ms MS]\n"
     "             [--api-rate-limit N] [--handshake-rate N] [--peer-msg-rate N]\n"
     "             [--max-peers-per-meeting N] [--max-connections N]\n"
     "             [--max-connections-per-ip N]\n"
@@ -48,6 +50,7 @@ static const char usage[] =
     "  --sync MODE         RTKD_SYNC        normal: commits survive a crash of rtkd (kill -9);\n"
     "                                       full: also survive power loss (fsync per commit)\n"
     "  --access-log on|off RTKD_ACCESS_LOG  one line per request on stderr (default on)\n"
+    "  --log-format FMT    RTKD_LOG_FORMAT  text (default) or json: one JSON object per line\n"
     "  --token-ttl SECONDS RTKD_TOKEN_TTL   participant token lifetime (default 2592000)\n"
     "  --heartbeat-ms MS   RTKD_HEARTBEAT_MS  WebSocket ping interval; a peer silent for two\n"
     "                                       intervals is dropped (default 25000)\n"
@@ -82,6 +85,7 @@ typedef struct options {
     const char *id;
     const char *sync;
     const char *access_log;
+    const char *log_format;
     const char *token_ttl;
     const char *heartbeat_ms;
     const char *api_rate;
@@ -132,6 +136,8 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->sync;
         else if (strcmp(a, "--access-log") == 0)
             slot = &o->access_log;
+        else if (strcmp(a, "--log-format") == 0)
+            slot = &o->log_format;
         else if (strcmp(a, "--token-ttl") == 0)
             slot = &o->token_ttl;
         else if (strcmp(a, "--heartbeat-ms") == 0)
@@ -204,8 +210,8 @@ static int open_store(const options *o, uv_loop_t *loop, rtk_store **st)
     const char *url = store_url(o, buf, sizeof(buf));
     if (strncmp(url, "sqlite:", 7) == 0 && make_data_dir(url + 7) != 0)
         return -1;
-    rtk_store_config cfg = {.url = url, .full_sync = o->sync && strcmp(o->sync, "full") == 0,
-                            .quiet = 1};
+    rtk_store_config cfg = {
+        .url = url, .full_sync = o->sync && strcmp(o->sync, "full") == 0, .quiet = 1};
     if (rtk_store_open(loop, &cfg, st) != 0) {
         rtk_store_url_redacted(url, shown, sizeof(shown));
         fprintf(stderr, "rtkd: cannot open the store %s\n", shown);
@@ -387,6 +393,8 @@ static int cmd_serve(int argc, char **argv, options *o)
         return fail_usage("--sync takes normal or full", o->sync);
     if (strcmp(o->access_log, "on") != 0 && strcmp(o->access_log, "off") != 0)
         return fail_usage("--access-log takes on or off", o->access_log);
+    if (strcmp(o->log_format, "text") != 0 && strcmp(o->log_format, "json") != 0)
+        return fail_usage("--log-format takes text or json", o->log_format);
     char *end = NULL;
     long long ttl = strtoll(o->token_ttl, &end, 10);
     if (*end != '\0' || ttl < 60 || ttl > 10LL * 365 * 86400)
@@ -399,9 +407,9 @@ static int cmd_serve(int argc, char **argv, options *o)
     long long limits[6];
     const char *limit_args[6] = {o->api_rate,  o->handshake_rate, o->peer_msg_rate,
                                  o->max_peers, o->max_conns,      o->max_conns_ip};
-    static const char *const limit_names[6] = {
-        "--api-rate-limit",        "--handshake-rate",  "--peer-msg-rate",
-        "--max-peers-per-meeting", "--max-connections", "--max-connections-per-ip"};
+    static const char *const limit_names[6] = {"--api-rate-limit",  "--handshake-rate",
+                                               "--peer-msg-rate",   "--max-peers-per-meeting",
+                                               "--max-connections", "--max-connections-per-ip"};
     for (int i = 0; i < 6; i++) {
         limits[i] = strtoll(limit_args[i], &end, 10);
         if (limit_args[i][0] == '\0' || *end != '\0' || limits[i] < 0 || limits[i] > 100000000)
@@ -423,6 +431,7 @@ static int cmd_serve(int argc, char **argv, options *o)
         .port = port,
         .dev = o->dev,
         .access_log = strcmp(o->access_log, "on") == 0,
+        .log_format = strcmp(o->log_format, "json") == 0 ? RTK_LOG_JSON : RTK_LOG_TEXT,
         .ptoken_ttl_s = ttl,
         .heartbeat_ms = (uint64_t)hb,
         .api_rate = (double)limits[0],
@@ -454,6 +463,7 @@ int main(int argc, char **argv)
         .data = env_or("RTKD_DATA", "./var"),
         .sync = env_or("RTKD_SYNC", "normal"),
         .access_log = env_or("RTKD_ACCESS_LOG", "on"),
+        .log_format = env_or("RTKD_LOG_FORMAT", "text"),
         .token_ttl = env_or("RTKD_TOKEN_TTL", "2592000"),
         .heartbeat_ms = env_or("RTKD_HEARTBEAT_MS", "25000"),
         .api_rate = env_or("RTKD_API_RATE_LIMIT", "250"),

@@ -20,6 +20,7 @@
 #include "http/rtk_h1.h"
 #include "net/rtk_http_int.h"
 #include "util/rtk_err.h"
+#include "util/rtk_log.h"
 
 #define CONTAINER_OF(ptr, type, field) ((type *)(void *)((char *)(ptr)-offsetof(type, field)))
 
@@ -391,14 +392,13 @@ static void access_log(rtk_h1_req *r, int status, size_t bytes)
             n += (size_t)snprintf(path + n, sizeof(path) - n, "%%%02X", ch);
     }
     path[n] = '\0';
-    double ms = (double)(uv_hrtime() - q->start_ns) / 1e6;
-    char line[512];
-    int len =
-        snprintf(line, sizeof(line), "access ip=%s method=%s path=%s status=%d bytes=%zu ms=%.3f\n",
-                 r->pub.remote_ip, r->pub.method_str, path, status, bytes, ms);
-    if (len > (int)sizeof(line) - 1)
-        len = (int)sizeof(line) - 1;
-    fwrite(line, 1, (size_t)len, stderr);
+    rtk_log_access_rec rec = {.ip = r->pub.remote_ip,
+                              .method = r->pub.method_str,
+                              .path = path,
+                              .status = status,
+                              .bytes = bytes,
+                              .ms = (double)(uv_hrtime() - q->start_ns) / 1e6};
+    rtk_log_access(&rec); /* never blocks: a stalled log reader costs lines, not the loop */
 }
 
 static struct rtk_http__wr *wr_new(size_t cap)

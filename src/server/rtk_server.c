@@ -38,6 +38,7 @@
 #include "persist/rtk_persist.h"
 #include "store/rtk_store.h"
 #include "util/rtk_err.h"
+#include "util/rtk_log.h"
 
 typedef struct server {
     rtk_ctx ctx;
@@ -61,6 +62,7 @@ static void on_http_stopped(void *arg)
 {
     server *s = arg;
     rtk_chan_stop();
+    rtk_log_detach(); /* what is logged from here on is written at once, waiting boundedly */
     uv_close((uv_handle_t *)&s->turn, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -80,7 +82,7 @@ static void on_signal(uv_signal_t *h, int signum)
     server *s = h->data;
     if (s->ctx.stopping)
         return;
-    fprintf(stderr, "rtkd: %s received, stopping\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    rtk_log(RTK_LOG_INFO, "%s received, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     s->ctx.stopping = 1;
     rtk_live_shutdown(s->ctx.live, on_live_stopped, s);
 }
@@ -160,10 +162,17 @@ static int load_signing_key(rtk_store *st, uint8_t key[32])
 int rtk_server_run(const rtk_server_config *cfg)
 {
     server s;
+    int rc0;
     memset(&s, 0, sizeof(s));
+    /* The log goes through a bounded queue on the loop: a stalled reader costs log lines,
+     * never answers (rtk_log.h). */
+    if ((rc0 = rtk_log_open(STDERR_FILENO, cfg->log_format, 0)) != 0)
+        fprintf(stderr, "rtkd: the log stays blocking: %s\n", rtk_strerror(rc0));
     s.lock_fd = lock_data_dir(cfg->data_dir);
-    if (s.lock_fd < 0)
+    if (s.lock_fd < 0) {
+        rtk_log_close(0);
         return 1;
+    }
     rtk_ctx *ctx = &s.ctx;
     ctx->loop = uv_default_loop();
     ctx->ptoken_ttl_s = cfg->ptoken_ttl_s;
@@ -176,11 +185,11 @@ int rtk_server_run(const rtk_server_config *cfg)
     rtk_store_url_redacted(cfg->store_url, url, sizeof(url));
     rtk_store_config scfg = {.url = cfg->store_url, .full_sync = cfg->full_sync};
     if (rtk_store_open(ctx->loop, &scfg, &ctx->store) != 0) {
-        fprintf(stderr, "rtkd: cannot open the store %s\n", url);
+        rtk_log(RTK_LOG_ERROR, "cannot open the store %s", url);
         goto out;
     }
     if ((rc = load_signing_key(ctx->store, ctx->signing_key)) != 0) {
-        fprintf(stderr, "rtkd: cannot load the signing key from %s: %s\n", url, rtk_strerror(rc));
+        rtk_log(RTK_LOG_ERROR, "cannot load the signing key from %s: %s", url, rtk_strerror(rc));
         goto out;
     }
     rtk_live_config lcfg = {
@@ -192,7 +201,7 @@ int rtk_server_run(const rtk_server_config *cfg)
     rtk_live_new(ctx->loop, &lcfg, &rtk_chan_transport, &ctx->live);
     s.persist = rtk_persist_new(ctx->store, ctx->live);
     if ((rc = rtk_persist_restore(s.persist)) != 0) {
-        fprintf(stderr, "rtkd: cannot restore live sessions from %s: %s\n", url, rtk_strerror(rc));
+        rtk_log(RTK_LOG_ERROR, "cannot restore live sessions from %s: %s", url, rtk_strerror(rc));
         goto out;
     }
     rtk_chan_config ccfg = {.heartbeat_ms = cfg->heartbeat_ms};
@@ -209,7 +218,7 @@ int rtk_server_run(const rtk_server_config *cfg)
     rc =
         rtk_http_server_start(ctx->loop, cfg->host, cfg->port, &hcfg, rtk_api_handle, ctx, &s.http);
     if (rc != 0) {
-        fprintf(stderr, "rtkd: cannot listen on %s:%d: %s\n", cfg->host, cfg->port,
+        rtk_log(RTK_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
                 rtk_strerror(rc));
         goto out;
     }
@@ -221,7 +230,7 @@ int rtk_server_run(const rtk_server_config *cfg)
         char api[340];
         snprintf(api, sizeof(api), "%s/client/v4", base);
         if ((rc = rtk_dev_setup(ctx->store, cfg->data_dir, api, ctx->signing_key)) != 0) {
-            fprintf(stderr, "rtkd: dev set-up failed: %s\n", rtk_strerror(rc));
+            rtk_log(RTK_LOG_ERROR, "dev set-up failed: %s", rtk_strerror(rc));
             goto out; /* the listener is closed with the loop below */
         }
     }
@@ -237,6 +246,8 @@ int rtk_server_run(const rtk_server_config *cfg)
     printf("rtkd: listening on %s\n", base);
     fflush(stdout);
 
+    if ((rc = rtk_log_attach(ctx->loop)) != 0)
+        rtk_log(RTK_LOG_WARN, "the log cannot be watched: %s", rtk_strerror(rc));
     uv_run(ctx->loop, UV_RUN_DEFAULT);
     exit_code = 0;
 out:
@@ -262,9 +273,10 @@ out:
     rtk_api_ctx_free(ctx);
     rc = uv_loop_close(ctx->loop);
     if (rc != 0)
-        fprintf(stderr, "rtkd: loop closed with handles still open: %s\n", uv_strerror(rc));
+        rtk_log(RTK_LOG_ERROR, "loop closed with handles still open: %s", uv_strerror(rc));
     if (exit_code == 0)
-        fprintf(stderr, "rtkd: stopped\n");
+        rtk_log(RTK_LOG_INFO, "stopped");
+    rtk_log_close(1000);
     close(s.lock_fd);
     return exit_code;
 }

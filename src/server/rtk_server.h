@@ -14,6 +14,7 @@ typedef struct rtk_server_config {
     int port;
     int dev;
     int access_log;
+    int log_format; /* rtk_log_format: RTK_LOG_TEXT or RTK_LOG_JSON */
     int64_t ptoken_ttl_s;
     uint64_t heartbeat_ms;
     double api_rate;       /* requests per 10 s per API token; 0: off */
