@@ -10,14 +10,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 what=${1:-test}
+# jq: the README's curl example (after `make run`) captures ids with it.
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
-      libsqlite3-dev libssl-dev libpq-dev)
+      libsqlite3-dev libssl-dev libpq-dev jq)
 if [ "$what" = test ]; then
   # chromium: Debian's browser, driven headless by playwright-core in the browser e2e tests.
   # clang + libclang-rt-14-dev: libFuzzer for the fuzz smoke run.
   pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3 chromium clang libclang-rt-14-dev)
   # postgresql-15: the store's second backend; the tests start their own server (initdb).
   pkgs+=(postgresql-15)
+  # systemd: systemd-analyze verifies the service unit; man-db: its Documentation=man: check.
+  pkgs+=(systemd man-db)
 fi
 if [ "$what" = bench ]; then
   # postgresql-15: the durable-write benchmarks run on both backends (a private server).

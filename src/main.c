@@ -80,7 +80,7 @@
 static const char usage[] =
     "rtkd " RTKD_VERSION " - self-hosted meeting session server (Cloudflare RealtimeKit API)\n"
     "\n"
-    "Usage:\n" SERVE_SYNOPSIS ACCOUNT_SYNOPSIS TOKEN_SYNOPSIS "  rtkd COMMAND --help\n"
+    "Usage:\n" SERVE_SYNOPSIS ACCOUNT_SYNOPSIS TOKEN_SYNOPSIS "  rtkd serve|account|token --help\n"
     "  rtkd --help | --version\n"
     "\n"
     "Options (each also read from the environment variable shown; a flag wins):\n" SERVE_OPTIONS
