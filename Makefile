@@ -6,7 +6,8 @@ export PATH := $(CURDIR)/tools/node/node_modules/.bin:$(PATH)
 RTKD_DATA ?= ./var
 RTKD_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run test unit e2e lint fuzz fuzz-smoke bench bootstrap clean format install man
+.PHONY: all build run test unit e2e lint fuzz fuzz-smoke bench bootstrap clean format install man \
+	example
 
 # `make install PREFIX=/usr/local DESTDIR=/tmp/stage`: the tree it makes is in docs/deploy.md.
 PREFIX ?= /usr/local
@@ -25,6 +26,12 @@ run:
 	@scripts/bootstrap.sh build
 	@$(MAKE) --no-print-directory build
 	build/rtkd serve --dev --listen $(RTKD_LISTEN) --data $(RTKD_DATA)
+
+# examples/quickstart.mjs against a server that scripts/example.sh starts and stops.
+example:
+	@scripts/bootstrap.sh example
+	@$(MAKE) --no-print-directory build
+	@scripts/example.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
