@@ -22,6 +22,8 @@ if [ "$what" = test ]; then
   pkgs+=(postgresql-15)
   # systemd: systemd-analyze verifies the service unit; man-db: its Documentation=man: check.
   pkgs+=(systemd man-db)
+  # nginx-light + openssl: the TLS test puts nginx (self-signed certificate) in front of rtkd.
+  pkgs+=(nginx-light openssl)
 fi
 if [ "$what" = bench ]; then
   # postgresql-15: the durable-write benchmarks run on both backends (a private server).

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "auth/rtk_token.h"
+#include "http/rtk_proxy.h"
 #include "server/rtk_server.h"
 #include "store/rtk_store.h"
 #include "util/rtk_err.h"
@@ -29,7 +30,7 @@
     "             [--token-ttl SECONDS] [--heartbeat-ms MS]\n"                                     \
     "             [--api-rate-limit N] [--handshake-rate N] [--peer-msg-rate N]\n"                 \
     "             [--max-peers-per-meeting N] [--max-connections N]\n"                             \
-    "             [--max-connections-per-ip N]\n"
+    "             [--max-connections-per-ip N] [--trust-proxy CIDR[,CIDR...]]\n"
 #define ACCOUNT_SYNOPSIS "  rtkd account create (--data DIR | --store URL) --name NAME\n"
 #define TOKEN_SYNOPSIS                                                                             \
     "  rtkd token create (--data DIR | --store URL) --account ID --name NAME\n"                    \
@@ -66,7 +67,13 @@
     "  --max-connections N  RTKD_MAX_CONNECTIONS  open connections in all (default: the open\n"    \
     "                                       file limit minus 64; 0: no cap); over it: 503\n"       \
     "  --max-connections-per-ip N  RTKD_MAX_CONNECTIONS_PER_IP  open connections per client\n"     \
-    "                                       address (default 1000; 0: no cap); over it: 429\n"
+    "                                       address (default 1000; 0: no cap); over it: 429\n"     \
+    "  --trust-proxy CIDRS  RTKD_TRUST_PROXY  reverse proxies (CIDR blocks or addresses,\n"        \
+    "                                       comma-separated): from them X-Forwarded-For\n"         \
+    "                                       names the client (its right-most untrusted hop)\n"     \
+    "                                       for per-IP limits and the access log; their own\n"     \
+    "                                       connections are not capped per address (default\n"     \
+    "                                       none: the header is ignored)\n"
 #define ACCOUNT_COMMANDS "  account create   prints the new account id (32 hex characters)\n"
 #define TOKEN_COMMANDS                                                                             \
     "  token create     prints the new API token secret (shown once; stored hashed)\n"             \
@@ -124,6 +131,7 @@ typedef struct options {
     const char *max_conns;
     const char *max_conns_ip;
     const char *store;
+    const char *trust_proxy;
     int dev;
     int help; /* --help or -h among the flags */
 } options;
@@ -188,6 +196,8 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->max_conns;
         else if (strcmp(a, "--max-connections-per-ip") == 0)
             slot = &o->max_conns_ip;
+        else if (strcmp(a, "--trust-proxy") == 0)
+            slot = &o->trust_proxy;
         else
             return fail_usage("unknown option", a);
         if (i + 1 >= argc)
@@ -504,6 +514,14 @@ static int cmd_serve(int argc, char **argv, options *o)
             return fail_usage("expected a whole number from 0 to 100000000", limit_names[i]);
     }
 
+    if (o->trust_proxy != NULL && o->trust_proxy[0] != '\0') {
+        rtk_proxy_trust *t = NULL;
+        if (rtk_proxy_trust_parse(o->trust_proxy, &t) != 0)
+            return fail_usage("--trust-proxy takes CIDR blocks, e.g. 127.0.0.1,10.0.0.0/8",
+                              o->trust_proxy);
+        rtk_proxy_trust_free(t);
+    }
+
     char buf[4200];
     const char *url = store_url(o, buf, sizeof(buf));
     if (make_data_dir(o->data) != 0 || probe_writable(o->data) != 0)
@@ -528,6 +546,7 @@ static int cmd_serve(int argc, char **argv, options *o)
         .max_peers_per_meeting = limits[3],
         .max_conns = (unsigned)limits[4],
         .max_conns_per_ip = (unsigned)limits[5],
+        .trust_proxy = o->trust_proxy,
     };
     return rtk_server_run(&cfg);
 }
@@ -561,6 +580,7 @@ int main(int argc, char **argv)
         .max_conns = env_or("RTKD_MAX_CONNECTIONS", default_max_conns()),
         .max_conns_ip = env_or("RTKD_MAX_CONNECTIONS_PER_IP", "1000"),
         .store = env_or("RTKD_STORE", NULL),
+        .trust_proxy = env_or("RTKD_TRUST_PROXY", NULL),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

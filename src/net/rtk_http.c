@@ -747,6 +747,10 @@ static void dispatch(rtk_http_conn *c, rtk_h1_req *r)
     if ((r->flags & RTK_H1_R_STOPPED) && r != c->u.http.qhead)
         return;
     rq_of(r)->flags |= RTK_HTTP__R_DISPATCHED;
+    /* Behind a trusted proxy the client is the one X-Forwarded-For names (rtk_proxy.h):
+     * handlers (per-IP handshake limit) and the access log see that address. */
+    if (server_of(c)->cfg.trust_proxy != NULL)
+        rtk_proxy_client_ip(server_of(c)->cfg.trust_proxy, &r->pub, r->remote_ip);
     server_of(c)->handler(&r->pub);
 }
 
@@ -1089,7 +1093,10 @@ static int over_conn_caps(rtk_http_server *srv, rtk_http_conn *c)
         }
         e->n++;
         c->ip = e;
-        if (srv->cfg.max_conns_per_ip && e->n > srv->cfg.max_conns_per_ip)
+        /* A trusted proxy carries many clients on its connections; they are capped by
+         * address at the proxy, and by max_conns here. */
+        if (srv->cfg.max_conns_per_ip && e->n > srv->cfg.max_conns_per_ip &&
+            !rtk_proxy_trusts(srv->cfg.trust_proxy, ip))
             status = 429;
     }
     if (status == 0)

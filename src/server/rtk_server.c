@@ -47,6 +47,7 @@ typedef struct server {
     uv_prepare_t turn;
     uv_signal_t sigterm, sigint;
     int lock_fd;
+    rtk_proxy_trust *trust_proxy; /* --trust-proxy, or NULL */
 } server;
 
 static void on_turn(uv_prepare_t *h)
@@ -206,6 +207,11 @@ int rtk_server_run(const rtk_server_config *cfg)
     }
     rtk_chan_config ccfg = {.heartbeat_ms = cfg->heartbeat_ms};
     rtk_chan_configure(&ccfg);
+    if (cfg->trust_proxy != NULL && cfg->trust_proxy[0] != '\0' &&
+        rtk_proxy_trust_parse(cfg->trust_proxy, &s.trust_proxy) != 0) {
+        rtk_log(RTK_LOG_ERROR, "--trust-proxy takes CIDR blocks: %s", cfg->trust_proxy);
+        goto out;
+    }
     rtk_http_config hcfg = {
         .max_head = 16 * 1024,
         .max_body = 1024 * 1024,
@@ -214,6 +220,7 @@ int rtk_server_run(const rtk_server_config *cfg)
         .access_log = cfg->access_log,
         .max_conns = cfg->max_conns,
         .max_conns_per_ip = cfg->max_conns_per_ip,
+        .trust_proxy = s.trust_proxy,
     };
     rc =
         rtk_http_server_start(ctx->loop, cfg->host, cfg->port, &hcfg, rtk_api_handle, ctx, &s.http);
@@ -271,6 +278,7 @@ out:
     rtk_ratelimit_free(&ctx->api_rl);
     rtk_ratelimit_free(&ctx->ws_rl);
     rtk_api_ctx_free(ctx);
+    rtk_proxy_trust_free(s.trust_proxy);
     rc = uv_loop_close(ctx->loop);
     if (rc != 0)
         rtk_log(RTK_LOG_ERROR, "loop closed with handles still open: %s", uv_strerror(rc));

@@ -23,6 +23,7 @@ typedef struct rtk_server_config {
     int64_t max_peers_per_meeting;
     unsigned max_conns;
     unsigned max_conns_per_ip;
+    const char *trust_proxy; /* CIDR list (rtk_proxy_trust_parse), NULL or "": none */
 } rtk_server_config;
 
 /* Runs the server until SIGTERM or SIGINT and returns the process's exit status: 0 after a
