@@ -467,12 +467,10 @@ static int resolve_listen(char *host, size_t cap)
                            ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
                            : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
     char num[INET6_ADDRSTRLEN];
-    int ok = inet_ntop(res->ai_family, addr, num, sizeof(num)) != NULL && strlen(num) < cap;
+    int ok = inet_ntop(res->ai_family, addr, num, sizeof(num)) != NULL &&
+             snprintf(host, cap, "%s", num) < (int)cap;
     freeaddrinfo(res);
-    if (!ok)
-        return -1;
-    strcpy(host, num);
-    return 0;
+    return ok ? 0 : -1;
 }
 
 static int cmd_serve(int argc, char **argv, options *o)

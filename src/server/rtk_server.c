@@ -163,17 +163,12 @@ static int load_signing_key(rtk_store *st, uint8_t key[32])
 int rtk_server_run(const rtk_server_config *cfg)
 {
     server s;
-    int rc0;
     memset(&s, 0, sizeof(s));
-    /* The log goes through a bounded queue on the loop: a stalled reader costs log lines,
-     * never answers (rtk_log.h). */
-    if ((rc0 = rtk_log_open(STDERR_FILENO, cfg->log_format, 0)) != 0)
-        fprintf(stderr, "rtkd: the log stays blocking: %s\n", rtk_strerror(rc0));
+    /* Until the loop runs, lines are written as they are (blocking is harmless then). */
+    rtk_log_set_format(cfg->log_format);
     s.lock_fd = lock_data_dir(cfg->data_dir);
-    if (s.lock_fd < 0) {
-        rtk_log_close(0);
+    if (s.lock_fd < 0)
         return 1;
-    }
     rtk_ctx *ctx = &s.ctx;
     ctx->loop = uv_default_loop();
     ctx->ptoken_ttl_s = cfg->ptoken_ttl_s;
@@ -253,8 +248,12 @@ int rtk_server_run(const rtk_server_config *cfg)
     printf("rtkd: listening on %s\n", base);
     fflush(stdout);
 
-    if ((rc = rtk_log_attach(ctx->loop)) != 0)
-        rtk_log(RTK_LOG_WARN, "the log cannot be watched: %s", rtk_strerror(rc));
+    /* From here on the log goes through a bounded queue on the loop: a stalled reader costs
+     * log lines, never answers (rtk_log.h). Opened after the last line on stdout: a socket
+     * (journald's, shared by stdout and stderr) is made non-blocking. */
+    if ((rc = rtk_log_open(STDERR_FILENO, cfg->log_format, 0)) != 0 ||
+        (rc = rtk_log_attach(ctx->loop)) != 0)
+        rtk_log(RTK_LOG_WARN, "the log stays blocking: %s", rtk_strerror(rc));
     uv_run(ctx->loop, UV_RUN_DEFAULT);
     exit_code = 0;
 out:

@@ -243,10 +243,12 @@ static size_t json_escape(char *out, size_t at, size_t cap, const char *s)
             out[at++] = '\\';
             out[at++] = (char)c;
         } else if (c < 0x20 || c == 0x7f) {
-            memcpy(out + at, "\\u00", 4);
-            out[at + 4] = hex[c >> 4];
-            out[at + 5] = hex[c & 15];
-            at += 6;
+            out[at++] = '\\';
+            out[at++] = 'u';
+            out[at++] = '0';
+            out[at++] = '0';
+            out[at++] = hex[c >> 4];
+            out[at++] = hex[c & 15];
         } else {
             out[at++] = (char)c;
         }
@@ -423,6 +425,11 @@ void rtk_log_close(int wait_ms)
 void rtk_log_get_stats(rtk_log_stats *out)
 {
     *out = L.st;
+}
+
+void rtk_log_set_format(rtk_log_format fmt)
+{
+    L.fmt = fmt;
 }
 
 rtk_log_format rtk_log_get_format(void)

@@ -42,8 +42,9 @@ typedef struct rtk_log_access_rec {
 /* Makes descriptor |fd| (normally 2) the log, in |fmt|, with a queue of |queue_cap| bytes
  * (0: the default, 256 KiB). For a pipe or a terminal, a new open file description of the same
  * object is opened non-blocking (/proc/self/fd/N), so that fd |fd| itself, which the parent
- * may share, stays as it was; for a socket fd |fd| is used and set non-blocking. Call once,
- * before the loop runs; until then, and without it, lines go to stderr as they are. Returns 0,
+ * may share, stays as it was; for a socket fd |fd| is used and set non-blocking (so is every
+ * descriptor sharing its description: journald's stdout). Call once, before the loop runs;
+ * until then, and without it, lines go to stderr as they are. Returns 0,
  * or a negative errno (the log then stays on plain stderr). Not thread-safe. */
 int rtk_log_open(int fd, rtk_log_format fmt, size_t queue_cap);
 
@@ -77,7 +78,10 @@ void rtk_log_access(const rtk_log_access_rec *rec);
 /* Copies the counters into *|out|. */
 void rtk_log_get_stats(rtk_log_stats *out);
 
-/* The format chosen by rtk_log_open (RTK_LOG_TEXT before it). */
+/* Sets the format of the lines written before rtk_log_open (start-up). */
+void rtk_log_set_format(rtk_log_format fmt);
+
+/* The format in use (RTK_LOG_TEXT unless set). */
 rtk_log_format rtk_log_get_format(void);
 
 #endif
