@@ -22,8 +22,9 @@ if [ "$what" = test ]; then
   pkgs+=(postgresql-15)
   # systemd: systemd-analyze verifies the service unit; man-db: its Documentation=man: check.
   pkgs+=(systemd man-db)
-  # nginx-light + openssl: the TLS test puts nginx (self-signed certificate) in front of rtkd.
-  pkgs+=(nginx-light openssl)
+  # nginx-light, haproxy + openssl: the TLS test puts nginx, then HAProxy (a self-signed
+  # certificate) in front of rtkd, each configured as docs/deploy.md says.
+  pkgs+=(nginx-light haproxy openssl)
 fi
 if [ "$what" = bench ]; then
   # postgresql-15: the durable-write benchmarks run on both backends (a private server).
