@@ -6,7 +6,12 @@ export PATH := $(CURDIR)/tools/node/node_modules/.bin:$(PATH)
 RTKD_DATA ?= ./var
 RTKD_LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all build run test unit e2e lint fuzz fuzz-smoke bench bootstrap clean format
+.PHONY: all build run test unit e2e lint fuzz fuzz-smoke bench bootstrap clean format install man \
+	example
+
+# `make install PREFIX=/usr/local DESTDIR=/tmp/stage`: the tree it makes is in docs/deploy.md.
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 all: build
 
@@ -21,6 +26,26 @@ run:
 	@scripts/bootstrap.sh build
 	@$(MAKE) --no-print-directory build
 	build/rtkd serve --dev --listen $(RTKD_LISTEN) --data $(RTKD_DATA)
+
+# examples/quickstart.mjs against a server that scripts/example.sh starts and stops.
+example:
+	@scripts/bootstrap.sh example
+	@$(MAKE) --no-print-directory build
+	@scripts/example.sh
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d
+	install -m 0755 build/rtkd $(DESTDIR)$(PREFIX)/bin/rtkd
+	install -m 0644 contrib/rtkd.1 $(DESTDIR)$(PREFIX)/share/man/man1/rtkd.1
+	sed 's|/usr/local/bin/rtkd|$(PREFIX)/bin/rtkd|' contrib/rtkd.service \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/rtkd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/rtkd.service
+	install -m 0644 contrib/rtkd.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/rtkd.conf
+
+# The man page is written from `rtkd --help` (tests/e2e/test/80-install checks it is current).
+man: build
+	scripts/gen-man.sh build/rtkd > contrib/rtkd.1
 
 # Tests run on a sanitizer build (ASan + UBSan) with warnings as errors.
 test:

@@ -6,18 +6,25 @@
 #   scripts/bootstrap.sh          build + test dependencies (Debian packages incl. chromium, npm)
 #   scripts/bootstrap.sh build    only what `make` needs
 #   scripts/bootstrap.sh bench    build dependencies plus wrk, nginx, gnuplot for `make bench`
+#   scripts/bootstrap.sh example  build dependencies plus Node.js and examples/' npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 what=${1:-test}
+# jq: the README's curl example (after `make run`) captures ids with it.
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
-      libsqlite3-dev libssl-dev libpq-dev)
+      libsqlite3-dev libssl-dev libpq-dev jq)
 if [ "$what" = test ]; then
   # chromium: Debian's browser, driven headless by playwright-core in the browser e2e tests.
   # clang + libclang-rt-14-dev: libFuzzer for the fuzz smoke run.
   pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3 chromium clang libclang-rt-14-dev)
   # postgresql-15: the store's second backend; the tests start their own server (initdb).
   pkgs+=(postgresql-15)
+  # systemd: systemd-analyze verifies the service unit; man-db: its Documentation=man: check.
+  pkgs+=(systemd man-db)
+  # nginx-light, haproxy + openssl: the TLS test puts nginx, then HAProxy (a self-signed
+  # certificate) in front of rtkd, each configured as docs/deploy.md says.
+  pkgs+=(nginx-light haproxy openssl)
 fi
 if [ "$what" = bench ]; then
   # postgresql-15: the durable-write benchmarks run on both backends (a private server).
@@ -36,7 +43,7 @@ done
 # tools/node/node_modules/.bin first on PATH.
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 local_node=0
-if [ "$what" = test ]; then
+if [ "$what" = test ] || [ "$what" = example ]; then
   if ! command -v node >/dev/null 2>&1 || [ "$(node_major)" -lt 20 ]; then
     local_node=1
   fi
@@ -64,13 +71,19 @@ if [ "$local_node" = 1 ]; then
   export PATH="$PWD/tools/node/node_modules/.bin:$PATH"
 fi
 
-if [ "$what" = test ]; then
-  # npm packages for the end-to-end tests, exactly as pinned in the committed lock file.
-  e2e=tests/e2e
-  stamp=$e2e/node_modules/.rtkd-lock
-  if [ ! -f "$stamp" ] || ! cmp -s "$e2e/package-lock.json" "$stamp"; then
-    echo "bootstrap: npm ci in $e2e"
-    (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
-    cp "$e2e/package-lock.json" "$stamp"
+# npm packages, exactly as pinned in the committed lock files: the end-to-end tests', and the
+# examples' (the e2e suite runs examples/quickstart.mjs too).
+npm_ci() {
+  local stamp=$1/node_modules/.rtkd-lock
+  if [ ! -f "$stamp" ] || ! cmp -s "$1/package-lock.json" "$stamp"; then
+    echo "bootstrap: npm ci in $1"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$1/package-lock.json" "$stamp"
   fi
+}
+if [ "$what" = test ]; then
+  npm_ci tests/e2e
+fi
+if [ "$what" = test ] || [ "$what" = example ]; then
+  npm_ci examples
 fi

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c - the rtkd command line: serve, account and token commands, config and signals. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,68 +13,105 @@
 #include <uv.h>
 
 #include "auth/rtk_token.h"
+#include "http/rtk_proxy.h"
 #include "server/rtk_server.h"
 #include "store/rtk_store.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
+#include "util/rtk_log.h"
 #include "util/rtk_time.h"
 
 #define RTKD_VERSION "0.1.0"
 
+#define SERVE_SYNOPSIS                                                                             \
+    "  rtkd serve [--listen ADDR:PORT] [--data DIR] [--store URL] [--dev]\n"                       \
+    "             [--sync normal|full]\n"                                                          \
+    "             [--access-log on|off] [--log-format text|json]\n"                                \
+    "             [--token-ttl SECONDS] [--heartbeat-ms MS]\n"                                     \
+    "             [--api-rate-limit N] [--handshake-rate N] [--peer-msg-rate N]\n"                 \
+    "             [--max-peers-per-meeting N] [--max-connections N]\n"                             \
+    "             [--max-connections-per-ip N] [--trust-proxy CIDR[,CIDR...]]\n"
+#define ACCOUNT_SYNOPSIS "  rtkd account create (--data DIR | --store URL) --name NAME\n"
+#define TOKEN_SYNOPSIS                                                                             \
+    "  rtkd token create (--data DIR | --store URL) --account ID --name NAME\n"                    \
+    "  rtkd token list (--data DIR | --store URL) [--account ID]\n"                                \
+    "  rtkd token revoke (--data DIR | --store URL) --id TOKEN_ID\n"
+#define STORE_OPTIONS                                                                              \
+    "  --data DIR          RTKD_DATA        data folder (default ./var), created if missing;\n"    \
+    "                                       one server per folder (DIR/rtkd.lock)\n"               \
+    "  --store URL         RTKD_STORE       sqlite:DIR or postgres://USER[:PASS]@HOST:PORT/DB\n"   \
+    "                                       (default sqlite: + the data folder); the database\n"   \
+    "                                       must exist\n"
+#define SERVE_OPTIONS                                                                              \
+    "  --listen ADDR:PORT  RTKD_LISTEN      address to serve on (default 127.0.0.1:8080;\n"        \
+    "                                       port 0 picks a free port; a name such as\n"            \
+    "                                       localhost is resolved at start-up; [::1]:PORT\n"       \
+    "                                       for IPv6)\n" STORE_OPTIONS                             \
+    "  --dev               RTKD_DEV=1       create a dev account, app and API token on first\n"    \
+    "                                       start; write DIR/dev-credentials.json (0600)\n"        \
+    "  --sync MODE         RTKD_SYNC        normal: commits survive a crash of rtkd (kill -9);\n"  \
+    "                                       full: also survive power loss (fsync per commit)\n"    \
+    "  --access-log on|off RTKD_ACCESS_LOG  one line per request on stderr (default on)\n"         \
+    "  --log-format FMT    RTKD_LOG_FORMAT  text (default) or json: one JSON object per line\n"    \
+    "  --token-ttl SECONDS RTKD_TOKEN_TTL   participant token lifetime (default 2592000)\n"        \
+    "  --heartbeat-ms MS   RTKD_HEARTBEAT_MS  WebSocket ping interval; a peer silent for two\n"    \
+    "                                       intervals is dropped (default 25000)\n"                \
+    "  --api-rate-limit N  RTKD_API_RATE_LIMIT  requests per 10 s per API token (default 250;\n"   \
+    "                                       0 turns the limit off); over it: 429 + Retry-After\n"  \
+    "  --handshake-rate N  RTKD_HANDSHAKE_RATE  channel handshakes per second per client IP\n"     \
+    "                                       (default 50, bursts of the same; 0: off)\n"            \
+    "  --peer-msg-rate N   RTKD_PEER_MSG_RATE   messages per second per peer (default 50,\n"       \
+    "                                       bursts of 2N; 0: off)\n"                               \
+    "  --max-peers-per-meeting N  RTKD_MAX_PEERS_PER_MEETING  connected peers per meeting\n"       \
+    "                                       (default 50000; 0: no cap); over it: 429\n"            \
+    "  --max-connections N  RTKD_MAX_CONNECTIONS  open connections in all (default: the open\n"    \
+    "                                       file limit minus 64; 0: no cap); over it: 503\n"       \
+    "  --max-connections-per-ip N  RTKD_MAX_CONNECTIONS_PER_IP  open connections per client\n"     \
+    "                                       address (default 1000; 0: no cap); over it: 429\n"     \
+    "  --trust-proxy CIDRS  RTKD_TRUST_PROXY  reverse proxies (CIDR blocks or addresses,\n"        \
+    "                                       comma-separated): from them X-Forwarded-For\n"         \
+    "                                       names the client (its right-most untrusted hop)\n"     \
+    "                                       for per-IP limits and the access log; their own\n"     \
+    "                                       connections are not capped per address (default\n"     \
+    "                                       none: the header is ignored)\n"
+#define ACCOUNT_COMMANDS "  account create   prints the new account id (32 hex characters)\n"
+#define TOKEN_COMMANDS                                                                             \
+    "  token create     prints the new API token secret (shown once; stored hashed)\n"             \
+    "  token list       one line per token: id, account, name, created, active|revoked\n"          \
+    "  token revoke     revokes a token by id; takes effect at once, also while serving\n"
+#define SDK_NOTE                                                                                   \
+    "The REST API is served at the root and under /client/v4, so\n"                                \
+    "CLOUDFLARE_BASE_URL=http://ADDR:PORT/client/v4 points the official SDKs at rtkd.\n"           \
+    "SIGTERM or SIGINT stops accepting, finishes requests in flight and exits 0.\n"
+
 static const char usage[] =
     "rtkd " RTKD_VERSION " - self-hosted meeting session server (Cloudflare RealtimeKit API)\n"
     "\n"
-    "Usage:\n"
-    "  rtkd serve [--listen ADDR:PORT] [--data DIR] [--store URL] [--dev]\n"
-    "             [--sync normal|full]\n"
-    "             [--access-log on|off] [--token-ttl SECONDS] [--heartbeat-ms MS]\n"
-    "             [--api-rate-limit N] [--handshake-rate N] [--peer-msg-rate N]\n"
-    "             [--max-peers-per-meeting N] [--max-connections N]\n"
-    "             [--max-connections-per-ip N]\n"
-    "  rtkd account create (--data DIR | --store URL) --name NAME\n"
-    "  rtkd token create (--data DIR | --store URL) --account ID --name NAME\n"
-    "  rtkd token list (--data DIR | --store URL) [--account ID]\n"
-    "  rtkd token revoke (--data DIR | --store URL) --id TOKEN_ID\n"
+    "Usage:\n" SERVE_SYNOPSIS ACCOUNT_SYNOPSIS TOKEN_SYNOPSIS "  rtkd serve|account|token --help\n"
     "  rtkd --help | --version\n"
     "\n"
-    "Options (each also read from the environment variable shown; a flag wins):\n"
-    "  --listen ADDR:PORT  RTKD_LISTEN      address to serve on (default 127.0.0.1:8080;\n"
-    "                                       port 0 picks a free port)\n"
-    "  --data DIR          RTKD_DATA        data folder (default ./var), created if missing;\n"
-    "                                       one server per folder (DIR/rtkd.lock)\n"
-    "  --store URL         RTKD_STORE       sqlite:DIR or postgres://USER[:PASS]@HOST:PORT/DB\n"
-    "                                       (default sqlite: + the data folder); the database\n"
-    "                                       must exist\n"
-    "  --dev               RTKD_DEV=1       create a dev account, app and API token on first\n"
-    "                                       start; write DIR/dev-credentials.json (0600)\n"
-    "  --sync MODE         RTKD_SYNC        normal: commits survive a crash of rtkd (kill -9);\n"
-    "                                       full: also survive power loss (fsync per commit)\n"
-    "  --access-log on|off RTKD_ACCESS_LOG  one line per request on stderr (default on)\n"
-    "  --token-ttl SECONDS RTKD_TOKEN_TTL   participant token lifetime (default 2592000)\n"
-    "  --heartbeat-ms MS   RTKD_HEARTBEAT_MS  WebSocket ping interval; a peer silent for two\n"
-    "                                       intervals is dropped (default 25000)\n"
-    "  --api-rate-limit N  RTKD_API_RATE_LIMIT  requests per 10 s per API token (default 250;\n"
-    "                                       0 turns the limit off); over it: 429 + Retry-After\n"
-    "  --handshake-rate N  RTKD_HANDSHAKE_RATE  channel handshakes per second per client IP\n"
-    "                                       (default 50, bursts of the same; 0: off)\n"
-    "  --peer-msg-rate N   RTKD_PEER_MSG_RATE   messages per second per peer (default 50,\n"
-    "                                       bursts of 2N; 0: off)\n"
-    "  --max-peers-per-meeting N  RTKD_MAX_PEERS_PER_MEETING  connected peers per meeting\n"
-    "                                       (default 50000; 0: no cap); over it: 429\n"
-    "  --max-connections N  RTKD_MAX_CONNECTIONS  open connections in all (default: the open\n"
-    "                                       file limit minus 64; 0: no cap); over it: 503\n"
-    "  --max-connections-per-ip N  RTKD_MAX_CONNECTIONS_PER_IP  open connections per client\n"
-    "                                       address (default 1000; 0: no cap); over it: 429\n"
+    "Options (each also read from the environment variable shown; a flag wins):\n" SERVE_OPTIONS
     "\n"
-    "Commands:\n"
-    "  account create   prints the new account id (32 hex characters)\n"
-    "  token create     prints the new API token secret (shown once; stored hashed)\n"
-    "  token list       one line per token: id, account, name, created, active|revoked\n"
-    "  token revoke     revokes a token by id; takes effect at once, also while serving\n"
+    "Commands:\n" ACCOUNT_COMMANDS TOKEN_COMMANDS "\n" SDK_NOTE;
+
+/* `rtkd serve --help`, `rtkd account --help`, `rtkd token --help`: one command's usage. */
+static const char serve_usage[] =
+    "Usage:\n" SERVE_SYNOPSIS "\n"
+    "Serves the REST API and the participant channel until SIGTERM or SIGINT.\n"
     "\n"
-    "The REST API is served at the root and under /client/v4, so\n"
-    "CLOUDFLARE_BASE_URL=http://ADDR:PORT/client/v4 points the official SDKs at rtkd.\n"
-    "SIGTERM or SIGINT stops accepting, finishes requests in flight and exits 0.\n";
+    "Options (each also read from the environment variable shown; a flag wins):\n" SERVE_OPTIONS
+    "\n" SDK_NOTE;
+static const char account_usage[] =
+    "Usage:\n" ACCOUNT_SYNOPSIS "\n"
+    "Commands:\n" ACCOUNT_COMMANDS "\n"
+    "Options:\n" STORE_OPTIONS "  --name NAME                          the account's name\n";
+static const char token_usage[] =
+    "Usage:\n" TOKEN_SYNOPSIS "\n"
+    "Commands:\n" TOKEN_COMMANDS "\n"
+    "Options:\n" STORE_OPTIONS
+    "  --account ID                         the account (32 hex characters)\n"
+    "  --name NAME                          the token's name\n"
+    "  --id TOKEN_ID                        the token to revoke (from token list)\n";
 
 typedef struct options {
     const char *listen;
@@ -82,6 +121,7 @@ typedef struct options {
     const char *id;
     const char *sync;
     const char *access_log;
+    const char *log_format;
     const char *token_ttl;
     const char *heartbeat_ms;
     const char *api_rate;
@@ -91,7 +131,9 @@ typedef struct options {
     const char *max_conns;
     const char *max_conns_ip;
     const char *store;
+    const char *trust_proxy;
     int dev;
+    int help; /* --help or -h among the flags */
 } options;
 
 static int fail_usage(const char *msg, const char *arg)
@@ -116,6 +158,10 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             o->dev = 1;
             continue;
         }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            o->help = 1;
+            continue;
+        }
         if (strcmp(a, "--listen") == 0)
             slot = &o->listen;
         else if (strcmp(a, "--data") == 0)
@@ -132,6 +178,8 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->sync;
         else if (strcmp(a, "--access-log") == 0)
             slot = &o->access_log;
+        else if (strcmp(a, "--log-format") == 0)
+            slot = &o->log_format;
         else if (strcmp(a, "--token-ttl") == 0)
             slot = &o->token_ttl;
         else if (strcmp(a, "--heartbeat-ms") == 0)
@@ -148,12 +196,26 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->max_conns;
         else if (strcmp(a, "--max-connections-per-ip") == 0)
             slot = &o->max_conns_ip;
+        else if (strcmp(a, "--trust-proxy") == 0)
+            slot = &o->trust_proxy;
         else
             return fail_usage("unknown option", a);
         if (i + 1 >= argc)
             return fail_usage("option needs a value", a);
         *slot = argv[++i];
     }
+    return 0;
+}
+
+static int is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* Prints one command's usage on stdout: asked for, so exit status 0. */
+static int print_usage(const char *text)
+{
+    fputs(text, stdout);
     return 0;
 }
 
@@ -204,8 +266,8 @@ static int open_store(const options *o, uv_loop_t *loop, rtk_store **st)
     const char *url = store_url(o, buf, sizeof(buf));
     if (strncmp(url, "sqlite:", 7) == 0 && make_data_dir(url + 7) != 0)
         return -1;
-    rtk_store_config cfg = {.url = url, .full_sync = o->sync && strcmp(o->sync, "full") == 0,
-                            .quiet = 1};
+    rtk_store_config cfg = {
+        .url = url, .full_sync = o->sync && strcmp(o->sync, "full") == 0, .quiet = 1};
     if (rtk_store_open(loop, &cfg, st) != 0) {
         rtk_store_url_redacted(url, shown, sizeof(shown));
         fprintf(stderr, "rtkd: cannot open the store %s\n", shown);
@@ -231,11 +293,15 @@ static int cmd_account(int argc, char **argv, options *o)
     rtk_store *st = NULL;
     rtk_store_kept k;
     char id[33];
+    if (argc >= 3 && is_help(argv[2]))
+        return print_usage(account_usage);
     if (argc < 3 || strcmp(argv[2], "create") != 0)
         return fail_usage("expected: account create", NULL);
     int rc = parse_flags(argc, argv, 3, o);
     if (rc != 0)
         return rc;
+    if (o->help)
+        return print_usage(account_usage);
     if (o->name == NULL || o->name[0] == '\0')
         return fail_usage("account create needs --name", NULL);
     if (open_store(o, uv_default_loop(), &st) != 0)
@@ -324,12 +390,16 @@ static int token_revoke(rtk_store *st, const options *o)
 static int cmd_token(int argc, char **argv, options *o)
 {
     rtk_store *st = NULL;
+    if (argc >= 3 && is_help(argv[2]))
+        return print_usage(token_usage);
     if (argc < 3)
         return fail_usage("expected: token create|list|revoke", NULL);
     const char *verb = argv[2];
     int rc = parse_flags(argc, argv, 3, o);
     if (rc != 0)
         return rc;
+    if (o->help)
+        return print_usage(token_usage);
     int (*run)(rtk_store *, const options *) = NULL;
     if (strcmp(verb, "create") == 0) {
         if (o->account == NULL || o->name == NULL || o->name[0] == '\0')
@@ -375,18 +445,52 @@ static int parse_listen(const char *s, char *host, size_t cap, int *port)
     return 0;
 }
 
+/* Replaces a host name in |host| by its first address (getaddrinfo's order, RFC 6724): at
+ * start-up, before the loop runs, so the blocking resolver costs nothing while serving. A
+ * numeric address is left as it is. Returns 0, or -1 after a message. */
+static int resolve_listen(char *host, size_t cap)
+{
+    unsigned char probe[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, host, probe) == 1 || inet_pton(AF_INET6, host, probe) == 1)
+        return 0;
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(host, NULL, &hints, &res);
+    if (rc != 0 || res == NULL) {
+        fprintf(stderr, "rtkd: cannot resolve --listen host %s: %s\n", host,
+                rc != 0 ? gai_strerror(rc) : "no address");
+        return -1;
+    }
+    const void *addr = res->ai_family == AF_INET6
+                           ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+                           : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+    char num[INET6_ADDRSTRLEN];
+    int ok = inet_ntop(res->ai_family, addr, num, sizeof(num)) != NULL &&
+             snprintf(host, cap, "%s", num) < (int)cap;
+    freeaddrinfo(res);
+    return ok ? 0 : -1;
+}
+
 static int cmd_serve(int argc, char **argv, options *o)
 {
     char host[256];
     int port = 0, rc = parse_flags(argc, argv, 2, o);
     if (rc != 0)
         return rc;
+    if (o->help)
+        return print_usage(serve_usage);
     if (parse_listen(o->listen, host, sizeof(host), &port) != 0)
         return fail_usage("--listen takes ADDR:PORT", o->listen);
+    if (resolve_listen(host, sizeof(host)) != 0)
+        return 2;
     if (o->sync && strcmp(o->sync, "full") != 0 && strcmp(o->sync, "normal") != 0)
         return fail_usage("--sync takes normal or full", o->sync);
     if (strcmp(o->access_log, "on") != 0 && strcmp(o->access_log, "off") != 0)
         return fail_usage("--access-log takes on or off", o->access_log);
+    if (strcmp(o->log_format, "text") != 0 && strcmp(o->log_format, "json") != 0)
+        return fail_usage("--log-format takes text or json", o->log_format);
     char *end = NULL;
     long long ttl = strtoll(o->token_ttl, &end, 10);
     if (*end != '\0' || ttl < 60 || ttl > 10LL * 365 * 86400)
@@ -399,13 +503,21 @@ static int cmd_serve(int argc, char **argv, options *o)
     long long limits[6];
     const char *limit_args[6] = {o->api_rate,  o->handshake_rate, o->peer_msg_rate,
                                  o->max_peers, o->max_conns,      o->max_conns_ip};
-    static const char *const limit_names[6] = {
-        "--api-rate-limit",        "--handshake-rate",  "--peer-msg-rate",
-        "--max-peers-per-meeting", "--max-connections", "--max-connections-per-ip"};
+    static const char *const limit_names[6] = {"--api-rate-limit",  "--handshake-rate",
+                                               "--peer-msg-rate",   "--max-peers-per-meeting",
+                                               "--max-connections", "--max-connections-per-ip"};
     for (int i = 0; i < 6; i++) {
         limits[i] = strtoll(limit_args[i], &end, 10);
         if (limit_args[i][0] == '\0' || *end != '\0' || limits[i] < 0 || limits[i] > 100000000)
             return fail_usage("expected a whole number from 0 to 100000000", limit_names[i]);
+    }
+
+    if (o->trust_proxy != NULL && o->trust_proxy[0] != '\0') {
+        rtk_proxy_trust *t = NULL;
+        if (rtk_proxy_trust_parse(o->trust_proxy, &t) != 0)
+            return fail_usage("--trust-proxy takes CIDR blocks, e.g. 127.0.0.1,10.0.0.0/8",
+                              o->trust_proxy);
+        rtk_proxy_trust_free(t);
     }
 
     char buf[4200];
@@ -423,6 +535,7 @@ static int cmd_serve(int argc, char **argv, options *o)
         .port = port,
         .dev = o->dev,
         .access_log = strcmp(o->access_log, "on") == 0,
+        .log_format = strcmp(o->log_format, "json") == 0 ? RTK_LOG_JSON : RTK_LOG_TEXT,
         .ptoken_ttl_s = ttl,
         .heartbeat_ms = (uint64_t)hb,
         .api_rate = (double)limits[0],
@@ -431,6 +544,7 @@ static int cmd_serve(int argc, char **argv, options *o)
         .max_peers_per_meeting = limits[3],
         .max_conns = (unsigned)limits[4],
         .max_conns_per_ip = (unsigned)limits[5],
+        .trust_proxy = o->trust_proxy,
     };
     return rtk_server_run(&cfg);
 }
@@ -454,6 +568,7 @@ int main(int argc, char **argv)
         .data = env_or("RTKD_DATA", "./var"),
         .sync = env_or("RTKD_SYNC", "normal"),
         .access_log = env_or("RTKD_ACCESS_LOG", "on"),
+        .log_format = env_or("RTKD_LOG_FORMAT", "text"),
         .token_ttl = env_or("RTKD_TOKEN_TTL", "2592000"),
         .heartbeat_ms = env_or("RTKD_HEARTBEAT_MS", "25000"),
         .api_rate = env_or("RTKD_API_RATE_LIMIT", "250"),
@@ -463,6 +578,7 @@ int main(int argc, char **argv)
         .max_conns = env_or("RTKD_MAX_CONNECTIONS", default_max_conns()),
         .max_conns_ip = env_or("RTKD_MAX_CONNECTIONS_PER_IP", "1000"),
         .store = env_or("RTKD_STORE", NULL),
+        .trust_proxy = env_or("RTKD_TRUST_PROXY", NULL),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

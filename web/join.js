@@ -7,11 +7,12 @@
 //
 // Reconnects (with backoff) only where rejoining makes sense: after 1001 and after a lost
 // network. A refused handshake cannot be told apart in the browser: the WebSocket API hides
-// the HTTP status, and a plain GET of /v1/ws is answered 400 before the token is looked at.
-// So after a failed connect the page asks /readyz: unreachable means the network (retry),
-// 503 means the server is restarting (retry), and a ready server means it refused this link
-// (expired token, removed participant, inactive meeting, kicked from the session that is
-// running, or too many handshakes): the page says so and offers a manual retry.
+// the HTTP status. So after a connect that never reached hello the page asks
+// GET /v1/ws/check?token= (docs/protocol.md), which runs the handshake's checks and answers
+// the status and message the handshake gave: unreachable means the network (retry), 503 the
+// server restarting (retry), and a refusal is named (malformed or expired link, removed
+// participant, deleted meeting, kicked from this session, meeting inactive, too many
+// attempts), each with what to do; "Try again" is offered only where trying again can help.
 
 import { $, el, fill, fmtMinutes, plural, pollBadges, pollOptions } from './common.js';
 
@@ -396,26 +397,84 @@ function onClose(code, reason) {
     probe();
 }
 
-/* A connection that never reached hello: find out whether the server is there at all. */
-async function probe() {
-    let status = 0;
+/* A connection that never reached hello: ask the server why (GET /v1/ws/check). Resolves
+ * {reach: 'down'|'http', status, message} without throwing. */
+async function askWhy() {
     try {
-        const res = await fetch('/readyz', { cache: 'no-store' });
-        status = res.status;
+        const res = await fetch(`/v1/ws/check?token=${encodeURIComponent(state.token)}`,
+            { cache: 'no-store' });
+        const body = await res.json().catch(() => null);
+        const v = res.ok && body && body.data;
+        if (v && v.joinable) return { reach: 'http', status: 101, message: '' };
+        if (v) return { reach: 'http', status: v.status, message: v.message || '' };
+        return { reach: 'http', status: res.status, message: body?.error?.message || '' };
     } catch {
-        status = 0;
+        return { reach: 'down', status: 0, message: '' };
     }
-    if (status === 0) {
+}
+
+/* Which case a refused join is in, from the handshake's status and message (the messages are
+ * stable: docs/protocol.md, "Refused handshakes"). */
+function refusalCase({ reach, status, message }) {
+    if (reach === 'down') return 'unreachable';
+    if (status === 101) return 'transient';  // joinable now: the failure was passing
+    if (status === 503) return 'restarting';
+    if (status === 429) return 'busy';
+    if (status === 401 && /expired/i.test(message)) return 'expired';
+    if (status === 401 && /participant no longer exists/i.test(message)) return 'deleted';
+    if (status === 401 && /meeting no longer exists/i.test(message)) return 'meeting-gone';
+    if (status === 401) return 'malformed';
+    if (status === 403 && /kicked/i.test(message)) return 'kicked';
+    if (status === 403 && /refused/i.test(message)) return 'refused';
+    if (status === 403 && /inactive/i.test(message)) return 'inactive';
+    return 'unknown';
+}
+
+/* Title, what to do, and whether "Try again" can help; null for the cases that retry by
+ * themselves. */
+const REFUSALS = {
+    expired: ['This link has expired',
+        'Join links are valid for a limited time. Ask the organiser for a new link.', false],
+    malformed: ['This link is not valid',
+        'The link is incomplete or was changed on the way. Open it again from the ' +
+        'organiser\'s message, or ask the organiser for a new one.', false],
+    deleted: ['You are no longer a participant',
+        'The organiser removed you from this meeting, so this link no longer works. ' +
+        'Ask the organiser if you should be invited again.', false],
+    'meeting-gone': ['This meeting no longer exists',
+        'The meeting was deleted. Ask the organiser for a link to the new one.', false],
+    kicked: ['You were removed from this session',
+        'The organiser removed you from the session that is running, so you cannot rejoin ' +
+        'it. Once it has ended you can join the next one: try again then.', true],
+    refused: ['You were not let in',
+        'The organiser declined your request to join the session that is running. Once it ' +
+        'has ended you can ask to join the next one: try again then.', true],
+    inactive: ['The meeting is not open',
+        'The organiser has closed this meeting for now. Try again once they reopen it.', true],
+    unknown: ['This link was not accepted',
+        'The server did not let this link join. Ask the organiser for a new link, or try ' +
+        'again in a moment.', true],
+};
+
+function showRefusal(why) {
+    const c = refusalCase(why);
+    if (c === 'unreachable') {
         retry('Cannot reach the server', 'The network or the server is down.');
-    } else if (status === 503) {
+    } else if (c === 'restarting') {
         retry('The server is restarting', 'This happens during an update and takes a moment.');
+    } else if (c === 'busy') {
+        retry('Too many attempts', 'Too many joins came from your network at once.');
+    } else if (c === 'transient') {
+        retry('Connection failed', 'The connection could not be opened.');
     } else {
-        finish('This link was not accepted',
-            'The server did not let this link join. The link may have expired, the meeting ' +
-            'may be closed, or you may have been removed from the session that is running. ' +
-            'Ask the organiser for a new link, or try again in a moment.',
-            'Try again');
+        const [title, text, again] = REFUSALS[c];
+        $('notice').dataset.refusal = c;
+        finish(title, text, again ? 'Try again' : null);
     }
+}
+
+async function probe() {
+    showRefusal(await askWhy());
 }
 
 function start() {
@@ -424,11 +483,14 @@ function start() {
         state.ended = true;
         setConn('ended', 'Not connected');
         $('title').textContent = 'No join link';
+        $('notice').dataset.refusal = 'no-token';
         notice('No join link',
-            'Open the link the organiser sent you: it ends in “/join?token=…”.');
+            'This page needs the link the organiser sent you, which ends in “/join?token=…”. ' +
+            'Open that link, or ask the organiser to send it again.');
         return;
     }
     $('retry').addEventListener('click', () => {
+        delete $('notice').dataset.refusal;
         state.ended = false;
         state.attempt = 0;
         clearNotice();

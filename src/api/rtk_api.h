@@ -183,5 +183,7 @@ int rtk_api_parse_day(const char *s, int64_t *day);
 
 /* GET /v1/ws: validates the handshake and hands the connection to the channel. */
 void rtk_api_ws(rtk_call *call);
+/* GET /v1/ws/check?token=: the handshake's decision without the upgrade (200 joinable). */
+void rtk_api_ws_check(rtk_call *call);
 
 #endif

@@ -18,6 +18,7 @@ const rtk_route rtk_api_routes[] = {
     {RTK_M_GET, RTK_AUTH_NONE, "/healthz", rtk_api_healthz},
     {RTK_M_GET, RTK_AUTH_NONE, "/readyz", rtk_api_readyz},
     {RTK_M_GET, RTK_AUTH_NONE, "/v1/ws", rtk_api_ws},
+    {RTK_M_GET, RTK_AUTH_NONE, "/v1/ws/check", rtk_api_ws_check},
     {RTK_M_GET, RTK_AUTH_ACCOUNT, ACC "/apps", rtk_api_apps_list},
     {RTK_M_POST, RTK_AUTH_ACCOUNT, ACC "/apps", rtk_api_apps_create},
     {RTK_M_GET, RTK_AUTH_APP, KIT "/meetings", rtk_api_meetings_list},

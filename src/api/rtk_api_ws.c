@@ -1,11 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* rtk_api_ws.c - GET /v1/ws: the participant channel's handshake (PROTOCOL.md §1).
+/* rtk_api_ws.c - GET /v1/ws: the participant channel's handshake (PROTOCOL.md §1), and
+ * GET /v1/ws/check: the same decision without the upgrade.
  *
  * Every refusal is an ordinary HTTP answer before the upgrade, in the RealtimeKit envelope:
  * 400 bad handshake, 401 bad or expired token or deleted participant, 403 INACTIVE meeting or
- * kicked from the live session, 503 shutting down. */
+ * kicked from the live session, 503 shutting down. A browser cannot read the answer to a
+ * failed WebSocket handshake, so the participant page asks /v1/ws/check?token= after one: it
+ * takes the same token, the same rate limit and the same checks, and answers 200 with the
+ * verdict: {"joinable":true} where the handshake would have upgraded, else {"joinable":false,
+ * "status":N,"message":"…"} with the status and message the handshake answers. (A 200 either
+ * way: an expected refusal is not an error in the browser's console.) */
 #include <http_parser.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -48,8 +55,7 @@ static int check_handshake(rtk_call *call, char accept[RTK_WS_ACCEPT_LEN + 1])
     rtk_http_req *req = call->req;
     size_t len = 0;
     const char *v;
-    if (req->method != HTTP_GET || !req->is_upgrade || req->http_major != 1 ||
-        req->http_minor < 1)
+    if (req->method != HTTP_GET || !req->is_upgrade || req->http_major != 1 || req->http_minor < 1)
         goto bad;
     if ((v = rtk_http_req_header(req, "upgrade", &len)) == NULL ||
         !header_has_token(v, len, "websocket"))
@@ -94,7 +100,31 @@ static ssize_t find_token(rtk_http_req *req, char *buf, size_t cap, const char *
 typedef struct ws_state {
     char accept[RTK_WS_ACCEPT_LEN + 1];
     rtk_ptoken claims;
+    int check; /* GET /v1/ws/check: answer instead of upgrading */
 } ws_state;
+
+/* Refuses the handshake with |status| and the formatted message; for /v1/ws/check, answers
+ * 200 with that verdict instead. |headers| (raw lines) may be NULL. */
+__attribute__((format(printf, 4, 5))) static void refuse(rtk_call *call, int status,
+                                                         const char *headers, const char *fmt, ...)
+{
+    ws_state *ws = call->data;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (ws != NULL && ws->check) {
+        rtk_api_reply(call, 200,
+                      json_pack("{s:b,s:i,s:s}", "joinable", 0, "status", status, "message", msg),
+                      NULL);
+        return;
+    }
+    if (headers != NULL)
+        rtk_api_fail_h(call, status, headers, "%s", msg);
+    else
+        rtk_api_fail(call, status, "%s", msg);
+}
 
 /* The participant (call->extra), the meeting (call->doc) and the preset's permissions are
  * read: the live checks and the upgrade. */
@@ -105,32 +135,35 @@ static void join(rtk_call *call, const char *permissions, size_t permissions_len
     json_t *meeting = call->doc;
     json_t *part = call->extra;
     if (ctx->stopping || ctx->live == NULL) {
-        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
+        refuse(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
         return;
     }
     /* Decided now, in the same callback as the upgrade: nothing can change in between. */
     int rc = rtk_live_may_join(ctx->live, ws->claims.meeting_id, ws->claims.participant_id);
     if (rc == RTK_EBUSY) {
-        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n",
-                       "The live session is ending; try again");
+        refuse(call, 503, "Retry-After: 1\r\n", "The live session is ending; try again");
         return;
     }
     if (rc == RTK_EEXIST) {
-        rtk_api_fail(call, 403,
-                     "This participant was refused from the waiting room of the live session");
+        refuse(call, 403, NULL,
+               "This participant was refused from the waiting room of the live session");
         return;
     }
     if (rc != 0) {
-        rtk_api_fail(call, 403, "This participant was kicked from the live session");
+        refuse(call, 403, NULL, "This participant was kicked from the live session");
         return;
     }
     /* A participant that is live already replaces its own peer: that adds nobody. */
     if (ctx->max_peers_per_meeting > 0 &&
         rtk_live_meeting_peers(ctx->live, ws->claims.meeting_id) >= ctx->max_peers_per_meeting &&
         !rtk_live_participant_is_live(ctx->live, ws->claims.participant_id)) {
-        rtk_api_fail_h(call, 429, "Retry-After: 5\r\n",
-                       "The meeting has reached its limit of %lld connected participants",
-                       (long long)ctx->max_peers_per_meeting);
+        refuse(call, 429, "Retry-After: 5\r\n",
+               "The meeting has reached its limit of %lld connected participants",
+               (long long)ctx->max_peers_per_meeting);
+        return;
+    }
+    if (ws->check) {
+        rtk_api_reply(call, 200, json_pack("{s:b}", "joinable", 1), NULL);
         return;
     }
     rtk_join_info ji = {
@@ -186,7 +219,7 @@ static void on_meeting(void *arg, int status, const rtk_store_res *res)
     rtk_call *call = arg;
     ws_state *ws = call->data;
     if (status == RTK_ENOTFOUND) {
-        rtk_api_fail(call, 401, "The meeting no longer exists");
+        refuse(call, 401, NULL, "The meeting no longer exists");
         return;
     }
     if (status != 0) {
@@ -196,7 +229,7 @@ static void on_meeting(void *arg, int status, const rtk_store_res *res)
     json_t *meeting = call->doc = rtk_api_doc(res);
     const char *st = json_string_value(json_object_get(meeting, "status"));
     if (st == NULL || strcmp(st, "ACTIVE") != 0) {
-        rtk_api_fail(call, 403, "The meeting is INACTIVE");
+        refuse(call, 403, NULL, "The meeting is INACTIVE");
         return;
     }
     const char *preset = json_string_value(json_object_get(call->extra, "preset_name"));
@@ -209,7 +242,7 @@ static void on_participant(void *arg, int status, const rtk_store_res *res)
     rtk_call *call = arg;
     ws_state *ws = call->data;
     if (status == RTK_ENOTFOUND) {
-        rtk_api_fail(call, 401, "The participant no longer exists");
+        refuse(call, 401, NULL, "The participant no longer exists");
         return;
     }
     if (status != 0) {
@@ -221,43 +254,54 @@ static void on_participant(void *arg, int status, const rtk_store_res *res)
                           call);
 }
 
-void rtk_api_ws(rtk_call *call)
+static void handshake(rtk_call *call, int check)
 {
     rtk_ctx *ctx = call->ctx;
     rtk_http_req *req = call->req;
     char buf[RTK_PTOKEN_MAX + 1];
     const char *tok = NULL;
+    ws_state *ws = rtk_xcalloc(1, sizeof(*ws));
+    call->data = ws;
+    ws->check = check;
     if (ctx->stopping || ctx->live == NULL) {
-        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
+        refuse(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
         return;
     }
     int retry = 0;
     if (!rtk_ratelimit_take(&ctx->ws_rl, req->remote_ip, rtk_time_now_ms(), &retry)) {
         char h[48];
         snprintf(h, sizeof(h), "Retry-After: %d\r\n", retry);
-        rtk_api_fail_h(call, 429, h, "Too many handshakes from this address; retry later");
+        refuse(call, 429, h, "Too many handshakes from this address; retry later");
         return;
     }
-    ws_state *ws = rtk_xcalloc(1, sizeof(*ws));
-    call->data = ws;
-    if (check_handshake(call, ws->accept) != 0)
+    if (!check && check_handshake(call, ws->accept) != 0)
         return;
     ssize_t len = find_token(req, buf, sizeof(buf), &tok);
     if (len == 0) {
-        rtk_api_fail(call, 401, "A participant token is required");
+        refuse(call, 401, NULL, "A participant token is required");
         return;
     }
     int rc = len < 0 ? RTK_EAUTH
                      : rtk_ptoken_verify(ctx->signing_key, sizeof(ctx->signing_key), tok,
                                          (size_t)len, rtk_time_now_ms() / 1000, &ws->claims);
     if (rc == RTK_EEXPIRED) {
-        rtk_api_fail(call, 401, "The participant token has expired");
+        refuse(call, 401, NULL, "The participant token has expired");
         return;
     }
     if (rc != 0) {
-        rtk_api_fail(call, 401, "The participant token is not valid");
+        refuse(call, 401, NULL, "The participant token is not valid");
         return;
     }
     rtk_store_participant_get(ctx->store, ws->claims.meeting_id, ws->claims.participant_id, 0,
                               on_participant, call);
+}
+
+void rtk_api_ws(rtk_call *call)
+{
+    handshake(call, 0);
+}
+
+void rtk_api_ws_check(rtk_call *call)
+{
+    handshake(call, 1);
 }

@@ -143,8 +143,7 @@ static int demo_participant(rtk_store *st, const char *app, const char *meeting,
 }
 
 /* Prints the console URL and the demo meeting's join links (see rtk_dev.h). */
-static int demo_setup(rtk_store *st, const char *app, const char *base_url,
-                      const uint8_t key[32])
+static int demo_setup(rtk_store *st, const char *app, const char *base_url, const uint8_t key[32])
 {
     static const char api_suffix[] = "/client/v4";
     size_t n = strlen(base_url), sl = sizeof(api_suffix) - 1;
@@ -184,8 +183,8 @@ static int token_works(rtk_store *st, const char *token, const char *account)
     rtk_store_kept k;
     rtk_token_hash(token, strlen(token), hash);
     rtk_store_token_find(st, hash, rtk_store_keep, &k);
-    int ok = wait_kept(st, &k) == 0 &&
-             strcmp(rtk_store_text(&k.res.sets[0], 0, 0, NULL), account) == 0;
+    int ok =
+        wait_kept(st, &k) == 0 && strcmp(rtk_store_text(&k.res.sets[0], 0, 0, NULL), account) == 0;
     rtk_store_kept_free(&k);
     return ok;
 }
@@ -257,6 +256,10 @@ int rtk_dev_setup(rtk_store *st, const char *dir, const char *base_url, const ui
                token);
         printf("  curl -H 'Authorization: Bearer %s' %s/accounts/%s/realtime/kit/%s/meetings\n",
                token, base_url, account, app);
+        /* The README's examples (curl, examples/quickstart.mjs) start from these. */
+        printf("rtkd: paste to follow the README's examples:\n"
+               "export ACCOUNT=%s APP=%s TOKEN=%s BASE='%s'\n",
+               account, app, token, base_url);
         fflush(stdout);
     }
     free(text);

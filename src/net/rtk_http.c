@@ -20,6 +20,7 @@
 #include "http/rtk_h1.h"
 #include "net/rtk_http_int.h"
 #include "util/rtk_err.h"
+#include "util/rtk_log.h"
 
 #define CONTAINER_OF(ptr, type, field) ((type *)(void *)((char *)(ptr)-offsetof(type, field)))
 
@@ -391,14 +392,13 @@ static void access_log(rtk_h1_req *r, int status, size_t bytes)
             n += (size_t)snprintf(path + n, sizeof(path) - n, "%%%02X", ch);
     }
     path[n] = '\0';
-    double ms = (double)(uv_hrtime() - q->start_ns) / 1e6;
-    char line[512];
-    int len =
-        snprintf(line, sizeof(line), "access ip=%s method=%s path=%s status=%d bytes=%zu ms=%.3f\n",
-                 r->pub.remote_ip, r->pub.method_str, path, status, bytes, ms);
-    if (len > (int)sizeof(line) - 1)
-        len = (int)sizeof(line) - 1;
-    fwrite(line, 1, (size_t)len, stderr);
+    rtk_log_access_rec rec = {.ip = r->pub.remote_ip,
+                              .method = r->pub.method_str,
+                              .path = path,
+                              .status = status,
+                              .bytes = bytes,
+                              .ms = (double)(uv_hrtime() - q->start_ns) / 1e6};
+    rtk_log_access(&rec); /* never blocks: a stalled log reader costs lines, not the loop */
 }
 
 static struct rtk_http__wr *wr_new(size_t cap)
@@ -747,6 +747,10 @@ static void dispatch(rtk_http_conn *c, rtk_h1_req *r)
     if ((r->flags & RTK_H1_R_STOPPED) && r != c->u.http.qhead)
         return;
     rq_of(r)->flags |= RTK_HTTP__R_DISPATCHED;
+    /* Behind a trusted proxy the client is the one X-Forwarded-For names (rtk_proxy.h):
+     * handlers (per-IP handshake limit) and the access log see that address. */
+    if (server_of(c)->cfg.trust_proxy != NULL)
+        rtk_proxy_client_ip(server_of(c)->cfg.trust_proxy, &r->pub, r->remote_ip);
     server_of(c)->handler(&r->pub);
 }
 
@@ -1089,7 +1093,10 @@ static int over_conn_caps(rtk_http_server *srv, rtk_http_conn *c)
         }
         e->n++;
         c->ip = e;
-        if (srv->cfg.max_conns_per_ip && e->n > srv->cfg.max_conns_per_ip)
+        /* A trusted proxy carries many clients on its connections; they are capped by
+         * address at the proxy, and by max_conns here. */
+        if (srv->cfg.max_conns_per_ip && e->n > srv->cfg.max_conns_per_ip &&
+            !rtk_proxy_trusts(srv->cfg.trust_proxy, ip))
             status = 429;
     }
     if (status == 0)

@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "http/rtk_proxy.h"
 #include "http/rtk_req.h"
 
 /*
@@ -69,6 +70,10 @@ typedef struct rtk_http_config {
     size_t max_body_mem;           /* default 64 MiB (SIZE_MAX: no cap): the same for all
                                     * clients together → 503 + Retry-After, closed (the server
                                     * is busy); checked before the per-address cap */
+    const rtk_proxy_trust *trust_proxy; /* borrowed, outlives the server; NULL: none. From
+                                         * these peers X-Forwarded-For names the client
+                                         * (req->remote_ip, the access log), and their
+                                         * connections are not capped per address */
 } rtk_http_config;
 
 /* Starts an HTTP/1.1 server on the numeric address |host| ("127.0.0.1", "::", "0.0.0.0";

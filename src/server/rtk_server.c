@@ -38,6 +38,7 @@
 #include "persist/rtk_persist.h"
 #include "store/rtk_store.h"
 #include "util/rtk_err.h"
+#include "util/rtk_log.h"
 
 typedef struct server {
     rtk_ctx ctx;
@@ -46,6 +47,7 @@ typedef struct server {
     uv_prepare_t turn;
     uv_signal_t sigterm, sigint;
     int lock_fd;
+    rtk_proxy_trust *trust_proxy; /* --trust-proxy, or NULL */
 } server;
 
 static void on_turn(uv_prepare_t *h)
@@ -61,6 +63,7 @@ static void on_http_stopped(void *arg)
 {
     server *s = arg;
     rtk_chan_stop();
+    rtk_log_detach(); /* what is logged from here on is written at once, waiting boundedly */
     uv_close((uv_handle_t *)&s->turn, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -80,7 +83,7 @@ static void on_signal(uv_signal_t *h, int signum)
     server *s = h->data;
     if (s->ctx.stopping)
         return;
-    fprintf(stderr, "rtkd: %s received, stopping\n", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    rtk_log(RTK_LOG_INFO, "%s received, stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
     s->ctx.stopping = 1;
     rtk_live_shutdown(s->ctx.live, on_live_stopped, s);
 }
@@ -161,6 +164,8 @@ int rtk_server_run(const rtk_server_config *cfg)
 {
     server s;
     memset(&s, 0, sizeof(s));
+    /* Until the loop runs, lines are written as they are (blocking is harmless then). */
+    rtk_log_set_format(cfg->log_format);
     s.lock_fd = lock_data_dir(cfg->data_dir);
     if (s.lock_fd < 0)
         return 1;
@@ -176,11 +181,11 @@ int rtk_server_run(const rtk_server_config *cfg)
     rtk_store_url_redacted(cfg->store_url, url, sizeof(url));
     rtk_store_config scfg = {.url = cfg->store_url, .full_sync = cfg->full_sync};
     if (rtk_store_open(ctx->loop, &scfg, &ctx->store) != 0) {
-        fprintf(stderr, "rtkd: cannot open the store %s\n", url);
+        rtk_log(RTK_LOG_ERROR, "cannot open the store %s", url);
         goto out;
     }
     if ((rc = load_signing_key(ctx->store, ctx->signing_key)) != 0) {
-        fprintf(stderr, "rtkd: cannot load the signing key from %s: %s\n", url, rtk_strerror(rc));
+        rtk_log(RTK_LOG_ERROR, "cannot load the signing key from %s: %s", url, rtk_strerror(rc));
         goto out;
     }
     rtk_live_config lcfg = {
@@ -192,12 +197,17 @@ int rtk_server_run(const rtk_server_config *cfg)
     rtk_live_new(ctx->loop, &lcfg, &rtk_chan_transport, &ctx->live);
     s.persist = rtk_persist_new(ctx->store, ctx->live);
     if ((rc = rtk_persist_restore(s.persist)) != 0) {
-        fprintf(stderr, "rtkd: cannot restore live sessions from %s: %s\n", url, rtk_strerror(rc));
+        rtk_log(RTK_LOG_ERROR, "cannot restore live sessions from %s: %s", url, rtk_strerror(rc));
         goto out;
     }
     rtk_chan_config ccfg = {.heartbeat_ms = cfg->heartbeat_ms};
     rtk_chan_configure(&ccfg);
     rtk_chan_set_kick(rtk_api_chan_kick, ctx);
+    if (cfg->trust_proxy != NULL && cfg->trust_proxy[0] != '\0' &&
+        rtk_proxy_trust_parse(cfg->trust_proxy, &s.trust_proxy) != 0) {
+        rtk_log(RTK_LOG_ERROR, "--trust-proxy takes CIDR blocks: %s", cfg->trust_proxy);
+        goto out;
+    }
     rtk_http_config hcfg = {
         .max_head = 16 * 1024,
         .max_body = 1024 * 1024,
@@ -206,11 +216,12 @@ int rtk_server_run(const rtk_server_config *cfg)
         .access_log = cfg->access_log,
         .max_conns = cfg->max_conns,
         .max_conns_per_ip = cfg->max_conns_per_ip,
+        .trust_proxy = s.trust_proxy,
     };
     rc =
         rtk_http_server_start(ctx->loop, cfg->host, cfg->port, &hcfg, rtk_api_handle, ctx, &s.http);
     if (rc != 0) {
-        fprintf(stderr, "rtkd: cannot listen on %s:%d: %s\n", cfg->host, cfg->port,
+        rtk_log(RTK_LOG_ERROR, "cannot listen on %s:%d: %s", cfg->host, cfg->port,
                 rtk_strerror(rc));
         goto out;
     }
@@ -222,7 +233,7 @@ int rtk_server_run(const rtk_server_config *cfg)
         char api[340];
         snprintf(api, sizeof(api), "%s/client/v4", base);
         if ((rc = rtk_dev_setup(ctx->store, cfg->data_dir, api, ctx->signing_key)) != 0) {
-            fprintf(stderr, "rtkd: dev set-up failed: %s\n", rtk_strerror(rc));
+            rtk_log(RTK_LOG_ERROR, "dev set-up failed: %s", rtk_strerror(rc));
             goto out; /* the listener is closed with the loop below */
         }
     }
@@ -238,6 +249,12 @@ int rtk_server_run(const rtk_server_config *cfg)
     printf("rtkd: listening on %s\n", base);
     fflush(stdout);
 
+    /* From here on the log goes through a bounded queue on the loop: a stalled reader costs
+     * log lines, never answers (rtk_log.h). Opened after the last line on stdout: a socket
+     * (journald's, shared by stdout and stderr) is made non-blocking. */
+    if ((rc = rtk_log_open(STDERR_FILENO, cfg->log_format, 0)) != 0 ||
+        (rc = rtk_log_attach(ctx->loop)) != 0)
+        rtk_log(RTK_LOG_WARN, "the log stays blocking: %s", rtk_strerror(rc));
     uv_run(ctx->loop, UV_RUN_DEFAULT);
     exit_code = 0;
 out:
@@ -261,11 +278,13 @@ out:
     rtk_ratelimit_free(&ctx->api_rl);
     rtk_ratelimit_free(&ctx->ws_rl);
     rtk_api_ctx_free(ctx);
+    rtk_proxy_trust_free(s.trust_proxy);
     rc = uv_loop_close(ctx->loop);
     if (rc != 0)
-        fprintf(stderr, "rtkd: loop closed with handles still open: %s\n", uv_strerror(rc));
+        rtk_log(RTK_LOG_ERROR, "loop closed with handles still open: %s", uv_strerror(rc));
     if (exit_code == 0)
-        fprintf(stderr, "rtkd: stopped\n");
+        rtk_log(RTK_LOG_INFO, "stopped");
+    rtk_log_close(1000);
     close(s.lock_fd);
     return exit_code;
 }

@@ -14,6 +14,7 @@ typedef struct rtk_server_config {
     int port;
     int dev;
     int access_log;
+    int log_format; /* rtk_log_format: RTK_LOG_TEXT or RTK_LOG_JSON */
     int64_t ptoken_ttl_s;
     uint64_t heartbeat_ms;
     double api_rate;       /* requests per 10 s per API token; 0: off */
@@ -22,6 +23,7 @@ typedef struct rtk_server_config {
     int64_t max_peers_per_meeting;
     unsigned max_conns;
     unsigned max_conns_per_ip;
+    const char *trust_proxy; /* CIDR list (rtk_proxy_trust_parse), NULL or "": none */
 } rtk_server_config;
 
 /* Runs the server until SIGTERM or SIGINT and returns the process's exit status: 0 after a

@@ -9,6 +9,7 @@
 
 #include "auth/rtk_preset.h"
 #include "util/rtk_err.h"
+#include "util/rtk_log.h"
 #include "util/rtk_id.h"
 
 #define CHUNK_MIN 256 /* an operation's ids and short texts; results grow it */
@@ -322,7 +323,7 @@ void rtk_store__log(const rtk_store *st, const char *fmt, ...)
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
     (void)st;
-    fprintf(stderr, "rtkd: store: %s\n", line);
+    rtk_log(RTK_LOG_WARN, "store: %s", line); /* never blocks the loop */
 }
 
 /* ---- opening and the turn ---------------------------------------------------------------- */

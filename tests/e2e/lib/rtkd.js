@@ -218,7 +218,7 @@ export async function start(opts = {}) {
         const timer = setTimeout(() => reject(new Error(
             `rtkd did not print its listening line within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
         const check = () => {
-            const m = out.match(/rtkd: listening on (http:\/\/127\.0\.0\.1:(\d+))/);
+            const m = out.match(/rtkd: listening on (http:\/\/(?:127\.0\.0\.1|\[::1\]):(\d+))/);
             if (!m) return;
             if (opts.dev && !/CLOUDFLARE_API_TOKEN=\S+/.test(out)) return;
             clearTimeout(timer);

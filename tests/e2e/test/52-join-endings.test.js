@@ -127,8 +127,8 @@ test('a kicked participant who reloads is refused at the handshake and told why'
 
     /* A reload keeps the token (sessionStorage of this tab) and tries again: 403. */
     await p.page.reload();
-    await waitText(p.page.locator('#notice-title'), 'This link was not accepted');
-    await waitText(p.page.locator('#notice-text'), 'Ask the organiser for a new link');
+    await waitText(p.page.locator('#notice-title'), 'You were removed from this session');
+    await waitText(p.page.locator('#notice-text'), 'join the next one');
     await p.page.getByRole('button', { name: 'Try again' }).waitFor();
     await screenshot(p.page, '52-join-refused');
     assertClean(p.problems);
