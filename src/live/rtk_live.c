@@ -594,8 +594,8 @@ void rtk_live__drain(rtk_live *live)
 /* A session ended: nobody waits for it any more (PROTOCOL.md §3a: closed with 4004). */
 static void waiting_close_all(rtk_live *live, rtk_lmeeting *m)
 {
-    while (m->waiting != NULL) {
-        rtk_peer *p = m->waiting;
+    for (rtk_peer *p = m->waiting, *next; p != NULL; p = next) {
+        next = p->next; /* peer_drop frees p only */
         if (p->dropping) { /* failed a send: take it off the drop list, it goes now */
             rtk_peer **pp = &live->drops;
             while (*pp != p)
@@ -1557,8 +1557,8 @@ void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg)
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
-        while (m->waiting != NULL) {
-            rtk_peer *p = m->waiting;
+        for (rtk_peer *p = m->waiting, *next; p != NULL; p = next) {
+            next = p->next; /* peer_gone frees p only */
             live->tr->close(p->conn, RTK_LIVE_SHUTDOWN);
             peer_gone(live, p, now, RTK_LIVE_SHUTDOWN, 1, 1);
         }
