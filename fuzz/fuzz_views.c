@@ -196,8 +196,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             m.voters = ptrs + (nvotes - nvoters);
             m.nvoters = nvoters;
         }
-        /* poll.updated: counts, and voters named as a view names them */
-        size_t ubound = 256 + 21 * (size_t)nopts + nvoters * (120 + 6 * RTK_CHAN_VIEW_NAME_MAX);
+        /* poll.updated: counts, a ref escaped at worst, voters named as a view names them */
+        size_t ubound = 256 + 6 * 64 + 16 + 21 * (size_t)nopts +
+                        nvoters * (120 + 6 * RTK_CHAN_VIEW_NAME_MAX);
         for (int with_ref = 0; with_ref < 2; with_ref++) {
             rtk_frame *f = rtk_chan_msg_frame(&m, with_ref ? ref : NULL, strlen(ref), 25000);
             if (f->len > (types[t] == RTK_MSG_POLL_UPDATED ? ubound : bound))
