@@ -338,3 +338,18 @@ test('a receiver that never answers does not stall the server', async () => {
     assert.equal(of(r, meeting.id).length, 1, 'the next event waits for the hanging one');
     await remove(w.id);
 });
+
+test('at most 8 requests in flight per webhook, one per meeting chain', async () => {
+    const open = [];
+    const r = await startReceiver(() => ({ hang: true }));
+    const w = await create({ name: 'bounded', url: r.url, events: ['meeting.started'] });
+    const visits = [];
+    for (let i = 0; i < 10; i++) visits.push(await oneVisit(`bounded-${i}`));
+    const mine = () => r.requests.filter((q) => q.headers['rtk-webhook-id'] === w.id);
+    await r.until(() => mine().length >= 8);
+    await sleep(1500);
+    open.push(...mine());
+    assert.equal(open.length, 8, 'the ninth and tenth wait for a free slot');
+    assert.equal(new Set(open.map((q) => q.json.meeting.id)).size, 8, 'one per meeting');
+    await remove(w.id);
+});
