@@ -19,8 +19,12 @@
  * (which no participant uses, so renames go through), against the preset schema, the merge
  * and the store's uniqueness and in-use rules.
  *
+ * And the webhook bodies (../shared/WEBHOOKS.md): POST webhooks, PATCH and PUT of one webhook
+ * made with the world, against the field checks (rtk_api_webhook_check) and the merge.
+ *
  * Input: the first byte picks the route (bits 0-2), which participant a PATCH names (bits 3-4;
- * for route 0, bits 3-4 pick POST apps, POST presets, PATCH or PUT of the preset),
+ * for route 0, bits 3-4 pick POST apps, POST presets, PATCH or PUT of the preset; for route 6,
+ * the kick or POST webhooks, PATCH or PUT of the webhook),
  * whether the meeting's live session is ended first (bits 5 and 6 both set: the "no active
  * session" answers; rarer, as ending and rejoining costs store writes) and the "/client/v4"
  * prefix (bit 7); the rest is the body.
@@ -28,8 +32,9 @@
  * Checked: the handler answers within the loop turns that complete its store calls (SQLite
  * answers within the turn); the status is 2xx or 4xx, never 5xx; the body is a
  * JSON object whose "success" is true exactly for 2xx; after a 2xx that wrote a meeting or a
- * participant or a preset, GET gives back exactly the object the write answered (token aside),
- * and a preset written by a PATCH merge is still a whole preset of the schema. Live peers
+ * participant or a preset or a webhook, GET gives back exactly the object the write answered
+ * (token aside), and a preset written by a PATCH merge is still a whole preset of the schema,
+ * a webhook still a whole webhook. Live peers
  * are only ever sent valid JSON text frames.
  *
  * Bounded: a kicked peer ends the session and everyone rejoins a fresh one; the session is
@@ -48,6 +53,7 @@
 #include "support/http_fake.h"
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
+#include "util/rtk_id.h"
 
 #define SESSION_EVERY 1024
 #define WORLD_EVERY 16384
@@ -59,6 +65,7 @@ typedef struct fake_conn {
 
 static fuzz_world world;
 static char preset_id[37]; /* the world app's webinar_presenter */
+static char hook_id[37];   /* a webhook of the world app */
 static fake_conn conns[NJOINED];
 static unsigned runs;
 
@@ -150,6 +157,19 @@ static void new_world(void)
         fail("the app has no default webinar_presenter");
     snprintf(preset_id, sizeof(preset_id), "%s", rtk_store_text(&k.res.sets[0], 0, 0, NULL));
     rtk_store_kept_free(&k);
+    rtk_id_uuid4(hook_id);
+    rtk_store_webhook w = {.id = hook_id,
+                           .name = "fuzz",
+                           .url = "http://127.0.0.1:9/hook",
+                           .events = "[\"meeting.started\"]",
+                           .enabled = 1,
+                           .created_ms = 1,
+                           .updated_ms = 1};
+    rtk_store_webhook_put(world.ctx.store, world.app, &w, 1, rtk_store_keep, &k);
+    rtk_store_wait(world.ctx.store);
+    if (!k.done || k.status != 0)
+        fail("the world's webhook was not stored");
+    rtk_store_kept_free(&k);
     join_all();
 }
 
@@ -204,8 +224,17 @@ static const char *route(uint8_t sel, char *target, size_t cap)
                  FW_MEETING, part);
         break;
     case 6:
-        snprintf(target + n, cap - (size_t)n, "%s/meetings/%s/active-session/kick", world.app,
-                 FW_MEETING);
+        switch ((sel >> 3) & 3) {
+        case 0:
+            snprintf(target + n, cap - (size_t)n, "%s/meetings/%s/active-session/kick", world.app,
+                     FW_MEETING);
+            break;
+        case 1: snprintf(target + n, cap - (size_t)n, "%s/webhooks", world.app); break;
+        default:
+            method = ((sel >> 3) & 3) == 2 ? "PATCH" : "PUT";
+            snprintf(target + n, cap - (size_t)n, "%s/webhooks/%s", world.app, hook_id);
+            break;
+        }
         break;
     default:
         snprintf(target + n, cap - (size_t)n, "%s/meetings/%s/active-session/poll", world.app,
@@ -256,7 +285,10 @@ static void check_stored(int route_no, const json_t *data)
 {
     char target[512];
     int n = snprintf(target, sizeof(target), "/accounts/%s/realtime/kit/%s/%s/", world.account,
-                     world.app, route_no == 0 ? "presets" : "meetings");
+                     world.app,
+                     route_no == 0   ? "presets"
+                     : route_no == 6 ? "webhooks"
+                                     : "meetings");
     const char *id = json_string_value(json_object_get(data, "id"));
     if (id == NULL)
         fail("a 2xx answer without the object's id");
@@ -272,7 +304,19 @@ static void check_stored(int route_no, const json_t *data)
         }
         json_decref(whole);
     }
-    if (route_no <= 3)
+    if (route_no == 6) {
+        json_t *whole = json_deep_copy(data);
+        json_object_del(whole, "id");
+        json_object_del(whole, "created_at");
+        json_object_del(whole, "updated_at");
+        char msg[160];
+        if (rtk_api_webhook_check(whole, 1, msg, sizeof(msg)) != 0) {
+            fprintf(stderr, "fuzz_json_api: %s\n", msg);
+            fail("a stored webhook is not a whole webhook");
+        }
+        json_decref(whole);
+    }
+    if (route_no <= 3 || route_no == 6)
         snprintf(target + n, sizeof(target) - (size_t)n, "%s", id);
     else
         snprintf(target + n, sizeof(target) - (size_t)n, "%s/participants/%s", FW_MEETING, id);
@@ -308,7 +352,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *body = call(method, target, data + 1, size - 1, &status);
     int route_no = data[0] & 7;
     int preset = route_no == 0 && (data[0] & 0x18) != 0;
-    if (status < 300 && ((route_no >= 1 && route_no <= 5) || preset))
+    int hook = route_no == 6 && (data[0] & 0x18) != 0;
+    if (status < 300 && ((route_no >= 1 && route_no <= 5) || preset || hook))
         check_stored(route_no, json_object_get(body, "data"));
     json_decref(body);
 

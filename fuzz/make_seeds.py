@@ -238,6 +238,17 @@ def json_api_seeds():
     write(h, "kick_offline", b(6, {"custom_participant_ids": ["fuzz-cy", "nobody"]}))
     write(h, "poll", b(7, {"question": "Lunch?", "options": ["Pizza", "Sushi"],
                            "anonymous": True, "hide_votes": False}))
+    # Webhooks: route 6 with bits 3-4 = 1 (POST), 2 (PATCH), 3 (PUT of the world's webhook).
+    write(h, "webhook", b(6 | 1 << 3, {"name": "backend", "url": "https://example.com/hook",
+                                       "events": ["meeting.started", "meeting.ended",
+                                                  "meeting.participantJoined"],
+                                       "enabled": True}))
+    write(h, "webhook_bad_url", b(6 | 1 << 3, {"name": "x", "url": "ftp://example.com/",
+                                               "events": ["meeting.started"]}))
+    write(h, "patch_webhook", b(6 | 2 << 3, {"enabled": False,
+                                             "events": ["meeting.participantLeft"]}))
+    write(h, "put_webhook", b(6 | 3 << 3, {"name": "replaced", "url": "http://127.0.0.1:1/x",
+                                           "events": ["meeting.summary", "meeting.summary"]}))
     write(h, "poll_bad", b(7, {"question": "  ", "options": []}))
     write(h, "not_object", b(1, b"[1,2]"))
     write(h, "bad_json", b(2, b'{"title":'))

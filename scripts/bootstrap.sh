@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 what=${1:-test}
 # jq: the README's curl example (after `make run`) captures ids with it.
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
-      libsqlite3-dev libssl-dev libpq-dev jq)
+      # libcurl4-openssl-dev: webhook deliveries (libcurl's multi interface on the loop).
+      libsqlite3-dev libssl-dev libpq-dev jq libcurl4-openssl-dev)
 if [ "$what" = test ]; then
   # chromium: Debian's browser, driven headless by playwright-core in the browser e2e tests.
   # clang + libclang-rt-14-dev: libFuzzer for the fuzz smoke run.

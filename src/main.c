@@ -30,7 +30,9 @@
     "             [--token-ttl SECONDS] [--heartbeat-ms MS]\n"                                     \
     "             [--api-rate-limit N] [--handshake-rate N] [--peer-msg-rate N]\n"                 \
     "             [--max-peers-per-meeting N] [--max-connections N]\n"                             \
-    "             [--max-connections-per-ip N] [--trust-proxy CIDR[,CIDR...]]\n"
+    "             [--max-connections-per-ip N] [--trust-proxy CIDR[,CIDR...]]\n"                 \
+    "             [--webhook-retry-base-ms MS] [--webhook-max-age SECONDS]\n"                     \
+    "             [--webhook-max-inflight N] [--webhook-max-per-webhook N]\n"
 #define ACCOUNT_SYNOPSIS "  rtkd account create (--data DIR | --store URL) --name NAME\n"
 #define TOKEN_SYNOPSIS                                                                             \
     "  rtkd token create (--data DIR | --store URL) --account ID --name NAME\n"                    \
@@ -73,7 +75,15 @@
     "                                       names the client (its right-most untrusted hop)\n"     \
     "                                       for per-IP limits and the access log; their own\n"     \
     "                                       connections are not capped per address (default\n"     \
-    "                                       none: the header is ignored)\n"
+    "                                       none: the header is ignored)\n"                        \
+    "  --webhook-retry-base-ms MS  RTKD_WEBHOOK_RETRY_BASE_MS  wait before a webhook's first\n"   \
+    "                                       retry, doubled per attempt (default 1000)\n"          \
+    "  --webhook-max-age SECONDS  RTKD_WEBHOOK_MAX_AGE  a delivery still failing after this\n"    \
+    "                                       is failed (default 86400)\n"                          \
+    "  --webhook-max-inflight N  RTKD_WEBHOOK_MAX_INFLIGHT  webhook requests in flight in\n"      \
+    "                                       all (default 64)\n"                                   \
+    "  --webhook-max-per-webhook N  RTKD_WEBHOOK_MAX_PER_WEBHOOK  requests in flight per\n"       \
+    "                                       webhook (default 8)\n"
 #define ACCOUNT_COMMANDS "  account create   prints the new account id (32 hex characters)\n"
 #define TOKEN_COMMANDS                                                                             \
     "  token create     prints the new API token secret (shown once; stored hashed)\n"             \
@@ -132,6 +142,10 @@ typedef struct options {
     const char *max_conns_ip;
     const char *store;
     const char *trust_proxy;
+    const char *hook_base;
+    const char *hook_age;
+    const char *hook_inflight;
+    const char *hook_per;
     int dev;
     int help; /* --help or -h among the flags */
 } options;
@@ -198,6 +212,14 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->max_conns_ip;
         else if (strcmp(a, "--trust-proxy") == 0)
             slot = &o->trust_proxy;
+        else if (strcmp(a, "--webhook-retry-base-ms") == 0)
+            slot = &o->hook_base;
+        else if (strcmp(a, "--webhook-max-age") == 0)
+            slot = &o->hook_age;
+        else if (strcmp(a, "--webhook-max-inflight") == 0)
+            slot = &o->hook_inflight;
+        else if (strcmp(a, "--webhook-max-per-webhook") == 0)
+            slot = &o->hook_per;
         else
             return fail_usage("unknown option", a);
         if (i + 1 >= argc)
@@ -500,16 +522,24 @@ static int cmd_serve(int argc, char **argv, options *o)
     if (*end != '\0' || hb < 50 || hb > 3600000)
         return fail_usage("--heartbeat-ms takes milliseconds from 50 to 3600000", o->heartbeat_ms);
 
-    long long limits[6];
-    const char *limit_args[6] = {o->api_rate,  o->handshake_rate, o->peer_msg_rate,
-                                 o->max_peers, o->max_conns,      o->max_conns_ip};
-    static const char *const limit_names[6] = {"--api-rate-limit",  "--handshake-rate",
-                                               "--peer-msg-rate",   "--max-peers-per-meeting",
-                                               "--max-connections", "--max-connections-per-ip"};
-    for (int i = 0; i < 6; i++) {
+    /* The webhook limits (the last four) start at 1; the concurrency ones end at 10000. */
+    long long limits[10];
+    const char *limit_args[10] = {
+        o->api_rate,     o->handshake_rate, o->peer_msg_rate, o->max_peers,     o->max_conns,
+        o->max_conns_ip, o->hook_base,      o->hook_age,      o->hook_inflight, o->hook_per};
+    static const char *const limit_names[10] = {
+        "--api-rate-limit",        "--handshake-rate",  "--peer-msg-rate",
+        "--max-peers-per-meeting", "--max-connections", "--max-connections-per-ip",
+        "--webhook-retry-base-ms", "--webhook-max-age", "--webhook-max-inflight",
+        "--webhook-max-per-webhook"};
+    for (int i = 0; i < 10; i++) {
+        long long min = i >= 6 ? 1 : 0, max = i >= 8 ? 10000 : 100000000;
         limits[i] = strtoll(limit_args[i], &end, 10);
-        if (limit_args[i][0] == '\0' || *end != '\0' || limits[i] < 0 || limits[i] > 100000000)
-            return fail_usage("expected a whole number from 0 to 100000000", limit_names[i]);
+        if (limit_args[i][0] == '\0' || *end != '\0' || limits[i] < min || limits[i] > max)
+            return fail_usage(i >= 8   ? "expected a whole number from 1 to 10000"
+                              : i >= 6 ? "expected a whole number from 1 to 100000000"
+                                       : "expected a whole number from 0 to 100000000",
+                              limit_names[i]);
     }
 
     if (o->trust_proxy != NULL && o->trust_proxy[0] != '\0') {
@@ -545,6 +575,10 @@ static int cmd_serve(int argc, char **argv, options *o)
         .max_conns = (unsigned)limits[4],
         .max_conns_per_ip = (unsigned)limits[5],
         .trust_proxy = o->trust_proxy,
+        .webhook_retry_base_ms = limits[6],
+        .webhook_max_age_s = limits[7],
+        .webhook_max_inflight = (int)limits[8],
+        .webhook_max_per_hook = (int)limits[9],
     };
     return rtk_server_run(&cfg);
 }
@@ -579,6 +613,10 @@ int main(int argc, char **argv)
         .max_conns_ip = env_or("RTKD_MAX_CONNECTIONS_PER_IP", "1000"),
         .store = env_or("RTKD_STORE", NULL),
         .trust_proxy = env_or("RTKD_TRUST_PROXY", NULL),
+        .hook_base = env_or("RTKD_WEBHOOK_RETRY_BASE_MS", "1000"),
+        .hook_age = env_or("RTKD_WEBHOOK_MAX_AGE", "86400"),
+        .hook_inflight = env_or("RTKD_WEBHOOK_MAX_INFLIGHT", "64"),
+        .hook_per = env_or("RTKD_WEBHOOK_MAX_PER_WEBHOOK", "8"),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

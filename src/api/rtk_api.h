@@ -37,6 +37,7 @@ typedef struct rtk_ctx {
     rtk_map auth_cache;            /* token SHA-256 (hex) -> its account and id (rtk_api.c) */
     rtk_map app_owner;             /* app id -> account id; apps never move or go away */
     uint64_t auth_epoch;           /* the store's epoch when auth_cache was last valid */
+    char *webhook_keys_json;       /* GET /.well-known/webhooks.json's body (the server's) */
 } rtk_ctx;
 
 /* Frees the caches of |ctx| (the rest of it belongs to the server). */
@@ -171,6 +172,19 @@ void rtk_api_preset_get(rtk_call *call);
 void rtk_api_preset_update(rtk_call *call); /* PATCH merges field by field, PUT replaces */
 void rtk_api_preset_delete(rtk_call *call);
 void rtk_api_analytics_daywise(rtk_call *call);
+void rtk_api_webhooks_create(rtk_call *call);
+void rtk_api_webhooks_list(rtk_call *call);
+void rtk_api_webhook_get(rtk_call *call);
+void rtk_api_webhook_update(rtk_call *call); /* PATCH merges, PUT replaces */
+void rtk_api_webhook_delete(rtk_call *call);
+void rtk_api_webhook_deliveries(rtk_call *call);
+void rtk_api_webhook_retry(rtk_call *call);
+void rtk_api_webhooks_keys(rtk_call *call); /* GET /.well-known/webhooks.json */
+
+/* Checks a webhook body |body| (an object; rtk_api_webhooks.c): with |whole|, name, url and
+ * events are required (POST, PUT); without, any subset (PATCH). Returns 0, or -1 with a
+ * message naming the first bad field in msg[cap]. */
+int rtk_api_webhook_check(struct json_t *body, int whole, char *msg, size_t cap);
 
 /* Checks a preset body |body| against the SDK's Preset shapes (rtk_api_presets.c): with
  * |whole|, every required field must be there (POST, PUT); without, any subset (PATCH).

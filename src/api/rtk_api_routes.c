@@ -13,6 +13,7 @@
 #define AS MEETING "/active-session"
 #define SESSION KIT "/sessions/:session"
 #define PRESET KIT "/presets/:preset"
+#define HOOK KIT "/webhooks/:webhook"
 
 const rtk_route rtk_api_routes[] = {
     {RTK_M_GET, RTK_AUTH_NONE, "/healthz", rtk_api_healthz},
@@ -47,6 +48,14 @@ const rtk_route rtk_api_routes[] = {
     {RTK_M_PATCH | RTK_M_PUT, RTK_AUTH_APP, PRESET, rtk_api_preset_update},
     {RTK_M_DELETE, RTK_AUTH_APP, PRESET, rtk_api_preset_delete},
     {RTK_M_GET, RTK_AUTH_APP, KIT "/analytics/daywise", rtk_api_analytics_daywise},
+    {RTK_M_GET, RTK_AUTH_NONE, "/.well-known/webhooks.json", rtk_api_webhooks_keys},
+    {RTK_M_GET, RTK_AUTH_APP, KIT "/webhooks", rtk_api_webhooks_list},
+    {RTK_M_POST, RTK_AUTH_APP, KIT "/webhooks", rtk_api_webhooks_create},
+    {RTK_M_GET, RTK_AUTH_APP, HOOK, rtk_api_webhook_get},
+    {RTK_M_PATCH | RTK_M_PUT, RTK_AUTH_APP, HOOK, rtk_api_webhook_update},
+    {RTK_M_DELETE, RTK_AUTH_APP, HOOK, rtk_api_webhook_delete},
+    {RTK_M_GET, RTK_AUTH_APP, HOOK "/deliveries", rtk_api_webhook_deliveries},
+    {RTK_M_POST, RTK_AUTH_APP, HOOK "/deliveries/:delivery/retry", rtk_api_webhook_retry},
 };
 
 const size_t rtk_api_nroutes = sizeof(rtk_api_routes) / sizeof(rtk_api_routes[0]);

@@ -33,16 +33,20 @@
 #include "api/rtk_api.h"
 #include "api/rtk_dev.h"
 #include "chan/rtk_chan.h"
+#include "hook/rtk_hook.h"
 #include "live/rtk_live.h"
 #include "net/rtk_http.h"
 #include "persist/rtk_persist.h"
 #include "store/rtk_store.h"
 #include "util/rtk_err.h"
 #include "util/rtk_log.h"
+#include "util/rtk_jw.h"
 
 typedef struct server {
     rtk_ctx ctx;
     rtk_persist *persist;
+    rtk_hook_keys *hook_keys;
+    rtk_hook *hook;
     rtk_http_server *http;
     uv_prepare_t turn;
     uv_signal_t sigterm, sigint;
@@ -64,6 +68,7 @@ static void on_http_stopped(void *arg)
     server *s = arg;
     rtk_chan_stop();
     rtk_log_detach(); /* what is logged from here on is written at once, waiting boundedly */
+    rtk_hook_stop(s->hook);
     uv_close((uv_handle_t *)&s->turn, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
@@ -143,6 +148,19 @@ static int hex_bytes(const char *hex, size_t len, uint8_t *out, size_t n)
     return 0;
 }
 
+/* GET /.well-known/webhooks.json's body: RealtimeKit's shape plus the Ed25519 key. */
+static char *webhook_keys_json(const rtk_hook_keys *k)
+{
+    rtk_jw w;
+    rtk_jw_init(&w, NULL, 0);
+    RTK_JW_LIT(&w, "{\"success\":true,\"data\":{\"publicKey\":");
+    rtk_jw_str(&w, rtk_hook_keys_rsa_public(k));
+    RTK_JW_LIT(&w, ",\"standardWebhooksPublicKey\":");
+    rtk_jw_str(&w, rtk_hook_keys_ed_public(k));
+    RTK_JW_LIT(&w, "},\"message\":\"\"}");
+    return rtk_jw_take(&w, NULL);
+}
+
 /* The participant-token signing key, from the store (shared by every node of a cluster). */
 static int load_signing_key(rtk_store *st, uint8_t key[32])
 {
@@ -188,6 +206,11 @@ int rtk_server_run(const rtk_server_config *cfg)
         rtk_log(RTK_LOG_ERROR, "cannot load the signing key from %s: %s", url, rtk_strerror(rc));
         goto out;
     }
+    if ((rc = rtk_hook_keys_load(ctx->store, &s.hook_keys)) != 0) {
+        rtk_log(RTK_LOG_ERROR, "cannot load the webhook keys from %s: %s", url, rtk_strerror(rc));
+        goto out;
+    }
+    ctx->webhook_keys_json = webhook_keys_json(s.hook_keys);
     rtk_live_config lcfg = {
         .heartbeat_ms = cfg->heartbeat_ms,
         .msg_rate = cfg->peer_msg_rate > 0 ? cfg->peer_msg_rate : -1,
@@ -196,6 +219,17 @@ int rtk_server_run(const rtk_server_config *cfg)
     };
     rtk_live_new(ctx->loop, &lcfg, &rtk_chan_transport, &ctx->live);
     s.persist = rtk_persist_new(ctx->store, ctx->live);
+    rtk_hook_config wcfg = {
+        .retry_base_ms = cfg->webhook_retry_base_ms,
+        .max_age_s = cfg->webhook_max_age_s,
+        .max_inflight = cfg->webhook_max_inflight,
+        .max_per_hook = cfg->webhook_max_per_hook,
+    };
+    s.hook = rtk_hook_new(ctx->loop, ctx->store, ctx->live, s.hook_keys, &wcfg);
+    if (s.hook == NULL) {
+        rtk_log(RTK_LOG_ERROR, "cannot start libcurl for webhooks");
+        goto out;
+    }
     if ((rc = rtk_persist_restore(s.persist)) != 0) {
         rtk_log(RTK_LOG_ERROR, "cannot restore live sessions from %s: %s", url, rtk_strerror(rc));
         goto out;
@@ -268,11 +302,18 @@ out:
         rtk_live_shutdown(ctx->live, NULL, NULL);
         uv_run(ctx->loop, UV_RUN_DEFAULT);
     }
+    if (s.hook != NULL && exit_code != 0) {
+        rtk_hook_stop(s.hook);
+        uv_run(ctx->loop, UV_RUN_DEFAULT);
+    }
     /* What the stop left batched (the last leaves) is committed here, and the callbacks that
      * waited on it run while live still exists. */
     if (s.persist != NULL)
         rtk_persist_turn(s.persist);
     rtk_store_close(ctx->store);
+    rtk_hook_free(s.hook); /* after the store ran the callbacks of its result writes */
+    rtk_hook_keys_free(s.hook_keys);
+    free(ctx->webhook_keys_json);
     rtk_persist_free(s.persist);
     rtk_live_free(ctx->live);
     rtk_ratelimit_free(&ctx->api_rl);

@@ -24,6 +24,10 @@ typedef struct rtk_server_config {
     unsigned max_conns;
     unsigned max_conns_per_ip;
     const char *trust_proxy; /* CIDR list (rtk_proxy_trust_parse), NULL or "": none */
+    int64_t webhook_retry_base_ms; /* WEBHOOKS.md: backoff base, max age, concurrency */
+    int64_t webhook_max_age_s;
+    int webhook_max_inflight;
+    int webhook_max_per_hook;
 } rtk_server_config;
 
 /* Runs the server until SIGTERM or SIGINT and returns the process's exit status: 0 after a

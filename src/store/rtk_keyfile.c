@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/rtk_err.h"
@@ -59,4 +60,53 @@ int rtk_keyfile_load(const char *dir, const char *name, uint8_t *key, size_t len
     int rc = read_all(fd, key, len);
     close(fd);
     return rc;
+}
+
+int rtk_keyfile_text(const char *dir, const char *name, const char *value, char *out, size_t cap,
+                     size_t *len)
+{
+    char path[4096], tmp[4200];
+    if (cap == 0 || snprintf(path, sizeof(path), "%s/%s.pem", dir, name) >= (int)sizeof(path))
+        return RTK_EINVAL;
+    if (value != NULL && access(path, F_OK) != 0) {
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        unlink(tmp);
+        int w = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (w < 0)
+            return -errno;
+        size_t n = strlen(value);
+        ssize_t wr = write(w, value, n);
+        int rc = (wr == (ssize_t)n && fsync(w) == 0) ? 0 : (wr < 0 ? -errno : RTK_EINVAL);
+        close(w);
+        if (rc == 0 && link(tmp, path) != 0 && errno != EEXIST)
+            rc = -errno;
+        unlink(tmp);
+        if (rc != 0)
+            return rc;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(fd, out + got, cap - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int rc = -errno;
+            close(fd);
+            return rc;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+        if (got == cap - 1) {
+            close(fd);
+            return RTK_EINVAL;
+        }
+    }
+    close(fd);
+    out[got] = '\0';
+    *len = got;
+    return 0;
 }

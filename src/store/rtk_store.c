@@ -962,3 +962,148 @@ void rtk_store_polls_load(rtk_store *st, const char *session_id, rtk_store_cb cb
     rtk_store__ptext(op, c, session_id);
     submit(op);
 }
+
+void rtk_store_key_text(rtk_store *st, const char *name, const char *value, rtk_store_cb cb,
+                        void *arg)
+{
+    rtk_store_op *op = op_new(st, cb, arg);
+    op->key_name = arena_copy(op, name, strlen(name));
+    op->key_text = 1;
+    rtk_store_stmt_call *c;
+    if (value != NULL) {
+        c = rtk_store__stmt(op, RTK_Q_KEY_INSERT);
+        rtk_store__ptext(op, c, name);
+        rtk_store__ptext(op, c, value);
+    }
+    c = rtk_store__stmt(op, RTK_Q_KEY_GET);
+    rtk_store__ptext(op, c, name);
+    submit(op);
+}
+
+/* ---- webhooks ---- */
+
+void rtk_store_webhook_put(rtk_store *st, const char *app_id, const rtk_store_webhook *w,
+                           int insert, rtk_store_cb cb, void *arg)
+{
+    OP1(insert ? RTK_Q_HOOK_INSERT : RTK_Q_HOOK_UPDATE);
+    rtk_store__ptext(op, c, w->id);
+    rtk_store__ptext(op, c, app_id);
+    rtk_store__ptext(op, c, w->name);
+    rtk_store__ptext(op, c, w->url);
+    rtk_store__ptext(op, c, w->events);
+    rtk_store__pint(c, w->enabled ? 1 : 0);
+    if (insert)
+        rtk_store__pint(c, w->created_ms);
+    rtk_store__pint(c, w->updated_ms);
+    submit(op);
+}
+
+void rtk_store_webhook_get(rtk_store *st, const char *app_id, const char *id, rtk_store_cb cb,
+                           void *arg)
+{
+    OP1(RTK_Q_HOOK_GET);
+    rtk_store__ptext(op, c, id);
+    rtk_store__ptext(op, c, app_id);
+    submit(op);
+}
+
+void rtk_store_webhook_list(rtk_store *st, const char *app_id, rtk_store_cb cb, void *arg)
+{
+    OP1(RTK_Q_HOOK_LIST);
+    rtk_store__ptext(op, c, app_id);
+    submit(op);
+}
+
+void rtk_store_webhook_delete(rtk_store *st, const char *app_id, const char *id, rtk_store_cb cb,
+                              void *arg)
+{
+    static const int ids[] = {RTK_Q_HOOK_GET, RTK_Q_HOOK_DROP, RTK_Q_HOOK_DELETE};
+    rtk_store_op *op = op_new(st, cb, arg);
+    for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
+        rtk_store_stmt_call *c = rtk_store__stmt(op, ids[k]);
+        rtk_store__ptext(op, c, id);
+        rtk_store__ptext(op, c, app_id);
+    }
+    submit(op);
+}
+
+void rtk_store_hook_enqueue(rtk_store *st, const char *app_id, const char *meeting_id,
+                            const char *event, const char *body, int64_t now_ms, rtk_store_cb cb,
+                            void *arg)
+{
+    /* The events column is a JSON array of validated names, none of which holds a LIKE
+     * wildcard or a quote, so the quoted name matches exactly one element. */
+    char pat[96];
+    snprintf(pat, sizeof(pat), "%%\"%s\"%%", event);
+    OP1(RTK_Q_HOOK_ENQUEUE);
+    rtk_store__ptext(op, c, app_id);
+    rtk_store__ptext(op, c, meeting_id);
+    rtk_store__ptext(op, c, event);
+    rtk_store__ptext(op, c, body);
+    rtk_store__pint(c, now_ms);
+    rtk_store__ptext(op, c, pat);
+    submit(op);
+}
+
+void rtk_store_hook_due(rtk_store *st, int64_t now_ms, int64_t limit, rtk_store_cb cb, void *arg)
+{
+    OP1(RTK_Q_HOOK_DUE);
+    rtk_store__pint(c, now_ms);
+    rtk_store__pint(c, limit);
+    submit(op);
+}
+
+void rtk_store_hook_result(rtk_store *st, int64_t seq, const char *status, int code,
+                           const char *error, int64_t delivered_ms, int64_t next_ms,
+                           rtk_store_cb cb, void *arg)
+{
+    OP1(RTK_Q_HOOK_RESULT);
+    rtk_store__pint(c, seq);
+    rtk_store__ptext(op, c, status);
+    if (code > 0)
+        rtk_store__pint(c, code);
+    else
+        rtk_store__pnull(c);
+    rtk_store__ptext(op, c, error);
+    if (delivered_ms > 0)
+        rtk_store__pint(c, delivered_ms);
+    else
+        rtk_store__pnull(c);
+    if (next_ms > 0)
+        rtk_store__pint(c, next_ms);
+    else
+        rtk_store__pnull(c);
+    submit(op);
+}
+
+void rtk_store_hook_deliveries(rtk_store *st, const char *app_id, const char *webhook_id,
+                               rtk_store_page page, rtk_store_cb cb, void *arg)
+{
+    rtk_store_op *op = op_new(st, cb, arg);
+    rtk_store_stmt_call *c = rtk_store__stmt(op, RTK_Q_HOOK_GET);
+    rtk_store__ptext(op, c, webhook_id);
+    rtk_store__ptext(op, c, app_id);
+    c = rtk_store__stmt(op, RTK_Q_HOOK_DCOUNT);
+    rtk_store__ptext(op, c, webhook_id);
+    c = rtk_store__stmt(op, RTK_Q_HOOK_DLIST);
+    rtk_store__ptext(op, c, webhook_id);
+    rtk_store__pint(c, page.limit);
+    rtk_store__pint(c, page.offset);
+    submit(op);
+}
+
+void rtk_store_hook_retry(rtk_store *st, const char *app_id, const char *webhook_id, const char *id,
+                          int64_t now_ms, rtk_store_cb cb, void *arg)
+{
+    rtk_store_op *op = op_new(st, cb, arg);
+    rtk_store_stmt_call *c = rtk_store__stmt(op, RTK_Q_HOOK_DSTATUS);
+    rtk_store__ptext(op, c, id);
+    rtk_store__ptext(op, c, webhook_id);
+    rtk_store__ptext(op, c, app_id);
+    c = rtk_store__stmt(op, RTK_Q_HOOK_RETRY);
+    rtk_store__ptext(op, c, id);
+    rtk_store__ptext(op, c, webhook_id);
+    rtk_store__ptext(op, c, app_id);
+    rtk_store__pint(c, now_ms);
+    submit(op);
+}

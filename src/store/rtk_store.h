@@ -123,6 +123,14 @@ void rtk_store_url_redacted(const char *url, char *out, size_t cap);
  * node wins, then a read). One set: (value) as 2*|len| hex characters. */
 void rtk_store_key(rtk_store *st, const char *name, size_t len, rtk_store_cb cb, void *arg);
 
+/* A text secret called |name| (the webhook signing keys, PEM): stores |value| unless one is
+ * stored already, then reads what is stored; with |value| NULL only reads (RTK_ENOTFOUND when
+ * there is none). SQLite keeps it in the data folder (DIR/NAME.pem, mode 0600, created once
+ * with link(2), so a racing second writer loses), PostgreSQL in the keys table. The last
+ * set is (value). */
+void rtk_store_key_text(rtk_store *st, const char *name, const char *value, rtk_store_cb cb,
+                        void *arg);
+
 /* For start-up and the command line: rtk_store_keep is a callback that keeps a copy of the
  * result in the rtk_store_kept given as its argument, to read after rtk_store_wait. */
 typedef struct rtk_store_kept {
@@ -362,5 +370,67 @@ void rtk_store_vote(rtk_store *st, const char *poll_id, const char *participant_
 /* Sets: [0] (id, question, options_json, anonymous, hide_votes, created_by, created_ms)
  * oldest first; [1] (poll_id, participant_id, option, name, voted_ms) in the order cast. */
 void rtk_store_polls_load(rtk_store *st, const char *session_id, rtk_store_cb cb, void *arg);
+
+/* --- webhooks and their outbox (WEBHOOKS.md) ----------------------------------------------- */
+
+typedef struct rtk_store_webhook {
+    const char *id;
+    const char *name;
+    const char *url;
+    const char *events; /* JSON array of event names, as the API wrote it */
+    int enabled;
+    int64_t created_ms;
+    int64_t updated_ms;
+} rtk_store_webhook;
+
+/* Columns of a webhook row in results, in this order. */
+enum {
+    RTK_STORE_HOOK_ID = 0,
+    RTK_STORE_HOOK_NAME,
+    RTK_STORE_HOOK_URL,
+    RTK_STORE_HOOK_EVENTS,
+    RTK_STORE_HOOK_ENABLED,
+    RTK_STORE_HOOK_CREATED,
+    RTK_STORE_HOOK_UPDATED,
+    RTK_STORE_HOOK_COLS
+};
+
+/* Insert, or update (name, url, events, enabled, updated_ms of webhook w->id; RTK_ENOTFOUND
+ * when the app has no such webhook). */
+void rtk_store_webhook_put(rtk_store *st, const char *app_id, const rtk_store_webhook *w,
+                           int insert, rtk_store_cb cb, void *arg);
+/* One set: a webhook row; RTK_ENOTFOUND. */
+void rtk_store_webhook_get(rtk_store *st, const char *app_id, const char *id, rtk_store_cb cb,
+                           void *arg);
+/* One set: every webhook row of |app_id|, oldest first. */
+void rtk_store_webhook_list(rtk_store *st, const char *app_id, rtk_store_cb cb, void *arg);
+/* Sets: [0] the webhook row (RTK_ENOTFOUND when there is none), [1] none (its pending
+ * deliveries become dropped), [2] none (the row deleted). */
+void rtk_store_webhook_delete(rtk_store *st, const char *app_id, const char *id, rtk_store_cb cb,
+                              void *arg);
+
+/* The outbox: writes, in the turn's batch, one pending delivery of |body| (the event's JSON
+ * text) for each enabled webhook of |app_id| subscribed to |event|, due at |now_ms|. */
+void rtk_store_hook_enqueue(rtk_store *st, const char *app_id, const char *meeting_id,
+                            const char *event, const char *body, int64_t now_ms, rtk_store_cb cb,
+                            void *arg);
+/* Deliveries due at |now_ms|, each the oldest pending one of its webhook and meeting, oldest
+ * first, at most |limit|. One set: (seq, id, webhook_id, url, body, attempts, created_ms). */
+void rtk_store_hook_due(rtk_store *st, int64_t now_ms, int64_t limit, rtk_store_cb cb, void *arg);
+/* Records an attempt of the pending delivery |seq|: its new |status| ("pending", "delivered",
+ * "failed"), the answer's |code| (0: none), |error| (NULL: none), |delivered_ms| (0: not) and
+ * |next_ms| (0: none). */
+void rtk_store_hook_result(rtk_store *st, int64_t seq, const char *status, int code,
+                           const char *error, int64_t delivered_ms, int64_t next_ms,
+                           rtk_store_cb cb, void *arg);
+/* Sets: [0] the webhook row (RTK_ENOTFOUND), [1] (count), [2] (id, event, status, attempts,
+ * last_status_code, last_error, created_ms, delivered_ms, next_attempt_ms) newest first. */
+void rtk_store_hook_deliveries(rtk_store *st, const char *app_id, const char *webhook_id,
+                               rtk_store_page page, rtk_store_cb cb, void *arg);
+/* Queues failed delivery |id| of webhook |webhook_id| again, due at |now_ms|. Sets: [0]
+ * (status) of the delivery before (no row: no such delivery), [1] none; res->changes 0 when
+ * it was not failed. */
+void rtk_store_hook_retry(rtk_store *st, const char *app_id, const char *webhook_id, const char *id,
+                          int64_t now_ms, rtk_store_cb cb, void *arg);
 
 #endif

@@ -82,6 +82,19 @@ enum rtk_store_stmt {
     RTK_Q_PRESET_EXISTS,   /* presets of the app named $2 (0 or 1) */
     RTK_Q_SESSION_DAYS,    /* ENDED sessions started in a range, per UTC day */
     RTK_Q_SESSION_LIVE_IN, /* LIVE sessions started in a range */
+    RTK_Q_HOOK_INSERT,
+    RTK_Q_HOOK_UPDATE,
+    RTK_Q_HOOK_GET,
+    RTK_Q_HOOK_LIST,
+    RTK_Q_HOOK_DELETE,
+    RTK_Q_HOOK_DROP,    /* a webhook's pending deliveries become dropped */
+    RTK_Q_HOOK_ENQUEUE, /* the outbox: one delivery per subscribed, enabled webhook */
+    RTK_Q_HOOK_DUE,     /* deliveries due, each the oldest pending of its chain */
+    RTK_Q_HOOK_RESULT,  /* an attempt's outcome */
+    RTK_Q_HOOK_DCOUNT,  /* deliveries of a webhook */
+    RTK_Q_HOOK_DLIST,   /* a page of them, newest first */
+    RTK_Q_HOOK_DSTATUS, /* one delivery's status */
+    RTK_Q_HOOK_RETRY,   /* a failed delivery queued again */
     RTK_Q_COUNT
 };
 
@@ -163,6 +176,7 @@ typedef struct rtk_store_op {
     rtk_store_chunk *arena;
     const char *key_name; /* RTK_Q_KEY_*: the key's name, for the SQLite file backend */
     size_t key_len;
+    int key_text; /* rtk_store_key_text: a text value (DIR/NAME.pem for SQLite) */
 } rtk_store_op;
 
 /* The backend interface. Every function runs on the loop thread. */

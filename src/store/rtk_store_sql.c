@@ -47,6 +47,29 @@
     " (SELECT 1 FROM participants p JOIN meetings m ON m.id=p.meeting_id WHERE m.app_id=$2 AND"    \
     " p.preset_name=presets.name)"
 
+#define HOOK_COLS "id, name, url, events, enabled, created_at, updated_at"
+#define DELIVERY_COLS                                                                              \
+    "id, event, status, attempts, last_status_code, last_error, created_at, delivered_at,"         \
+    " next_attempt_at"
+/* A version 4 UUID made by the database, one per row. */
+#define UUID_SQLITE                                                                                \
+    "lower(hex(randomblob(4))||'-'||hex(randomblob(2))||'-4'||substr(hex(randomblob(2)),2)"        \
+    "||'-'||substr('89ab',1+(abs(random())%4),1)||substr(hex(randomblob(2)),2)||'-'||"             \
+    "hex(randomblob(6)))"
+#define UUID_PG "CAST(gen_random_uuid() AS TEXT)"
+#define HOOK_ENQUEUE(UUID)                                                                         \
+    "INSERT INTO webhook_deliveries(id,webhook_id,meeting_id,event,body,status,attempts,"          \
+    "created_at,next_attempt_at) SELECT " UUID ", id, $2, $3, $4, 'pending', 0, $5, $5 FROM"       \
+    " webhooks WHERE app_id=$1 AND enabled=1 AND events LIKE $6 ORDER BY created_at, id"
+/* A delivery is due when its time has come and no earlier delivery of the same webhook and
+ * meeting is still pending (in order per meeting and webhook, WEBHOOKS.md promise 4). */
+#define HOOK_DUE                                                                                   \
+    "SELECT d.seq, d.id, d.webhook_id, w.url, d.body, d.attempts, d.created_at FROM"               \
+    " webhook_deliveries d JOIN webhooks w ON w.id=d.webhook_id WHERE d.status='pending' AND"      \
+    " w.enabled=1 AND d.next_attempt_at<=$1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"    \
+    " WHERE e.webhook_id=d.webhook_id AND e.meeting_id=d.meeting_id AND e.status='pending' AND"    \
+    " e.seq<d.seq) ORDER BY d.seq LIMIT $2"
+
 const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
     [RTK_Q_ACCOUNT_INSERT] = {NULL,
                               "INSERT INTO accounts(id,name,dev,created_at)"
@@ -275,6 +298,48 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                                "SELECT " SESSION_COLS " FROM sessions WHERE app_id=$1 AND"
                                " status='LIVE' AND started_at>=$2 AND started_at<$3",
                                0},
+    [RTK_Q_HOOK_INSERT] = {NULL,
+                           "INSERT INTO webhooks(id,app_id,name,url,events,enabled,created_at,"
+                           "updated_at) VALUES($1,$2,$3,$4,$5,$6,$7,$8)",
+                           RTK_QF_WRITE},
+    [RTK_Q_HOOK_UPDATE] = {NULL,
+                           "UPDATE webhooks SET name=$3, url=$4, events=$5, enabled=$6,"
+                           " updated_at=$7 WHERE id=$1 AND app_id=$2",
+                           RTK_QF_WRITE | RTK_QF_NEED_CHANGE},
+    [RTK_Q_HOOK_GET] = {NULL, "SELECT " HOOK_COLS " FROM webhooks WHERE id=$1 AND app_id=$2",
+                        RTK_QF_NEED_ROW},
+    [RTK_Q_HOOK_LIST] = {NULL,
+                         "SELECT " HOOK_COLS " FROM webhooks WHERE app_id=$1"
+                         " ORDER BY created_at, id",
+                         0},
+    [RTK_Q_HOOK_DELETE] = {NULL, "DELETE FROM webhooks WHERE id=$1 AND app_id=$2",
+                           RTK_QF_WRITE | RTK_QF_NEED_CHANGE},
+    [RTK_Q_HOOK_DROP] = {NULL,
+                         "UPDATE webhook_deliveries SET status='dropped', next_attempt_at=NULL"
+                         " WHERE webhook_id=$1 AND status='pending' AND EXISTS (SELECT 1 FROM"
+                         " webhooks WHERE id=$1 AND app_id=$2)",
+                         RTK_QF_WRITE},
+    [RTK_Q_HOOK_ENQUEUE] = {HOOK_ENQUEUE(UUID_SQLITE), HOOK_ENQUEUE(UUID_PG), RTK_QF_WRITE},
+    [RTK_Q_HOOK_DUE] = {NULL, HOOK_DUE, 0},
+    [RTK_Q_HOOK_RESULT] = {NULL,
+                           "UPDATE webhook_deliveries SET status=$2, attempts=attempts+1,"
+                           " last_status_code=$3, last_error=$4, delivered_at=$5,"
+                           " next_attempt_at=$6 WHERE seq=$1 AND status='pending'",
+                           RTK_QF_WRITE},
+    [RTK_Q_HOOK_DCOUNT] = {NULL, "SELECT count(*) FROM webhook_deliveries WHERE webhook_id=$1", 0},
+    [RTK_Q_HOOK_DLIST] = {NULL,
+                          "SELECT " DELIVERY_COLS " FROM webhook_deliveries WHERE webhook_id=$1"
+                          " ORDER BY seq DESC LIMIT $2 OFFSET $3",
+                          0},
+    [RTK_Q_HOOK_DSTATUS] = {NULL,
+                            "SELECT status FROM webhook_deliveries WHERE id=$1 AND webhook_id=$2"
+                            " AND EXISTS (SELECT 1 FROM webhooks WHERE id=$2 AND app_id=$3)",
+                            0},
+    [RTK_Q_HOOK_RETRY] = {NULL,
+                          "UPDATE webhook_deliveries SET status='pending', next_attempt_at=$4"
+                          " WHERE id=$1 AND webhook_id=$2 AND status='failed' AND EXISTS"
+                          " (SELECT 1 FROM webhooks WHERE id=$2 AND app_id=$3)",
+                          RTK_QF_WRITE},
 };
 
 #define PRESETS_TABLE(INT)                                                                         \
@@ -284,6 +349,23 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
     "  permissions TEXT NOT NULL, ui TEXT NOT NULL, UNIQUE(app_id, name));"                        \
     "CREATE INDEX presets_by_app ON presets(app_id, created_at);"                                  \
     "ALTER TABLE participants ADD COLUMN preset_name TEXT;"
+/* Webhooks and their outbox (WEBHOOKS.md): one row per delivery, ordered by seq. */
+#define WEBHOOKS_TABLES(INT, SEQ)                                                                  \
+    "CREATE TABLE webhooks("                                                                       \
+    "  id TEXT PRIMARY KEY, app_id TEXT NOT NULL REFERENCES apps(id), name TEXT NOT NULL,"         \
+    "  url TEXT NOT NULL, events TEXT NOT NULL, enabled INTEGER NOT NULL,"                         \
+    "  created_at " INT " NOT NULL, updated_at " INT " NOT NULL);"                                 \
+    "CREATE INDEX webhooks_by_app ON webhooks(app_id, created_at);"                                \
+    "CREATE TABLE webhook_deliveries("                                                             \
+    "  seq " SEQ ", id TEXT NOT NULL UNIQUE, webhook_id TEXT NOT NULL,"                            \
+    "  meeting_id TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,"   \
+    "  attempts INTEGER NOT NULL, last_status_code INTEGER, last_error TEXT,"                      \
+    "  created_at " INT " NOT NULL, delivered_at " INT ", next_attempt_at " INT ");"               \
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(status, next_attempt_at)"           \
+    "  WHERE status='pending';"                                                                    \
+    "CREATE INDEX webhook_deliveries_chain ON webhook_deliveries(webhook_id, meeting_id, seq)"     \
+    "  WHERE status='pending';"                                                                    \
+    "CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(webhook_id, seq);"
 #define PRESETS_INDEX                                                                              \
     "CREATE INDEX participants_by_preset ON participants(preset_name, meeting_id);"
 
@@ -346,6 +428,9 @@ const char *const rtk_store__sqlite_migrations[] = {
      * (rtk_store__presets_sql). */
     PRESETS_TABLE("INTEGER") "UPDATE participants SET preset_name=json_extract(doc,"
                              "'$.preset_name');" PRESETS_INDEX,
+
+    /* 5: webhooks and the outbox of their deliveries. */
+    WEBHOOKS_TABLES("INTEGER", "INTEGER PRIMARY KEY AUTOINCREMENT"),
 };
 const int rtk_store__sqlite_nmigrations =
     (int)(sizeof(rtk_store__sqlite_migrations) / sizeof(rtk_store__sqlite_migrations[0]));
@@ -411,6 +496,9 @@ const char *const rtk_store__pg_migrations[] = {
     /* 2: presets (as SQLite's 4). */
     PRESETS_TABLE("BIGINT") "UPDATE participants SET preset_name=CAST(doc AS jsonb)->>"
                             "'preset_name';" PRESETS_INDEX,
+
+    /* 3: webhooks (as SQLite's 5). */
+    WEBHOOKS_TABLES("BIGINT", "BIGSERIAL PRIMARY KEY"),
 };
 const int rtk_store__pg_nmigrations =
     (int)(sizeof(rtk_store__pg_migrations) / sizeof(rtk_store__pg_migrations[0]));
@@ -451,12 +539,7 @@ static void put_literal(text *t, const char *s)
 
 void rtk_store__presets_sql(int pg, int64_t now_ms, char **seed, char **count, char **map)
 {
-    /* A version 4 UUID made by the database, one per row. */
-    static const char uuid_sqlite[] =
-        "lower(hex(randomblob(4))||'-'||hex(randomblob(2))||'-4'||substr(hex(randomblob(2)),2)"
-        "||'-'||substr('89ab',1+(abs(random())%4),1)||substr(hex(randomblob(2)),2)||'-'||"
-        "hex(randomblob(6)))";
-    static const char uuid_pg[] = "CAST(gen_random_uuid() AS TEXT)";
+    static const char uuid_sqlite[] = UUID_SQLITE, uuid_pg[] = UUID_PG;
     char now[24];
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
     text t = {0};

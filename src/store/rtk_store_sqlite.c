@@ -8,6 +8,7 @@
  * the loop thread commits by itself (docs/design.md). When a statement fails in a way that
  * makes SQLite roll the transaction back (disk full, I/O error), every write of the batch so
  * far is lost: they complete with RTK_EUNAVAIL, and nothing of them is acknowledged. */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,9 +190,40 @@ static void run_key(rtk_store *st, rtk_store_op *op)
     rtk_store__done(op, 0);
 }
 
+/* Text keys too: DIR/NAME.pem. */
+static void run_key_text(rtk_store *st, rtk_store_op *op)
+{
+    sq *s = state(st);
+    const char *value = op->stmts[0].id == RTK_Q_KEY_INSERT ? op->stmts[0].params[1].s : NULL;
+    char *buf = rtk_xmalloc(16384);
+    size_t len = 0;
+    int rc = rtk_keyfile_text(s->dir, op->key_name, value, buf, 16384, &len);
+    if (rc != 0) {
+        free(buf);
+        if (rc == -ENOENT && value == NULL) {
+            rtk_store__done(op, RTK_ENOTFOUND);
+            return;
+        }
+        rtk_store__log(st, "cannot load %s/%s.pem: %s", s->dir, op->key_name, rtk_strerror(rc));
+        rtk_store__done(op, RTK_EDB);
+        return;
+    }
+    int set = op->nstmts - 1;
+    for (int i = 0; i < set; i++)
+        rtk_store__set_begin(op, i, 0);
+    rtk_store__set_begin(op, set, 1);
+    rtk_store__cell_text(op, rtk_store__row_add(op, set), buf, len);
+    free(buf);
+    rtk_store__done(op, 0);
+}
+
 static void sq_submit(rtk_store *st, rtk_store_op *op)
 {
     sq *s = state(st);
+    if (op->key_text) {
+        run_key_text(st, op);
+        return;
+    }
     if (op->nstmts > 0 && op->stmts[0].id == RTK_Q_KEY_INSERT) {
         run_key(st, op);
         return;

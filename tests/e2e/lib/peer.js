@@ -488,7 +488,7 @@ export async function eventually(fn, { ms = 3000, every = 50 } = {}) {
 
 /**
  * A server with one account, API token and app, plus helpers. opts.heartbeatMs adds
- * --heartbeat-ms; opts.dataDir reuses a data folder. f.stop() stops the server (asserting exit
+ * --heartbeat-ms, opts.args more serve flags; opts.dataDir reuses a data folder. f.stop() stops the server (asserting exit
  * 0) and removes the data folder; f.restart({kill}) restarts on the same folder (SIGTERM, or
  * SIGKILL when kill is true).
  */
@@ -497,7 +497,8 @@ export async function liveFixture(opts = {}) {
     const accountId = await createAccount(dataDir, 'live');
     const token = await createToken(dataDir, accountId, 'live-token');
     const serveArgs = () => ['serve', '--listen', '127.0.0.1:0', '--data', dataDir,
-        ...(opts.heartbeatMs ? ['--heartbeat-ms', String(opts.heartbeatMs)] : [])];
+        ...(opts.heartbeatMs ? ['--heartbeat-ms', String(opts.heartbeatMs)] : []),
+        ...(opts.args || [])];
     const f = {
         dataDir,
         accountId,
