@@ -319,6 +319,7 @@ async function createPreset(form) {
         return;
     }
     form.reset();
+    form.closest('details').open = false;
     await loadPresets();
     await editPreset(r.data.id);
 }

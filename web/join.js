@@ -516,7 +516,7 @@ function renderWaiting() {
             el('div', { class: 'person' },
                 el('strong', { text: who }),
                 el('span', { class: 'muted small', text: ` waiting since ${fmtTime(p.waiting_since)}` })),
-            el('button', {
+            el('div', { class: 'acts' }, el('button', {
                 type: 'button',
                 class: 'small',
                 disabled: !live,
@@ -529,7 +529,7 @@ function renderWaiting() {
                 disabled: !live,
                 'aria-label': `Refuse ${who}`,
                 on: { click: (ev) => act('waiting.refuse', 'refuse', [p], ev.currentTarget) },
-            }, 'Refuse'));
+            }, 'Refuse')));
     }), $('waiting-h'));
     $('no-waiting').hidden = list.length > 0;
 }
