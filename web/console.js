@@ -238,13 +238,14 @@ function renderPresets() {
         el('div', { class: 'person' },
             el('strong', { text: p.name }),
             DEFAULT_PRESETS.includes(p.name) ? el('span', { class: 'muted small', text: ' default' }) : null),
-        el('button', {
-            type: 'button',
-            class: 'ghost small',
-            'aria-label': `Edit ${p.name}`,
-            on: { click: () => editPreset(p.id) },
-        }, 'Edit'),
-        confirmButton('Delete', 'Confirm delete', 'ghost danger small', () => deletePreset(p)))));
+        el('div', { class: 'acts' },
+            el('button', {
+                type: 'button',
+                class: 'ghost small',
+                'aria-label': `Edit ${p.name}`,
+                on: { click: () => editPreset(p.id) },
+            }, 'Edit'),
+            confirmButton('Delete', 'Confirm delete', 'ghost danger small', () => deletePreset(p))))));
     if (list.length === 0) $('presets').append(el('li', { class: 'muted', text: 'No presets: create one below.' }));
     /* New presets start from one of the four defaults the app still has. */
     fill($('preset-base'), list.filter((p) => DEFAULT_PRESETS.includes(p.name))

@@ -132,7 +132,7 @@ test('a host starts a poll that shows on a participant page, and ends the sessio
 });
 
 test('a host admits one waiting participant and refuses another', { skip }, async () => {
-    const m = await f.meeting({ title: 'Waiting room' });
+    const m = await f.meeting({ title: 'Weekly review' });
     const hostPart = await f.participant(m.id, 'hana', { preset_name: 'group_call_host', name: 'Hana' });
     const host = await openJoin(hostPart);
     await joined(host);
@@ -161,6 +161,7 @@ test('a host admits one waiting participant and refuses another', { skip }, asyn
         await person(host, 'Bob').waitFor();
         await host.page.locator('#poll-question').fill('Lunch order?');
         await host.page.locator('#poll-options').fill('Pizza\nSushi');
+        await host.page.locator('#poll-options').blur();
         const dir = path.join(REPO, 'docs', 'img');
         await mkdir(dir, { recursive: true });
         await host.page.screenshot({ path: path.join(dir, 'join.png'), fullPage: true });
