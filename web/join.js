@@ -262,7 +262,7 @@ function onError(msg) {
     const ref = typeof msg.ref === 'string' ? msg.ref : '';
     if (ref.startsWith('newpoll:')) {
         const words = {
-            invalid_message: `The poll was not started: ${msg.message || 'a field is not valid'}.`,
+            invalid_message: `The poll was not started: ${(msg.message || 'a field is not valid').replace(/\.$/, '')}.`,
             forbidden: 'Your role cannot start polls.',
             unavailable: 'The server could not store the poll just now, so it was not started. Try again.',
             rate_limited: HOST_WORDS.rate_limited,
