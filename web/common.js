@@ -45,6 +45,35 @@ export function say(node, text, kind = 'info') {
     node.dataset.kind = kind;
 }
 
+/* A button that asks to be pressed twice (within 5 s) before it acts. */
+export function confirmButton(label, confirmLabel, cls, action) {
+    const b = el('button', { type: 'button', class: cls }, label);
+    let armed = null;
+    b.addEventListener('click', async () => {
+        if (!armed) {
+            b.textContent = confirmLabel;
+            b.classList.add('armed');
+            armed = setTimeout(() => {
+                armed = null;
+                b.textContent = label;
+                b.classList.remove('armed');
+            }, 5000);
+            return;
+        }
+        clearTimeout(armed);
+        armed = null;
+        b.disabled = true;
+        try {
+            await action();
+        } finally {
+            b.disabled = false;
+            b.textContent = label;
+            b.classList.remove('armed');
+        }
+    });
+    return b;
+}
+
 /* Fractional minutes as "12.3". */
 export function fmtMinutes(m) {
     if (typeof m !== 'number' || !Number.isFinite(m)) return '–';

@@ -9,7 +9,7 @@
 // of 250 requests per 10 s per token. Lists are redrawn only when their data changed, so the
 // keyboard focus on a button survives the refresh.
 
-import { $, el, fill, fmtMinutes, fmtTime, plural, pollBadges, pollOptions, say } from './common.js';
+import { $, confirmButton, el, fill, fmtMinutes, fmtTime, plural, pollBadges, pollOptions, say } from './common.js';
 
 const CREDS_KEY = 'rtkd.console';
 const REFRESH_MS = 1000;
@@ -83,35 +83,6 @@ function changed(name, data) {
     if (S.sigs[name] === sig) return false;
     S.sigs[name] = sig;
     return true;
-}
-
-/* A button that asks to be pressed twice (within 5 s) before it acts. */
-function confirmButton(label, confirmLabel, cls, action) {
-    const b = el('button', { type: 'button', class: cls }, label);
-    let armed = null;
-    b.addEventListener('click', async () => {
-        if (!armed) {
-            b.textContent = confirmLabel;
-            b.classList.add('armed');
-            armed = setTimeout(() => {
-                armed = null;
-                b.textContent = label;
-                b.classList.remove('armed');
-            }, 5000);
-            return;
-        }
-        clearTimeout(armed);
-        armed = null;
-        b.disabled = true;
-        try {
-            await action();
-        } finally {
-            b.disabled = false;
-            b.textContent = label;
-            b.classList.remove('armed');
-        }
-    });
-    return b;
 }
 
 /* ---- hash: #app=…&meeting=… ---- */
@@ -190,7 +161,8 @@ async function selectApp(appId, meetingId) {
     $('app-select').value = appId;
     $('meeting-form').querySelector('button').disabled = false;
     closeMeeting();
-    await loadMeetings();
+    closePresetEditor();
+    await Promise.all([loadMeetings(), loadPresets()]);
     if (meetingId) await openMeeting(meetingId);
     writeHash();
 }
@@ -222,6 +194,148 @@ async function createMeeting(title) {
     toast(`Meeting “${title}” created.`);
     await loadMeetings();
     await openMeeting(r.data.id);
+}
+
+/* ---- presets ---- */
+
+const DEFAULT_PRESETS = ['group_call_host', 'group_call_participant', 'webinar_presenter', 'webinar_viewer'];
+
+function getPath(obj, path) {
+    let v = obj;
+    for (const k of path.split('.')) v = v?.[k];
+    return v;
+}
+
+function setPath(obj, path, value) {
+    const keys = path.split('.');
+    let o = obj;
+    for (const k of keys.slice(0, -1)) o = o[k] ??= {};
+    o[keys.at(-1)] = value;
+}
+
+async function loadPresets() {
+    const app = S.app;
+    const out = [];
+    for (let page = 1; page <= 20; page++) {
+        let r;
+        try {
+            r = await api('GET', P(`/presets?per_page=100&page_no=${page}`));
+        } catch (e) {
+            say($('presets-msg'), errorText(e), 'error');
+            return;
+        }
+        out.push(...r.data);
+        if (!r.paging || r.paging.end_offset >= r.paging.total_count) break;
+    }
+    if (app !== S.app) return;
+    S.presets = out;
+    renderPresets();
+}
+
+function renderPresets() {
+    const list = S.presets || [];
+    fill($('presets'), list.map((p) => el('li', { dataset: { presetId: p.id } },
+        el('div', { class: 'person' },
+            el('strong', { text: p.name }),
+            DEFAULT_PRESETS.includes(p.name) ? el('span', { class: 'muted small', text: ' default' }) : null),
+        el('div', { class: 'acts' },
+            el('button', {
+                type: 'button',
+                class: 'ghost small',
+                'aria-label': `Edit ${p.name}`,
+                on: { click: () => editPreset(p.id) },
+            }, 'Edit'),
+            confirmButton('Delete', 'Confirm delete', 'ghost danger small', () => deletePreset(p))))));
+    if (list.length === 0) $('presets').append(el('li', { class: 'muted', text: 'No presets: create one below.' }));
+    /* New presets start from one of the four defaults the app still has. */
+    fill($('preset-base'), list.filter((p) => DEFAULT_PRESETS.includes(p.name))
+        .map((p) => el('option', { value: p.id, text: p.name })));
+    /* The participant form offers the app's presets. */
+    const sel = $('p-preset');
+    const prev = sel.value;
+    fill(sel, list.map((p) => el('option', { value: p.name, text: p.name })));
+    const names = list.map((p) => p.name);
+    sel.value = names.includes(prev) ? prev
+        : names.includes('group_call_participant') ? 'group_call_participant' : (names[0] ?? '');
+}
+
+function closePresetEditor() {
+    S.editing = null;
+    $('preset-edit').hidden = true;
+}
+
+async function editPreset(id) {
+    say($('presets-msg'), '');
+    let r;
+    try {
+        r = await api('GET', P(`/presets/${id}`));
+    } catch (e) {
+        say($('presets-msg'), errorText(e), 'error');
+        return;
+    }
+    const p = r.data;
+    S.editing = p;
+    $('preset-edit-h').textContent = `Permissions of ${p.name}`;
+    for (const box of $('preset-edit').querySelectorAll('input[data-perm]')) {
+        box.checked = getPath(p.permissions, box.dataset.perm) === true;
+    }
+    $('perm-waiting_room_type').value = p.permissions?.waiting_room_type || 'SKIP';
+    $('preset-edit').hidden = false;
+    $('perm-polls-can_view').focus();
+}
+
+/* PATCH merges objects field by field: only the enforced permissions are sent. */
+async function savePreset() {
+    const p = S.editing;
+    if (!p) return;
+    const permissions = {};
+    for (const box of $('preset-edit').querySelectorAll('input[data-perm]')) {
+        setPath(permissions, box.dataset.perm, box.checked);
+    }
+    permissions.waiting_room_type = $('perm-waiting_room_type').value;
+    say($('presets-msg'), '');
+    try {
+        const r = await api('PATCH', P(`/presets/${p.id}`), { permissions });
+        S.editing = r.data;
+        toast(`Permissions of “${r.data.name}” saved: they apply from each participant's next join.`);
+    } catch (e) {
+        say($('presets-msg'), errorText(e), 'error');
+        return;
+    }
+    await loadPresets();
+}
+
+async function createPreset(form) {
+    say($('presets-msg'), '');
+    const name = $('preset-name').value.trim();
+    let r;
+    try {
+        const base = (await api('GET', P(`/presets/${$('preset-base').value}`))).data;
+        r = await api('POST', P('/presets'), {
+            name, config: base.config, permissions: base.permissions, ui: base.ui,
+        });
+        toast(`Preset “${name}” created from ${base.name}.`);
+    } catch (e) {
+        say($('presets-msg'), errorText(e), 'error');
+        return;
+    }
+    form.reset();
+    form.closest('details').open = false;
+    await loadPresets();
+    await editPreset(r.data.id);
+}
+
+async function deletePreset(p) {
+    say($('presets-msg'), '');
+    try {
+        await api('DELETE', P(`/presets/${p.id}`));
+    } catch (e) {
+        say($('presets-msg'), errorText(e), 'error');
+        return;
+    }
+    toast(`Preset “${p.name}” deleted.`);
+    if (S.editing && S.editing.id === p.id) closePresetEditor();
+    await loadPresets();
 }
 
 /* ---- one meeting ---- */
@@ -624,6 +738,9 @@ function wire() {
         void form;
     });
     onSubmit('poll-form', (form) => createPoll(form));
+    onSubmit('preset-form', (form) => createPreset(form));
+    onSubmit('preset-edit', () => savePreset());
+    $('preset-edit-close').addEventListener('click', closePresetEditor);
     $('app-select').addEventListener('change', (ev) => selectApp(ev.target.value));
     $('signout').addEventListener('click', () => signOut('Signed out.'));
     const ka = confirmButton('Kick everyone', 'Confirm: kick everyone and end the session', 'danger', kickAll);

@@ -13,8 +13,14 @@
 // server restarting (retry), and a refusal is named (malformed or expired link, removed
 // participant, deleted meeting, kicked from this session, meeting inactive, too many
 // attempts), each with what to do; "Try again" is offered only where trying again can help.
+//
+// What the page offers follows the preset (hello's self.permissions, docs/protocol.md §3a):
+// the participant list (show_participant_list), Kick buttons and "End for everyone"
+// (kick_participant), the waiting room with Admit and Refuse (accept_waiting_requests), a
+// new-poll form (polls.can_create), vote buttons (polls.can_vote) and the polls themselves
+// (polls.can_view). A participant whose preset makes it wait is told so until it is admitted.
 
-import { $, el, fill, fmtMinutes, plural, pollBadges, pollOptions } from './common.js';
+import { $, confirmButton, el, fill, fmtMinutes, fmtTime, plural, pollBadges, pollOptions, say } from './common.js';
 
 const TOKEN_KEY = 'rtkd.join.token';
 const BACKOFF_MIN_MS = 1000;
@@ -35,7 +41,24 @@ const state = {
     pending: new Set(),  // poll ids with a vote in flight
     ended: false,        // a final state: no reconnect
     refSeq: 0,
+    people: new Map(),   // peer id -> listed peer (show_participant_list)
+    waiting: new Map(),  // peer id -> waiting peer (accept_waiting_requests)
+    acts: new Map(),     // ref of a host action in flight -> {action, names: {participant id: name}}
+    endedByMe: false,    // this page sent the kick_all that ended the session
 };
+
+/* One permission of the preset, by dotted path ("polls.can_vote"); undefined when absent. */
+function perm(path) {
+    let v = state.self?.permissions;
+    for (const k of path.split('.')) v = v?.[k];
+    return v;
+}
+
+/* Polls are viewable and votable unless the preset says otherwise (protocol 1 had no
+ * permissions at all); the host tools need an explicit true. */
+const canViewPolls = () => perm('polls.can_view') !== false;
+const canVote = () => perm('polls.can_vote') !== false;
+const allowed = (path) => perm(path) === true;
 
 /* Reads the token once, keeps it for this tab only, and takes it out of the address bar so
  * it is not left in the history, in bookmarks or on a shared screen. */
@@ -120,6 +143,10 @@ function onMessage(msg) {
             state.attempt = 0;
             state.self = msg.self;
             setConn('waiting', 'Waiting');
+            if (!state.session) $('title').textContent = 'Waiting room';
+            $('polls-box').hidden = true;
+            renderWho();
+            renderRole();
             notice('Waiting to be let in', 'The organiser will admit you to the meeting shortly.');
             break;
         }
@@ -127,12 +154,29 @@ function onMessage(msg) {
         state.attempt = 0;
         state.self = msg.self;
         state.polls = new Map((msg.polls || []).map((p) => [p.id, p]));
+        state.people = new Map((msg.participants || []).map((p) => [p.peer_id, p]));
+        state.waiting = new Map((msg.waiting || []).map((p) => [p.peer_id, p]));
+        state.acts.clear();
         setSession(msg.session);
         clearNotice();
         $('stats').classList.remove('stale');
+        $('polls-box').hidden = false;
         setConn('live', 'Connected');
+        if (msg.type === 'admitted') say($('page-msg'), 'You were let in.');
         renderWho();
+        renderRole();
         renderPolls();
+        break;
+    case 'participants.updated':
+        applyRoster(state.people, msg);
+        renderPeople();
+        break;
+    case 'waiting.updated':
+        applyRoster(state.waiting, msg);
+        renderWaiting();
+        break;
+    case 'done':
+        onDone(msg);
         break;
     case 'session.updated':
         setSession(msg.session);
@@ -179,6 +223,10 @@ function onPollDelta(msg) {
 }
 
 function onPoll(msg) {
+    if (msg.type === 'poll.created' && typeof msg.ref === 'string' && msg.ref.startsWith('newpoll:')) {
+        $('poll-form').reset();
+        say($('poll-form-msg'), `Poll started: ${msg.poll?.question ?? ''}`);
+    }
     if (msg.type === 'poll.voted' && !msg.poll) {
         const p = state.polls.get(msg.poll_id);
         state.pending.delete(msg.poll_id);
@@ -202,8 +250,34 @@ function onPoll(msg) {
     renderPoll(p);
 }
 
+/* What a host action's error means, in plain words. */
+const HOST_WORDS = {
+    forbidden: 'Your role does not allow that.',
+    not_found: 'That participant is not part of this meeting any more.',
+    unavailable: 'The server could not do that just now, so nothing changed. Try again in a moment.',
+    rate_limited: 'Too many messages at once: wait a moment and try again.',
+};
+
 function onError(msg) {
-    const pollId = msg.ref && msg.ref.startsWith('vote:') ? msg.ref.split(':')[1] : null;
+    const ref = typeof msg.ref === 'string' ? msg.ref : '';
+    if (ref.startsWith('newpoll:')) {
+        const words = {
+            invalid_message: `The poll was not started: ${(msg.message || 'a field is not valid').replace(/\.$/, '')}.`,
+            forbidden: 'Your role cannot start polls.',
+            unavailable: 'The server could not store the poll just now, so it was not started. Try again.',
+            rate_limited: HOST_WORDS.rate_limited,
+        };
+        say($('poll-form-msg'), words[msg.code] || `The poll was not started: ${msg.message || msg.code}`, 'error');
+        return;
+    }
+    if (state.acts.has(ref)) {
+        state.acts.delete(ref);
+        say($('host-msg'), HOST_WORDS[msg.code] || `The server said: ${msg.message || msg.code}`, 'error');
+        renderPeople();
+        renderWaiting();
+        return;
+    }
+    const pollId = ref.startsWith('vote:') ? ref.split(':')[1] : null;
     if (pollId) {
         state.pending.delete(pollId);
         const p = state.polls.get(pollId);
@@ -213,6 +287,8 @@ function onError(msg) {
         already_voted: 'You have already voted in this poll.',
         poll_not_found: 'That poll is no longer there.',
         invalid_option: 'That option is not part of the poll.',
+        forbidden: 'Your role cannot vote in polls.',
+        unavailable: 'Your vote could not be stored just now: try again.',
         rate_limited: 'Too many messages at once: wait a moment and try again.',
     };
     flash(words[msg.code] || `The server said: ${msg.message || msg.code}`);
@@ -269,17 +345,22 @@ function pollItem(p) {
     const voted = typeof p.my_vote === 'number';
     const pending = state.pending.has(p.id);
     const hidden = p.options.some((o) => o.count === null);
-    const canVote = !voted && state.helloed && !state.ended;
-    const actions = voted ? null : (i) => el('button', {
+    const mayVote = canVote();
+    const live = !voted && state.helloed && !state.ended;
+    const actions = voted || !mayVote ? null : (i) => el('button', {
         type: 'button',
         class: 'vote',
-        disabled: !canVote || pending,
+        disabled: !live || pending,
         on: { click: () => vote(p.id, i) },
     }, p.options[i].text);
     let summary;
     if (voted) {
         summary = `You voted for “${p.options[p.my_vote]?.text ?? '?'}”. ` +
             `${plural(p.total_votes ?? 0, 'vote', 'votes')} in all.`;
+    } else if (!mayVote) {
+        summary = hidden
+            ? 'The results are shown to those who have voted; your role does not vote.'
+            : `Your role sees the results but does not vote. ${plural(p.total_votes ?? 0, 'vote', 'votes')} so far.`;
     } else if (pending) {
         summary = 'Sending your vote…';
     } else if (hidden) {
@@ -308,8 +389,167 @@ function renderPoll(p) {
 }
 
 function renderPolls() {
+    if (!canViewPolls()) {
+        fill($('polls'));
+        $('no-polls').textContent = 'Polls are not shown for your role in this meeting.';
+        $('no-polls').hidden = false;
+        return;
+    }
+    $('no-polls').textContent = 'No polls yet. They appear here as soon as the organiser starts one.';
     fill($('polls'), [...state.polls.values()].map(pollItem));
     $('no-polls').hidden = state.polls.size > 0;
+}
+
+/* ---- what the preset allows: participant list, waiting room, host actions, new polls ---- */
+
+/* Shows the sections this participant's preset allows, while it is in the session. */
+function renderRole() {
+    const live = state.helloed && !state.ended;
+    const kick = allowed('kick_participant');
+    const accept = allowed('accept_waiting_requests');
+    $('host').hidden = !live || !(kick || accept);
+    $('host-kick-all').hidden = !kick;
+    $('waiting-room').hidden = !live || !accept;
+    $('people-box').hidden = !live || !allowed('show_participant_list');
+    $('new-poll').hidden = !live || !allowed('polls.can_create');
+    if (!live) say($('host-msg'), '');
+    renderPeople();
+    renderWaiting();
+}
+
+/* participants.updated / waiting.updated: joined is an upsert by peer id, left removes
+ * (a peer never seen is ignored). */
+function applyRoster(map, msg) {
+    for (const p of msg.joined || []) if (p && p.peer_id) map.set(p.peer_id, p);
+    for (const id of msg.left || []) map.delete(id);
+}
+
+const personName = (p) => p.name || p.custom_participant_id || p.participant_id;
+
+/* Refills LIST with ITEMS; a focused button inside comes back focused (same aria-label),
+ * or else the focus goes to the section's heading, so keyboard users keep their place. */
+function refill(list, items, heading) {
+    const had = list.contains(document.activeElement) ? document.activeElement.getAttribute('aria-label') : null;
+    fill(list, items);
+    if (had === null) return;
+    const again = [...list.querySelectorAll('button')].find((b) => b.getAttribute('aria-label') === had);
+    if (again && !again.disabled) again.focus();
+    else heading.focus();
+}
+
+/* Sends a host action for the participants in PEOPLE (listed or waiting peers). */
+function act(type, action, people, button) {
+    const ref = `${action}:${++state.refSeq}`;
+    const names = Object.fromEntries(people.map((p) => [p.participant_id, personName(p)]));
+    const body = { type, ref };
+    if (people.length) body.participant_ids = people.map((p) => p.participant_id);
+    if (!send(body)) {
+        say($('host-msg'), 'Not connected: nothing was sent.', 'error');
+        return;
+    }
+    state.acts.set(ref, { action, names });
+    if (button) button.disabled = true;
+}
+
+function onDone(msg) {
+    const a = state.acts.get(msg.ref);
+    state.acts.delete(msg.ref);
+    const ids = Array.isArray(msg.participants) ? msg.participants : [];
+    const asked = a ? Object.values(a.names).join(', ') : '';
+    const did = ids.map((id) => a?.names[id] || state.self?.participant_id === id && 'you' || id).join(', ');
+    let text;
+    switch (msg.action) {
+    case 'kick':
+        text = ids.length ? `${did} ${ids.length === 1 ? 'was' : 'were'} removed from the session.`
+            : `${asked || 'They'} had already left; they cannot rejoin this session.`;
+        break;
+    case 'kick_all':
+        state.endedByMe = true;
+        text = 'The session was ended for everyone.';
+        break;
+    case 'admit':
+        text = ids.length ? `${did} ${ids.length === 1 ? 'was' : 'were'} let in.`
+            : `${asked || 'They'} had stopped waiting.`;
+        break;
+    case 'refuse':
+        text = ids.length ? `${did} ${ids.length === 1 ? 'was' : 'were'} not let in.`
+            : `${asked || 'They'} had stopped waiting.`;
+        break;
+    default:
+        text = 'Done.';
+    }
+    say($('host-msg'), text);
+    renderPeople();
+    renderWaiting();
+}
+
+function renderPeople() {
+    if ($('people-box').hidden) return;
+    const me = state.self?.participant_id;
+    const kick = allowed('kick_participant') && state.helloed && !state.ended;
+    const list = [...state.people.values()];
+    refill($('people'), list.map((p) => {
+        const who = personName(p);
+        const self = p.participant_id === me;
+        return el('li', { dataset: { peerId: p.peer_id, participantId: p.participant_id } },
+            el('div', { class: 'person' },
+                el('strong', { text: who }),
+                self ? el('span', { class: 'badge', text: 'you' }) : null,
+                el('span', { class: 'muted small', text: ` ${p.preset_name || ''}` })),
+            kick && !self ? el('button', {
+                type: 'button',
+                class: 'danger small',
+                'aria-label': `Kick ${who}`,
+                on: { click: (ev) => act('participant.kick', 'kick', [p], ev.currentTarget) },
+            }, 'Kick') : null);
+    }), $('people-h'));
+    $('no-people').hidden = list.some((p) => p.participant_id !== me);
+}
+
+function renderWaiting() {
+    if ($('waiting-room').hidden) return;
+    const live = state.helloed && !state.ended;
+    const list = [...state.waiting.values()];
+    refill($('waiting'), list.map((p) => {
+        const who = personName(p);
+        return el('li', { dataset: { peerId: p.peer_id, participantId: p.participant_id } },
+            el('div', { class: 'person' },
+                el('strong', { text: who }),
+                el('span', { class: 'muted small', text: ` waiting since ${fmtTime(p.waiting_since)}` })),
+            el('div', { class: 'acts' }, el('button', {
+                type: 'button',
+                class: 'small',
+                disabled: !live,
+                'aria-label': `Admit ${who}`,
+                on: { click: (ev) => act('waiting.admit', 'admit', [p], ev.currentTarget) },
+            }, 'Admit'),
+            el('button', {
+                type: 'button',
+                class: 'ghost danger small',
+                disabled: !live,
+                'aria-label': `Refuse ${who}`,
+                on: { click: (ev) => act('waiting.refuse', 'refuse', [p], ev.currentTarget) },
+            }, 'Refuse')));
+    }), $('waiting-h'));
+    $('no-waiting').hidden = list.length > 0;
+}
+
+function createPoll(ev) {
+    ev.preventDefault();
+    const options = $('poll-options').value.split('\n').map((x) => x.trim()).filter(Boolean);
+    if (options.length === 0) {
+        say($('poll-form-msg'), 'Give at least one option, one per line.', 'error');
+        return;
+    }
+    const sent = send({
+        type: 'poll.create',
+        question: $('poll-question').value.trim(),
+        options,
+        anonymous: $('poll-anonymous').checked,
+        hide_votes: $('poll-hide').checked,
+        ref: `newpoll:${++state.refSeq}`,
+    });
+    say($('poll-form-msg'), sent ? 'Starting the poll…' : 'Not connected: the poll was not sent.', sent ? 'info' : 'error');
 }
 
 function finish(title, text, button = null) {
@@ -319,6 +559,7 @@ function finish(title, text, button = null) {
     if (!state.session) $('title').textContent = 'Not connected';
     tickMinutes();
     renderPolls(); // vote buttons off
+    renderRole();  // host tools off
     notice(title, text, button);
 }
 
@@ -333,6 +574,7 @@ function retry(title, text) {
     setConn('reconnecting', 'Reconnecting');
     tickMinutes();
     renderPolls();
+    renderRole();
     const show = () => {
         const s = Math.max(1, Math.ceil((due - Date.now()) / 1000));
         notice(title, `${text} Reconnecting in ${s} s…`, 'Reconnect now');
@@ -353,7 +595,9 @@ function onClose(code, reason) {
     $('stats').classList.add('stale');
     if (code === 4001) {
         if (state.kickReason === 'kick_all') {
-            finish('The session has ended', 'The organiser ended this session for everyone.');
+            finish('The session has ended', state.endedByMe
+                ? 'You ended this session for everyone.'
+                : 'The organiser ended this session for everyone.');
         } else {
             finish('You were removed from the meeting',
                 'The organiser removed you from this session, so you cannot rejoin it. ' +
@@ -500,6 +744,11 @@ function start() {
     window.addEventListener('online', () => {
         if (!state.ended && !state.ws) connect();
     });
+    const end = confirmButton('End for everyone', 'Confirm: end the session for everyone', 'danger',
+        async () => act('session.kick_all', 'kick_all', [], null));
+    end.id = 'end-all';
+    $('end-all').replaceWith(end);
+    $('poll-form').addEventListener('submit', createPoll);
     setInterval(tickMinutes, 1000);
     connect();
 }

@@ -27,14 +27,16 @@ after(async () => {
     if (fx) await fx.srv.stop();
 });
 
-/* RTKD_DOC_SHOTS=1 also refreshes the README's pictures, docs/img/{console,join}.png, without
- * the passing notification. */
-async function docShots(op, part) {
+/* RTKD_DOC_SHOTS=1 also refreshes the README's picture of the console, docs/img/console.png,
+ * with a preset's permissions open in the Presets panel and without the passing notification
+ * (54-join-host takes docs/img/join.png, a host's participant page). */
+async function docShots(op) {
     const dir = path.join(REPO, 'docs', 'img');
     await mkdir(dir, { recursive: true });
+    await op.getByRole('button', { name: 'Edit group_call_participant' }).click();
+    await waitText(op.locator('#preset-edit-h'), 'Permissions of group_call_participant');
     await op.evaluate(() => { document.getElementById('toast').hidden = true; });
     await op.screenshot({ path: path.join(dir, 'console.png'), fullPage: true });
-    await part.screenshot({ path: path.join(dir, 'join.png'), fullPage: true });
 }
 
 test('console and participant page: meeting, join, poll, vote, kick', { skip }, async () => {
@@ -111,7 +113,7 @@ test('console and participant page: meeting, join, poll, vote, kick', { skip }, 
     await waitText(opPoll.locator('.summary'), '1 vote');
     shots.push(await screenshot(part, '50-join-3-voted'));
     shots.push(await screenshot(op, '50-console-2-result'));
-    if (process.env.RTKD_DOC_SHOTS) await docShots(op, part);
+    if (process.env.RTKD_DOC_SHOTS) await docShots(op);
 
     /* The console kicks Ann; her page says she was removed and stops. */
     await op.getByRole('button', { name: 'Kick Ann' }).click();
