@@ -499,8 +499,9 @@ lg_common=(--port "$PORT" --procs "$PROCS" --auth "$AUTH" --server-pid "$RTKD_PI
            --timeout 60 --duration 150)
 PG_BIGP=$KIT/$APP/meetings/$(new_meeting "bench: $PEERS peers")
 log "creating $PEERS participants (PostgreSQL)"
+new_audience_preset # the same preset as on SQLite: the votes run alike
 "$LG" mkpeers --port "$PORT" --auth "$AUTH" --path "$PG_BIGP/participants" --peers "$PEERS" \
-  --procs 4 --tokens "$TMP/pg.tok" --ids "$TMP/pg.ids" --prefix pg-
+  --procs 4 --tokens "$TMP/pg.tok" --ids "$TMP/pg.ids" --prefix pg- --preset bench_audience
 run_votes postgres "$PG_BIGP" "$TMP/pg.tok"
 read -r PG_POST_MED PG_POST_P99 PG_POST_ERR <<<"$(run_post postgres)"
 PG_GONE=$(pg_jiffies)
