@@ -11,8 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 what=${1:-test}
-# jq: the README's curl example (after `make run`) captures ids with it.
-pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev
+# curl + jq: the README's curl example (after `make run`) runs curl and captures ids with jq;
+# a minimal Debian has neither.
+pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev curl
       # libcurl4-openssl-dev: webhook deliveries (libcurl's multi interface on the loop).
       libsqlite3-dev libssl-dev libpq-dev jq libcurl4-openssl-dev)
 if [ "$what" = test ]; then

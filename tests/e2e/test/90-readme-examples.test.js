@@ -14,10 +14,11 @@ import { test, start, REPO, RTKD_BIN, UUID_V4 } from '../lib/rtkd.js';
 import { connect } from '../lib/peer.js';
 
 const children = new Set();
+const servers = new Set(); /* every server started, stopped at the end even if a test failed */
 let srv;
 after(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    if (srv) await srv.stop();
+    for (const s of servers) await s.stop();
 });
 
 /* Runs CMD ARGS; onOut(text so far, child) sees stdout as it grows. Resolves {code, out, err}. */
@@ -52,6 +53,7 @@ async function readmeCurlBlock() {
  * export line the server printed. */
 async function devServer() {
     srv = await start({ dev: true });
+    servers.add(srv);
     const line = srv.stdout().split('\n').find((l) => l.startsWith('export ACCOUNT='));
     assert.ok(line, `no export line in stdout:\n${srv.stdout()}`);
     assert.match(line, /^export ACCOUNT=[0-9a-f]{32} APP=\S+ TOKEN=rtk_\S+ BASE='http:\/\/127\.0\.0\.1:\d+\/client\/v4'$/);
