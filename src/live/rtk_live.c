@@ -125,15 +125,6 @@ rtk_peer *rtk_live_peer_find(rtk_live *live, const char *participant_id, const c
     return p != NULL && !p->dropping && strcmp(p->peer_id, peer_id) == 0 ? p : NULL;
 }
 
-void rtk_live__done_to(rtk_live *live, const char *participant_id, const char *peer_id,
-                       const char *action, const char *const *ids, size_t n, const char *ref,
-                       size_t ref_len)
-{
-    rtk_peer *p = rtk_live_peer_find(live, participant_id, peer_id);
-    if (p != NULL)
-        rtk_live_send_done(live, p, action, ids, n, ref, ref_len);
-}
-
 const char *rtk_live_peer_id(const rtk_peer *peer)
 {
     return peer->peer_id;
@@ -664,9 +655,12 @@ static void send_joined(rtk_live *live, rtk_lmeeting *m, rtk_peer *p, int type, 
     size_t i = 0, li = 0;
     do {
         size_t start = i, lstart = li, bytes = 0;
-        while (i < n && (i == start || bytes + rtk_live_peer_view_bound(&views[i]) <=
-                                               RTK_LIVE_LIST_BYTES))
-            bytes += rtk_live_peer_view_bound(&views[i++]);
+        for (; i < n; i++) {
+            size_t b = rtk_live_peer_view_bound(&views[i]);
+            if (i > start && bytes + b > RTK_LIVE_LIST_BYTES)
+                break;
+            bytes += b;
+        }
         while (li < nleft && bytes + LEFT_ID_BYTES <= RTK_LIVE_LIST_BYTES) {
             bytes += LEFT_ID_BYTES;
             li++;

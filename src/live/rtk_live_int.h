@@ -155,10 +155,6 @@ int rtk_live__permits(rtk_live *live, rtk_peer *p, unsigned flag, const char *re
                       const char *ref, size_t ref_len);
 /* The view of |p| in lists. */
 void rtk_live__peer_view(const rtk_peer *p, rtk_peer_view *out);
-/* Sends `done` to the peer named by |participant_id| and |peer_id| if it is still there. */
-void rtk_live__done_to(rtk_live *live, const char *participant_id, const char *peer_id,
-                       const char *action, const char *const *ids, size_t n, const char *ref,
-                       size_t ref_len);
 rtk_lmeeting *rtk_live__meeting(rtk_live *live, const char *id);
 
 /* Polls (rtk_live_polls.c). */
