@@ -15,13 +15,16 @@ what=${1:-test}
 # a minimal Debian has neither.
 pkgs=(build-essential cmake pkg-config libuv1-dev libhttp-parser-dev libjansson-dev curl
       # libcurl4-openssl-dev: webhook deliveries (libcurl's multi interface on the loop).
-      libsqlite3-dev libssl-dev libpq-dev jq libcurl4-openssl-dev)
+      libsqlite3-dev libssl-dev libpq-dev jq libcurl4-openssl-dev
+      # libhiredis-dev: the cluster's bus (Redis, on the loop; docs/cluster.md).
+      libhiredis-dev)
 if [ "$what" = test ]; then
   # chromium: Debian's browser, driven headless by playwright-core in the browser e2e tests.
   # clang + libclang-rt-14-dev: libFuzzer for the fuzz smoke run.
   pkgs+=(libcmocka-dev clang-tidy cppcheck sqlite3 chromium clang libclang-rt-14-dev)
   # postgresql-15: the store's second backend; the tests start their own server (initdb).
-  pkgs+=(postgresql-15)
+  # redis-server: the cluster tests start their own (--save '', a free loopback port).
+  pkgs+=(postgresql-15 redis-server)
   # systemd: systemd-analyze verifies the service unit; man-db: its Documentation=man: check.
   pkgs+=(systemd man-db)
   # nginx-light, haproxy + openssl: the TLS test puts nginx, then HAProxy (a self-signed

@@ -15,6 +15,7 @@
 #include "auth/rtk_token.h"
 #include "http/rtk_proxy.h"
 #include "server/rtk_server.h"
+#include "bus/rtk_bus.h"
 #include "store/rtk_store.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
@@ -32,7 +33,8 @@
     "             [--max-peers-per-meeting N] [--max-connections N]\n"                             \
     "             [--max-connections-per-ip N] [--trust-proxy CIDR[,CIDR...]]\n"                 \
     "             [--webhook-retry-base-ms MS] [--webhook-max-age SECONDS]\n"                     \
-    "             [--webhook-max-inflight N] [--webhook-max-per-webhook N]\n"
+    "             [--webhook-max-inflight N] [--webhook-max-per-webhook N]\n"                  \
+    "             [--bus redis://HOST:PORT[/DB]] [--node-id NAME]\n"
 #define ACCOUNT_SYNOPSIS "  rtkd account create (--data DIR | --store URL) --name NAME\n"
 #define TOKEN_SYNOPSIS                                                                             \
     "  rtkd token create (--data DIR | --store URL) --account ID --name NAME\n"                    \
@@ -83,7 +85,12 @@
     "  --webhook-max-inflight N  RTKD_WEBHOOK_MAX_INFLIGHT  webhook requests in flight in\n"      \
     "                                       all (default 64)\n"                                   \
     "  --webhook-max-per-webhook N  RTKD_WEBHOOK_MAX_PER_WEBHOOK  requests in flight per\n"       \
-    "                                       webhook (default 8)\n"
+    "                                       webhook (default 8)\n"                               \
+    "  --bus URL           RTKD_BUS         redis://HOST:PORT[/DB]: run as one node of a\n"      \
+    "                                       cluster (needs a postgres:// store; see\n"           \
+    "                                       docs/cluster.md); default off\n"                     \
+    "  --node-id NAME      RTKD_NODE_ID     this node's name on the bus (default: host\n"        \
+    "                                       name:port)\n"
 #define ACCOUNT_COMMANDS "  account create   prints the new account id (32 hex characters)\n"
 #define TOKEN_COMMANDS                                                                             \
     "  token create     prints the new API token secret (shown once; stored hashed)\n"             \
@@ -146,6 +153,8 @@ typedef struct options {
     const char *hook_age;
     const char *hook_inflight;
     const char *hook_per;
+    const char *bus;
+    const char *node_id;
     int dev;
     int help; /* --help or -h among the flags */
 } options;
@@ -220,6 +229,10 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->hook_inflight;
         else if (strcmp(a, "--webhook-max-per-webhook") == 0)
             slot = &o->hook_per;
+        else if (strcmp(a, "--bus") == 0)
+            slot = &o->bus;
+        else if (strcmp(a, "--node-id") == 0)
+            slot = &o->node_id;
         else
             return fail_usage("unknown option", a);
         if (i + 1 >= argc)
@@ -552,6 +565,29 @@ static int cmd_serve(int argc, char **argv, options *o)
 
     char buf[4200];
     const char *url = store_url(o, buf, sizeof(buf));
+    char node_id[192];
+    if (o->bus != NULL && o->bus[0] != '\0') {
+        char bhost[256];
+        int bport, bdb;
+        if (rtk_bus_url_parse(o->bus, bhost, sizeof(bhost), &bport, &bdb) != 0)
+            return fail_usage("--bus takes redis://HOST:PORT[/DB]", o->bus);
+        if (strncmp(url, "postgres://", 11) != 0 && strncmp(url, "postgresql://", 13) != 0)
+            return fail_usage("--bus needs a PostgreSQL store (--store postgres://...): several "
+                              "nodes cannot share one SQLite file",
+                              url);
+        if (o->node_id != NULL && o->node_id[0] != '\0') {
+            if (strlen(o->node_id) > 100 || strpbrk(o->node_id, " \t\r\n") != NULL)
+                return fail_usage("--node-id takes a name of at most 100 characters without "
+                                  "spaces",
+                                  o->node_id);
+            snprintf(node_id, sizeof(node_id), "%s", o->node_id);
+        } else {
+            char hn[128] = "rtkd";
+            gethostname(hn, sizeof(hn) - 1);
+            hn[sizeof(hn) - 1] = '\0';
+            snprintf(node_id, sizeof(node_id), "%s:%d", hn, port);
+        }
+    }
     if (make_data_dir(o->data) != 0 || probe_writable(o->data) != 0)
         return 1;
     if (strncmp(url, "sqlite:", 7) == 0 && strcmp(url + 7, o->data) != 0 &&
@@ -579,6 +615,8 @@ static int cmd_serve(int argc, char **argv, options *o)
         .webhook_max_age_s = limits[7],
         .webhook_max_inflight = (int)limits[8],
         .webhook_max_per_hook = (int)limits[9],
+        .bus_url = o->bus != NULL && o->bus[0] != '\0' ? o->bus : NULL,
+        .node_id = node_id,
     };
     return rtk_server_run(&cfg);
 }
@@ -617,6 +655,8 @@ int main(int argc, char **argv)
         .hook_age = env_or("RTKD_WEBHOOK_MAX_AGE", "86400"),
         .hook_inflight = env_or("RTKD_WEBHOOK_MAX_INFLIGHT", "64"),
         .hook_per = env_or("RTKD_WEBHOOK_MAX_PER_WEBHOOK", "8"),
+        .bus = env_or("RTKD_BUS", NULL),
+        .node_id = env_or("RTKD_NODE_ID", NULL),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

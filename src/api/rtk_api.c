@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "auth/rtk_token.h"
+#include "cluster/rtk_cluster.h"
 #include "http/rtk_query.h"
 #include "http/rtk_reply.h"
 #include "util/rtk_err.h"
@@ -373,7 +374,9 @@ void rtk_api_readyz(rtk_call *call)
     rtk_ctx *ctx = call->ctx;
     const char *status = ctx->stopping                  ? "stopping"
                          : !rtk_store_ready(ctx->store) ? "store unavailable"
-                                                        : "ok";
+                         : ctx->cluster != NULL && !rtk_cluster_up(ctx->cluster)
+                             ? "bus unavailable"
+                             : "ok";
     rtk_api_reply(call, strcmp(status, "ok") == 0 ? 200 : 503, json_pack("{s:s}", "status", status),
                   NULL);
 }

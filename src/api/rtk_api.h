@@ -28,6 +28,7 @@ typedef struct rtk_ctx {
     uv_loop_t *loop;
     rtk_store *store;
     rtk_live *live;                /* live sessions and peers; NULL until the channel starts */
+    struct rtk_cluster *cluster;   /* --bus: the other nodes (NULL: a single node) */
     uint8_t signing_key[32];       /* HMAC key of participant tokens */
     int64_t ptoken_ttl_s;          /* lifetime of a participant token */
     int stopping;                  /* set on SIGTERM: /readyz answers 503 */
@@ -122,6 +123,9 @@ void rtk_api_touch(struct json_t *doc);
 /* Loads the meeting of the path (m.params[2]) of the call's app into call->doc and continues
  * with |next|; answers 404 ("No meeting found with id …") or the store error otherwise. */
 void rtk_api_load_meeting(rtk_call *call, void (*next)(rtk_call *call));
+
+/* On a cluster, what does not span nodes yet: 1 after answering 501; 0 on a single node. */
+int rtk_api_cluster_refuses(rtk_call *call);
 
 /* A store result's single document (set 0, row 0, column 0) parsed: a new reference, or NULL
  * when it is not valid JSON. */

@@ -11,6 +11,7 @@
 
 #include "api/rtk_api.h"
 #include "api/rtk_api_view.h"
+#include "cluster/rtk_cluster.h"
 #include "util/rtk_err.h"
 
 #define KICK_MAX_IDS 1000
@@ -35,9 +36,48 @@ static void get_checked(rtk_call *call)
     reply_session(call, &v);
 }
 
+static void on_cluster_active(void *arg, int status, const rtk_session_view *v)
+{
+    rtk_call *call = arg;
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_no_session(call, call->m.params[2]);
+        return;
+    }
+    if (status != 0) {
+        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n",
+                       "The cluster's bus is unavailable; try again");
+        return;
+    }
+    rtk_session_view w = *v;
+    w.title = json_string_value(json_object_get(call->doc, "title"));
+    reply_session(call, &w);
+}
+
+/* A cluster's live session: its counters are the whole cluster's, read from the bus. */
+static void get_cluster(rtk_call *call)
+{
+    if (rtk_cluster_active(call->ctx->cluster, call->m.params[2], on_cluster_active, call) != 0)
+        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n",
+                       "The cluster's bus is unavailable; try again");
+}
+
+/* 1 after answering 501: what does not span nodes yet is refused on a cluster rather than
+ * done on one node's share (docs/cluster.md). */
+int rtk_api_cluster_refuses(rtk_call *call)
+{
+    if (call->ctx->cluster == NULL)
+        return 0;
+    rtk_api_fail(call, 501, "Not available on a cluster yet; nothing was done");
+    return 1;
+}
+
 void rtk_api_active_get(rtk_call *call)
 {
     const char *meeting_id = call->m.params[2];
+    if (call->ctx->cluster != NULL) {
+        rtk_api_load_meeting(call, get_cluster);
+        return;
+    }
     /* Hot path: a live meeting of this app is answered from memory, without the store. */
     const char *app = rtk_live_meeting_app(call->ctx->live, meeting_id);
     rtk_session_view v;
@@ -310,6 +350,8 @@ static void kick_checked(rtk_call *call)
 
 void rtk_api_active_kick(rtk_call *call)
 {
+    if (rtk_api_cluster_refuses(call))
+        return;
     rtk_api_load_meeting(call, kick_checked);
 }
 
@@ -354,5 +396,7 @@ static void kick_all_checked(rtk_call *call)
 
 void rtk_api_active_kick_all(rtk_call *call)
 {
+    if (rtk_api_cluster_refuses(call))
+        return;
     rtk_api_load_meeting(call, kick_all_checked);
 }

@@ -54,6 +54,8 @@ static void create_checked(rtk_call *call)
 
 void rtk_api_poll_create(rtk_call *call)
 {
+    if (rtk_api_cluster_refuses(call))
+        return;
     rtk_api_load_meeting(call, create_checked);
 }
 

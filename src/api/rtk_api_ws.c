@@ -23,6 +23,7 @@
 #include "http/rtk_query.h"
 #include "http/rtk_reply.h"
 #include "chan/rtk_chan.h"
+#include "cluster/rtk_cluster.h"
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
 #include "util/rtk_time.h"
@@ -101,6 +102,8 @@ typedef struct ws_state {
     char accept[RTK_WS_ACCEPT_LEN + 1];
     rtk_ptoken claims;
     int check; /* GET /v1/ws/check: answer instead of upgrading */
+    size_t permissions_len;
+    char permissions[]; /* a cluster's handshake: kept while the bus agrees on the session */
 } ws_state;
 
 /* Refuses the handshake with |status| and the formatted message; for /v1/ws/check, answers
@@ -126,14 +129,34 @@ __attribute__((format(printf, 4, 5))) static void refuse(rtk_call *call, int sta
         rtk_api_fail(call, status, "%s", msg);
 }
 
+static void upgrade(rtk_call *call, const char *permissions, size_t permissions_len,
+                    const rtk_cluster_sess *cs);
+
+static void on_cluster_session(void *arg, int status, const rtk_cluster_sess *cs)
+{
+    rtk_call *call = arg;
+    ws_state *ws = call->data;
+    if (status != 0) {
+        refuse(call, 503, "Retry-After: 1\r\n", "The cluster's bus is unavailable; try again");
+        return;
+    }
+    if (call->ctx->stopping) {
+        refuse(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
+        return;
+    }
+    if (cs->kicked) {
+        refuse(call, 403, NULL, "This participant was kicked from the live session");
+        return;
+    }
+    upgrade(call, ws->permissions, ws->permissions_len, cs);
+}
+
 /* The participant (call->extra), the meeting (call->doc) and the preset's permissions are
  * read: the live checks and the upgrade. */
 static void join(rtk_call *call, const char *permissions, size_t permissions_len)
 {
     rtk_ctx *ctx = call->ctx;
     ws_state *ws = call->data;
-    json_t *meeting = call->doc;
-    json_t *part = call->extra;
     if (ctx->stopping || ctx->live == NULL) {
         refuse(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
         return;
@@ -166,6 +189,33 @@ static void join(rtk_call *call, const char *permissions, size_t permissions_len
         rtk_api_reply(call, 200, json_pack("{s:b}", "joinable", 1), NULL);
         return;
     }
+    if (ctx->cluster != NULL) {
+        /* The session is the cluster's: agreed on the bus before the hello. */
+        ws = rtk_xrealloc(ws, sizeof(*ws) + permissions_len + 1);
+        call->data = ws;
+        memcpy(ws->permissions, permissions, permissions_len);
+        ws->permissions[permissions_len] = '\0';
+        ws->permissions_len = permissions_len;
+        if (rtk_cluster_session(ctx->cluster, ws->claims.app_id, ws->claims.meeting_id,
+                                ws->claims.participant_id,
+                                json_integer_value(json_object_get(
+                                    call->doc, "session_keep_alive_time_in_secs")),
+                                on_cluster_session, call) != 0)
+            refuse(call, 503, "Retry-After: 1\r\n",
+                   "The cluster's bus is unavailable; try again");
+        return;
+    }
+    upgrade(call, permissions, permissions_len, NULL);
+}
+
+/* The checks passed: the peer joins (|cs|: the cluster's session, or NULL). */
+static void upgrade(rtk_call *call, const char *permissions, size_t permissions_len,
+                    const rtk_cluster_sess *cs)
+{
+    rtk_ctx *ctx = call->ctx;
+    ws_state *ws = call->data;
+    json_t *meeting = call->doc;
+    json_t *part = call->extra;
     rtk_join_info ji = {
         .app_id = ws->claims.app_id,
         .meeting_id = ws->claims.meeting_id,
@@ -180,6 +230,12 @@ static void join(rtk_call *call, const char *permissions, size_t permissions_len
         .permissions = permissions,
         .permissions_len = permissions_len,
     };
+    if (cs != NULL) {
+        ji.session_id = cs->id;
+        ji.session_started_ms = cs->started_ms;
+        ji.session_new = cs->created;
+        memcpy(ji.counters, cs->counters, sizeof(ji.counters));
+    }
     /* Stored permissions were checked on the way in (rtk_api_presets.c); should the text not
      * parse anyway, the peer gets the fallback's rights, never more. */
     if (rtk_perms_from_json(ji.permissions, ji.permissions_len, &ji.perms) != 0) {

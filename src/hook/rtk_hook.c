@@ -158,6 +158,8 @@ static void on_event(void *arg, const rtk_live_event *ev)
     rtk_hook *h = arg;
     const rtk_session_view *s = ev->session;
     const char *name;
+    if (ev->type == RTK_LIVE_EV_SESSION_STARTED && ev->reason == RTK_LIVE_STARTED_ELSEWHERE)
+        return; /* a cluster's session: the node that began it tells meeting.started */
     char stack[1024];
     rtk_jw w;
     rtk_jw_init(&w, stack, sizeof(stack));

@@ -48,6 +48,14 @@ void rtk_live__session_view(const rtk_lmeeting *m, int64_t now, rtk_session_view
     out->live = s->live;
     out->peak = s->peak;
     out->minutes = (double)(s->closed_ms + s->live * now - s->sum_joined) / 60000.0;
+    if (s->g_set) { /* cluster mode: the whole cluster's counters, as the bus last told */
+        out->closed_ms = s->g_closed;
+        out->live = s->g_live;
+        out->peak = s->g_peak;
+        out->seen_ms = s->g_seen > s->seen_ms ? s->g_seen : s->seen_ms;
+        out->minutes =
+            (double)(s->g_closed + s->g_live * (now - s->started_ms) - s->g_sum_rel) / 60000.0;
+    }
 }
 
 void rtk_live__emit_session(rtk_live *live, rtk_lmeeting *m, rtk_live_event *ev)
@@ -378,12 +386,28 @@ static rtk_lsession *lsession_new(const char *id, const char *title)
 
 static rtk_lsession *session_start(rtk_live *live, rtk_lmeeting *m, int64_t now)
 {
+    const rtk_join_info *ji = live->clustered ? m->joining : NULL;
     char id[37];
-    rtk_id_uuid4(id);
+    if (ji != NULL && ji->session_id != NULL)
+        snprintf(id, sizeof(id), "%s", ji->session_id);
+    else
+        rtk_id_uuid4(id);
     rtk_lsession *s = lsession_new(id, m->title);
     s->started_ms = s->updated_ms = s->seen_ms = now;
     m->session = s;
     rtk_live_event ev = {.type = RTK_LIVE_EV_SESSION_STARTED};
+    if (ji != NULL && ji->session_id != NULL) {
+        /* The session may have begun at another node: it is told as this node's share. */
+        s->started_ms = ji->session_started_ms;
+        s->g_set = 1;
+        s->g_live = ji->counters[0];
+        s->g_peak = ji->counters[1];
+        s->g_closed = ji->counters[2];
+        s->g_sum_rel = ji->counters[3];
+        s->g_seen = ji->counters[4];
+        if (!ji->session_new)
+            ev.reason = RTK_LIVE_STARTED_ELSEWHERE;
+    }
     rtk_live__emit_session(live, m, &ev);
     return s;
 }
@@ -555,9 +579,11 @@ static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int reason, int r
         rtk_live_event ev = {.type = RTK_LIVE_EV_LEFT, .reason = reason, .at_ms = at, .peer = &pv};
         rtk_live__emit_session(live, m, &ev);
     }
+    if (s->g_set && s->g_live > 0)
+        s->g_live--; /* until the bus tells the cluster's count */
     mark_dirty(m);
     peer_free(live, p);
-    if (s->live == 0 && !replacing && !s->ending) {
+    if (s->live == 0 && !replacing && !s->ending && !live->clustered) {
         if (m->keep_alive_ms == 0)
             session_end(live, m, now, RTK_LIVE_END_EMPTY, 0);
         else
@@ -756,6 +782,8 @@ static void enter_live(rtk_live *live, rtk_peer *p, int64_t now)
     s->sum_joined += now;
     if (s->live > s->peak)
         s->peak = s->live;
+    if (s->g_set && ++s->g_live > s->g_peak) /* until the bus tells the cluster's count */
+        s->g_peak = s->g_live;
     session_touch(s, now);
     rtk_peer_view pv;
     rtk_live__peer_view(p, &pv);
@@ -785,6 +813,20 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
     }
     int64_t now = rtk_time_now_ms();
     rtk_lmeeting *m = meeting_open(live, ji->meeting_id, ji->app_id, ji->title, ji->keep_alive_s);
+    if (live->clustered && ji->session_id != NULL && m->session != NULL &&
+        strcmp(m->session->id, ji->session_id) != 0 && !m->session->ending) {
+        /* What this node held is of a session the cluster has ended (its end did not reach
+         * this node): its peers go (4004), and it is forgotten quietly. */
+        for (rtk_peer *q = m->peers, *next; q != NULL; q = next) {
+            next = q->next; /* peer_drop frees q only */
+            peer_drop(live, q, RTK_LIVE_REFUSED, now, 1);
+        }
+        rtk_lsession *old_s = m->session;
+        m->session = NULL;
+        lsession_free(live, old_s);
+        waiting_close_all(live, m);
+    }
+    m->joining = ji;
     int wait = must_wait(m, ji);
     rtk_peer *old = rtk_map_get(&live->by_participant, ji->participant_id);
     if (old != NULL) {
@@ -823,6 +865,7 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
         enter_live(live, p, now);
         send_hello(live, p, RTK_MSG_HELLO, now);
     }
+    m->joining = NULL;
     int failed = p->dropping;
     rtk_live__drain(live);
     return failed ? NULL : p; /* a failed hello dropped (and freed) the new peer */
@@ -1189,6 +1232,13 @@ static size_t copy_ref(char buf[65], int *has, const char *ref, size_t ref_len)
 int rtk_live__permits(rtk_live *live, rtk_peer *p, unsigned flag, const char *refusal,
                       const char *ref, size_t ref_len)
 {
+    if (p->state == RTK_PEER_LIVE && (p->flags & flag) && live->clustered) {
+        /* Host actions, polls and votes do not span nodes yet (docs/cluster.md): refused
+         * rather than done on this node's share only. */
+        rtk_live__send_error(live, p, "unavailable",
+                             "Not available on a cluster yet; nothing was done", ref, ref_len);
+        return 0;
+    }
     if (p->state == RTK_PEER_LIVE && (p->flags & flag))
         return 1;
     rtk_live__send_error(live, p, "forbidden",
@@ -1395,8 +1445,14 @@ static void flush_updates(rtk_live *live, int64_t now)
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
         if (m->session != NULL && !m->session->ending && m->keep_alive_deadline &&
-            now >= m->keep_alive_deadline && m->peers == NULL)
+            now >= m->keep_alive_deadline && m->peers == NULL && !live->clustered)
             session_end(live, m, now, RTK_LIVE_END_KEEPALIVE, 0);
+        if (live->clustered && m->session != NULL && !m->session->ending && m->peers == NULL &&
+            m->waiting == NULL && !m->dirty) {
+            /* Its share here is gone; the session goes on at other nodes, or ends by the bus. */
+            lsession_free(live, m->session);
+            m->session = NULL;
+        }
         if (!delta_empty(&m->roster) &&
             now - m->last_roster_ms >= (int64_t)live->cfg.update_min_ms) {
             m->last_roster_ms = now;
@@ -1564,9 +1620,9 @@ void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg)
             /* Leaving through shutdown must not end the session: it stays LIVE for peers
              * that reconnect after the restart. */
             live->tr->close(p->conn, RTK_LIVE_SHUTDOWN);
-            peer_gone(live, p, now, RTK_LIVE_SHUTDOWN, 1, 1);
+            peer_gone(live, p, now, RTK_LIVE_SHUTDOWN, 1, live->clustered ? 0 : 1);
         }
-        if (had_peers && !m->session->ending) {
+        if (had_peers && !m->session->ending && !live->clustered) {
             rtk_live_event ev = {
                 .type = RTK_LIVE_EV_PEERS_LEFT, .reason = RTK_LIVE_SHUTDOWN, .at_ms = now};
             rtk_live__emit_session(live, m, &ev);
@@ -1602,4 +1658,92 @@ void rtk_live_free(rtk_live *live)
     rtk_map_free(&live->by_participant);
     rtk_map_free(&live->presets); /* empty: every peer gave its preset back */
     free(live);
+}
+
+/* ---- cluster mode ---- */
+
+void rtk_live_set_clustered(rtk_live *live, int on)
+{
+    live->clustered = on;
+}
+
+void rtk_live_cluster_counters(rtk_live *live, const char *meeting_id, const char *session_id,
+                               int64_t n_live, int64_t peak, int64_t closed_ms,
+                               int64_t sum_joined_rel, int64_t seen_ms)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    if (m == NULL || m->session == NULL || strcmp(m->session->id, session_id) != 0)
+        return;
+    rtk_lsession *s = m->session;
+    s->g_set = 1;
+    s->g_live = n_live;
+    s->g_peak = peak;
+    s->g_closed = closed_ms;
+    s->g_sum_rel = sum_joined_rel;
+    s->g_seen = seen_ms;
+    mark_dirty(m);
+}
+
+void rtk_live_cluster_ended(rtk_live *live, const rtk_session_view *v, int reason, int emit)
+{
+    if (emit) {
+        rtk_live_event ev = {
+            .type = RTK_LIVE_EV_SESSION_ENDED, .reason = reason, .at_ms = v->ended_ms, .session = v};
+        rtk_live__emit(live, &ev);
+    }
+    rtk_lmeeting *m = rtk_live__meeting(live, v->meeting_id);
+    if (m == NULL || m->session == NULL || strcmp(m->session->id, v->id) != 0)
+        return;
+    int64_t now = rtk_time_now_ms();
+    for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
+        next = p->next; /* peer_drop frees p only */
+        peer_drop(live, p, reason == RTK_LIVE_END_KICK_ALL ? RTK_LIVE_KICKED : RTK_LIVE_REFUSED,
+                  now, 1);
+    }
+    rtk_lsession *s = m->session;
+    m->session = NULL;
+    m->keep_alive_deadline = 0;
+    m->dirty = 0;
+    lsession_free(live, s);
+    waiting_close_all(live, m);
+    rtk_live__drain(live);
+}
+
+void rtk_live_cluster_left(rtk_live *live, const rtk_session_view *s, const rtk_peer_view *p,
+                           int64_t at_ms)
+{
+    rtk_live_event ev = {
+        .type = RTK_LIVE_EV_LEFT, .reason = RTK_LIVE_TIMEOUT, .at_ms = at_ms, .session = s, .peer = p};
+    rtk_live__emit(live, &ev);
+}
+
+void rtk_live_cluster_close(rtk_live *live, const char *participant_id, const char *peer_id,
+                            int why)
+{
+    rtk_peer *p = rtk_live_peer_find(live, participant_id, peer_id);
+    if (p == NULL) /* gone already (or failing a send: it goes with the drops) */
+        return;
+    peer_drop(live, p, why, rtk_time_now_ms(), 0);
+    rtk_live__drain(live);
+}
+
+void rtk_live_each_peer(rtk_live *live,
+                        void (*fn)(void *arg, const rtk_session_view *s, const rtk_peer_view *p),
+                        void *arg)
+{
+    int64_t now = rtk_time_now_ms();
+    size_t it = 0;
+    void *v;
+    while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
+        rtk_lmeeting *m = v;
+        if (m->session == NULL || m->session->ending)
+            continue;
+        rtk_session_view sv;
+        rtk_live__session_view(m, now, &sv);
+        for (rtk_peer *p = m->peers; p != NULL; p = p->next) {
+            rtk_peer_view pv;
+            rtk_live__peer_view(p, &pv);
+            fn(arg, &sv, &pv);
+        }
+    }
 }

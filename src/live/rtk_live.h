@@ -181,7 +181,8 @@ typedef struct rtk_live_transport {
 /* ---- events ---- */
 
 enum rtk_live_event_type {
-    RTK_LIVE_EV_SESSION_STARTED, /* .session */
+    RTK_LIVE_EV_SESSION_STARTED, /* .session; .reason RTK_LIVE_STARTED_ELSEWHERE: a cluster's
+                                  * session that another node began, now with peers here too */
     RTK_LIVE_EV_SESSION_CHANGED, /* .session: counters or seen_at changed */
     RTK_LIVE_EV_SESSION_ENDED,   /* .session, .reason (RTK_LIVE_END_*); with .all_left every
                                   * peer still open left at .at_ms with it */
@@ -195,6 +196,7 @@ enum rtk_live_event_type {
 };
 
 enum rtk_live_end { RTK_LIVE_END_KEEPALIVE = 1, RTK_LIVE_END_KICK_ALL, RTK_LIVE_END_EMPTY };
+enum { RTK_LIVE_STARTED_ELSEWHERE = 1 };
 
 typedef struct rtk_live_event {
     int type;
@@ -287,6 +289,14 @@ typedef struct rtk_join_info {
     rtk_perms perms;         /* the preset's enforced permissions */
     const char *permissions; /* the preset's whole permissions object, JSON text */
     size_t permissions_len;
+    /* Cluster mode only (rtk_live_set_clustered): the session the bus agreed on, its start,
+     * whether this join created it (then this node tells SESSION_STARTED), and its
+     * cluster-wide counters before this join: live, peak, closed_ms, the live peers' summed
+     * join times relative to the start, seen_ms (as rtk_live_cluster_counters). */
+    const char *session_id;
+    int64_t session_started_ms;
+    int session_new;
+    int64_t counters[5];
 } rtk_join_info;
 
 /* 0 if |participant_id| may join |meeting_id| now; RTK_EAUTH if it was kicked from the
@@ -413,6 +423,37 @@ int rtk_live_participant_is_live(rtk_live *live, const char *participant_id);
 
 /* Live peers in |meeting_id| (0 when none). */
 int64_t rtk_live_meeting_peers(rtk_live *live, const char *meeting_id);
+
+/* ---- cluster mode (rtk_cluster drives these; CLUSTER.md) ----
+ * A session spans nodes: what live holds of it here is this node's share (its peers, their
+ * lists) plus the cluster-wide counters the bus last told. A session's life is decided by
+ * the bus: a session without local peers is forgotten here quietly (it goes on elsewhere);
+ * ends come from rtk_live_cluster_ended; no keep-alive deadline runs here; a shutdown tells
+ * one LEFT per peer (not PEERS_LEFT, which would close other nodes' peers in the store). */
+void rtk_live_set_clustered(rtk_live *live, int on);
+/* The cluster-wide counters of session |session_id| of |meeting_id| (live, peak, closed_ms,
+ * sum_joined relative to started_ms in .minutes' place: see rtk_cluster.c), as the bus told
+ * them: hello and session.updated show them from now on. Ignored for another session. */
+void rtk_live_cluster_counters(rtk_live *live, const char *meeting_id, const char *session_id,
+                               int64_t n_live, int64_t peak, int64_t closed_ms,
+                               int64_t sum_joined_rel, int64_t seen_ms);
+/* The cluster ended session |v| (its final view). With |emit| this node tells subscribers
+ * SESSION_ENDED (the one node that decided it); the session's peers here are closed (4004 for
+ * waiting ones, 4001 for live ones when |reason| is a kick-all). */
+void rtk_live_cluster_ended(rtk_live *live, const rtk_session_view *v, int reason, int emit);
+/* A peer of another node left (that node died): subscribers are told LEFT for it. */
+void rtk_live_cluster_left(rtk_live *live, const rtk_session_view *s, const rtk_peer_view *p,
+                           int64_t at_ms);
+/* Closes the peer |peer_id| of |participant_id| for |why| if it is connected here (another
+ * node's newer peer replaced it: RTK_LIVE_REPLACED). */
+void rtk_live_cluster_close(rtk_live *live, const char *participant_id, const char *peer_id,
+                            int why);
+
+/* Every live peer here, for republishing them on the bus: |fn| gets each with its meeting's
+ * session (whose counters are this node's share). The callee must not change live. */
+void rtk_live_each_peer(rtk_live *live,
+                        void (*fn)(void *arg, const rtk_session_view *s, const rtk_peer_view *p),
+                        void *arg);
 
 /* Counters for tests and benchmarks. */
 size_t rtk_live_peer_count(const rtk_live *live);

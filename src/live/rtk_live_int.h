@@ -78,6 +78,9 @@ typedef struct rtk_lsession {
     size_t poll_bytes;  /* the view bounds of those polls, summed */
     rtk_map admitted;   /* participant ids admitted from the waiting room (keys owned) */
     rtk_map refused;    /* participant ids refused from it (keys owned) */
+    /* Cluster mode: the cluster-wide counters the bus last told (g_set), shown in views. */
+    int g_set;
+    int64_t g_live, g_peak, g_closed, g_sum_rel, g_seen;
 } rtk_lsession;
 
 /* Changes to a list of peers (the roster, the waiting room) since they were last sent: the
@@ -105,6 +108,7 @@ struct rtk_lmeeting {
     rtk_lmeeting *wait_next;     /* on live->wait_dirty */
     int wait_dirty;
     int64_t keep_alive_deadline; /* 0: none running */
+    const rtk_join_info *joining; /* cluster mode: the join that may start the session */
     int64_t last_update_ms;      /* last session.updated sent */
     int dirty;                   /* counters changed since then */
 };
@@ -128,6 +132,7 @@ struct rtk_live {
     rtk_poll *voted_polls; /* polls holding poll.voted renderings of this loop turn */
     rtk_map presets;       /* rtk_lpreset.key -> rtk_lpreset */
     rtk_lmeeting *wait_dirty; /* meetings whose waiting room changed this loop turn */
+    int clustered; /* rtk_live_set_clustered */
     rtk_live_sub subs[RTK_LIVE_MAX_SINKS];
     int nsubs;
     uv_timer_t tick;

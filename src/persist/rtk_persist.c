@@ -106,7 +106,14 @@ static void on_event(void *arg, const rtk_live_event *ev)
     rtk_persist *p = arg;
     const rtk_session_view *s = ev->session;
     switch (ev->type) {
-    case RTK_LIVE_EV_SESSION_STARTED: put_session(p, s, 1); break;
+    case RTK_LIVE_EV_SESSION_STARTED:
+        /* Another node's session may not be stored yet when this node's peers are: every node
+         * writes its row (the insert is idempotent), the one that began it first ends any
+         * other LIVE session of the meeting. */
+        if (ev->reason != RTK_LIVE_STARTED_ELSEWHERE)
+            rtk_store_session_end_others(p->st, s->meeting_id, s->id, s->started_ms, NULL, NULL);
+        put_session(p, s, 1);
+        break;
     case RTK_LIVE_EV_SESSION_CHANGED: put_session(p, s, 0); break;
     case RTK_LIVE_EV_SESSION_ENDED:
         if (ev->all_left)

@@ -33,6 +33,7 @@
 #include "api/rtk_api.h"
 #include "api/rtk_dev.h"
 #include "chan/rtk_chan.h"
+#include "cluster/rtk_cluster.h"
 #include "hook/rtk_hook.h"
 #include "live/rtk_live.h"
 #include "net/rtk_http.h"
@@ -67,6 +68,8 @@ static void on_http_stopped(void *arg)
 {
     server *s = arg;
     rtk_chan_stop();
+    rtk_cluster_stop(s->ctx.cluster); /* after live's leaves went to the bus */
+    s->ctx.cluster = NULL;
     rtk_log_detach(); /* what is logged from here on is written at once, waiting boundedly */
     rtk_hook_stop(s->hook);
     uv_close((uv_handle_t *)&s->turn, NULL);
@@ -230,7 +233,16 @@ int rtk_server_run(const rtk_server_config *cfg)
         rtk_log(RTK_LOG_ERROR, "cannot start libcurl for webhooks");
         goto out;
     }
-    if ((rc = rtk_persist_restore(s.persist)) != 0) {
+    if (cfg->bus_url != NULL) {
+        rtk_cluster_config kcfg = {.bus_url = cfg->bus_url, .node_id = cfg->node_id};
+        if (rtk_cluster_new(ctx->loop, &kcfg, ctx->live, &ctx->cluster) != 0) {
+            rtk_log(RTK_LOG_ERROR, "--bus takes redis://HOST:PORT[/DB]: %s", cfg->bus_url);
+            goto out;
+        }
+        rtk_log(RTK_LOG_INFO, "cluster node %s on the bus %s", cfg->node_id, cfg->bus_url);
+    }
+    /* A cluster's live sessions are the bus's: a node starts with none of its own. */
+    if (ctx->cluster == NULL && (rc = rtk_persist_restore(s.persist)) != 0) {
         rtk_log(RTK_LOG_ERROR, "cannot restore live sessions from %s: %s", url, rtk_strerror(rc));
         goto out;
     }
@@ -300,6 +312,11 @@ out:
         uv_run(ctx->loop, UV_RUN_DEFAULT);
     } else if (ctx->live != NULL && exit_code != 0) {
         rtk_live_shutdown(ctx->live, NULL, NULL);
+        uv_run(ctx->loop, UV_RUN_DEFAULT);
+    }
+    if (ctx->cluster != NULL) { /* not started: gives up its lease, closes on the loop */
+        rtk_cluster_stop(ctx->cluster);
+        ctx->cluster = NULL;
         uv_run(ctx->loop, UV_RUN_DEFAULT);
     }
     if (s.hook != NULL && exit_code != 0) {

@@ -28,6 +28,8 @@ typedef struct rtk_server_config {
     int64_t webhook_max_age_s;
     int webhook_max_inflight;
     int webhook_max_per_hook;
+    const char *bus_url; /* --bus redis://HOST:PORT[/DB], or NULL: a single node */
+    const char *node_id; /* --node-id: this node's name on the bus */
 } rtk_server_config;
 
 /* Runs the server until SIGTERM or SIGINT and returns the process's exit status: 0 after a

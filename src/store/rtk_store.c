@@ -823,6 +823,19 @@ void rtk_store_peer_left(rtk_store *st, const char *peer_id, int64_t left_ms, rt
     submit(op);
 }
 
+void rtk_store_session_end_others(rtk_store *st, const char *meeting_id, const char *session_id,
+                                  int64_t now_ms, rtk_store_cb cb, void *arg)
+{
+    OP1(RTK_Q_SESSION_END_OTHERS_PEERS);
+    rtk_store__ptext(op, c, meeting_id);
+    rtk_store__ptext(op, c, session_id);
+    c = rtk_store__stmt(op, RTK_Q_SESSION_END_OTHERS);
+    rtk_store__ptext(op, c, meeting_id);
+    rtk_store__ptext(op, c, session_id);
+    rtk_store__pint(c, now_ms);
+    submit(op);
+}
+
 void rtk_store_session_peers_left(rtk_store *st, const char *session_id, int64_t left_ms,
                                   rtk_store_cb cb, void *arg)
 {

@@ -320,6 +320,11 @@ typedef struct rtk_store_peer {
 void rtk_store_peer_joined(rtk_store *st, const rtk_store_peer *p, rtk_store_cb cb, void *arg);
 void rtk_store_peer_left(rtk_store *st, const char *peer_id, int64_t left_ms, rtk_store_cb cb,
                          void *arg);
+/* Every other session of |meeting_id| still LIVE ends (at its seen_at, with its open peers):
+ * written before a new session's row, so that a meeting has one LIVE session in the store even
+ * when a cluster's Redis forgot one (CLUSTER.md). */
+void rtk_store_session_end_others(rtk_store *st, const char *meeting_id, const char *session_id,
+                                  int64_t now_ms, rtk_store_cb cb, void *arg);
 /* Every peer of |session_id| still open leaves at |left_ms| (one statement). */
 void rtk_store_session_peers_left(rtk_store *st, const char *session_id, int64_t left_ms,
                                   rtk_store_cb cb, void *arg);

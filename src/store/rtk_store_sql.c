@@ -160,7 +160,7 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                          0},
     [RTK_Q_SESSION_INSERT] = {NULL,
                               "INSERT INTO sessions(" SESSION_COLS ") VALUES($1,$2,$3,$4,"
-                              "'LIVE',$5,NULL,$6,$7,$8,$9)",
+                              "'LIVE',$5,NULL,$6,$7,$8,$9) ON CONFLICT(id) DO NOTHING",
                               RTK_QF_WRITE},
     /* ENDED is final: a late update of the counters never brings a session back. */
     [RTK_Q_SESSION_UPDATE] = {NULL,
@@ -175,6 +175,21 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                            " VALUES($1,$2,$3,$4,$5,$6,$7)",
                            RTK_QF_WRITE},
     [RTK_Q_PEER_LEFT] = {NULL, "UPDATE session_peers SET left_at=$2 WHERE id=$1", RTK_QF_WRITE},
+    /* A meeting's new session ends any other still LIVE: left by a cluster whose Redis
+     * forgot it (CLUSTER.md), whose open peers leave with it at its last sign of life. */
+    [RTK_Q_SESSION_END_OTHERS_PEERS] = {NULL,
+                                        "UPDATE session_peers SET left_at=(SELECT CASE WHEN"
+                                        " s.seen_at > session_peers.joined_at THEN s.seen_at"
+                                        " ELSE session_peers.joined_at END FROM sessions s"
+                                        " WHERE s.id=session_peers.session_id) WHERE left_at IS"
+                                        " NULL AND session_id IN (SELECT id FROM sessions WHERE"
+                                        " meeting_id=$1 AND status='LIVE' AND id<>$2)",
+                                        RTK_QF_WRITE},
+    [RTK_Q_SESSION_END_OTHERS] = {NULL,
+                                  "UPDATE sessions SET status='ENDED', ended_at=seen_at,"
+                                  " updated_at=$3 WHERE meeting_id=$1 AND status='LIVE' AND"
+                                  " id<>$2",
+                                  RTK_QF_WRITE},
     [RTK_Q_SESSION_PEERS_LEFT] = {NULL,
                                   "UPDATE session_peers SET left_at=$2 WHERE session_id=$1"
                                   " AND left_at IS NULL",

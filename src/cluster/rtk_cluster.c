@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_cluster.c - live state shared through Redis; this node's part of it.
+ *
+ * Keys (every value a string; times are milliseconds since the epoch, from the nodes'
+ * clocks, which must agree (NTP); sums of join times are kept relative to the session's
+ * start so that they stay exact in Lua's doubles):
+ *   rtkd:s:MID    hash   the meeting's live session: sid, app, started, ka (keep-alive ms),
+ *                        live, peak, closed (summed time of peers that left), sumj (summed
+ *                        join times of live peers - started), seen, stored (1 once a peer
+ *                        joined: its row is in the store)
+ *   rtkd:p:MID    hash   participant id -> "NODE PEER JOINED" of its one live peer
+ *   rtkd:k:MID    set    participants kicked from the live session
+ *   rtkd:np:NODE  hash   "MID PID" -> peer id: the node's peers (retired with the node)
+ *   rtkd:nodes    hash   node -> last lease renewal
+ *   rtkd:idle     zset   meeting id by the time its peerless session's keep-alive runs out
+ * Channels: rtkd:m:MID (to the nodes with peers in the meeting: "c SID LIVE PEAK CLOSED SUMJ
+ * SEEN" counters, "e SID" ended) and rtkd:n:NODE (to one node: "r PID PEER" replaced).
+ *
+ * The scripts are the only writers, so each change is atomic across nodes: the first join
+ * of a meeting anywhere creates its one session (SESSION), a join at node B of a participant
+ * live at node A moves it and tells A to close its peer (JOIN), the last leave starts the
+ * keep-alive (LEAVE), exactly one node ends a session whose keep-alive ran out (REAP), and
+ * every node renews its lease and retires the peers of nodes whose lease ran out (LEASE). */
+#include "cluster/rtk_cluster.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/rtk_bus.h"
+#include "util/rtk_err.h"
+#include "util/rtk_id.h"
+#include "util/rtk_log.h"
+#include "util/rtk_time.h"
+
+/* Lua: F formats a number as an integer (Lua 5.1's tostring would write 1.7e+12). */
+#define LUA_F "local function F(x) return string.format('%d', x) end\n"
+
+enum { S_SESSION, S_JOIN, S_LEAVE, S_REAP, S_LEASE, NSCRIPTS };
+
+static const char *const scripts[NSCRIPTS] = {
+    /* SESSION: KEYS s, k, idle; ARGV proposed sid, app, now, participant, ka, mid. */
+    "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
+    "'sumj', 'seen')\n"
+    "local created = 0\n"
+    "if not f[1] then\n"
+    "  redis.call('HSET', KEYS[1], 'sid', ARGV[1], 'app', ARGV[2], 'started', ARGV[3], 'ka', "
+    "ARGV[5], 'live', 0, 'peak', 0, 'closed', 0, 'sumj', 0, 'seen', ARGV[3], 'stored', 0)\n"
+    /* A session nobody joins (the handshake failed) is reaped after its keep-alive, but not
+     * before the joiner had time to join. */
+    "  local ka = tonumber(ARGV[5]); if ka < 10000 then ka = 10000 end\n"
+    "  redis.call('ZADD', KEYS[3], tonumber(ARGV[3]) + ka, ARGV[6])\n"
+    "  f = {ARGV[1], ARGV[3], '0', '0', '0', '0', ARGV[3]}\n"
+    "  created = 1\n"
+    "end\n"
+    "return {f[1], f[2], created, redis.call('SISMEMBER', KEYS[2], ARGV[4]), f[3], f[4], f[5], "
+    "f[6], f[7]}\n",
+
+    /* JOIN: KEYS s, p, np(me), idle; ARGV sid, participant, peer, at, node, mid. */
+    LUA_F "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
+          "'sumj')\n"
+          "if f[1] ~= ARGV[1] then return {'stale'} end\n"
+          "local started, live, peak = tonumber(f[2]), tonumber(f[3]), tonumber(f[4])\n"
+          "local closed, sumj, at = tonumber(f[5]), tonumber(f[6]), tonumber(ARGV[4])\n"
+          "local on, op = '', ''\n"
+          "local old = redis.call('HGET', KEYS[2], ARGV[2])\n"
+          "if old then\n"
+          "  local n, p, j = string.match(old, '^(%S+) (%S+) (%S+)$')\n"
+          "  if n == ARGV[5] and p == ARGV[3] then return {'ok', '', ''} end\n"
+          "  j = tonumber(j)\n"
+          "  on, op = n, p\n"
+          "  live = live - 1\n"
+          "  sumj = sumj - (j - started)\n"
+          "  if at > j then closed = closed + (at - j) end\n"
+          "  redis.call('HDEL', 'rtkd:np:' .. n, ARGV[6] .. ' ' .. ARGV[2])\n"
+          "end\n"
+          "live = live + 1\n"
+          "sumj = sumj + (at - started)\n"
+          "if live > peak then peak = live end\n"
+          "redis.call('HSET', KEYS[1], 'live', F(live), 'peak', F(peak), 'closed', F(closed), "
+          "'sumj', F(sumj), 'seen', F(at), 'stored', '1')\n"
+          "redis.call('HSET', KEYS[2], ARGV[2], ARGV[5] .. ' ' .. ARGV[3] .. ' ' .. F(at))\n"
+          "redis.call('HSET', KEYS[3], ARGV[6] .. ' ' .. ARGV[2], ARGV[3])\n"
+          "redis.call('ZREM', KEYS[4], ARGV[6])\n"
+          "redis.call('PUBLISH', 'rtkd:m:' .. ARGV[6], 'c ' .. ARGV[1] .. ' ' .. F(live) .. ' ' "
+          ".. F(peak) .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(at))\n"
+          "return {'ok', on, op}\n",
+
+    /* LEAVE: KEYS s, p, np(me), idle; ARGV sid, participant, peer, at, mid, now. */
+    LUA_F "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
+          "'sumj', 'ka')\n"
+          "if f[1] ~= ARGV[1] then return {'stale'} end\n"
+          "local cur = redis.call('HGET', KEYS[2], ARGV[2])\n"
+          "if not cur then return {'none'} end\n"
+          "local n, p, j = string.match(cur, '^(%S+) (%S+) (%S+)$')\n"
+          "if p ~= ARGV[3] then return {'none'} end\n"
+          "j = tonumber(j)\n"
+          "local started, live, peak = tonumber(f[2]), tonumber(f[3]), tonumber(f[4])\n"
+          "local closed, sumj, at, now = tonumber(f[5]), tonumber(f[6]), tonumber(ARGV[4]), "
+          "tonumber(ARGV[6])\n"
+          "redis.call('HDEL', KEYS[2], ARGV[2])\n"
+          "redis.call('HDEL', KEYS[3], ARGV[5] .. ' ' .. ARGV[2])\n"
+          "live = live - 1\n"
+          "sumj = sumj - (j - started)\n"
+          "if at > j then closed = closed + (at - j) end\n"
+          "redis.call('HSET', KEYS[1], 'live', F(live), 'closed', F(closed), 'sumj', F(sumj), "
+          "'seen', F(now))\n"
+          "if live <= 0 then redis.call('ZADD', KEYS[4], now + tonumber(f[7]), ARGV[5]) end\n"
+          "redis.call('PUBLISH', 'rtkd:m:' .. ARGV[5], 'c ' .. ARGV[1] .. ' ' .. F(live) .. ' ' "
+          ".. F(peak) .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(now))\n"
+          "return {'ok'}\n",
+
+    /* REAP: KEYS idle; ARGV now. Ends the sessions whose keep-alive ran out, at most 32. */
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 32)\n"
+    "local out = {}\n"
+    "for _, mid in ipairs(ids) do\n"
+    "  redis.call('ZREM', KEYS[1], mid)\n"
+    "  local s = 'rtkd:s:' .. mid\n"
+    "  local f = redis.call('HMGET', s, 'sid', 'app', 'started', 'live', 'peak', 'closed', "
+    "'stored')\n"
+    "  if f[1] and tonumber(f[4]) <= 0 then\n"
+    "    redis.call('DEL', s, 'rtkd:p:' .. mid, 'rtkd:k:' .. mid)\n"
+    "    redis.call('PUBLISH', 'rtkd:m:' .. mid, 'e ' .. f[1])\n"
+    "    if f[7] == '1' then\n"
+    "      for _, x in ipairs({mid, f[1], f[2], f[3], f[5], f[6]}) do table.insert(out, x) end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n",
+
+    /* LEASE: KEYS nodes, idle; ARGV node, now, lease ms, reset (1: this node's entries go too:
+     * it lost the bus and republishes). Renews this node's lease and retires the peers of
+     * every node whose lease ran out (at its last renewal) and, with reset, this node's. Each
+     * retired peer: mid, sid, app, started, participant, peer, joined, left, live, peak,
+     * closed, dead (1: another node's). */
+    LUA_F "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+          "local now, lease = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+          "local all = redis.call('HGETALL', KEYS[1])\n"
+          "local out = {}\n"
+          "for i = 1, #all, 2 do\n"
+          "  local node, last = all[i], tonumber(all[i + 1])\n"
+          "  local dead = node ~= ARGV[1] and now - last > lease\n"
+          "  local reset = node == ARGV[1] and ARGV[4] == '1'\n"
+          "  if dead or reset then\n"
+          "    local at = last\n"
+          "    if reset then at = now end\n"
+          "    local np = 'rtkd:np:' .. node\n"
+          "    local peers = redis.call('HGETALL', np)\n"
+          "    for k = 1, #peers, 2 do\n"
+          "      local mid, pid = string.match(peers[k], '^(%S+) (%S+)$')\n"
+          "      local peer = peers[k + 1]\n"
+          "      local cur = redis.call('HGET', 'rtkd:p:' .. mid, pid)\n"
+          "      if cur then\n"
+          "        local cn, cp, j = string.match(cur, '^(%S+) (%S+) (%S+)$')\n"
+          "        local s = 'rtkd:s:' .. mid\n"
+          "        local f = redis.call('HMGET', s, 'sid', 'app', 'started', 'live', 'peak', "
+          "'closed', 'sumj', 'ka')\n"
+          "        if cn == node and cp == peer and f[1] then\n"
+          "          j = tonumber(j)\n"
+          "          local left = at\n"
+          "          if left < j then left = j end\n"
+          "          local started, live = tonumber(f[3]), tonumber(f[4]) - 1\n"
+          "          local closed = tonumber(f[6]) + (left - j)\n"
+          "          local sumj = tonumber(f[7]) - (j - started)\n"
+          "          redis.call('HDEL', 'rtkd:p:' .. mid, pid)\n"
+          "          redis.call('HSET', s, 'live', F(live), 'closed', F(closed), 'sumj', "
+          "F(sumj), 'seen', F(now))\n"
+          "          if live <= 0 then redis.call('ZADD', KEYS[2], now + tonumber(f[8]), mid) "
+          "end\n"
+          "          redis.call('PUBLISH', 'rtkd:m:' .. mid, 'c ' .. f[1] .. ' ' .. F(live) .. "
+          "' ' .. f[5] .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(now))\n"
+          "          for _, x in ipairs({mid, f[1], f[2], f[3], pid, peer, F(j), F(left), "
+          "F(live), f[5], F(closed), dead and '1' or '0'}) do table.insert(out, x) end\n"
+          "        end\n"
+          "      end\n"
+          "    end\n"
+          "    redis.call('DEL', np)\n"
+          "    if dead then redis.call('HDEL', KEYS[1], node) end\n"
+          "  end\n"
+          "end\n"
+          "return out\n",
+
+};
+
+#define LEASE_FIELDS 12
+#define REAP_FIELDS 6
+
+struct rtk_cluster {
+    uv_loop_t *loop;
+    rtk_live *live;
+    rtk_bus *bus;
+    char node[128];
+    char node_chan[160];
+    uint64_t lease_ms;
+    uv_timer_t timer; /* lease renewal, reaping */
+    int reset;        /* the bus came back: this node's entries are republished */
+    int remote;       /* telling live what happened elsewhere: our sink ignores it */
+    int stopping;
+};
+
+static void key(char *buf, size_t cap, const char *kind, const char *id)
+{
+    snprintf(buf, cap, "rtkd:%s:%s", kind, id);
+}
+
+static void fmt_i64(char buf[24], int64_t v)
+{
+    snprintf(buf, 24, "%lld", (long long)v);
+}
+
+/* ---- what happens here goes to Redis ---- */
+
+typedef struct join_ctx {
+    rtk_cluster *c;
+    char participant_id[37];
+    char peer_id[37];
+} join_ctx;
+
+static void publish_to(rtk_cluster *c, const char *chan, const char *msg)
+{
+    const char *argv[3] = {"PUBLISH", chan, msg};
+    rtk_bus_cmd(c->bus, NULL, NULL, 3, argv, NULL);
+}
+
+static void on_joined(void *arg, int status, const rtk_bus_reply *r)
+{
+    join_ctx *j = arg;
+    rtk_cluster *c = j->c;
+    size_t len = 0;
+    const char *what = rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len);
+    if (status == 0 && what != NULL && len == 2 && memcmp(what, "ok", 2) == 0) {
+        size_t nl = 0, pl = 0;
+        const char *on = rtk_bus_reply_str(rtk_bus_reply_at(r, 1), &nl);
+        const char *op = rtk_bus_reply_str(rtk_bus_reply_at(r, 2), &pl);
+        if (on != NULL && nl > 0 && op != NULL && pl > 0 && pl < 37 &&
+            !(nl == strlen(c->node) && memcmp(on, c->node, nl) == 0)) {
+            /* The participant was live at another node: that peer goes (4002). */
+            char chan[200], msg[100];
+            snprintf(chan, sizeof(chan), "rtkd:n:%.*s", (int)nl, on);
+            snprintf(msg, sizeof(msg), "r %s %.*s", j->participant_id, (int)pl, op);
+            publish_to(c, chan, msg);
+        }
+    } else if (status == 0 && what != NULL && len == 5 && memcmp(what, "stale", 5) == 0) {
+        /* The session ended at another node between the handshake and the join: this peer
+         * reconnects into the next one. */
+        rtk_live_cluster_close(c->live, j->participant_id, j->peer_id, RTK_LIVE_REFUSED);
+    } else if (status == 0 && rtk_bus_reply_type(r) == RTK_BUS_ERR) {
+        rtk_log(RTK_LOG_ERROR, "bus: join script: %s", rtk_bus_reply_str(r, NULL));
+    }
+    free(j);
+}
+
+static void send_join(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_view *p,
+                      int64_t at)
+{
+    char ks[80], kp[80], knp[200], at_s[24];
+    key(ks, sizeof(ks), "s", s->meeting_id);
+    key(kp, sizeof(kp), "p", s->meeting_id);
+    key(knp, sizeof(knp), "np", c->node);
+    fmt_i64(at_s, at);
+    const char *argv[10] = {ks,     kp, knp, "rtkd:idle", s->id, p->participant_id, p->peer_id,
+                            at_s, c->node, s->meeting_id};
+    join_ctx *j = rtk_xcalloc(1, sizeof(*j));
+    j->c = c;
+    snprintf(j->participant_id, sizeof(j->participant_id), "%s", p->participant_id);
+    snprintf(j->peer_id, sizeof(j->peer_id), "%s", p->peer_id);
+    if (rtk_bus_script(c->bus, S_JOIN, on_joined, j, 4, 10, argv, NULL) != 0)
+        free(j); /* the bus is down: republished when it is back */
+}
+
+static void send_leave(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_view *p,
+                       int64_t at)
+{
+    char ks[80], kp[80], knp[200], at_s[24], now_s[24];
+    key(ks, sizeof(ks), "s", s->meeting_id);
+    key(kp, sizeof(kp), "p", s->meeting_id);
+    key(knp, sizeof(knp), "np", c->node);
+    fmt_i64(at_s, at);
+    fmt_i64(now_s, rtk_time_now_ms());
+    const char *argv[10] = {ks,   kp,   knp, "rtkd:idle", s->id, p->participant_id, p->peer_id,
+                            at_s, s->meeting_id, now_s};
+    rtk_bus_script(c->bus, S_LEAVE, NULL, NULL, 4, 10, argv, NULL);
+}
+
+static void on_event(void *arg, const rtk_live_event *ev)
+{
+    rtk_cluster *c = arg;
+    if (c->remote)
+        return;
+    char chan[80];
+    switch (ev->type) {
+    case RTK_LIVE_EV_JOINED:
+        key(chan, sizeof(chan), "m", ev->session->meeting_id);
+        rtk_bus_hold(c->bus, chan);
+        send_join(c, ev->session, ev->peer, ev->at_ms);
+        break;
+    case RTK_LIVE_EV_LEFT:
+        key(chan, sizeof(chan), "m", ev->session->meeting_id);
+        rtk_bus_release(c->bus, chan);
+        send_leave(c, ev->session, ev->peer, ev->at_ms);
+        break;
+    default: break;
+    }
+}
+
+/* ---- what happens elsewhere comes from Redis ---- */
+
+/* "c SID LIVE PEAK CLOSED SUMJ SEEN" / "e SID" on rtkd:m:MID; "r PID PEER" on our channel. */
+static void on_message(void *arg, const char *chan, size_t chan_len, const char *msg,
+                       size_t msg_len)
+{
+    rtk_cluster *c = arg;
+    char buf[256], mid[40];
+    if (msg_len >= sizeof(buf) || chan_len < 8)
+        return;
+    memcpy(buf, msg, msg_len);
+    buf[msg_len] = '\0';
+    if (chan_len == strlen(c->node_chan) && memcmp(chan, c->node_chan, chan_len) == 0) {
+        char pid[40], peer[40];
+        if (sscanf(buf, "r %39s %39s", pid, peer) == 2)
+            rtk_live_cluster_close(c->live, pid, peer, RTK_LIVE_REPLACED);
+        return;
+    }
+    if (memcmp(chan, "rtkd:m:", 7) != 0 || chan_len - 7 >= sizeof(mid))
+        return;
+    memcpy(mid, chan + 7, chan_len - 7);
+    mid[chan_len - 7] = '\0';
+    char sid[40];
+    long long v[5];
+    if (sscanf(buf, "c %39s %lld %lld %lld %lld %lld", sid, &v[0], &v[1], &v[2], &v[3], &v[4]) ==
+        6) {
+        rtk_live_cluster_counters(c->live, mid, sid, v[0], v[1], v[2], v[3], v[4]);
+    } else if (sscanf(buf, "e %39s", sid) == 1) {
+        rtk_session_view sv = {.id = sid, .meeting_id = mid, .ended = 1};
+        sv.ended_ms = rtk_time_now_ms();
+        c->remote = 1;
+        rtk_live_cluster_ended(c->live, &sv, RTK_LIVE_END_KEEPALIVE, 0);
+        c->remote = 0;
+    }
+}
+
+static void republish_one(void *arg, const rtk_session_view *s, const rtk_peer_view *p)
+{
+    rtk_cluster *c = arg;
+    char ks[80], kk[80], started[24], now_s[24];
+    key(ks, sizeof(ks), "s", s->meeting_id);
+    key(kk, sizeof(kk), "k", s->meeting_id);
+    fmt_i64(started, s->started_ms);
+    fmt_i64(now_s, rtk_time_now_ms());
+    /* Recreates the session as this node knew it if Redis lost it; a no-op otherwise. */
+    const char *argv[9] = {ks, kk, "rtkd:idle", s->id, s->app_id, started, p->participant_id,
+                           "0", s->meeting_id};
+    rtk_bus_script(c->bus, S_SESSION, NULL, NULL, 3, 9, argv, NULL);
+    send_join(c, s, p, p->joined_ms);
+}
+
+static void on_lease(void *arg, int status, const rtk_bus_reply *r)
+{
+    rtk_cluster *c = arg;
+    if (status != 0 || rtk_bus_reply_type(r) != RTK_BUS_ARRAY) {
+        if (status == 0)
+            rtk_log(RTK_LOG_ERROR, "bus: lease script: %s", rtk_bus_reply_str(r, NULL));
+        return;
+    }
+    size_t n = rtk_bus_reply_len(r) / LEASE_FIELDS;
+    for (size_t i = 0; i < n; i++) {
+        const char *f[LEASE_FIELDS];
+        char cp[LEASE_FIELDS][40];
+        for (size_t k = 0; k < LEASE_FIELDS; k++) {
+            size_t len = 0;
+            const char *s = rtk_bus_reply_str(rtk_bus_reply_at(r, i * LEASE_FIELDS + k), &len);
+            snprintf(cp[k], sizeof(cp[k]), "%.*s", s ? (int)(len < 39 ? len : 39) : 0,
+                     s ? s : "");
+            f[k] = cp[k];
+        }
+        if (strcmp(f[11], "1") != 0)
+            continue; /* our own, republished: their leaves were stored as they happened */
+        rtk_session_view sv = {
+            .id = f[1],
+            .meeting_id = f[0],
+            .app_id = f[2],
+            .started_ms = strtoll(f[3], NULL, 10),
+            .live = strtoll(f[8], NULL, 10),
+            .peak = strtoll(f[9], NULL, 10),
+            .closed_ms = strtoll(f[10], NULL, 10),
+        };
+        sv.updated_ms = sv.seen_ms = rtk_time_now_ms();
+        rtk_peer_view pv = {.peer_id = f[5], .participant_id = f[4], .custom_id = ""};
+        pv.joined_ms = strtoll(f[6], NULL, 10);
+        c->remote = 1;
+        rtk_live_cluster_left(c->live, &sv, &pv, strtoll(f[7], NULL, 10));
+        c->remote = 0;
+        rtk_log(RTK_LOG_INFO, "bus: peer %s of a lost node left meeting %s", f[5], f[0]);
+    }
+}
+
+static void on_reaped(void *arg, int status, const rtk_bus_reply *r)
+{
+    rtk_cluster *c = arg;
+    if (status != 0 || rtk_bus_reply_type(r) != RTK_BUS_ARRAY)
+        return;
+    size_t n = rtk_bus_reply_len(r) / REAP_FIELDS;
+    int64_t now = rtk_time_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        char cp[REAP_FIELDS][40];
+        for (size_t k = 0; k < REAP_FIELDS; k++) {
+            size_t len = 0;
+            const char *s = rtk_bus_reply_str(rtk_bus_reply_at(r, i * REAP_FIELDS + k), &len);
+            snprintf(cp[k], sizeof(cp[k]), "%.*s", s ? (int)(len < 39 ? len : 39) : 0,
+                     s ? s : "");
+        }
+        rtk_session_view sv = {
+            .id = cp[1],
+            .meeting_id = cp[0],
+            .app_id = cp[2],
+            .started_ms = strtoll(cp[3], NULL, 10),
+            .peak = strtoll(cp[4], NULL, 10),
+            .closed_ms = strtoll(cp[5], NULL, 10),
+            .ended = 1,
+        };
+        sv.ended_ms = sv.updated_ms = sv.seen_ms = now;
+        sv.minutes = (double)sv.closed_ms / 60000.0;
+        c->remote = 1; /* this node decided it: it alone tells SESSION_ENDED */
+        rtk_live_cluster_ended(c->live, &sv, RTK_LIVE_END_KEEPALIVE, 1);
+        c->remote = 0;
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    rtk_cluster *c = t->data;
+    if (!rtk_bus_up(c->bus) || c->stopping)
+        return;
+    char now_s[24], lease_s[24];
+    fmt_i64(now_s, rtk_time_now_ms());
+    fmt_i64(lease_s, (int64_t)c->lease_ms);
+    const char *largv[6] = {"rtkd:nodes", "rtkd:idle", c->node, now_s, lease_s,
+                            c->reset ? "1" : "0"};
+    if (rtk_bus_script(c->bus, S_LEASE, on_lease, c, 2, 6, largv, NULL) == 0 && c->reset) {
+        c->reset = 0;
+        rtk_live_each_peer(c->live, republish_one, c);
+    }
+    const char *rargv[2] = {"rtkd:idle", now_s};
+    rtk_bus_script(c->bus, S_REAP, on_reaped, c, 1, 2, rargv, NULL);
+}
+
+static void on_state(void *arg, int up)
+{
+    rtk_cluster *c = arg;
+    if (up) {
+        /* What this node holds goes back into Redis (which may have lost it, or missed our
+         * leaves while we could not reach it), in the next renewal. */
+        c->reset = 1;
+        on_timer(&c->timer);
+    }
+}
+
+/* ---- the handshake's session ---- */
+
+typedef struct session_ctx {
+    rtk_cluster_session_cb cb;
+    void *arg;
+} session_ctx;
+
+static void on_session(void *arg, int status, const rtk_bus_reply *r)
+{
+    session_ctx *s = arg;
+    rtk_cluster_sess out;
+    memset(&out, 0, sizeof(out));
+    if (status == 0 && rtk_bus_reply_type(r) == RTK_BUS_ARRAY && rtk_bus_reply_len(r) >= 9) {
+        size_t len = 0;
+        const char *sid = rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len);
+        if (sid != NULL && len < sizeof(out.id)) {
+            memcpy(out.id, sid, len);
+            out.started_ms = rtk_bus_reply_int_at(r, 1, 0);
+            out.created = rtk_bus_reply_int_at(r, 2, 0) == 1;
+            out.kicked = rtk_bus_reply_int_at(r, 3, 0) == 1;
+            for (int i = 0; i < 5; i++)
+                out.counters[i] = rtk_bus_reply_int_at(r, 4 + (size_t)i, 0);
+            s->cb(s->arg, 0, &out);
+            free(s);
+            return;
+        }
+    }
+    if (status == 0)
+        rtk_log(RTK_LOG_ERROR, "bus: session script: %s",
+                rtk_bus_reply_type(r) == RTK_BUS_ERR ? rtk_bus_reply_str(r, NULL) : "bad reply");
+    s->cb(s->arg, RTK_EUNAVAIL, NULL);
+    free(s);
+}
+
+int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_id,
+                        const char *participant_id, int64_t keep_alive_s,
+                        rtk_cluster_session_cb cb, void *arg)
+{
+    char ks[80], kk[80], sid[37], now_s[24], ka[24];
+    key(ks, sizeof(ks), "s", meeting_id);
+    key(kk, sizeof(kk), "k", meeting_id);
+    rtk_id_uuid4(sid);
+    fmt_i64(now_s, rtk_time_now_ms());
+    fmt_i64(ka, keep_alive_s * 1000);
+    const char *argv[9] = {ks, kk, "rtkd:idle", sid, app_id, now_s, participant_id, ka,
+                           meeting_id};
+    session_ctx *s = rtk_xcalloc(1, sizeof(*s));
+    s->cb = cb;
+    s->arg = arg;
+    int rc = rtk_bus_script(c->bus, S_SESSION, on_session, s, 3, 9, argv, NULL);
+    if (rc != 0) {
+        free(s);
+        return RTK_EUNAVAIL;
+    }
+    return 0;
+}
+
+/* ---- the REST view ---- */
+
+typedef struct active_ctx {
+    rtk_cluster_view_cb cb;
+    void *arg;
+    char mid[40];
+} active_ctx;
+
+static void on_active(void *arg, int status, const rtk_bus_reply *r)
+{
+    active_ctx *a = arg;
+    if (status != 0 || rtk_bus_reply_type(r) != RTK_BUS_ARRAY || rtk_bus_reply_len(r) < 8) {
+        a->cb(a->arg, RTK_EUNAVAIL, NULL);
+        free(a);
+        return;
+    }
+    size_t len = 0, alen = 0;
+    const char *sid = rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len);
+    const char *app = rtk_bus_reply_str(rtk_bus_reply_at(r, 1), &alen);
+    if (sid == NULL || len >= 37 || app == NULL || alen >= 37 ||
+        rtk_bus_reply_int_at(r, 7, 0) != 1) { /* none, or not joined yet */
+        a->cb(a->arg, RTK_ENOTFOUND, NULL);
+        free(a);
+        return;
+    }
+    char id[37], app_id[37];
+    memcpy(id, sid, len);
+    id[len] = '\0';
+    memcpy(app_id, app, alen);
+    app_id[alen] = '\0';
+    int64_t now = rtk_time_now_ms();
+    rtk_session_view v = {.id = id, .meeting_id = a->mid, .app_id = app_id};
+    v.started_ms = rtk_bus_reply_int_at(r, 2, 0);
+    v.live = rtk_bus_reply_int_at(r, 3, 0);
+    v.peak = rtk_bus_reply_int_at(r, 4, 0);
+    v.closed_ms = rtk_bus_reply_int_at(r, 5, 0);
+    int64_t sumj = rtk_bus_reply_int_at(r, 6, 0);
+    v.seen_ms = v.updated_ms = now;
+    v.minutes = (double)(v.closed_ms + v.live * (now - v.started_ms) - sumj) / 60000.0;
+    a->cb(a->arg, 0, &v);
+    free(a);
+}
+
+int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_cb cb,
+                       void *arg)
+{
+    char ks[80];
+    key(ks, sizeof(ks), "s", meeting_id);
+    const char *argv[10] = {"HMGET", ks,      "sid",  "app", "started",
+                            "live",  "peak", "closed", "sumj", "stored"};
+    active_ctx *a = rtk_xcalloc(1, sizeof(*a));
+    a->cb = cb;
+    a->arg = arg;
+    snprintf(a->mid, sizeof(a->mid), "%s", meeting_id);
+    if (rtk_bus_cmd(c->bus, on_active, a, 10, argv, NULL) != 0) {
+        free(a);
+        return RTK_EUNAVAIL;
+    }
+    return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static void on_timer_closed(uv_handle_t *h);
+
+int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *live,
+                    rtk_cluster **out)
+{
+    rtk_cluster *c = rtk_xcalloc(1, sizeof(*c));
+    c->loop = loop;
+    c->live = live;
+    c->lease_ms = cfg->lease_ms ? cfg->lease_ms : 5000;
+    snprintf(c->node, sizeof(c->node), "%s", cfg->node_id);
+    snprintf(c->node_chan, sizeof(c->node_chan), "rtkd:n:%s", c->node);
+    rtk_bus_config bcfg = {
+        .url = cfg->bus_url,
+        .scripts = scripts,
+        .nscripts = NSCRIPTS,
+        .on_state = on_state,
+        .on_message = on_message,
+        .arg = c,
+    };
+    uv_timer_init(loop, &c->timer);
+    c->timer.data = c;
+    if (rtk_bus_new(loop, &bcfg, &c->bus) != 0) {
+        uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+        return RTK_EINVAL;
+    }
+    rtk_bus_hold(c->bus, c->node_chan);
+    rtk_live_set_clustered(live, 1);
+    rtk_live_subscribe(live, on_event, c, 0);
+    /* Renewed three times per lease, reaping once a second at most. */
+    uint64_t every = c->lease_ms / 3 < 1000 ? c->lease_ms / 3 : 1000;
+    uv_timer_start(&c->timer, on_timer, every, every);
+    *out = c;
+    return 0;
+}
+
+int rtk_cluster_up(const rtk_cluster *c)
+{
+    return c != NULL && rtk_bus_up(c->bus);
+}
+
+const char *rtk_cluster_node(const rtk_cluster *c)
+{
+    return c->node;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void close_all(rtk_cluster *c)
+{
+    rtk_bus_close(c->bus);
+    c->bus = NULL;
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+static void on_lease_given_up(void *arg, int status, const rtk_bus_reply *r)
+{
+    close_all(arg);
+}
+
+void rtk_cluster_stop(rtk_cluster *c)
+{
+    if (c == NULL || c->stopping)
+        return;
+    c->stopping = 1;
+    uv_timer_stop(&c->timer);
+    /* Our peers' leaves went out before this (live's shutdown) on the same connection; the
+     * lease goes after them, and then the bus closes. */
+    char knp[200];
+    key(knp, sizeof(knp), "np", c->node);
+    const char *argv[3] = {"HDEL", "rtkd:nodes", c->node};
+    const char *dargv[2] = {"DEL", knp};
+    if (rtk_bus_cmd(c->bus, NULL, NULL, 3, argv, NULL) != 0 ||
+        rtk_bus_cmd(c->bus, on_lease_given_up, c, 2, dargv, NULL) != 0)
+        close_all(c);
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* rtk_cluster.h - several rtkd nodes serving the same meetings (CLUSTER.md), over the bus.
+ *
+ * Redis holds what is live, changed only by Lua scripts so that joins, replaces and leaves at
+ * different nodes cannot interleave badly (rtk_cluster.c lists the keys):
+ *   - per meeting: its live session (id, start, keep-alive, cluster-wide counters), the
+ *     participant -> node/peer map, the kicked set;
+ *   - per node: a lease (the time it last renewed it) and the set of its peers;
+ *   - the sessions left without peers, by the time their keep-alive runs out.
+ * The cluster is live's subscriber (joins and leaves at this node go to Redis) and drives
+ * live's cluster mode (counters told by the bus, sessions ended by the bus, peers replaced or
+ * retired from other nodes). PostgreSQL stays the durable record: every node writes what it
+ * did through persistence, as a single node does. */
+#ifndef RTK_CLUSTER_H
+#define RTK_CLUSTER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "live/rtk_live.h"
+
+typedef struct rtk_cluster rtk_cluster;
+
+typedef struct rtk_cluster_config {
+    const char *bus_url; /* redis://HOST:PORT[/DB] */
+    const char *node_id; /* this node's name on the bus */
+    uint64_t lease_ms;   /* a node silent this long is dead and its peers leave (5000) */
+} rtk_cluster_config;
+
+/* Creates the cluster on |loop| over |live| (which it subscribes to and puts in cluster
+ * mode) and starts connecting. 0, or RTK_EINVAL for a bad bus URL. */
+int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *live,
+                    rtk_cluster **out);
+
+/* 1 while the bus is up: joins and live operations need it (503 otherwise). */
+int rtk_cluster_up(const rtk_cluster *c);
+const char *rtk_cluster_node(const rtk_cluster *c);
+
+/* A joining participant's session, agreed cluster-wide before its hello: the meeting's live
+ * session, created now (|created|) when it has none. */
+typedef struct rtk_cluster_sess {
+    char id[37];
+    int64_t started_ms;
+    int created;
+    int kicked;          /* the participant was kicked from it: 403 */
+    int64_t counters[5]; /* as rtk_join_info.counters */
+} rtk_cluster_sess;
+typedef void (*rtk_cluster_session_cb)(void *arg, int status, const rtk_cluster_sess *s);
+/* 0 (|cb| runs later with 0 or RTK_EUNAVAIL), or RTK_EUNAVAIL at once when the bus is down. */
+int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_id,
+                        const char *participant_id, int64_t keep_alive_s,
+                        rtk_cluster_session_cb cb, void *arg);
+
+/* The live session of |meeting_id| with the cluster-wide counters: |cb| gets 0 and the view
+ * (title NULL: the caller knows the meeting), RTK_ENOTFOUND, or RTK_EUNAVAIL. Returns 0 or
+ * RTK_EUNAVAIL (bus down: |cb| never runs). */
+typedef void (*rtk_cluster_view_cb)(void *arg, int status, const rtk_session_view *v);
+int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_cb cb,
+                       void *arg);
+
+/* Shutdown, after live's: this node's lease is given up (the other nodes need not wait for
+ * it to run out) once its peers' leaves are through, then the bus and the timer close and the
+ * cluster frees itself on the loop. */
+void rtk_cluster_stop(rtk_cluster *c);
+
+#endif

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: MIT
+// A cluster for tests (CLUSTER.md): a real redis-server on a free loopback port, the suite's
+// PostgreSQL (the PostgreSQL pass; tests/e2e/run.js starts it), and rtkd nodes that share
+// both, each with its own data folder.
+
+import { spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import net from 'node:net';
+import {
+    start, tempDir, createAccount, createToken, storeFor, PG_BASE, sleep,
+} from './rtkd.js';
+import { connect } from './peer.js';
+
+const redisServers = [];
+process.on('exit', () => {
+    for (const r of redisServers) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+});
+
+/* A port nothing listens on now. */
+export function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+            const { port } = s.address();
+            s.close(() => resolve(port));
+        });
+    });
+}
+
+/* redis-server --save '' --appendonly no on PORT (a free one by default). r.stop() kills it
+ * (SIGKILL: its contents are lost, as in a crash); r.restart() starts it again empty on the
+ * same port. */
+export async function startRedis(port) {
+    const r = { port: port || await freePort() };
+    r.url = `redis://127.0.0.1:${r.port}`;
+    const launch = async () => {
+        const child = spawn('redis-server', ['--port', String(r.port), '--bind', '127.0.0.1',
+            '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
+        r.child = child;
+        redisServers.push(r);
+        r.exited = new Promise((resolve) => child.once('exit', resolve));
+        /* Ready once it accepts a PING. */
+        const deadline = Date.now() + 10000;
+        for (;;) {
+            if (await ping(r.port)) return;
+            if (Date.now() > deadline || child.exitCode !== null) {
+                throw new Error(`redis-server on port ${r.port} did not start`);
+            }
+            await sleep(50);
+        }
+    };
+    await launch();
+    r.stop = async () => {
+        if (r.child.exitCode !== null || r.child.signalCode !== null) return;
+        r.child.kill('SIGKILL');
+        await r.exited;
+    };
+    r.restart = async () => {
+        await r.stop();
+        await launch();
+    };
+    /* One command (inline protocol), its raw reply. */
+    r.command = (line) => rawCommand(r.port, line);
+    return r;
+}
+
+function rawCommand(port, line) {
+    return new Promise((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1');
+        let buf = '';
+        s.setEncoding('utf8');
+        s.once('error', reject);
+        s.on('data', (d) => {
+            buf += d;
+            if (buf.endsWith('\r\n')) {
+                s.end();
+                resolve(buf);
+            }
+        });
+        s.write(`${line}\r\n`);
+    });
+}
+
+async function ping(port) {
+    try {
+        return (await rawCommand(port, 'PING')).startsWith('+PONG');
+    } catch {
+        return false;
+    }
+}
+
+/**
+ * N nodes on one PostgreSQL database and one Redis, an account, a token and an app.
+ * opts.nodes (2), opts.args (more serve flags for every node), opts.redis (an existing one).
+ * c.nodes[i] are servers as start() returns them; c.node(i) starts node i again;
+ * c.stop() stops everything (each node must exit 0).
+ */
+export async function clusterFixture(opts = {}) {
+    if (!PG_BASE) throw new Error('a cluster needs the PostgreSQL pass (RTKD_E2E_STORE=postgres)');
+    const home = await tempDir('rtkd-e2e-cluster-');
+    const store = await storeFor(home);
+    const accountId = await createAccount(home, 'cluster');
+    const token = await createToken(home, accountId, 'cluster-token');
+    const redis = opts.redis || await startRedis();
+    const c = { home, store, accountId, token, redis, nodes: [], dirs: [] };
+    c.argsFor = (i) => ['serve', '--listen', '127.0.0.1:0', '--data', c.dirs[i],
+        '--store', store, '--bus', redis.url, '--node-id', `node-${i}`,
+        ...(opts.args || [])];
+    c.node = async (i) => {
+        if (!c.dirs[i]) c.dirs[i] = await tempDir(`rtkd-e2e-node${i}-`);
+        c.nodes[i] = await start({ dataDir: c.dirs[i], args: c.argsFor(i) });
+        await c.ready(i);
+        return c.nodes[i];
+    };
+    /* Waits for /readyz 200 at node I (its bus is up). */
+    c.ready = async (i, ms = 10000) => {
+        const deadline = Date.now() + ms;
+        for (;;) {
+            const r = await fetch(`${c.nodes[i].rootURL}/readyz`).catch(() => null);
+            if (r && r.status === 200) return;
+            if (Date.now() > deadline) throw new Error(`node ${i} not ready: ${r && r.status}`);
+            await sleep(50);
+        }
+    };
+    for (let i = 0; i < (opts.nodes || 2); i++) await c.node(i);
+    c.cf = (i) => c.nodes[i].client(token);
+    c.appId = (await c.cf(0).realtimeKit.apps.post({ account_id: accountId, name: 'c-app' }))
+        .data.app.id;
+    c.at = (extra = {}) => ({ account_id: accountId, app_id: c.appId, ...extra });
+    c.meeting = async (body = {}, i = 0) => (await c.cf(i).realtimeKit.meetings.create(c.appId,
+        { account_id: accountId, title: 'cluster', ...body })).data;
+    c.participant = async (meetingId, custom, i = 0) =>
+        (await c.cf(i).realtimeKit.meetings.addParticipant(meetingId, c.at({
+            custom_participant_id: custom, preset_name: 'group_call_participant', name: custom,
+        }))).data;
+    c.activeP = (meetingId, i) => c.cf(i).realtimeKit.activeSession.getActiveSession(meetingId,
+        c.at());
+    c.active = async (meetingId, i) => (await c.activeP(meetingId, i)).data;
+    c.connect = (i, part, o = {}) => connect(c.nodes[i], part.token,
+        { label: `${part.custom_participant_id}@node-${i}`, ...o });
+    c.stop = async () => {
+        for (const n of c.nodes) if (n && !n.stopped) await n.stop({ keepData: true });
+        for (const d of c.dirs) if (d) await rm(d, { recursive: true, force: true });
+        await rm(home, { recursive: true, force: true });
+        if (!opts.redis) await redis.stop();
+    };
+    return c;
+}

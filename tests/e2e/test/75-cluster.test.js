@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+// CLUSTER.md: several nodes on one PostgreSQL and one Redis (real servers, real nodes on
+// loopback ports). The command line, the bus's readiness, a meeting's peers on different
+// nodes with exact counters, one live peer per participant across nodes, a node's death,
+// one session at a time, and what does not span nodes yet being refused rather than done on
+// one node's share.
+
+import assert from 'node:assert/strict';
+import { describe, after } from 'node:test';
+import {
+    test, cli, start, tempDir, sleep, STORE, storeFor, pgQuery,
+} from '../lib/rtkd.js';
+import { CLOSE, eventually, expectRefused } from '../lib/peer.js';
+import { clusterFixture, startRedis, freePort } from '../lib/cluster.js';
+
+const NEEDS_PG = STORE === 'postgres' ? {}
+    : { skip: 'a cluster needs PostgreSQL: these run in the PostgreSQL pass of make test' };
+
+describe('the command line', () => {
+    test('--bus with the SQLite store exits 2 saying why', async () => {
+        const dir = await tempDir();
+        const r = await cli(['serve', '--listen', '127.0.0.1:0', '--data', dir, '--store',
+            `sqlite:${dir}`, '--bus', 'redis://127.0.0.1:6390']);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /--bus needs a PostgreSQL store/);
+        assert.match(r.stderr, /SQLite/);
+    });
+
+    test('--bus takes redis://HOST:PORT[/DB]', async () => {
+        const dir = await tempDir();
+        for (const bad of ['http://x:1', 'redis://', 'redis://h', 'redis://h:0', 'redis://h:1/x',
+            'redis://h:99999', 'redis://[::1:5']) {
+            const r = await cli(['serve', '--listen', '127.0.0.1:0', '--data', dir, '--store',
+                'postgres://u@127.0.0.1:1/db', '--bus', bad]);
+            assert.equal(r.code, 2, `${bad}: ${r.stderr}`);
+            assert.match(r.stderr, /--bus takes redis:\/\/HOST:PORT\[\/DB\]/, bad);
+        }
+    });
+
+    test('--node-id refuses spaces and overlong names', async () => {
+        const dir = await tempDir();
+        for (const bad of ['a b', 'x'.repeat(101)]) {
+            const r = await cli(['serve', '--listen', '127.0.0.1:0', '--data', dir, '--store',
+                'postgres://u@127.0.0.1:1/db', '--bus', 'redis://127.0.0.1:1', '--node-id', bad]);
+            assert.equal(r.code, 2, r.stderr);
+            assert.match(r.stderr, /--node-id/);
+        }
+    });
+});
+
+describe('a cluster', NEEDS_PG, () => {
+    let c;
+    after(async () => { if (c) await c.stop(); });
+
+    test('/readyz says "bus unavailable" until Redis is there; joins answer 503 meanwhile',
+        async () => {
+            const port = await freePort();
+            const home = await tempDir('rtkd-e2e-cluster-');
+            const dir = await tempDir('rtkd-e2e-node-');
+            const srv = await start({ dataDir: dir, args: ['serve', '--listen', '127.0.0.1:0',
+                '--data', dir, '--store', await storeFor(home), '--bus',
+                `redis://127.0.0.1:${port}`, '--node-id', 'lonely', '--dev'], dev: true });
+            try {
+                const r = await fetch(`${srv.rootURL}/readyz`);
+                assert.equal(r.status, 503);
+                assert.equal((await r.json()).data.status, 'bus unavailable');
+                assert.equal((await fetch(`${srv.rootURL}/healthz`)).status, 200);
+                const redis = await startRedis(port);
+                try {
+                    await eventually(async () => {
+                        const ok = await fetch(`${srv.rootURL}/readyz`);
+                        assert.equal(ok.status, 200);
+                    }, { ms: 8000 });
+                } finally {
+                    await redis.stop();
+                }
+                /* Redis gone again: not ready, within the reconnect's detection. */
+                await eventually(async () => {
+                    const down = await fetch(`${srv.rootURL}/readyz`);
+                    assert.equal(down.status, 503);
+                }, { ms: 8000 });
+            } finally {
+                await srv.stop();
+            }
+        });
+
+    test('one meeting\'s peers on two nodes: one session, counters of the whole cluster at '
+        + 'either node', async () => {
+        c = await clusterFixture({ nodes: 2 });
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+        const a = await c.participant(m.id, 'a');
+        const b = await c.participant(m.id, 'b');
+        const pa = await c.connect(0, a);
+        const pb = await c.connect(1, b);
+        assert.equal(pa.hello.session.id, pb.hello.session.id, 'one session for both nodes');
+        for (const i of [0, 1]) {
+            await eventually(async () => {
+                const s = await c.active(m.id, i);
+                assert.equal(s.id, pa.hello.session.id);
+                assert.equal(s.live_participants, 2, `node ${i}`);
+                assert.equal(s.max_concurrent_participants, 2, `node ${i}`);
+            }, { ms: 1000 });
+        }
+        /* The peer at node 0 hears the cluster's count in session.updated. */
+        await pa.next((e) => e.type === 'session.updated' && e.session.live_participants === 2);
+        await pb.close();
+        for (const i of [0, 1]) {
+            await eventually(async () => {
+                const s = await c.active(m.id, i);
+                assert.equal(s.live_participants, 1, `node ${i} after the leave`);
+                assert.equal(s.max_concurrent_participants, 2);
+                assert.ok(s.minutes_consumed > 0);
+            }, { ms: 1000 });
+        }
+        await pa.close();
+    });
+
+    test('a participant joining at another node replaces its peer there (4002); counted once',
+        async () => {
+            const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+            const a = await c.participant(m.id, 'mover');
+            const first = await c.connect(0, a);
+            const second = await c.connect(1, a);
+            const closed = await first.closed();
+            assert.equal(closed.code, CLOSE.REPLACED);
+            assert.equal(first.hello.session.id, second.hello.session.id);
+            for (const i of [0, 1]) {
+                await eventually(async () => {
+                    const s = await c.active(m.id, i);
+                    assert.equal(s.live_participants, 1, `node ${i}`);
+                    assert.equal(s.max_concurrent_participants, 1, `node ${i}: never both`);
+                }, { ms: 1000 });
+            }
+            await second.close();
+        });
+
+    test('first joins at two nodes at the same instant start one session (20 meetings)',
+        async () => {
+            const ids = [];
+            for (let k = 0; k < 20; k++) {
+                const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+                const a = await c.participant(m.id, 'x');
+                const b = await c.participant(m.id, 'y');
+                const [pa, pb] = await Promise.all([c.connect(0, a), c.connect(1, b)]);
+                assert.equal(pa.hello.session.id, pb.hello.session.id, `meeting ${k}`);
+                ids.push(m.id);
+                await Promise.all([pa.close(), pb.close()]);
+            }
+            /* The store agrees: one session per meeting, and both peers in it (the node that
+             * did not begin it may write its peer before the other's row is committed). */
+            await eventually(async () => {
+                const rows = await pgQuery(c.home, 'SELECT s.meeting_id, count(DISTINCT s.id), '
+                    + 'count(p.id) FROM sessions s LEFT JOIN session_peers p ON p.session_id = '
+                    + `s.id WHERE s.meeting_id IN (${ids.map((i) => `'${i}'`).join(',')}) `
+                    + 'GROUP BY s.meeting_id');
+                const lines = rows.split('\n');
+                assert.equal(lines.length, 20, rows);
+                for (const l of lines) assert.match(l, /\|1\|2$/, rows);
+            }, { ms: 3000 });
+        });
+
+    test('the session ends once, when its last peer anywhere has left and the keep-alive ran '
+        + 'out', async () => {
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 0 });
+        const a = await c.participant(m.id, 'a');
+        const b = await c.participant(m.id, 'b');
+        const pa = await c.connect(0, a);
+        const pb = await c.connect(1, b);
+        const sid = pa.hello.session.id;
+        await pa.close();
+        /* One peer is still there (at the other node): the session goes on. */
+        await sleep(1500);
+        assert.equal((await c.active(m.id, 0)).id, sid);
+        await pb.close();
+        await eventually(async () => {
+            const rows = await pgQuery(c.home,
+                `SELECT status, ended_at IS NOT NULL FROM sessions WHERE meeting_id = '${m.id}'`);
+            assert.equal(rows, 'ENDED|t');
+        }, { ms: 4000 });
+        for (const i of [0, 1]) {
+            await assert.rejects(c.activeP(m.id, i), (e) => e.status === 404);
+        }
+    });
+
+    test('kill -9 of a node: its peers leave within 10 s; the session goes on at the other',
+        async () => {
+            const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+            const a = await c.participant(m.id, 'stays');
+            const b = await c.participant(m.id, 'lost');
+            const pa = await c.connect(0, a);
+            const pb = await c.connect(1, b);
+            await eventually(async () => {
+                assert.equal((await c.active(m.id, 0)).live_participants, 2);
+            }, { ms: 1000 });
+            const killedAt = Date.now();
+            await c.nodes[1].kill();
+            await pb.closed();
+            await eventually(async () => {
+                assert.equal((await c.active(m.id, 0)).live_participants, 1);
+            }, { ms: 10000, every: 200 });
+            assert.ok(Date.now() - killedAt < 10000);
+            /* The lost peer's leave is stored (by the node that noticed). */
+            await eventually(async () => {
+                const open = await pgQuery(c.home, `SELECT count(*) FROM session_peers p JOIN `
+                    + `sessions s ON s.id = p.session_id WHERE s.meeting_id = '${m.id}' `
+                    + 'AND p.left_at IS NULL');
+                assert.equal(open, '1');
+            }, { ms: 3000 });
+            /* It reconnects to the node that is left and continues the same session. */
+            const again = await c.connect(0, b);
+            assert.equal(again.hello.session.id, pa.hello.session.id);
+            await Promise.all([pa.close(), again.close()]);
+            await c.node(1);
+        });
+
+    test('SIGTERM of a node: its peers leave at once, it exits 0', async () => {
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+        const a = await c.participant(m.id, 'a');
+        const b = await c.participant(m.id, 'b');
+        const pa = await c.connect(0, a);
+        await c.connect(1, b);
+        await eventually(async () => {
+            assert.equal((await c.active(m.id, 0)).live_participants, 2);
+        }, { ms: 1000 });
+        await c.nodes[1].stop({ keepData: true });
+        await eventually(async () => {
+            assert.equal((await c.active(m.id, 0)).live_participants, 1);
+        }, { ms: 1000 });
+        await pa.close();
+        await c.node(1);
+    });
+
+    test('what does not span nodes yet is refused, not done on one node\'s share', async () => {
+        const m = await c.meeting();
+        const a = await c.participant(m.id, 'a');
+        const pa = await c.connect(0, a);
+        const A = c.cf(1).realtimeKit.activeSession;
+        await assert.rejects(A.kickAllParticipants(m.id, c.at()), (e) => e.status === 501);
+        await assert.rejects(A.kickParticipants(m.id, c.at({ participant_ids: [a.id] })),
+            (e) => e.status === 501);
+        await assert.rejects(A.createPoll(m.id, c.at({ question: 'q', options: ['x', 'y'] })),
+            (e) => e.status === 501);
+        pa.send({ type: 'poll.vote', poll_id: 'none', option: 0, ref: 'v' });
+        const err = await pa.next((e) => e.type === 'error' && e.ref === 'v');
+        assert.equal(err.code, 'unavailable');
+        assert.equal(pa.closeInfo, null);
+        await pa.close();
+    });
+
+    test('the bus going away: peers stay connected, joins get 503, counts come back', async () => {
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+        const a = await c.participant(m.id, 'a');
+        const b = await c.participant(m.id, 'b');
+        const pa = await c.connect(0, a);
+        await c.redis.stop(); /* its contents are lost, as in a crash */
+        await eventually(async () => {
+            assert.equal((await fetch(`${c.nodes[1].rootURL}/readyz`)).status, 503);
+        }, { ms: 8000, every: 100 });
+        const refused = await expectRefused(c.nodes[1], b.token, 503);
+        assert.match(refused.json.error.message, /bus/);
+        await c.redis.restart(); /* empty */
+        /* Within 15 s every node republished its own peers. */
+        await eventually(async () => {
+            assert.equal((await c.active(m.id, 1)).live_participants, 1);
+        }, { ms: 15000, every: 250 });
+        const pb = await c.connect(1, b);
+        assert.equal(pb.hello.session.id, pa.hello.session.id, 'the same session goes on');
+        assert.equal(pa.closeInfo, null, 'the peer stayed connected');
+        await eventually(async () => {
+            assert.equal((await c.active(m.id, 0)).live_participants, 2);
+        }, { ms: 1000 });
+        await Promise.all([pa.close(), pb.close()]);
+    });
+});
