@@ -32,7 +32,8 @@
     "             [--max-peers-per-meeting N] [--max-connections N]\n"                             \
     "             [--max-connections-per-ip N] [--trust-proxy CIDR[,CIDR...]]\n"                 \
     "             [--webhook-retry-base-ms MS] [--webhook-max-age SECONDS]\n"                     \
-    "             [--webhook-max-inflight N] [--webhook-max-per-webhook N]\n"
+    "             [--webhook-max-inflight N] [--webhook-max-per-webhook N]\n"                     \
+    "             [--metrics-token TOKEN] [--metrics-listen ADDR:PORT]\n"
 #define ACCOUNT_SYNOPSIS "  rtkd account create (--data DIR | --store URL) --name NAME\n"
 #define TOKEN_SYNOPSIS                                                                             \
     "  rtkd token create (--data DIR | --store URL) --account ID --name NAME\n"                    \
@@ -83,7 +84,13 @@
     "  --webhook-max-inflight N  RTKD_WEBHOOK_MAX_INFLIGHT  webhook requests in flight in\n"      \
     "                                       all (default 64)\n"                                   \
     "  --webhook-max-per-webhook N  RTKD_WEBHOOK_MAX_PER_WEBHOOK  requests in flight per\n"       \
-    "                                       webhook (default 8)\n"
+    "                                       webhook (default 8)\n"                               \
+    "  --metrics-token TOKEN  RTKD_METRICS_TOKEN  GET /metrics (Prometheus text) on the main\n" \
+    "                                       listener answers only Authorization: Bearer TOKEN\n" \
+    "                                       (401 otherwise); without it, 404 there\n"           \
+    "  --metrics-listen ADDR:PORT  RTKD_METRICS_LISTEN  a second listener serving only\n"      \
+    "                                       /metrics, without a token, and /healthz (default\n" \
+    "                                       none; keep it on a private address)\n"
 #define ACCOUNT_COMMANDS "  account create   prints the new account id (32 hex characters)\n"
 #define TOKEN_COMMANDS                                                                             \
     "  token create     prints the new API token secret (shown once; stored hashed)\n"             \
@@ -146,6 +153,8 @@ typedef struct options {
     const char *hook_age;
     const char *hook_inflight;
     const char *hook_per;
+    const char *metrics_token;
+    const char *metrics_listen;
     int dev;
     int help; /* --help or -h among the flags */
 } options;
@@ -220,6 +229,10 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->hook_inflight;
         else if (strcmp(a, "--webhook-max-per-webhook") == 0)
             slot = &o->hook_per;
+        else if (strcmp(a, "--metrics-token") == 0)
+            slot = &o->metrics_token;
+        else if (strcmp(a, "--metrics-listen") == 0)
+            slot = &o->metrics_listen;
         else
             return fail_usage("unknown option", a);
         if (i + 1 >= argc)
@@ -507,6 +520,13 @@ static int cmd_serve(int argc, char **argv, options *o)
         return fail_usage("--listen takes ADDR:PORT", o->listen);
     if (resolve_listen(host, sizeof(host)) != 0)
         return 2;
+    char mhost[256];
+    int mport = 0;
+    int metrics = o->metrics_listen != NULL && o->metrics_listen[0] != '\0';
+    if (metrics && parse_listen(o->metrics_listen, mhost, sizeof(mhost), &mport) != 0)
+        return fail_usage("--metrics-listen takes ADDR:PORT", o->metrics_listen);
+    if (metrics && resolve_listen(mhost, sizeof(mhost)) != 0)
+        return 2;
     if (o->sync && strcmp(o->sync, "full") != 0 && strcmp(o->sync, "normal") != 0)
         return fail_usage("--sync takes normal or full", o->sync);
     if (strcmp(o->access_log, "on") != 0 && strcmp(o->access_log, "off") != 0)
@@ -579,6 +599,10 @@ static int cmd_serve(int argc, char **argv, options *o)
         .webhook_max_age_s = limits[7],
         .webhook_max_inflight = (int)limits[8],
         .webhook_max_per_hook = (int)limits[9],
+        .version = RTKD_VERSION,
+        .metrics_token = o->metrics_token,
+        .metrics_host = metrics ? mhost : NULL,
+        .metrics_port = mport,
     };
     return rtk_server_run(&cfg);
 }
@@ -617,6 +641,8 @@ int main(int argc, char **argv)
         .hook_age = env_or("RTKD_WEBHOOK_MAX_AGE", "86400"),
         .hook_inflight = env_or("RTKD_WEBHOOK_MAX_INFLIGHT", "64"),
         .hook_per = env_or("RTKD_WEBHOOK_MAX_PER_WEBHOOK", "8"),
+        .metrics_token = env_or("RTKD_METRICS_TOKEN", NULL),
+        .metrics_listen = env_or("RTKD_METRICS_LISTEN", NULL),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

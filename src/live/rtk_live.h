@@ -414,6 +414,18 @@ int rtk_live_participant_is_live(rtk_live *live, const char *participant_id);
 /* Live peers in |meeting_id| (0 when none). */
 int64_t rtk_live_meeting_peers(rtk_live *live, const char *meeting_id);
 
+/* What /metrics shows of live state. */
+typedef struct rtk_live_stats {
+    int64_t peers_live;          /* peers in a meeting's session */
+    int64_t peers_waiting;       /* peers in a waiting room */
+    int64_t sessions_live;       /* sessions not ended (with or without peers; ending ones too) */
+    int64_t meetings_with_peers; /* meetings with at least one live peer */
+} rtk_live_stats;
+
+/* Fills *out. Walks the meetings live state knows (O(meetings), no allocation): for a
+ * metrics scrape, not for a hot path. */
+void rtk_live_stats_get(rtk_live *live, rtk_live_stats *out);
+
 /* Counters for tests and benchmarks. */
 size_t rtk_live_peer_count(const rtk_live *live);
 size_t rtk_live_peer_size(void);

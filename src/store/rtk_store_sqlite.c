@@ -258,7 +258,10 @@ static int sq_flush(rtk_store *st)
     if (s->batch == NULL && !s->in_tx)
         return 0;
     if (s->in_tx) {
-        if (exec(st, "COMMIT") != 0) {
+        uint64_t t0 = uv_hrtime();
+        int rc = exec(st, "COMMIT");
+        rtk_store__committed(t0, s->nbatch, rc != 0);
+        if (rc != 0) {
             /* SQLite may have rolled back already (SQLITE_FULL): then ROLLBACK fails
              * harmlessly. Either way nothing of the batch is stored. */
             if (!sqlite3_get_autocommit(s->db))
