@@ -179,6 +179,19 @@ test('--metrics-listen serves /metrics without a token, /healthz, and nothing el
     }
 });
 
+test('docs/metrics.md lists every metric the server renders, with its type, and no other', { skip: skipWhy }, async () => {
+    const { text } = await scrape(metricsPort);
+    const served = new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]]));
+    assert.ok(served.size >= 25, `families served: ${[...served.keys()]}`);
+    const md = await readFile(path.join(REPO, 'docs', 'metrics.md'), 'utf8');
+    const documented = new Map([...md.matchAll(/^\| `(rtkd_[a-z_]+)` \| (counter|gauge|histogram) \|/gm)]
+        .map((m) => [m[1], m[2]]));
+    for (const [name, type] of served) {
+        assert.equal(documented.get(name), type, `docs/metrics.md: ${name} should be a row of type ${type}`);
+    }
+    for (const name of documented.keys()) assert.ok(served.has(name), `documented but not served: ${name}`);
+});
+
 test('without --metrics-token, /metrics on the main listener is 404', { skip: skipWhy }, async () => {
     const srv = await start();
     try {
