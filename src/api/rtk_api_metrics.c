@@ -44,8 +44,9 @@ void rtk_api_metrics(rtk_call *call)
     if (want == NULL || want[0] == '\0') {
         /* As if the route did not exist: without a token the main listener serves no
          * metrics (docs/metrics.md). */
-        rtk_api_fail(call, 404, "No route for GET /metrics (start rtkd with --metrics-token "
-                                "or --metrics-listen)");
+        rtk_api_fail(call, 404,
+                     "No route for GET /metrics (start rtkd with --metrics-token "
+                     "or --metrics-listen)");
         return;
     }
     size_t len = 0, n = strlen(want);

@@ -381,7 +381,9 @@ static void attempt_done(rtk_hook *h, xfer *x, CURLcode cc)
             next = now + wait;
         }
     }
-    rtk_metrics_add(delivered ? RTK_MC_HOOK_DELIVERED : next ? RTK_MC_HOOK_RETRY : RTK_MC_HOOK_FAILED,
+    rtk_metrics_add(delivered ? RTK_MC_HOOK_DELIVERED
+                    : next    ? RTK_MC_HOOK_RETRY
+                              : RTK_MC_HOOK_FAILED,
                     1);
     rtk_store_hook_result(h->st, x->seq, status, answered ? (int)code : 0, err[0] ? err : NULL,
                           delivered, next, on_result, x);

@@ -313,7 +313,7 @@ int rtk_server_run(const rtk_server_config *cfg)
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     printf("rtkd: listening on %s\n", base);
-    if (s.metrics_http != NULL) {
+    if (cfg->metrics_host != NULL && s.metrics_http != NULL) {
         int v6m = strchr(cfg->metrics_host, ':') != NULL;
         printf("rtkd: metrics on http://%s%s%s:%d/metrics\n", v6m ? "[" : "", cfg->metrics_host,
                v6m ? "]" : "", rtk_http_server_port(s.metrics_http));

@@ -22,20 +22,30 @@ static const double batch_le[] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000
 #define NDUR (int)(sizeof(duration_le) / sizeof(duration_le[0]))
 #define NBATCH (int)(sizeof(batch_le) / sizeof(batch_le[0]))
 
-static const int statuses[RTK_METRICS_NSTATUS] = {
-    101, 200, 201, 204, 304, 400, 401, 403, 404, 405, 408, 409, 410, 411, 412,
-    413, 414, 415, 417, 422, 426, 429, 431, 500, 501, 502, 503, 504, 505};
+static const int statuses[RTK_METRICS_NSTATUS] = {101, 200, 201, 204, 304, 400, 401, 403, 404, 405,
+                                                  408, 409, 410, 411, 412, 413, 414, 415, 417, 422,
+                                                  426, 429, 431, 500, 501, 502, 503, 504, 505};
 
 static const char *const ws_in_names[RTK_MWI_COUNT] = {
-    "ping", "poll.vote", "poll.create", "participant.kick", "session.kick_all",
+    "ping",          "poll.vote",      "poll.create", "participant.kick", "session.kick_all",
     "waiting.admit", "waiting.refuse", "invalid"};
-static const char *const ws_out_names[RTK_MWO_COUNT] = {
-    "hello",        "admitted",    "refused",     "session.updated", "participants.updated",
-    "waiting.updated", "poll.created", "poll.updated", "poll.voted",  "kicked",
-    "done",         "pong",        "error",       "ws.ping"};
+static const char *const ws_out_names[RTK_MWO_COUNT] = {"hello",
+                                                        "admitted",
+                                                        "refused",
+                                                        "session.updated",
+                                                        "participants.updated",
+                                                        "waiting.updated",
+                                                        "poll.created",
+                                                        "poll.updated",
+                                                        "poll.voted",
+                                                        "kicked",
+                                                        "done",
+                                                        "pong",
+                                                        "error",
+                                                        "ws.ping"};
 static const char *const ws_close_names[RTK_MWC_COUNT] = {
-    "left", "kicked", "replaced", "removed", "timeout", "shutdown", "slow", "flood", "refused",
-    "protocol"};
+    "left",     "kicked", "replaced", "removed", "timeout",
+    "shutdown", "slow",   "flood",    "refused", "protocol"};
 
 /* Everything in one struct, so a reset is one memset (the histograms' bounds are set again). */
 static struct {

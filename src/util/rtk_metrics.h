@@ -25,9 +25,9 @@ enum rtk_metrics_counter {
     RTK_MC_BYTES_IN_WS,
     RTK_MC_BYTES_OUT_HTTP,
     RTK_MC_BYTES_OUT_WS,
-    RTK_MC_CONNS_ACCEPTED,   /* rtkd_connections_accepted_total */
-    RTK_MC_CONNS_REFUSED_429, /* rtkd_connections_refused_total{status="429"} (per address) */
-    RTK_MC_CONNS_REFUSED_503, /* ... {status="503"} (all connections) */
+    RTK_MC_CONNS_ACCEPTED,       /* rtkd_connections_accepted_total */
+    RTK_MC_CONNS_REFUSED_429,    /* rtkd_connections_refused_total{status="429"} (per address) */
+    RTK_MC_CONNS_REFUSED_503,    /* ... {status="503"} (all connections) */
     RTK_MC_STORE_BATCHES,        /* rtkd_store_batches_total */
     RTK_MC_STORE_BATCHES_FAILED, /* rtkd_store_batches_failed_total */
     RTK_MC_HOOK_DELIVERED,       /* rtkd_webhook_attempts_total{outcome="delivered"} */
@@ -38,13 +38,13 @@ enum rtk_metrics_counter {
 
 /* ---- gauges kept here (those others know are passed in rtk_metrics_snapshot) ---- */
 enum rtk_metrics_gauge {
-    RTK_MG_CONNS_OPEN = 0,  /* every open TCP connection; "busy" = open - the states below */
-    RTK_MG_CONNS_READING,   /* rtkd_connections{state="reading"}: a request head or body */
-    RTK_MG_CONNS_IDLE,      /* keep-alive, nothing owed */
-    RTK_MG_CONNS_CLOSING,   /* lingering close */
-    RTK_MG_CONNS_UPGRADED,  /* WebSocket */
-    RTK_MG_STORE_INFLIGHT,  /* rtkd_store_batches_in_flight (PostgreSQL; SQLite commits in
-                             * the loop turn, so 0 between turns) */
+    RTK_MG_CONNS_OPEN = 0, /* every open TCP connection; "busy" = open - the states below */
+    RTK_MG_CONNS_READING,  /* rtkd_connections{state="reading"}: a request head or body */
+    RTK_MG_CONNS_IDLE,     /* keep-alive, nothing owed */
+    RTK_MG_CONNS_CLOSING,  /* lingering close */
+    RTK_MG_CONNS_UPGRADED, /* WebSocket */
+    RTK_MG_STORE_INFLIGHT, /* rtkd_store_batches_in_flight (PostgreSQL; SQLite commits in
+                            * the loop turn, so 0 between turns) */
     RTK_MG_COUNT
 };
 
@@ -103,9 +103,10 @@ enum rtk_metrics_hist {
 
 /* Route labels: 0 and 1 are fixed, the route table's patterns follow. */
 #define RTK_METRICS_ROUTES_MAX 64
-#define RTK_METRICS_ROUTE_UNMATCHED 0 /* no route: unknown path, or answered by the connection
-                                       * layer itself (400, 408, 413, 431, ...) */
-#define RTK_METRICS_ROUTE_WEB 1       /* the embedded pages (/, /join, /ui/...) */
+#define RTK_METRICS_ROUTE_UNMATCHED                                                                \
+    0                           /* no route: unknown path, or answered by the connection           \
+                                 * layer itself (400, 408, 413, 431, ...) */
+#define RTK_METRICS_ROUTE_WEB 1 /* the embedded pages (/, /join, /ui/...) */
 
 /* Statuses counted by their own label value; any other is counted as "other". */
 #define RTK_METRICS_NSTATUS 29

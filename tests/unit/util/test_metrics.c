@@ -51,9 +51,9 @@ static void histogram_buckets_are_cumulative_and_inclusive(void **state)
     static const double le[] = {1, 2.5, 10};
     rtk_metrics_histogram h = {.le = le, .nb = 3};
     rtk_metrics_hist_observe(&h, 0.5);
-    rtk_metrics_hist_observe(&h, 1);   /* on a bound: that bucket (le is "less or equal") */
+    rtk_metrics_hist_observe(&h, 1); /* on a bound: that bucket (le is "less or equal") */
     rtk_metrics_hist_observe(&h, 2.6);
-    rtk_metrics_hist_observe(&h, 11);  /* over every bound: +Inf only */
+    rtk_metrics_hist_observe(&h, 11); /* over every bound: +Inf only */
     assert_int_equal(h.counts[0], 2);
     assert_int_equal(h.counts[1], 0);
     assert_int_equal(h.counts[2], 1);
