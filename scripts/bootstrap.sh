@@ -30,6 +30,10 @@ if [ "$what" = test ]; then
   # nginx-light, haproxy + openssl: the TLS test puts nginx, then HAProxy (a self-signed
   # certificate) in front of rtkd, each configured as docs/deploy.md says.
   pkgs+=(nginx-light haproxy openssl)
+  # prometheus: the metrics test (86-metrics) runs a real Prometheus scraping rtkd with
+  # docs/deploy.md's scrape configuration, on a free port with its own storage folder (the
+  # package's own service, if systemd starts it, is left alone).
+  pkgs+=(prometheus)
 fi
 if [ "$what" = bench ]; then
   # postgresql-15: the durable-write benchmarks run on both backends (a private server).

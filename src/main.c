@@ -34,6 +34,7 @@
     "             [--max-connections-per-ip N] [--trust-proxy CIDR[,CIDR...]]\n"                 \
     "             [--webhook-retry-base-ms MS] [--webhook-max-age SECONDS]\n"                     \
     "             [--webhook-max-inflight N] [--webhook-max-per-webhook N]\n"                  \
+    "             [--metrics-token TOKEN] [--metrics-listen ADDR:PORT]\n"                     \
     "             [--bus redis://HOST:PORT[/DB]] [--node-id NAME]\n"
 #define ACCOUNT_SYNOPSIS "  rtkd account create (--data DIR | --store URL) --name NAME\n"
 #define TOKEN_SYNOPSIS                                                                             \
@@ -90,7 +91,13 @@
     "                                       cluster (needs a postgres:// store; see\n"           \
     "                                       docs/cluster.md); default off\n"                     \
     "  --node-id NAME      RTKD_NODE_ID     this node's name on the bus (default: host\n"        \
-    "                                       name:port)\n"
+    "                                       name:port)\n"                                          \
+    "  --metrics-token TOKEN  RTKD_METRICS_TOKEN  GET /metrics (Prometheus text) on the main\n" \
+    "                                       listener answers only Authorization: Bearer TOKEN\n" \
+    "                                       (401 otherwise); without it, 404 there\n"           \
+    "  --metrics-listen ADDR:PORT  RTKD_METRICS_LISTEN  a second listener serving only\n"      \
+    "                                       /metrics, without a token, and /healthz (default\n" \
+    "                                       none; keep it on a private address)\n"
 #define ACCOUNT_COMMANDS "  account create   prints the new account id (32 hex characters)\n"
 #define TOKEN_COMMANDS                                                                             \
     "  token create     prints the new API token secret (shown once; stored hashed)\n"             \
@@ -155,6 +162,8 @@ typedef struct options {
     const char *hook_per;
     const char *bus;
     const char *node_id;
+    const char *metrics_token;
+    const char *metrics_listen;
     int dev;
     int help; /* --help or -h among the flags */
 } options;
@@ -233,6 +242,10 @@ static int parse_flags(int argc, char **argv, int i, options *o)
             slot = &o->bus;
         else if (strcmp(a, "--node-id") == 0)
             slot = &o->node_id;
+        else if (strcmp(a, "--metrics-token") == 0)
+            slot = &o->metrics_token;
+        else if (strcmp(a, "--metrics-listen") == 0)
+            slot = &o->metrics_listen;
         else
             return fail_usage("unknown option", a);
         if (i + 1 >= argc)
@@ -520,6 +533,13 @@ static int cmd_serve(int argc, char **argv, options *o)
         return fail_usage("--listen takes ADDR:PORT", o->listen);
     if (resolve_listen(host, sizeof(host)) != 0)
         return 2;
+    char mhost[256];
+    int mport = 0;
+    int metrics = o->metrics_listen != NULL && o->metrics_listen[0] != '\0';
+    if (metrics && parse_listen(o->metrics_listen, mhost, sizeof(mhost), &mport) != 0)
+        return fail_usage("--metrics-listen takes ADDR:PORT", o->metrics_listen);
+    if (metrics && resolve_listen(mhost, sizeof(mhost)) != 0)
+        return 2;
     if (o->sync && strcmp(o->sync, "full") != 0 && strcmp(o->sync, "normal") != 0)
         return fail_usage("--sync takes normal or full", o->sync);
     if (strcmp(o->access_log, "on") != 0 && strcmp(o->access_log, "off") != 0)
@@ -617,6 +637,10 @@ static int cmd_serve(int argc, char **argv, options *o)
         .webhook_max_per_hook = (int)limits[9],
         .bus_url = o->bus != NULL && o->bus[0] != '\0' ? o->bus : NULL,
         .node_id = node_id,
+        .version = RTKD_VERSION,
+        .metrics_token = o->metrics_token,
+        .metrics_host = metrics ? mhost : NULL,
+        .metrics_port = mport,
     };
     return rtk_server_run(&cfg);
 }
@@ -657,6 +681,8 @@ int main(int argc, char **argv)
         .hook_per = env_or("RTKD_WEBHOOK_MAX_PER_WEBHOOK", "8"),
         .bus = env_or("RTKD_BUS", NULL),
         .node_id = env_or("RTKD_NODE_ID", NULL),
+        .metrics_token = env_or("RTKD_METRICS_TOKEN", NULL),
+        .metrics_listen = env_or("RTKD_METRICS_LISTEN", NULL),
         .dev = strcmp(env_or("RTKD_DEV", "0"), "1") == 0,
     };
     signal(SIGPIPE, SIG_IGN);

@@ -14,6 +14,7 @@
 #include "http/rtk_query.h"
 #include "http/rtk_reply.h"
 #include "util/rtk_err.h"
+#include "util/rtk_metrics.h"
 #include "util/rtk_time.h"
 #include "web/rtk_web.h"
 
@@ -331,23 +332,35 @@ const char *rtk_api_bearer(const rtk_http_req *req, size_t *len)
 
 /* ---- dispatch ---- */
 
-void rtk_api_handle(rtk_http_req *req)
+/* The metrics route label of each row of the main table, plus one (0: not registered yet):
+ * registered on first use, so that counting a request is an index, not a lookup. */
+static uint8_t row_label[RTK_METRICS_ROUTES_MAX];
+
+static int route_label(const rtk_route *table, const rtk_route *row)
 {
-    /* The console and participant pages (GET /, /join, /ui/...) sit outside the REST API. */
-    if (rtk_web_handle(req))
-        return;
+    size_t i = (size_t)(row - table);
+    if (table != rtk_api_routes || i >= RTK_METRICS_ROUTES_MAX)
+        return rtk_metrics_route_label(row->pattern);
+    if (row_label[i] == 0)
+        row_label[i] = (uint8_t)(rtk_metrics_route_label(row->pattern) + 1);
+    return row_label[i] - 1;
+}
+
+/* Routes |req| through the |n| rows of |table| to a handler. */
+static void dispatch(rtk_http_req *req, const rtk_route *table, size_t n)
+{
     rtk_call *call = rtk_xcalloc(1, sizeof(*call));
     call->req = req;
     call->ctx = req->server_data;
     int allow = 0;
-    int rc = rtk_router_match(rtk_api_routes, rtk_api_nroutes, req->path, req->path_len,
+    int rc = rtk_router_match(table, n, req->path, req->path_len,
                               rtk_router_method_bit(req->method), &call->m, &allow);
     if (rc == RTK_ENOTFOUND) {
         rtk_api_fail(call, 404, "No route for %s %.*s", req->method_str,
                      (int)(req->path_len > 200 ? 200 : req->path_len), req->path);
         return;
     }
-    if (rc != 0) {
+    if (rc != 0) { /* 405: counted as "unmatched" (no row took the method) */
         char methods[64], h[80];
         rtk_router_allow(allow, methods, sizeof(methods));
         snprintf(h, sizeof(h), "Allow: %s\r\n", methods);
@@ -355,6 +368,7 @@ void rtk_api_handle(rtk_http_req *req)
                        methods);
         return;
     }
+    req->metrics_route = route_label(table, call->m.route);
     if (call->m.route->flags == RTK_AUTH_NONE) {
         call->m.route->handler(call);
         return;
@@ -362,6 +376,21 @@ void rtk_api_handle(rtk_http_req *req)
     /* Every other route starts with /accounts/:account. */
     call->account = call->m.params[0];
     authenticate(call);
+}
+
+void rtk_api_handle(rtk_http_req *req)
+{
+    /* The console and participant pages (GET /, /join, /ui/...) sit outside the REST API. */
+    req->metrics_route = RTK_METRICS_ROUTE_WEB;
+    if (rtk_web_handle(req))
+        return;
+    req->metrics_route = RTK_METRICS_ROUTE_UNMATCHED;
+    dispatch(req, rtk_api_routes, rtk_api_nroutes);
+}
+
+void rtk_api_metrics_handle(rtk_http_req *req)
+{
+    dispatch(req, rtk_api_metrics_routes, rtk_api_metrics_nroutes);
 }
 
 void rtk_api_healthz(rtk_call *call)

@@ -39,6 +39,10 @@ typedef struct rtk_ctx {
     rtk_map app_owner;             /* app id -> account id; apps never move or go away */
     uint64_t auth_epoch;           /* the store's epoch when auth_cache was last valid */
     char *webhook_keys_json;       /* GET /.well-known/webhooks.json's body (the server's) */
+    const char *metrics_token;     /* --metrics-token: GET /metrics on the main listener needs
+                                    * it as a Bearer token; NULL: /metrics answers 404 there */
+    const char *version;           /* rtkd_build_info{version} */
+    int64_t start_time_s;          /* rtkd_start_time_seconds */
 } rtk_ctx;
 
 /* Frees the caches of |ctx| (the rest of it belongs to the server). */
@@ -69,6 +73,13 @@ extern const size_t rtk_api_nroutes;
 
 /* The rtk_http_handler of the server: |req->server_data| is the rtk_ctx. */
 void rtk_api_handle(rtk_http_req *req);
+
+/* The rtk_http_handler of the --metrics-listen listener: GET /metrics without a token and
+ * GET /healthz; every other request gets 404. |req->server_data| is the rtk_ctx. */
+void rtk_api_metrics_handle(rtk_http_req *req);
+/* Its route table (rtk_api_routes.c). */
+extern const rtk_route rtk_api_metrics_routes[];
+extern const size_t rtk_api_metrics_nroutes;
 
 /* The credential of an "Authorization: Bearer …" header (scheme case-insensitive, spaces
  * trimmed), borrowed from |req|, with its length in *len; NULL when absent or empty. */
@@ -143,6 +154,11 @@ char *rtk_api_dump(struct json_t *doc);
 
 /* Handlers, one per route row (rtk_api_apps.c, rtk_api_meetings.c, ...). */
 void rtk_api_healthz(rtk_call *call);
+/* GET /metrics (rtk_api_metrics.c): on the main listener only to the --metrics-token bearer
+ * (401 otherwise; 404 when no token is set); rtk_api_metrics_open serves it unasked, on the
+ * metrics listener. */
+void rtk_api_metrics(rtk_call *call);
+void rtk_api_metrics_open(rtk_call *call);
 void rtk_api_readyz(rtk_call *call);
 void rtk_api_apps_list(rtk_call *call);
 void rtk_api_apps_create(rtk_call *call);

@@ -18,6 +18,7 @@
 const rtk_route rtk_api_routes[] = {
     {RTK_M_GET, RTK_AUTH_NONE, "/healthz", rtk_api_healthz},
     {RTK_M_GET, RTK_AUTH_NONE, "/readyz", rtk_api_readyz},
+    {RTK_M_GET, RTK_AUTH_NONE, "/metrics", rtk_api_metrics},
     {RTK_M_GET, RTK_AUTH_NONE, "/v1/ws", rtk_api_ws},
     {RTK_M_GET, RTK_AUTH_NONE, "/v1/ws/check", rtk_api_ws_check},
     {RTK_M_GET, RTK_AUTH_ACCOUNT, ACC "/apps", rtk_api_apps_list},
@@ -59,3 +60,12 @@ const rtk_route rtk_api_routes[] = {
 };
 
 const size_t rtk_api_nroutes = sizeof(rtk_api_routes) / sizeof(rtk_api_routes[0]);
+
+/* The --metrics-listen listener serves only these: a scraper and its health check. */
+const rtk_route rtk_api_metrics_routes[] = {
+    {RTK_M_GET, RTK_AUTH_NONE, "/metrics", rtk_api_metrics_open},
+    {RTK_M_GET, RTK_AUTH_NONE, "/healthz", rtk_api_healthz},
+};
+
+const size_t rtk_api_metrics_nroutes =
+    sizeof(rtk_api_metrics_routes) / sizeof(rtk_api_metrics_routes[0]);

@@ -26,6 +26,7 @@
 #include "cluster/rtk_cluster.h"
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
+#include "util/rtk_metrics.h"
 #include "util/rtk_time.h"
 
 /* 1 if the comma-separated header value |v| holds |token| (case-insensitive). */
@@ -66,6 +67,7 @@ static int check_handshake(rtk_call *call, char accept[RTK_WS_ACCEPT_LEN + 1])
         goto bad;
     if ((v = rtk_http_req_header(req, "sec-websocket-version", &len)) == NULL || len != 2 ||
         memcmp(v, "13", 2) != 0) {
+        rtk_metrics_handshake_refused(400);
         rtk_api_fail_h(call, 400, "Sec-WebSocket-Version: 13\r\n",
                        "Not a valid WebSocket handshake: version 13 is required");
         return -1;
@@ -76,6 +78,7 @@ static int check_handshake(rtk_call *call, char accept[RTK_WS_ACCEPT_LEN + 1])
         goto bad;
     return 0;
 bad:
+    rtk_metrics_handshake_refused(400);
     rtk_api_fail(call, 400, "Not a valid WebSocket handshake");
     return -1;
 }
@@ -123,6 +126,7 @@ __attribute__((format(printf, 4, 5))) static void refuse(rtk_call *call, int sta
                       NULL);
         return;
     }
+    rtk_metrics_handshake_refused(status);
     if (headers != NULL)
         rtk_api_fail_h(call, status, headers, "%s", msg);
     else

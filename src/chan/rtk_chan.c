@@ -15,6 +15,7 @@
 #include "chan/rtk_chan_msg.h"
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
+#include "util/rtk_metrics.h"
 
 /* Frames a connection is sent during one loop turn, written together by one writev. */
 typedef struct outq {
@@ -156,11 +157,31 @@ static int queue_frame(chan *c, rtk_frame *f)
     return 0;
 }
 
+/* rtkd_ws_messages_total's type label of each message live sends. */
+static const uint8_t out_type[] = {
+    [RTK_MSG_HELLO] = RTK_MWO_HELLO,
+    [RTK_MSG_ADMITTED] = RTK_MWO_ADMITTED,
+    [RTK_MSG_REFUSED] = RTK_MWO_REFUSED,
+    [RTK_MSG_SESSION_UPDATED] = RTK_MWO_SESSION_UPDATED,
+    [RTK_MSG_PARTICIPANTS_UPDATED] = RTK_MWO_PARTICIPANTS_UPDATED,
+    [RTK_MSG_WAITING_UPDATED] = RTK_MWO_WAITING_UPDATED,
+    [RTK_MSG_POLL_CREATED] = RTK_MWO_POLL_CREATED,
+    [RTK_MSG_POLL_UPDATED] = RTK_MWO_POLL_UPDATED,
+    [RTK_MSG_POLL_VOTED] = RTK_MWO_POLL_VOTED,
+    [RTK_MSG_KICKED] = RTK_MWO_KICKED,
+    [RTK_MSG_DONE] = RTK_MWO_DONE,
+    [RTK_MSG_PONG] = RTK_MWO_PONG,
+    [RTK_MSG_ERROR] = RTK_MWO_ERROR,
+    [RTK_MSG_PING] = RTK_MWO_WS_PING,
+};
+
 static int chan_send(void *conn, rtk_live_msg *msg, const char *ref, size_t ref_len)
 {
     chan *c = conn;
     if (c->closing)
         return RTK_ETOOBIG;
+    if (msg->type >= 0 && (size_t)msg->type < sizeof(out_type))
+        rtk_metrics_ws_out(out_type[msg->type]);
     rtk_frame *f = rtk_chan_msg_frame(msg, ref, ref_len, config.heartbeat_ms);
     int rc = queue_frame(c, f);
     rtk_frame_unref(f);
@@ -204,10 +225,19 @@ static void chan_close(void *conn, int why)
         [RTK_LIVE_FLOOD] = {RTK_WS_CLOSE_POLICY, "rate limit"},
         [RTK_LIVE_REFUSED] = {4004, "refused"},
     };
+    static const uint8_t reasons[] = {
+        [RTK_LIVE_LEFT] = RTK_MWC_LEFT,         [RTK_LIVE_KICKED] = RTK_MWC_KICKED,
+        [RTK_LIVE_REPLACED] = RTK_MWC_REPLACED, [RTK_LIVE_REMOVED] = RTK_MWC_REMOVED,
+        [RTK_LIVE_TIMEOUT] = RTK_MWC_TIMEOUT,   [RTK_LIVE_SHUTDOWN] = RTK_MWC_SHUTDOWN,
+        [RTK_LIVE_SLOW] = RTK_MWC_SLOW,         [RTK_LIVE_FLOOD] = RTK_MWC_FLOOD,
+        [RTK_LIVE_REFUSED] = RTK_MWC_REFUSED,
+    };
     chan *c = conn;
     c->peer = NULL;
     if (why < 0 || why >= (int)(sizeof(codes) / sizeof(codes[0])))
         why = RTK_LIVE_LEFT;
+    if (!c->closing)
+        rtk_metrics_ws_close(reasons[why]);
     /* kicked, replaced, removed, going away: a client answers those; 1008 (flooding, too
      * slow) is a failure */
     close_with(c, codes[why].code, codes[why].reason, codes[why].code != RTK_WS_CLOSE_POLICY);
@@ -222,6 +252,10 @@ const rtk_live_transport rtk_chan_transport = {
 /* The connection fails on our side: the peer leaves, and the client hears why. */
 static void fail(chan *c, uint16_t code, const char *reason)
 {
+    if (!c->closing)
+        rtk_metrics_ws_close(code == RTK_WS_CLOSE_GOING_AWAY ? RTK_MWC_SHUTDOWN
+                             : code == RTK_WS_CLOSE_POLICY   ? RTK_MWC_SLOW
+                                                             : RTK_MWC_PROTOCOL);
     if (c->peer != NULL) {
         rtk_peer *p = c->peer;
         c->peer = NULL;
@@ -246,8 +280,16 @@ int rtk_chan_dispatch(rtk_live *live, rtk_peer *peer, const char *text, size_t l
         return rc; /* dropped by the rate limit: live called the transport's close already */
     if (rc != 0)
         return 0; /* refused with rate_limited */
+    static const uint8_t in_type[] = {
+        [RTK_CREQ_INVALID] = RTK_MWI_INVALID, [RTK_CREQ_PING] = RTK_MWI_PING,
+        [RTK_CREQ_VOTE] = RTK_MWI_VOTE,       [RTK_CREQ_POLL_CREATE] = RTK_MWI_POLL_CREATE,
+        [RTK_CREQ_KICK] = RTK_MWI_KICK,       [RTK_CREQ_KICK_ALL] = RTK_MWI_KICK_ALL,
+        [RTK_CREQ_ADMIT] = RTK_MWI_ADMIT,     [RTK_CREQ_REFUSE] = RTK_MWI_REFUSE,
+    };
     rtk_chan_req req;
     rtk_chan_req_parse(text, len, &req);
+    rtk_metrics_ws_in(req.type >= 0 && (size_t)req.type < sizeof(in_type) ? in_type[req.type]
+                                                                          : RTK_MWI_INVALID);
     switch (req.type) {
     case RTK_CREQ_PING: rtk_live_ping(live, peer, req.ref, req.ref_len); break;
     case RTK_CREQ_VOTE:

@@ -25,6 +25,7 @@
 #include "util/rtk_id.h"
 #include "util/rtk_jw.h"
 #include "util/rtk_map.h"
+#include "util/rtk_metrics.h"
 #include "util/rtk_time.h"
 
 #ifndef RTK_VERSION
@@ -382,6 +383,10 @@ static void attempt_done(rtk_hook *h, xfer *x, CURLcode cc)
             next = now + wait;
         }
     }
+    rtk_metrics_add(delivered ? RTK_MC_HOOK_DELIVERED
+                    : next    ? RTK_MC_HOOK_RETRY
+                              : RTK_MC_HOOK_FAILED,
+                    1);
     rtk_store_hook_result(h->st, x->seq, status, answered ? (int)code : 0, err[0] ? err : NULL,
                           delivered, next, on_result, x);
 }

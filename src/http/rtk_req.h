@@ -38,6 +38,8 @@ typedef struct rtk_http_req {
     const char *remote_ip; /* numeric text form of the peer address ("-" if unknown) */
     int is_upgrade;        /* Upgrade + Connection: upgrade, and the parser stopped there */
     void *server_data;     /* the |data| given to rtk_http_server_start */
+    int metrics_route;     /* the handler may set it: the route label its answer is counted
+                            * under (util/rtk_metrics.h); 0: "unmatched" */
 } rtk_http_req;
 
 /* Case-insensitive lookup of the first header called |name| in |req|. Returns its value and

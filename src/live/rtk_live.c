@@ -9,6 +9,7 @@
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_jw.h"
+#include "util/rtk_metrics.h"
 #include "util/rtk_time.h"
 
 /* ---- events ---- */
@@ -110,13 +111,20 @@ void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const c
     send_one(live, p, &msg, ref, ref_len);
 }
 
+void rtk_live__fanout_done(uint64_t start_ns)
+{
+    rtk_metrics_observe(RTK_MH_BROADCAST, (double)(uv_hrtime() - start_ns) / 1e9);
+}
+
 /* Sends |msg| to every live peer of |m| whose flags hold all of |need| (0: every peer). */
 static void broadcast(rtk_live *live, rtk_lmeeting *m, rtk_live_msg *msg, unsigned need)
 {
+    uint64_t t0 = uv_hrtime();
     for (rtk_peer *p = m->peers; p != NULL; p = p->next)
         if ((p->flags & need) == need)
             rtk_live__send(live, p, msg, NULL, 0);
     live->tr->release(msg);
+    rtk_live__fanout_done(t0);
 }
 
 void rtk_live_send_done(rtk_live *live, rtk_peer *peer, const char *action,
@@ -1387,6 +1395,24 @@ void rtk_live_turn_end(rtk_live *live)
     }
     rtk_live__drain(live);
     rtk_live__polls_turn_end(live);
+}
+
+void rtk_live_stats_get(rtk_live *live, rtk_live_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t it = 0;
+    void *v;
+    while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
+        const rtk_lmeeting *m = v;
+        if (m->session != NULL) {
+            out->sessions_live++;
+            out->peers_live += m->session->live;
+        }
+        if (m->peers != NULL)
+            out->meetings_with_peers++;
+    }
+    /* live->npeers counts both kinds. */
+    out->peers_waiting = (int64_t)live->npeers - out->peers_live;
 }
 
 size_t rtk_live_peer_count(const rtk_live *live)

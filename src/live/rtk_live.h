@@ -455,6 +455,18 @@ void rtk_live_each_peer(rtk_live *live,
                         void (*fn)(void *arg, const rtk_session_view *s, const rtk_peer_view *p),
                         void *arg);
 
+/* What /metrics shows of live state. */
+typedef struct rtk_live_stats {
+    int64_t peers_live;          /* peers in a meeting's session */
+    int64_t peers_waiting;       /* peers in a waiting room */
+    int64_t sessions_live;       /* sessions not ended (with or without peers; ending ones too) */
+    int64_t meetings_with_peers; /* meetings with at least one live peer */
+} rtk_live_stats;
+
+/* Fills *out. Walks the meetings live state knows (O(meetings), no allocation): for a
+ * metrics scrape, not for a hot path. */
+void rtk_live_stats_get(rtk_live *live, rtk_live_stats *out);
+
 /* Counters for tests and benchmarks. */
 size_t rtk_live_peer_count(const rtk_live *live);
 size_t rtk_live_peer_size(void);

@@ -154,6 +154,9 @@ void rtk_live__send(rtk_live *live, rtk_peer *p, rtk_live_msg *msg, const char *
 void rtk_live__send_error(rtk_live *live, rtk_peer *p, const char *code, const char *text,
                           const char *ref, size_t ref_len);
 void rtk_live__drain(rtk_live *live);
+/* A fan-out to a meeting's peers that began at uv_hrtime() |start_ns| is done: observed in
+ * rtkd_broadcast_duration_seconds. */
+void rtk_live__fanout_done(uint64_t start_ns);
 /* 1 if |p| is a live peer holding |flag|; else it is sent `forbidden` (with |refusal|, or
  * the waiting room's text) and 0 is returned. */
 int rtk_live__permits(rtk_live *live, rtk_peer *p, unsigned flag, const char *refusal,

@@ -251,6 +251,7 @@ static void broadcast_created(rtk_live *live, rtk_lmeeting *m, rtk_poll *p, cons
                               const char *ref, size_t ref_len)
 {
     rtk_live_msg msg = {.type = RTK_MSG_POLL_CREATED, .poll = &p->view, .my_vote = -1};
+    uint64_t t0 = uv_hrtime();
     for (rtk_peer *peer = m->peers; peer != NULL; peer = peer->next) {
         int mine = creator != NULL && strcmp(peer->peer_id, creator) == 0;
         if (mine)
@@ -259,6 +260,7 @@ static void broadcast_created(rtk_live *live, rtk_lmeeting *m, rtk_poll *p, cons
             rtk_live__send(live, peer, &msg, NULL, 0);
     }
     live->tr->release(&msg);
+    rtk_live__fanout_done(t0);
 }
 
 /* Recent voters per option a poll.updated lists (as many as a viewer view shows). */
@@ -295,10 +297,12 @@ static void broadcast_update(rtk_live *live, rtk_lmeeting *m, rtk_poll *p)
                         .poll = &p->view,
                         .voters = (const rtk_vote_view *const *)voters,
                         .nvoters = nv};
+    uint64_t t0 = uv_hrtime();
     for (rtk_peer *peer = m->peers; peer != NULL; peer = peer->next)
         if (sees_tallies(p, peer))
             rtk_live__send(live, peer, &msg, NULL, 0);
     live->tr->release(&msg);
+    rtk_live__fanout_done(t0);
     free(voters);
 }
 

@@ -21,6 +21,7 @@
 #include "net/rtk_http_int.h"
 #include "util/rtk_err.h"
 #include "util/rtk_log.h"
+#include "util/rtk_metrics.h"
 
 #define CONTAINER_OF(ptr, type, field) ((type *)(void *)((char *)(ptr)-offsetof(type, field)))
 
@@ -91,10 +92,24 @@ static void arm_timer(rtk_http_server *srv, uint64_t deadline)
     uv_timer_start(&srv->timer, on_timer, deadline > now ? deadline - now : 0, 0);
 }
 
+/* The rtkd_connections state gauge of list |id|, or -1 (busy: counted as the rest). */
+static int list_gauge(int id)
+{
+    switch (id) {
+    case RTK_HTTP__L_HEAD: return RTK_MG_CONNS_READING;
+    case RTK_HTTP__L_IDLE: return RTK_MG_CONNS_IDLE;
+    case RTK_HTTP__L_CLOSING: return RTK_MG_CONNS_CLOSING;
+    case RTK_HTTP__L_RAW:
+    case RTK_HTTP__L_STOPPING: return RTK_MG_CONNS_UPGRADED;
+    default: return -1;
+    }
+}
+
 static void list_remove(rtk_http_server *srv, rtk_http_conn *c)
 {
     if (c->list == RTK_HTTP__L_NONE)
         return;
+    rtk_metrics_gauge_add(list_gauge(c->list), -1);
     struct rtk_http__list *l = &srv->lists[c->list];
     if (c->prev)
         c->prev->next = c->next;
@@ -124,6 +139,7 @@ static void list_put(rtk_http_server *srv, rtk_http_conn *c, int id)
         l->first = c;
     l->last = c;
     c->list = (uint8_t)id;
+    rtk_metrics_gauge_add(list_gauge(id), 1);
     if (list_timed(id)) {
         c->t.deadline = uv_now(srv->loop) + list_timeout(srv, id);
         arm_timer(srv, c->t.deadline);
@@ -401,6 +417,13 @@ static void access_log(rtk_h1_req *r, int status, size_t bytes)
     rtk_log_access(&rec); /* never blocks: a stalled log reader costs lines, not the loop */
 }
 
+/* rtkd_http_requests_total and the latency histogram: a few adds, no allocation. */
+static void count_request(rtk_h1_req *r, int status)
+{
+    double s = (double)(uv_hrtime() - rq_of(r)->start_ns) / 1e9;
+    rtk_metrics_http(r->pub.metrics_route, status, s);
+}
+
 static struct rtk_http__wr *wr_new(size_t cap)
 {
     struct rtk_http__wr *w = rtk_xmalloc(sizeof(*w) + cap);
@@ -452,6 +475,11 @@ static void on_written(uv_write_t *req, int status)
         list_put(server_of(c), c, RTK_HTTP__L_DEFER); /* resume reading */
 }
 
+static void count_out(const rtk_http_conn *c, size_t n)
+{
+    rtk_metrics_add(c->mode == RTK_HTTP__M_RAW ? RTK_MC_BYTES_OUT_WS : RTK_MC_BYTES_OUT_HTTP, n);
+}
+
 /* Queues |w| on |c|; frees it and returns the error if libuv refuses it. */
 static int submit_write(rtk_http_conn *c, struct rtk_http__wr *w, const char *base)
 {
@@ -460,6 +488,8 @@ static int submit_write(rtk_http_conn *c, struct rtk_http__wr *w, const char *ba
     int rc = uv_write(&w->w, (uv_stream_t *)&c->tcp, &b, 1, on_written);
     if (rc != 0)
         free(w);
+    else
+        count_out(c, w->len);
     return rc;
 }
 
@@ -571,6 +601,7 @@ static void conn_respond(rtk_h1_req *r, int status, const char *content_type, co
     assert(status >= 100 && status <= 999);
     q->flags |= RTK_HTTP__R_RESPONDED;
     access_log(r, status, len);
+    count_request(r, status);
     rtk_http_conn *c = q->conn;
     if (c == NULL) { /* the client has gone */
         req_free(r);
@@ -620,6 +651,7 @@ static void on_conn_closed(uv_handle_t *h)
     }
     free(c);
     srv->nconns--;
+    rtk_metrics_gauge_add(RTK_MG_CONNS_OPEN, -1);
     maybe_finish_stop(srv);
 }
 
@@ -890,6 +922,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     rtk_http_server *srv = server_of(c);
     if (nread == 0 || (c->flags & RTK_HTTP__C_CLOSED))
         return;
+    if (nread > 0)
+        rtk_metrics_add(c->mode == RTK_HTTP__M_RAW ? RTK_MC_BYTES_IN_WS : RTK_MC_BYTES_IN_HTTP,
+                        (uint64_t)nread);
     if (c->flags & RTK_HTTP__C_CLOSING) { /* lingering: discard */
         if (nread < 0) {
             close_now(c);
@@ -1101,6 +1136,7 @@ static int over_conn_caps(rtk_http_server *srv, rtk_http_conn *c)
     }
     if (status == 0)
         return 0;
+    rtk_metrics_add(status == 503 ? RTK_MC_CONNS_REFUSED_503 : RTK_MC_CONNS_REFUSED_429, 1);
     char body[RTK_ENVELOPE_SMALL], answer[400];
     ssize_t blen =
         rtk_envelope_error(body, sizeof(body), status,
@@ -1127,11 +1163,13 @@ static void on_connection(uv_stream_t *listener, int status)
     uv_tcp_init(srv->loop, &c->tcp);
     c->tcp.data = srv;
     srv->nconns++;
+    rtk_metrics_gauge_add(RTK_MG_CONNS_OPEN, 1);
     if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
         close_now(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1); /* responses are small and must not wait for Nagle */
+    rtk_metrics_add(RTK_MC_CONNS_ACCEPTED, 1);
     if (over_conn_caps(srv, c))
         return;
     c->flags = RTK_HTTP__C_FRESH;
@@ -1333,6 +1371,7 @@ static int conn_upgrade(rtk_h1_req *r, const void *head, size_t head_len,
     assert(cbs && cbs->on_read && cbs->on_close);
     q->flags |= RTK_HTTP__R_RESPONDED;
     access_log(r, head_status(head, head_len), 0);
+    count_request(r, head_status(head, head_len));
     rtk_http_conn *c = q->conn;
     if (c == NULL) {
         req_free(r);
@@ -1403,6 +1442,7 @@ int rtk_http_raw_writev(rtk_http_conn *c, const uv_buf_t *bufs, unsigned n,
      * When the kernel takes it all, as it nearly always does, a broadcast to thousands of
      * peers allocates no write request per peer and leaves nothing for the next loop turn. */
     int sent = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+    count_out(c, total); /* all of it: what the kernel did not take is queued below */
     if (sent >= 0 && (size_t)sent == total) {
         done(arg, 0);
         return 0;

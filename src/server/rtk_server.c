@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -49,6 +50,7 @@ typedef struct server {
     rtk_hook_keys *hook_keys;
     rtk_hook *hook;
     rtk_http_server *http;
+    rtk_http_server *metrics_http; /* --metrics-listen, or NULL */
     uv_prepare_t turn;
     uv_signal_t sigterm, sigint;
     int lock_fd;
@@ -62,6 +64,21 @@ static void on_turn(uv_prepare_t *h)
     rtk_store_turn(s->ctx.store);
     rtk_live_turn_end(s->ctx.live);
     rtk_chan_flush();
+}
+
+static void on_http_stopped(void *arg);
+
+/* The metrics listener stops after the main one (a scrape may watch the stop). */
+static void on_main_http_stopped(void *arg)
+{
+    server *s = arg;
+    if (s->metrics_http != NULL) {
+        rtk_http_server *m = s->metrics_http;
+        s->metrics_http = NULL;
+        rtk_http_server_stop(m, on_http_stopped, s);
+        return;
+    }
+    on_http_stopped(s);
 }
 
 static void on_http_stopped(void *arg)
@@ -80,7 +97,7 @@ static void on_http_stopped(void *arg)
 static void on_live_stopped(void *arg)
 {
     server *s = arg;
-    rtk_http_server_stop(s->http, on_http_stopped, s);
+    rtk_http_server_stop(s->http, on_main_http_stopped, s);
 }
 
 /* Stop order: live closes every peer with 1001 and records their leaves (sessions stay LIVE),
@@ -193,6 +210,9 @@ int rtk_server_run(const rtk_server_config *cfg)
     rtk_ctx *ctx = &s.ctx;
     ctx->loop = uv_default_loop();
     ctx->ptoken_ttl_s = cfg->ptoken_ttl_s;
+    ctx->metrics_token = cfg->metrics_token;
+    ctx->version = cfg->version;
+    ctx->start_time_s = (int64_t)time(NULL);
     ctx->max_peers_per_meeting = cfg->max_peers_per_meeting;
     rtk_ratelimit_init(&ctx->api_rl, cfg->api_rate / 10.0, cfg->api_rate, 0);
     rtk_ratelimit_init(&ctx->ws_rl, cfg->handshake_rate, cfg->handshake_rate, 0);
@@ -271,6 +291,18 @@ int rtk_server_run(const rtk_server_config *cfg)
                 rtk_strerror(rc));
         goto out;
     }
+    if (cfg->metrics_host != NULL) {
+        /* The same connection limits; no proxy is trusted (it serves no per-IP limit). */
+        rtk_http_config mcfg = hcfg;
+        mcfg.trust_proxy = NULL;
+        rc = rtk_http_server_start(ctx->loop, cfg->metrics_host, cfg->metrics_port, &mcfg,
+                                   rtk_api_metrics_handle, ctx, &s.metrics_http);
+        if (rc != 0) {
+            rtk_log(RTK_LOG_ERROR, "cannot listen for metrics on %s:%d: %s", cfg->metrics_host,
+                    cfg->metrics_port, rtk_strerror(rc));
+            goto out;
+        }
+    }
     int port = rtk_http_server_port(s.http);
     char base[300];
     int v6 = strchr(cfg->host, ':') != NULL;
@@ -293,6 +325,11 @@ int rtk_server_run(const rtk_server_config *cfg)
     uv_signal_start(&s.sigterm, on_signal, SIGTERM);
     uv_signal_start(&s.sigint, on_signal, SIGINT);
     printf("rtkd: listening on %s\n", base);
+    if (cfg->metrics_host != NULL && s.metrics_http != NULL) {
+        int v6m = strchr(cfg->metrics_host, ':') != NULL;
+        printf("rtkd: metrics on http://%s%s%s:%d/metrics\n", v6m ? "[" : "", cfg->metrics_host,
+               v6m ? "]" : "", rtk_http_server_port(s.metrics_http));
+    }
     fflush(stdout);
 
     /* From here on the log goes through a bounded queue on the loop: a stalled reader costs
@@ -304,6 +341,10 @@ int rtk_server_run(const rtk_server_config *cfg)
     uv_run(ctx->loop, UV_RUN_DEFAULT);
     exit_code = 0;
 out:
+    if (s.metrics_http != NULL && exit_code != 0) {
+        rtk_http_server_stop(s.metrics_http, NULL, NULL);
+        s.metrics_http = NULL;
+    }
     if (s.http != NULL && exit_code != 0) {
         /* Started but not served (dev set-up failed): stop the listener on the loop. */
         rtk_http_server_stop(s.http, NULL, NULL);

@@ -30,6 +30,12 @@ typedef struct rtk_server_config {
     int webhook_max_per_hook;
     const char *bus_url; /* --bus redis://HOST:PORT[/DB], or NULL: a single node */
     const char *node_id; /* --node-id: this node's name on the bus */
+    const char *version;       /* rtkd_build_info{version} */
+    const char *metrics_token; /* --metrics-token: GET /metrics on the main listener; NULL or
+                                * "": 404 there */
+    const char *metrics_host;  /* --metrics-listen: a second listener serving only /metrics
+                                * (no token) and /healthz; NULL: none */
+    int metrics_port;
 } rtk_server_config;
 
 /* Runs the server until SIGTERM or SIGINT and returns the process's exit status: 0 after a

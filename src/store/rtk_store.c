@@ -11,6 +11,7 @@
 #include "util/rtk_err.h"
 #include "util/rtk_log.h"
 #include "util/rtk_id.h"
+#include "util/rtk_metrics.h"
 
 #define CHUNK_MIN 256 /* an operation's ids and short texts; results grow it */
 
@@ -401,6 +402,20 @@ int rtk_store_wait(rtk_store *st)
         uv_run(st->loop, UV_RUN_ONCE);
     }
     return st->be->ready(st) ? 0 : RTK_EUNAVAIL;
+}
+
+void rtk_store__committed(uint64_t start_ns, size_t writes, int failed)
+{
+    rtk_metrics_observe(RTK_MH_COMMIT, (double)(uv_hrtime() - start_ns) / 1e9);
+    rtk_metrics_observe(RTK_MH_BATCH_WRITES, (double)writes);
+    rtk_metrics_add(RTK_MC_STORE_BATCHES, 1);
+    if (failed)
+        rtk_metrics_add(RTK_MC_STORE_BATCHES_FAILED, 1);
+}
+
+size_t rtk_store_pending(const rtk_store *st)
+{
+    return st->pending;
 }
 
 int rtk_store_ready(const rtk_store *st)

@@ -105,6 +105,9 @@ void rtk_store_turn(rtk_store *st);
  * store is unreachable (every pending callback then got RTK_EUNAVAIL). */
 int rtk_store_wait(rtk_store *st);
 
+/* Operations issued and not yet called back (rtkd_store_operations_pending). */
+size_t rtk_store_pending(const rtk_store *st);
+
 /* 1 while the store can take work (PostgreSQL connected), else 0 (/readyz answers 503). */
 int rtk_store_ready(const rtk_store *st);
 

@@ -242,6 +242,10 @@ void rtk_store__stmt_result(rtk_store_op *op, int idx, int status, int64_t chang
  * failed): it joins the done queue. */
 void rtk_store__done(rtk_store_op *op, int status);
 
+/* A group commit of |writes| writes that began at uv_hrtime() |start_ns| is over (|failed|:
+ * nothing of it was stored): the rtkd_commit_* and rtkd_store_batches_* metrics. */
+void rtk_store__committed(uint64_t start_ns, size_t writes, int failed);
+
 /* Runs the callbacks of completed operations (not re-entrantly). */
 void rtk_store__drain(rtk_store *st);
 

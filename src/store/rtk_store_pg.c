@@ -41,6 +41,7 @@
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_map.h"
+#include "util/rtk_metrics.h"
 #include "util/rtk_time.h"
 
 #define BACKOFF_MIN_MS 100
@@ -54,7 +55,8 @@ enum { ITEM_QUERY = 0, ITEM_SYNC, ITEM_SETUP };
 typedef struct pg_batch {
     rtk_store_op *ops, **tail; /* the writes in it, in order */
     size_t nops;
-    int failed; /* a command of it failed: nothing of it is stored */
+    int failed;       /* a command of it failed: nothing of it is stored */
+    uint64_t sent_ns; /* uv_hrtime() when it was sent (rtkd_commit_duration_seconds) */
 } pg_batch;
 
 typedef struct pg_item {
@@ -351,6 +353,8 @@ static void start_batch(pg *p)
         return;
     }
     p->ninflight++;
+    rtk_metrics_gauge_set(RTK_MG_STORE_INFLIGHT, p->ninflight);
+    b->sent_ns = uv_hrtime();
     for (rtk_store_op *op = b->ops; op != NULL; op = op->next) {
         if (is_vote(op) && is_vote(op->next)) {
             size_t n = 1;
@@ -457,6 +461,8 @@ static void batch_done(pg *p, pg_batch *b)
             op, b->failed && (op->status == 0 || op->status == RTK_EUNAVAIL) ? RTK_EUNAVAIL : 0);
     }
     p->ninflight--;
+    rtk_metrics_gauge_set(RTK_MG_STORE_INFLIGHT, p->ninflight);
+    rtk_store__committed(b->sent_ns, b->nops, b->failed);
     free(b);
 }
 

@@ -17,6 +17,7 @@
 #include "store/rtk_keyfile.h"
 #include "store/rtk_store_int.h"
 #include "util/rtk_err.h"
+#include "util/rtk_metrics.h"
 #include "util/rtk_time.h"
 
 typedef struct sq {
@@ -237,6 +238,10 @@ static void sq_submit(rtk_store *st, rtk_store_op *op)
     }
     for (int i = 0; i < op->nstmts; i++) {
         if (run(st, op, i) != 0) {
+            if (s->in_tx) { /* the turn's batch is rolled back before its COMMIT: it failed */
+                rtk_metrics_add(RTK_MC_STORE_BATCHES, 1);
+                rtk_metrics_add(RTK_MC_STORE_BATCHES_FAILED, 1);
+            }
             batch_lost(st, sqlite3_errmsg(s->db));
             rtk_store__done(op, RTK_EUNAVAIL);
             return;
@@ -258,7 +263,10 @@ static int sq_flush(rtk_store *st)
     if (s->batch == NULL && !s->in_tx)
         return 0;
     if (s->in_tx) {
-        if (exec(st, "COMMIT") != 0) {
+        uint64_t t0 = uv_hrtime();
+        int rc = exec(st, "COMMIT");
+        rtk_store__committed(t0, s->nbatch, rc != 0);
+        if (rc != 0) {
             /* SQLite may have rolled back already (SQLITE_FULL): then ROLLBACK fails
              * harmlessly. Either way nothing of the batch is stored. */
             if (!sqlite3_get_autocommit(s->db))

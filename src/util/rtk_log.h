@@ -19,7 +19,7 @@
 typedef enum { RTK_LOG_TEXT = 0, RTK_LOG_JSON = 1 } rtk_log_format;
 typedef enum { RTK_LOG_INFO = 0, RTK_LOG_WARN = 1, RTK_LOG_ERROR = 2 } rtk_log_level;
 
-/* The log's counters, for a future /metrics endpoint. Plain integers written only by the loop
+/* The log's counters, served at /metrics (rtkd_log_*). Plain integers written only by the loop
  * thread; keeping them costs no allocation. */
 typedef struct rtk_log_stats {
     uint64_t lines_written; /* lines accepted (written or queued) */
