@@ -56,14 +56,17 @@ http {
     uwsgi_temp_path $dir/uwsgi;
     scgi_temp_path $dir/scgi;
     keepalive_requests 1000000;
-    # The subscribers only receive what is published after they subscribed (nchan's default
-    # first message is "newest"); keep few messages, as rtkd keeps none in memory.
-    nchan_message_buffer_length 4;
+    # Keep one message, for 60 s (rtkd keeps none in memory).
+    nchan_message_buffer_length 1;
     nchan_message_timeout 60s;
     server {
         listen 127.0.0.1:$port backlog=4096;
         location = /sub {
             nchan_subscriber websocket;
+            # Only what is published after the subscriber came: nchan's default first message
+            # is the *oldest* one kept, which would hand a later run's subscribers the earlier
+            # runs' messages (timed as if they arrived before they were sent).
+            nchan_subscriber_first_message newest;
             nchan_channel_id bench;
         }
         location = /pub {

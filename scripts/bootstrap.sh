@@ -28,6 +28,9 @@ if [ "$what" = test ]; then
   # nginx-light, haproxy + openssl: the TLS test puts nginx, then HAProxy (a self-signed
   # certificate) in front of rtkd, each configured as docs/deploy.md says.
   pkgs+=(nginx-light haproxy openssl)
+  # libnginx-mod-nchan: bench/test_loadgen_nchan.sh runs the load generator's nchan mode
+  # against a real nginx + nchan (skipped without it).
+  pkgs+=(libnginx-mod-nchan)
 fi
 if [ "$what" = bench ]; then
   # postgresql-15: the durable-write benchmarks run on both backends (a private server).
