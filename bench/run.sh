@@ -772,7 +772,7 @@ set ylabel "fraction of peers holding poll.created"
 set yrange [0:1.02]
 set xrange [0:$FAN_XMAX]
 set grid
-set key bottom right
+set key center right
 set arrow from 100, graph 0 to 100, graph 1 nohead dashtype 2 lc rgb "red"
 set label "goal: p99 < 100 ms" at 102, graph 0.08 tc rgb "red"
 plot "$OUT/fanout_cdf.dat" using 1:2 with lines lw 2 lc rgb "#1f77b4" title "rtkd: poll.created (create-poll request)", \
