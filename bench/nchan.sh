@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: MIT
 # bench/nchan.sh - nginx + nchan, the pub/sub server rtkd's poll fan-out is measured against.
 # Sourced (not run) by bench/run.sh and by bench/test_loadgen_nchan.sh, so the benchmark and
@@ -81,7 +82,7 @@ EOF
 nchan_start() { # DIR PORT PEERS
   local dir=$1 port=$2 peers=$3 nginx
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
-  NCHAN_PID= NCHAN_WORKER=
+  NCHAN_PID='' NCHAN_WORKER=''
   [ -n "$(nchan_module)" ] || { echo "nchan: libnginx-mod-nchan is not installed" >&2; return 1; }
   nchan_conf "$dir" "$port" "$peers"
   "$nginx" -p "$dir" -c "$dir/nginx.conf" 2>"$dir/logs/stderr" &
@@ -110,5 +111,5 @@ nchan_stop() {
     kill -QUIT "$NCHAN_PID" 2>/dev/null || true
     wait "$NCHAN_PID" 2>/dev/null || true
   fi
-  NCHAN_PID= NCHAN_WORKER=
+  NCHAN_PID='' NCHAN_WORKER=''
 }

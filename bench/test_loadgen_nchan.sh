@@ -62,7 +62,7 @@ done
 "$LG" nchan --port "$port" --peers 50 --procs 2 --rounds 1 --size "$SIZE" --timeout 20 \
   --duration 60 --out "$DIR/out2.txt" >"$DIR/stdout2" 2>"$DIR/stderr2" ||
   fail "second run: $(cat "$DIR/stderr2")"
-[ "$(get ev_n "$DIR/out2.txt")" = 50 ] && [ "$(get count_poll.created "$DIR/out2.txt")" = 50 ] ||
+{ [ "$(get ev_n "$DIR/out2.txt")" = 50 ] && [ "$(get count_poll.created "$DIR/out2.txt")" = 50 ]; } ||
   fail "second run: the subscribers received $(get count_poll.created "$DIR/out2.txt") messages, not 50"
 awk -v a="$(get ev_p50_ms "$DIR/out2.txt")" 'BEGIN { exit !(a > 0) }' ||
   fail "second run: latencies not positive (a message published before the run was timed)"

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,10 @@ int main(int argc, char **argv)
     /* A text frame of |size| payload bytes, as a server sends it (unmasked, 2-byte header). */
     size_t flen = size + 2;
     char *frame = malloc(flen);
+    int *cfd = NULL, *sfd = NULL, rc = 1;
+    pid_t pid = -1;
+    if (frame == NULL)
+        return 1;
     frame[0] = (char)0x81;
     frame[1] = (char)size;
     memset(frame + 2, 'x', size);
@@ -138,26 +143,29 @@ int main(int argc, char **argv)
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lfd, 4096) != 0 ||
         getsockname(lfd, (struct sockaddr *)&a, &al) != 0) {
         perror("writeprobe: listen");
-        return 1;
+        goto fail;
     }
     int n = sockets + 1; /* socket 0 for "one", 1..K for "many" */
-    int *cfd = calloc((size_t)n, sizeof(int)), *sfd = calloc((size_t)n, sizeof(int));
+    cfd = calloc((size_t)n, sizeof(int));
+    sfd = calloc((size_t)n, sizeof(int));
+    if (cfd == NULL || sfd == NULL)
+        goto fail;
     for (int i = 0; i < n; i++) {
         cfd[i] = socket(AF_INET, SOCK_STREAM, 0);
         if (cfd[i] < 0 || connect(cfd[i], (struct sockaddr *)&a, sizeof(a)) != 0 ||
             (sfd[i] = accept(lfd, NULL, NULL)) < 0) {
             perror("writeprobe: connect");
-            return 1;
+            goto fail;
         }
         setsockopt(cfd[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     close(lfd);
     int rep[2];
     if (pipe(rep) != 0)
-        return 1;
-    pid_t pid = fork();
+        goto fail;
+    pid = fork();
     if (pid < 0)
-        return 1;
+        goto fail;
     if (pid == 0) {
         /* Non-blocking reads, so that one epoll_wait drains everything that is ready. */
         for (int i = 0; i < n; i++) {
@@ -173,28 +181,28 @@ int main(int argc, char **argv)
         close(sfd[i]);
     for (int i = 0; i < n; i++)
         if (set_nonblock(cfd[i]) != 0)
-            return 1;
+            goto fail;
 
     long stalls = 0;
     /* Warm-up: every socket once, and a few thousand writes to the first. */
     for (int i = 0; i < n; i++)
         if (write_frame(cfd[i], frame, flen, &stalls) != 0)
-            return 1;
+            goto fail;
     for (int i = 0; i < 5000; i++)
         if (write_frame(cfd[0], frame, flen, &stalls) != 0)
-            return 1;
+            goto fail;
     long warm = n + 5000;
 
     double c0 = now_s(CLOCK_PROCESS_CPUTIME_ID), w0 = now_s(CLOCK_MONOTONIC);
     for (long i = 0; i < writes; i++)
         if (write_frame(cfd[0], frame, flen, &stalls) != 0)
-            return 1;
+            goto fail;
     double c1 = now_s(CLOCK_PROCESS_CPUTIME_ID), w1 = now_s(CLOCK_MONOTONIC);
     long rounds = (writes + sockets - 1) / sockets, many = rounds * sockets;
     for (long r = 0; r < rounds; r++)
         for (int i = 1; i < n; i++)
             if (write_frame(cfd[i], frame, flen, &stalls) != 0)
-                return 1;
+                goto fail;
     double c2 = now_s(CLOCK_PROCESS_CPUTIME_ID), w2 = now_s(CLOCK_MONOTONIC);
     for (int i = 0; i < n; i++)
         close(cfd[i]);
@@ -217,14 +225,18 @@ int main(int argc, char **argv)
     printf("stalls %ld\n", stalls);
     printf("reader_bytes %lld\n", rr == (ssize_t)sizeof(got) ? got : -1);
     printf("expected_bytes %lld\n", want);
-    free(frame);
-    free(cfd);
-    free(sfd);
+    rc = 0;
     if (check && !(one_cpu > 0 && many_cpu > 0 && one_wall > 0 && many_wall > 0 &&
                    rr == (ssize_t)sizeof(got) && got == want && WIFEXITED(st) &&
                    WEXITSTATUS(st) == 0)) {
         fputs("writeprobe: check failed\n", stderr);
-        return 1;
+        rc = 1;
     }
-    return 0;
+fail:
+    if (rc != 0 && pid > 0) /* failed while the reader runs: it would wait 10 s for us */
+        kill(pid, SIGKILL);
+    free(frame);
+    free(cfd);
+    free(sfd);
+    return rc;
 }
