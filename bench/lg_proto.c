@@ -172,6 +172,20 @@ int lg_json_top_string(const char *s, size_t len, const char *key, const char **
     return -1;
 }
 
+ssize_t lg_nchan_message(char *out, size_t cap, size_t size)
+{
+    static const char head[] = "{\"type\":\"poll.created\",\"poll\":{\"pad\":\"";
+    static const char tail[] = "\"}}";
+    size_t hl = sizeof(head) - 1, tl = sizeof(tail) - 1;
+    if (size < LG_NCHAN_MIN_MESSAGE || cap <= size)
+        return RTK_EINVAL;
+    memcpy(out, head, hl);
+    memset(out + hl, 'x', size - hl - tl);
+    memcpy(out + size - tl, tail, tl);
+    out[size] = '\0';
+    return (ssize_t)size;
+}
+
 lg_event lg_event_classify(const char *json, size_t len)
 {
     const char *t;

@@ -67,6 +67,14 @@ ssize_t lg_frame_build(uint8_t *out, size_t cap, int opcode, const void *payload
 int lg_json_top_string(const char *json, size_t len, const char *key, const char **val,
                        size_t *vlen);
 
+/* Writes into |out| (|cap| bytes) a JSON text of exactly |size| bytes (NUL not counted) that
+ * the reader classifies as poll.created: {"type":"poll.created","poll":{"pad":"xxx…"}}. The
+ * nchan benchmark publishes it so that nchan's subscribers receive a message of the size of
+ * rtkd's poll.created. Returns |size|, or RTK_EINVAL when |size| < LG_NCHAN_MIN_MESSAGE or
+ * |cap| <= |size|. Pure function. */
+#define LG_NCHAN_MIN_MESSAGE 41
+ssize_t lg_nchan_message(char *out, size_t cap, size_t size);
+
 /* Classifies a text message by its top-level "type". */
 lg_event lg_event_classify(const char *json, size_t len);
 

@@ -31,8 +31,16 @@
  *            their poll.created everywhere, then every peer votes once on each poll
  *   mkpeers  create --peers participants over REST (--procs connections) and write their
  *            tokens and ids, one per line, in order
+ *   nchan    the same peers against nginx + nchan (bench/nchan.sh): --peers WebSocket
+ *            subscribers on --ws-path (no tokens; a peer counts as joined at its 101, nchan
+ *            sends no hello), then --rounds times the parent publishes one message of
+ *            --size bytes (lg_nchan_message: a JSON text typed poll.created) with the trigger
+ *            (default "POST /pub") and every subscriber times its arrival, as in watch mode
+ *   stats    `loadgen stats FILE...`: percentiles (lg_stats, nearest rank) of the latencies
+ *            that --samples wrote (µs, one per line), so that runs can be pooled
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -65,7 +73,7 @@
 #define MAX_ROUNDS 256
 #define HS_MAX 8192 /* bytes of an upgrade response head we accept */
 
-enum { MODE_JOIN, MODE_WATCH, MODE_VOTE, MODE_MKPEERS };
+enum { MODE_JOIN, MODE_WATCH, MODE_VOTE, MODE_MKPEERS, MODE_NCHAN };
 
 typedef struct config {
     int mode;
@@ -97,6 +105,9 @@ typedef struct config {
     const char *post_path;  /* mkpeers: participants collection path */
     const char *prefix;     /* mkpeers: custom_participant_id prefix */
     const char *preset;     /* mkpeers: the participants' preset_name */
+    const char *ws_path;    /* nchan: the subscriber location */
+    size_t msg_size;        /* nchan: bytes of each published message */
+    const char *samples_path; /* watch/nchan: every event latency, µs, one per line */
 } config;
 
 /* ---------------------------------------------------------------------------------------- */
@@ -489,6 +500,22 @@ static void vote_reply(peer *p, const lg_frame *f, int64_t t, int ok)
     send_vote(p, t);
 }
 
+/* The peer has joined: rtkd's hello, or nchan's 101 (nchan greets with nothing). */
+static void peer_joined(peer *p, int64_t t)
+{
+    worker *w = p->w;
+    if (p->t_hello != 0)
+        return;
+    p->t_hello = t;
+    p->resolved = 1;
+    w->resolved++;
+    w->inflight--;
+    w->fin[FIN_JOINED]++;
+    w->join_us[p->idx] = t - p->t_start;
+    start_more(w);
+    check_progress(w);
+}
+
 static int on_frame(void *arg, lg_event ev, const lg_frame *f)
 {
     peer *p = arg;
@@ -516,16 +543,8 @@ static int on_frame(void *arg, lg_event ev, const lg_frame *f)
         return 1;
     }
     case LG_EV_HELLO:
-        if (p->t_hello == 0) {
-            p->t_hello = t;
-            p->resolved = 1;
-            w->resolved++;
-            w->inflight--;
-            w->fin[FIN_JOINED]++;
-            w->join_us[p->idx] = t - p->t_start;
-            start_more(w);
-            check_progress(w);
-        }
+        if (w->cfg->mode != MODE_NCHAN)
+            peer_joined(p, t);
         break;
     case LG_EV_POLL_VOTED:
         vote_reply(p, f, t, 1);
@@ -599,6 +618,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         data = (uint8_t *)head + off;
         len = p->hs_len - (size_t)off;
         p->hs_len = 0;
+        if (p->w->cfg->mode == MODE_NCHAN)
+            peer_joined(p, now_us());
     }
     if (len > 0) {
         int rc = lg_reader_feed(&p->rd, data, len, on_frame, p);
@@ -620,13 +641,17 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     const config *cfg = p->w->cfg;
-    char head[2048];
+    char head[2048], target[1536];
+    if (cfg->mode == MODE_NCHAN)
+        snprintf(target, sizeof(target), "%s", cfg->ws_path);
+    else
+        snprintf(target, sizeof(target), "/v1/ws?token=%s", p->w->tokens[p->idx]);
     /* The key is a fixed valid nonce: we do not check the accept value, only the 101. */
     int n = snprintf(head, sizeof(head),
-                     "GET /v1/ws?token=%s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n",
-                     p->w->tokens[p->idx], cfg->host, cfg->port);
+                     target, cfg->host, cfg->port);
     if (n <= 0 || (size_t)n >= sizeof(head)) {
         peer_fail(p, FIN_FAIL_STATUS, 0);
         return;
@@ -1059,12 +1084,48 @@ static long read_rss_kib(pid_t pid)
     return kib;
 }
 
-/* CPU time (user + system) used so far by |pid|, in seconds, or -1. */
+/* CPU time used so far by |pid|'s threads, in seconds, from the scheduler's nanosecond
+ * account (/proc/PID/task/TID/schedstat, first field), or -1. A fan-out to 1,000 peers takes
+ * a few milliseconds: the clock ticks of /proc/PID/stat (10 ms here) cannot time it. */
+static double read_sched_s(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    double s = 0;
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        char f[320];
+        unsigned long long ns = 0;
+        snprintf(f, sizeof(f), "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        FILE *fp = fopen(f, "r");
+        if (fp == NULL)
+            continue;
+        if (fscanf(fp, "%llu", &ns) == 1) {
+            s += (double)ns / 1e9;
+            found = 1;
+        }
+        fclose(fp);
+    }
+    closedir(d);
+    return found ? s : -1;
+}
+
+/* CPU time (user + system) used so far by |pid|, in seconds, or -1: the scheduler's
+ * nanosecond account when the kernel keeps one, else the clock ticks of /proc/PID/stat. */
 static double read_cpu_s(pid_t pid)
 {
     char path[64], buf[1024];
     if (pid <= 0)
         return -1;
+    double sched = read_sched_s(pid);
+    if (sched >= 0)
+        return sched;
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     if (f == NULL)
@@ -1162,7 +1223,13 @@ static int poll_id_of(const char *body, char *out, size_t cap)
 static int run_peers(const config *cfg)
 {
     size_t ntok = 0;
-    char **tokens = read_lines(cfg->tokens_path, &ntok);
+    char **tokens = NULL;
+    if (cfg->mode == MODE_NCHAN) { /* nchan's subscribers need no token */
+        ntok = cfg->peers;
+        tokens = rtk_xcalloc(ntok + 1, sizeof(char *));
+    } else {
+        tokens = read_lines(cfg->tokens_path, &ntok);
+    }
     if (tokens == NULL || ntok == 0) {
         fprintf(stderr, "loadgen: no tokens in %s\n", cfg->tokens_path);
         return 1;
@@ -1259,6 +1326,16 @@ static int run_peers(const config *cfg)
     double rounds_cpu = 0, rounds_wall = 0; /* server CPU and time from triggers to rounds' end */
     double cpu_go = -1, cpu_voted = -1;
     double left = budget - (now_us() - t_begin) / 1e6;
+    char *nchan_body = NULL;
+    if (cfg->mode == MODE_NCHAN) {
+        nchan_body = rtk_xmalloc(cfg->msg_size + 1);
+        if (lg_nchan_message(nchan_body, cfg->msg_size + 1, cfg->msg_size) < 0) {
+            fprintf(stderr, "loadgen: --size must be at least %d\n", LG_NCHAN_MIN_MESSAGE);
+            free(nchan_body);
+            nchan_body = NULL;
+        }
+    }
+    const char *trig_body = nchan_body ? nchan_body : cfg->trig_body;
     double cpu_phase0 = read_cpu_s(cfg->server_pid);
     int64_t t_phase0 = now_us();
     if (cfg->mode == MODE_JOIN) {
@@ -1274,7 +1351,7 @@ static int run_peers(const config *cfg)
             t0[r] = now_us();
             if (http != NULL)
                 trig_status[r] = lg_http_request(http, cfg->trig_method, cfg->trig_path,
-                                                 cfg->auth, cfg->trig_body, &resp);
+                                                 cfg->auth, trig_body, &resp);
             trig_us[r] = now_us() - t0[r];
             if (cfg->mode == MODE_VOTE && resp && poll_id_of(resp, poll_ids[npolls], 40) == 0)
                 npolls++;
@@ -1297,6 +1374,7 @@ static int run_peers(const config *cfg)
                 usleep((useconds_t)(cfg->gap_s * 1e6));
         }
         lg_http_close(http);
+        free(nchan_body);
         if (cfg->mode == MODE_VOTE && cfg->polls) {
             char *list = rtk_xstrndup(cfg->polls, strlen(cfg->polls)), *save = NULL;
             for (char *id = strtok_r(list, ",", &save); id && npolls < MAX_ROUNDS;
@@ -1359,7 +1437,7 @@ static int run_peers(const config *cfg)
         }
     const int64_t *F = fin + LG_EV_COUNT;
 
-    static const char *const mode_names[] = {"join", "watch", "vote", "mkpeers"};
+    static const char *const mode_names[] = {"join", "watch", "vote", "mkpeers", "nchan"};
     report("mode", "%s", mode_names[cfg->mode]);
     report("peers", "%zu", n);
     report("procs", "%d", nws);
@@ -1400,10 +1478,14 @@ static int run_peers(const config *cfg)
                    (double)(rss_after - rss_before) * 1024.0 / (double)F[FIN_JOINED]);
     }
 
-    if (cfg->mode == MODE_WATCH || cfg->mode == MODE_VOTE) {
+    if (cfg->mode == MODE_WATCH || cfg->mode == MODE_VOTE || cfg->mode == MODE_NCHAN) {
         report("event", "%s", lg_event_name((lg_event)cfg->event));
-        if (rounds_wall > 0)
+        if (rounds_wall > 0) {
             report("server_cpu_rounds_pct", "%.0f", 100 * rounds_cpu / rounds_wall);
+            /* CPU seconds from each trigger to its round's last arrival: ÷ deliveries is the
+             * server's cost per delivery (the cost curve). */
+            report("server_cpu_rounds_s", "%.6f", rounds_cpu);
+        }
         report("rounds", "%d", rounds_done);
         size_t cap = n * (size_t)(rounds_done ? rounds_done : 1) + 1, an = 0;
         int64_t *all = rtk_xmalloc(cap * sizeof(int64_t));
@@ -1437,6 +1519,15 @@ static int run_peers(const config *cfg)
         lg_stats_summarize(all, an, &es);
         report_summary("ev", &es);
         report("ev_missing", "%zu", missing);
+        if (es.n > 0 && rounds_cpu > 0)
+            report("server_cpu_per_delivery_us", "%.3f", 1e6 * rounds_cpu / (double)es.n);
+        if (cfg->samples_path) {
+            FILE *sf = fopen(cfg->samples_path, "w");
+            for (size_t i = 0; sf && i < an; i++)
+                fprintf(sf, "%lld\n", (long long)all[i]);
+            if (sf == NULL || fclose(sf) != 0)
+                fprintf(stderr, "loadgen: cannot write %s\n", cfg->samples_path);
+        }
         if (cfg->cdf_path && an > 0) {
             FILE *cf = fopen(cfg->cdf_path, "w");
             if (cf) {
@@ -1599,11 +1690,49 @@ static int run_mkpeers(const config *cfg)
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* stats                                                                                      */
+
+/* Pools the latencies (µs, one per line) of |files| and reports them as watch mode reports
+ * its own ("ev_n", "ev_p50_ms", ...). */
+static int run_stats(int nfiles, char **files)
+{
+    int64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    if (nfiles < 1) {
+        fputs("Usage: loadgen stats FILE...\n", stderr);
+        return 2;
+    }
+    for (int i = 0; i < nfiles; i++) {
+        FILE *f = fopen(files[i], "r");
+        long long x;
+        if (f == NULL) {
+            fprintf(stderr, "loadgen: cannot read %s\n", files[i]);
+            free(v);
+            return 1;
+        }
+        while (fscanf(f, "%lld", &x) == 1) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 65536;
+                v = rtk_xrealloc(v, cap * sizeof(*v));
+            }
+            v[n++] = (int64_t)x;
+        }
+        fclose(f);
+    }
+    lg_summary s;
+    lg_stats_summarize(v, n, &s);
+    report_summary("ev", &s);
+    free(v);
+    return n > 0 ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Command line                                                                               */
 
 static const char usage[] =
     "Usage: loadgen MODE [options]\n"
-    "Modes: join | watch | vote | mkpeers (see the top of bench/loadgen.c)\n"
+    "Modes: join | watch | vote | mkpeers | nchan (see the top of bench/loadgen.c)\n"
+    "       loadgen stats FILE...  percentiles of the latencies --samples wrote, pooled\n"
     "  --host IP            server address (default 127.0.0.1)\n"
     "  --port N             server port (required)\n"
     "  --tokens FILE        participant tokens, one per line (mkpeers: written)\n"
@@ -1630,7 +1759,10 @@ static const char usage[] =
     "  --ids FILE           mkpeers: participant ids, one per line (written)\n"
     "  --path P             mkpeers: .../meetings/{id}/participants path\n"
     "  --prefix S           mkpeers: custom_participant_id prefix (default \"bench-\")\n"
-    "  --preset NAME        mkpeers: the participants' preset (default group_call_participant)\n";
+    "  --preset NAME        mkpeers: the participants' preset (default group_call_participant)\n"
+    "  --ws-path P          nchan: the subscriber location (default /sub)\n"
+    "  --size N             nchan: bytes of each published message (default 600)\n"
+    "  --samples F          watch/nchan: write every event latency (µs, one per line) to F\n";
 
 static int parse_args(int argc, char **argv, config *c)
 {
@@ -1645,6 +1777,8 @@ static int parse_args(int argc, char **argv, config *c)
         c->mode = MODE_VOTE;
     else if (strcmp(m, "mkpeers") == 0)
         c->mode = MODE_MKPEERS;
+    else if (strcmp(m, "nchan") == 0)
+        c->mode = MODE_NCHAN;
     else
         return -1;
     for (int i = 2; i < argc; i++) {
@@ -1715,10 +1849,29 @@ static int parse_args(int argc, char **argv, config *c)
             c->prefix = v;
         else if (strcmp(a, "--preset") == 0)
             c->preset = v;
+        else if (strcmp(a, "--ws-path") == 0)
+            c->ws_path = v;
+        else if (strcmp(a, "--size") == 0)
+            c->msg_size = (size_t)strtoull(v, NULL, 10);
+        else if (strcmp(a, "--samples") == 0)
+            c->samples_path = v;
         else {
             fprintf(stderr, "loadgen: unknown option %s\n", a);
             return -1;
         }
+    }
+    if (c->mode == MODE_NCHAN) {
+        /* One channel, no tokens; the published message is what every peer times. */
+        if (c->peers == 0 || c->rounds < 1 || c->msg_size < LG_NCHAN_MIN_MESSAGE ||
+            c->msg_size > LG_MAX_FRAME || c->ws_path[0] != '/')
+            return -1;
+        c->event = LG_EV_POLL_CREATED;
+        if (c->trig_path == NULL) {
+            c->trig_method = "POST";
+            c->trig_path = "/pub";
+        }
+        if (c->tokens_path == NULL)
+            c->tokens_path = "-";
     }
     if (c->port <= 0 || c->port > 65535 || c->tokens_path == NULL || c->procs < 1 ||
         c->procs > MAX_PROCS || c->inflight < 1 || c->duration_s <= 0 || c->timeout_s <= 0 ||
@@ -1753,7 +1906,11 @@ int main(int argc, char **argv)
         .vote_rate = 40,
         .prefix = "bench-",
         .preset = "group_call_participant",
+        .ws_path = "/sub",
+        .msg_size = 600,
     };
+    if (argc >= 2 && strcmp(argv[1], "stats") == 0)
+        return run_stats(argc - 2, argv + 2);
     if (parse_args(argc, argv, &cfg) != 0) {
         fputs(usage, stderr);
         return 2;

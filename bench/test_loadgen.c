@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* test_loadgen.c - unit tests of the load generator: percentile math, the server-frame
- * reader's event counts under every way of splitting the stream, and client frame masking. */
+ * reader's event counts under every way of splitting the stream, client frame masking, and
+ * the message the nchan mode publishes (the mode itself runs against a real nginx + nchan in
+ * test_loadgen_nchan.sh). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "lg_proto.h"
 #include "lg_stats.h"
@@ -467,6 +470,33 @@ static void client_vote_frame_accepted_by_server_codec(void **state)
     assert_int_equal(f.opcode, RTK_WS_OP_PONG);
 }
 
+/* ---- nchan mode ---- */
+
+static void nchan_message_has_the_size_and_type_asked(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {LG_NCHAN_MIN_MESSAGE, 42, 100, 125, 126, 650, 4000, 70000};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        size_t n = sizes[i];
+        char *m = malloc(n + 1);
+        assert_int_equal(lg_nchan_message(m, n + 1, n), (ssize_t)n);
+        assert_int_equal(strlen(m), n);
+        /* What the subscribers' reader times in nchan mode, and valid JSON. */
+        assert_int_equal(lg_event_classify(m, n), LG_EV_POLL_CREATED);
+        json_error_t err;
+        json_t *doc = json_loads(m, 0, &err);
+        assert_non_null(doc);
+        assert_string_equal(json_string_value(json_object_get(doc, "type")), "poll.created");
+        json_decref(doc);
+        /* No room for the NUL, or smaller than the fixed part: refused, nothing written. */
+        assert_int_equal(lg_nchan_message(m, n, n), RTK_EINVAL);
+        free(m);
+    }
+    char small[64];
+    assert_int_equal(lg_nchan_message(small, sizeof(small), LG_NCHAN_MIN_MESSAGE - 1),
+                     RTK_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +512,7 @@ int main(void)
         cmocka_unit_test(reader_stops_when_asked),
         cmocka_unit_test(client_frames_are_masked_and_parse_back),
         cmocka_unit_test(client_vote_frame_accepted_by_server_codec),
+        cmocka_unit_test(nchan_message_has_the_size_and_type_asked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

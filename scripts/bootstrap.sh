@@ -5,7 +5,8 @@
 # Debian package is missing.
 #   scripts/bootstrap.sh          build + test dependencies (Debian packages incl. chromium, npm)
 #   scripts/bootstrap.sh build    only what `make` needs
-#   scripts/bootstrap.sh bench    build dependencies plus wrk, nginx, gnuplot for `make bench`
+#   scripts/bootstrap.sh bench    build dependencies plus wrk, nginx (+ nchan), gnuplot, PostgreSQL
+#                                 for `make bench`
 #   scripts/bootstrap.sh example  build dependencies plus Node.js and examples/' npm packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,10 +35,16 @@ if [ "$what" = test ]; then
   # docs/deploy.md's scrape configuration, on a free port with its own storage folder (the
   # package's own service, if systemd starts it, is left alone).
   pkgs+=(prometheus)
+  # libnginx-mod-nchan: bench/test_loadgen_nchan.sh runs the load generator's nchan mode
+  # against a real nginx + nchan (skipped without it).
+  pkgs+=(libnginx-mod-nchan)
 fi
 if [ "$what" = bench ]; then
   # postgresql-15: the durable-write benchmarks run on both backends (a private server).
   pkgs+=(wrk nginx-light gnuplot-nox postgresql-15)
+  # libnginx-mod-nchan: nginx + nchan, the pub/sub server the poll fan-out is measured
+  # against in the same run (bench/nchan.sh); also the load generator's nchan-mode test.
+  pkgs+=(libnginx-mod-nchan)
 fi
 
 missing=()
