@@ -224,13 +224,14 @@ static void chan_close(void *conn, int why)
         [RTK_LIVE_SLOW] = {RTK_WS_CLOSE_POLICY, "slow consumer"},
         [RTK_LIVE_FLOOD] = {RTK_WS_CLOSE_POLICY, "rate limit"},
         [RTK_LIVE_REFUSED] = {4004, "refused"},
+        [RTK_LIVE_DRAINING] = {1012, "node draining"},
     };
     static const uint8_t reasons[] = {
         [RTK_LIVE_LEFT] = RTK_MWC_LEFT,         [RTK_LIVE_KICKED] = RTK_MWC_KICKED,
         [RTK_LIVE_REPLACED] = RTK_MWC_REPLACED, [RTK_LIVE_REMOVED] = RTK_MWC_REMOVED,
         [RTK_LIVE_TIMEOUT] = RTK_MWC_TIMEOUT,   [RTK_LIVE_SHUTDOWN] = RTK_MWC_SHUTDOWN,
         [RTK_LIVE_SLOW] = RTK_MWC_SLOW,         [RTK_LIVE_FLOOD] = RTK_MWC_FLOOD,
-        [RTK_LIVE_REFUSED] = RTK_MWC_REFUSED,
+        [RTK_LIVE_REFUSED] = RTK_MWC_REFUSED,   [RTK_LIVE_DRAINING] = RTK_MWC_SHUTDOWN,
     };
     chan *c = conn;
     c->peer = NULL;

@@ -91,7 +91,8 @@ static const char *left_reason(int why)
     case RTK_LIVE_REPLACED: return "replaced";
     case RTK_LIVE_REMOVED: return "removed";
     case RTK_LIVE_TIMEOUT: return "timeout";
-    case RTK_LIVE_SHUTDOWN: return "shutdown";
+    case RTK_LIVE_SHUTDOWN:
+    case RTK_LIVE_DRAINING: return "shutdown";
     case RTK_LIVE_SLOW:
     case RTK_LIVE_FLOOD: return "kicked";
     default: return "left";

@@ -1635,7 +1635,7 @@ void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg)
         rtk_lmeeting *m = v;
         for (rtk_peer *p = m->waiting, *next; p != NULL; p = next) {
             next = p->next; /* peer_gone frees p only */
-            live->tr->close(p->conn, RTK_LIVE_SHUTDOWN);
+            live->tr->close(p->conn, live->clustered ? RTK_LIVE_DRAINING : RTK_LIVE_SHUTDOWN);
             peer_gone(live, p, now, RTK_LIVE_SHUTDOWN, 1, 1);
         }
         if (m->session == NULL)
@@ -1645,8 +1645,10 @@ void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg)
             next = p->next; /* peer_gone frees p only */
             /* Leaving through shutdown must not end the session: it stays LIVE for peers
              * that reconnect after the restart. */
-            live->tr->close(p->conn, RTK_LIVE_SHUTDOWN);
-            peer_gone(live, p, now, RTK_LIVE_SHUTDOWN, 1, live->clustered ? 0 : 1);
+            /* A cluster's node drains: its peers reconnect to another node at once. */
+            int why = live->clustered ? RTK_LIVE_DRAINING : RTK_LIVE_SHUTDOWN;
+            live->tr->close(p->conn, why);
+            peer_gone(live, p, now, why, 1, live->clustered ? 0 : 1);
         }
         if (had_peers && !m->session->ending && !live->clustered) {
             rtk_live_event ev = {

@@ -162,6 +162,7 @@ enum rtk_live_close {
     RTK_LIVE_SLOW,     /* 1008 slow consumer */
     RTK_LIVE_FLOOD,    /* 1008 rate limit */
     RTK_LIVE_REFUSED,  /* 4004: refused from the waiting room, or its session ended */
+    RTK_LIVE_DRAINING, /* 1012: a cluster's node stopping: reconnect at once, to any node */
 };
 
 /* How live reaches connections. |conn| is the channel's handle for one peer. */

@@ -213,20 +213,25 @@ describe('a cluster', NEEDS_PG, () => {
             await c.node(1);
         });
 
-    test('SIGTERM of a node: its peers leave at once, it exits 0', async () => {
+    test('SIGTERM of a node drains it: its peers get 1012 and leave at once, they reconnect '
+        + 'to another node into the same session, it exits 0', async () => {
         const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
         const a = await c.participant(m.id, 'a');
         const b = await c.participant(m.id, 'b');
         const pa = await c.connect(0, a);
-        await c.connect(1, b);
+        const pb = await c.connect(1, b);
         await eventually(async () => {
             assert.equal((await c.active(m.id, 0)).live_participants, 2);
         }, { ms: 1000 });
         await c.nodes[1].stop({ keepData: true });
+        assert.equal((await pb.closed()).code, 1012);
         await eventually(async () => {
             assert.equal((await c.active(m.id, 0)).live_participants, 1);
         }, { ms: 1000 });
-        await pa.close();
+        const again = await c.connect(0, b);
+        assert.equal(again.hello.session.id, pa.hello.session.id);
+        assert.equal(again.hello.session.max_concurrent_participants, 2);
+        await Promise.all([pa.close(), again.close()]);
         await c.node(1);
     });
 
