@@ -165,6 +165,11 @@ static void on_kicked(void *arg, int status, const int *was_live)
 {
     kick_state *ks = arg;
     rtk_call *call = ks->call;
+    if (status == RTK_ENOTFOUND) { /* a cluster's: no live session anywhere */
+        kick_state_free(ks);
+        rtk_api_no_session(call, call->m.params[2]);
+        return;
+    }
     if (status != 0) {
         kick_state_free(ks);
         rtk_api_store_error(call, status);
@@ -202,7 +207,9 @@ static void on_chan_kicked(void *arg, int status, const int *was_live)
 {
     kick_state *ks = arg;
     rtk_peer *p = kick_sender(ks);
-    if (status != 0) {
+    if (status == RTK_ENOTFOUND) {
+        chan_kick_error(ks, "unavailable", "The session has ended; nobody was kicked");
+    } else if (status != 0) {
         chan_kick_error(ks, "unavailable", "The kick could not be stored; nobody was kicked");
     } else if (p != NULL) {
         const char **ids = rtk_xcalloc(ks->nkicked ? ks->nkicked : 1, sizeof(*ids));
@@ -257,11 +264,18 @@ static void kick_resolved(kick_state *ks)
         ks->ids[ks->nkicked] = pid;
         ks->kicked[ks->nkicked++] = ks->docs[i];
     }
-    int rc = rtk_live_kick(ks->ctx->live, ks->meeting_id, ks->ids, ks->nkicked,
-                           call ? on_kicked : on_chan_kicked, ks);
+    int rc = ks->ctx->cluster != NULL
+                 ? rtk_cluster_kick(ks->ctx->cluster, ks->meeting_id, ks->ids, ks->nkicked,
+                                    call != NULL, call ? on_kicked : on_chan_kicked, ks)
+                 : rtk_live_kick(ks->ctx->live, ks->meeting_id, ks->ids, ks->nkicked,
+                                 call ? on_kicked : on_chan_kicked, ks);
     if (rc == 0)
         return;
-    if (call != NULL) {
+    if (call != NULL && rc == RTK_EUNAVAIL) { /* a cluster's bus is down */
+        kick_state_free(ks);
+        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n",
+                       "The cluster's bus is unavailable; nobody was kicked");
+    } else if (call != NULL) {
         kick_state_free(ks);
         rtk_api_live_refused(call, call->m.params[2], rc);
     } else {
@@ -330,7 +344,8 @@ static void kick_checked(rtk_call *call)
     }
     const char *meeting_id = call->m.params[2];
     rtk_session_view v;
-    if (rtk_live_session(call->ctx->live, meeting_id, &v) != 0) {
+    /* (A cluster's session may have no share here: the cluster's kick says 404 itself.) */
+    if (call->ctx->cluster == NULL && rtk_live_session(call->ctx->live, meeting_id, &v) != 0) {
         rtk_api_no_session(call, meeting_id);
         return;
     }
@@ -350,8 +365,6 @@ static void kick_checked(rtk_call *call)
 
 void rtk_api_active_kick(rtk_call *call)
 {
-    if (rtk_api_cluster_refuses(call))
-        return;
     rtk_api_load_meeting(call, kick_checked);
 }
 
@@ -377,6 +390,10 @@ void rtk_api_chan_kick(void *arg, rtk_live *live, rtk_peer *peer, const char *co
 static void on_kicked_all(void *arg, int status, int64_t count)
 {
     rtk_call *call = arg;
+    if (status == RTK_ENOTFOUND) { /* a cluster's: no live session anywhere */
+        rtk_api_no_session(call, call->m.params[2]);
+        return;
+    }
     if (status != 0) {
         rtk_api_store_error(call, status);
         return;
@@ -389,6 +406,12 @@ static void on_kicked_all(void *arg, int status, int64_t count)
 
 static void kick_all_checked(rtk_call *call)
 {
+    if (call->ctx->cluster != NULL) {
+        if (rtk_cluster_kick_all(call->ctx->cluster, call->m.params[2], on_kicked_all, call) != 0)
+            rtk_api_fail_h(call, 503, "Retry-After: 1\r\n",
+                           "The cluster's bus is unavailable; nobody was kicked");
+        return;
+    }
     int rc = rtk_live_kick_all(call->ctx->live, call->m.params[2], on_kicked_all, call);
     if (rc != 0)
         rtk_api_live_refused(call, call->m.params[2], rc);
@@ -396,7 +419,5 @@ static void kick_all_checked(rtk_call *call)
 
 void rtk_api_active_kick_all(rtk_call *call)
 {
-    if (rtk_api_cluster_refuses(call))
-        return;
     rtk_api_load_meeting(call, kick_all_checked);
 }

@@ -201,6 +201,7 @@ static void join(rtk_call *call, const char *permissions, size_t permissions_len
         ws->permissions[permissions_len] = '\0';
         ws->permissions_len = permissions_len;
         if (rtk_cluster_session(ctx->cluster, ws->claims.app_id, ws->claims.meeting_id,
+                                json_string_value(json_object_get(call->doc, "title")),
                                 ws->claims.participant_id,
                                 json_integer_value(json_object_get(
                                     call->doc, "session_keep_alive_time_in_secs")),

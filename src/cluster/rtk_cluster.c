@@ -36,16 +36,17 @@
 /* Lua: F formats a number as an integer (Lua 5.1's tostring would write 1.7e+12). */
 #define LUA_F "local function F(x) return string.format('%d', x) end\n"
 
-enum { S_SESSION, S_JOIN, S_LEAVE, S_REAP, S_LEASE, NSCRIPTS };
+enum { S_SESSION, S_JOIN, S_LEAVE, S_REAP, S_LEASE, S_KICK, S_KICK_ALL, NSCRIPTS };
 
 static const char *const scripts[NSCRIPTS] = {
-    /* SESSION: KEYS s, k, idle; ARGV proposed sid, app, now, participant, ka, mid. */
+    /* SESSION: KEYS s, k, idle; ARGV proposed sid, app, now, participant, ka, mid, title. */
     "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
     "'sumj', 'seen')\n"
     "local created = 0\n"
     "if not f[1] then\n"
     "  redis.call('HSET', KEYS[1], 'sid', ARGV[1], 'app', ARGV[2], 'started', ARGV[3], 'ka', "
-    "ARGV[5], 'live', 0, 'peak', 0, 'closed', 0, 'sumj', 0, 'seen', ARGV[3], 'stored', 0)\n"
+    "ARGV[5], 'live', 0, 'peak', 0, 'closed', 0, 'sumj', 0, 'seen', ARGV[3], 'stored', 0, "
+    "'title', ARGV[7])\n"
     /* A session nobody joins (the handshake failed) is reaped after its keep-alive, but not
      * before the joiner had time to join. */
     "  local ka = tonumber(ARGV[5]); if ka < 10000 then ka = 10000 end\n"
@@ -117,12 +118,13 @@ static const char *const scripts[NSCRIPTS] = {
     "  redis.call('ZREM', KEYS[1], mid)\n"
     "  local s = 'rtkd:s:' .. mid\n"
     "  local f = redis.call('HMGET', s, 'sid', 'app', 'started', 'live', 'peak', 'closed', "
-    "'stored')\n"
+    "'stored', 'title')\n"
     "  if f[1] and tonumber(f[4]) <= 0 then\n"
     "    redis.call('DEL', s, 'rtkd:p:' .. mid, 'rtkd:k:' .. mid)\n"
     "    redis.call('PUBLISH', 'rtkd:m:' .. mid, 'e ' .. f[1])\n"
     "    if f[7] == '1' then\n"
-    "      for _, x in ipairs({mid, f[1], f[2], f[3], f[5], f[6]}) do table.insert(out, x) end\n"
+    "      for _, x in ipairs({mid, f[1], f[2], f[3], f[5], f[6], f[8] or ''}) do "
+    "table.insert(out, x) end\n"
     "    end\n"
     "  end\n"
     "end\n"
@@ -180,10 +182,61 @@ static const char *const scripts[NSCRIPTS] = {
           "end\n"
           "return out\n",
 
+    /* KICK: KEYS s, p, k, idle; ARGV sid, now, mid, then participant ids (already stored as
+     * kicked). Bars them from the session and takes their live peers out (they leave now):
+     * returns participant, node, peer of each, for their nodes to close. */
+    LUA_F "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
+          "'sumj', 'ka')\n"
+          "if f[1] ~= ARGV[1] then return {} end\n"
+          "local started, live, peak = tonumber(f[2]), tonumber(f[3]), tonumber(f[4])\n"
+          "local closed, sumj, now = tonumber(f[5]), tonumber(f[6]), tonumber(ARGV[2])\n"
+          "local out = {}\n"
+          "for i = 4, #ARGV do\n"
+          "  local pid = ARGV[i]\n"
+          "  redis.call('SADD', KEYS[3], pid)\n"
+          "  local cur = redis.call('HGET', KEYS[2], pid)\n"
+          "  if cur then\n"
+          "    local n, p, j = string.match(cur, '^(%S+) (%S+) (%S+)$')\n"
+          "    j = tonumber(j)\n"
+          "    redis.call('HDEL', KEYS[2], pid)\n"
+          "    redis.call('HDEL', 'rtkd:np:' .. n, ARGV[3] .. ' ' .. pid)\n"
+          "    live = live - 1\n"
+          "    sumj = sumj - (j - started)\n"
+          "    if now > j then closed = closed + (now - j) end\n"
+          "    for _, x in ipairs({pid, n, p}) do table.insert(out, x) end\n"
+          "  end\n"
+          "end\n"
+          "if #out > 0 then\n"
+          "  redis.call('HSET', KEYS[1], 'live', F(live), 'closed', F(closed), 'sumj', F(sumj), "
+          "'seen', F(now))\n"
+          "  if live <= 0 then redis.call('ZADD', KEYS[4], now + tonumber(f[7]), ARGV[3]) end\n"
+          "  redis.call('PUBLISH', 'rtkd:m:' .. ARGV[3], 'c ' .. ARGV[1] .. ' ' .. F(live) .. ' ' "
+          ".. F(peak) .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(now))\n"
+          "end\n"
+          "return out\n",
+
+    /* KICK_ALL: KEYS s, p, k, idle; ARGV sid, mid, request, origin node. The session's end is
+     * stored: it goes from Redis, and every node with peers in it is told to close them and
+     * answer the origin. Returns the live peers' count, then the nodes that had any. */
+    "if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return {-1} end\n"
+    "local all = redis.call('HGETALL', KEYS[2])\n"
+    "local nodes, seen = {}, {}\n"
+    "for i = 1, #all, 2 do\n"
+    "  local n = string.match(all[i + 1], '^(%S+) ')\n"
+    "  redis.call('HDEL', 'rtkd:np:' .. n, ARGV[2] .. ' ' .. all[i])\n"
+    "  if not seen[n] then seen[n] = true; table.insert(nodes, n) end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
+    "redis.call('ZREM', KEYS[4], ARGV[2])\n"
+    "redis.call('PUBLISH', 'rtkd:m:' .. ARGV[2], 'x ' .. ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. "
+    "ARGV[4])\n"
+    "local out = {#all / 2}\n"
+    "for _, n in ipairs(nodes) do table.insert(out, n) end\n"
+    "return out\n",
 };
 
 #define LEASE_FIELDS 12
-#define REAP_FIELDS 6
+#define REAP_FIELDS 7
 
 struct rtk_cluster {
     uv_loop_t *loop;
@@ -191,11 +244,17 @@ struct rtk_cluster {
     rtk_bus *bus;
     char node[128];
     char node_chan[160];
+    char node_tag[160]; /* node + a random part: request ids no other run of it reuses */
     uint64_t lease_ms;
     uv_timer_t timer; /* lease renewal, reaping */
     int reset;        /* the bus came back: this node's entries are republished */
     int remote;       /* telling live what happened elsewhere: our sink ignores it */
     int stopping;
+    struct kop *ops;  /* kicks and kick-alls waiting for other nodes' answers */
+    struct kop *answers; /* ... done, answered in the next loop turn */
+    uv_timer_t answer_timer;
+    uint64_t next_req;
+    int handles; /* timers still open */
 };
 
 static void key(char *buf, size_t cap, const char *kind, const char *id)
@@ -305,20 +364,31 @@ static void on_event(void *arg, const rtk_live_event *ev)
 
 /* ---- what happens elsewhere comes from Redis ---- */
 
-/* "c SID LIVE PEAK CLOSED SUMJ SEEN" / "e SID" on rtkd:m:MID; "r PID PEER" on our channel. */
+static void ack_to(rtk_cluster *c, const char *origin, const char *req);
+static void on_ack(rtk_cluster *c, const char *req);
+
+/* On rtkd:m:MID: "c SID LIVE PEAK CLOSED SUMJ SEEN" counters, "e SID" ended, "x SID REQ ORIGIN"
+ * kicked-all. On our channel: "r PID PEER" replaced, "k REQ ORIGIN PID PEER" kicked, "a REQ"
+ * a node did what REQ asked. */
 static void on_message(void *arg, const char *chan, size_t chan_len, const char *msg,
                        size_t msg_len)
 {
     rtk_cluster *c = arg;
-    char buf[256], mid[40];
+    char buf[512], mid[40], req[200], origin[160];
     if (msg_len >= sizeof(buf) || chan_len < 8)
         return;
     memcpy(buf, msg, msg_len);
     buf[msg_len] = '\0';
     if (chan_len == strlen(c->node_chan) && memcmp(chan, c->node_chan, chan_len) == 0) {
         char pid[40], peer[40];
-        if (sscanf(buf, "r %39s %39s", pid, peer) == 2)
+        if (sscanf(buf, "r %39s %39s", pid, peer) == 2) {
             rtk_live_cluster_close(c->live, pid, peer, RTK_LIVE_REPLACED);
+        } else if (sscanf(buf, "k %199s %159s %39s %39s", req, origin, pid, peer) == 4) {
+            rtk_live_cluster_close(c->live, pid, peer, RTK_LIVE_KICKED);
+            ack_to(c, origin, req);
+        } else if (sscanf(buf, "a %199s", req) == 1) {
+            on_ack(c, req);
+        }
         return;
     }
     if (memcmp(chan, "rtkd:m:", 7) != 0 || chan_len - 7 >= sizeof(mid))
@@ -333,9 +403,14 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
     } else if (sscanf(buf, "e %39s", sid) == 1) {
         rtk_session_view sv = {.id = sid, .meeting_id = mid, .ended = 1};
         sv.ended_ms = rtk_time_now_ms();
-        c->remote = 1;
         rtk_live_cluster_ended(c->live, &sv, RTK_LIVE_END_KEEPALIVE, 0);
-        c->remote = 0;
+    } else if (sscanf(buf, "x %39s %199s %159s", sid, req, origin) == 3 &&
+               strcmp(origin, c->node) != 0) {
+        /* A kick-all decided at another node: our share ends, and we say so. */
+        rtk_session_view sv = {.id = sid, .meeting_id = mid, .ended = 1};
+        sv.ended_ms = rtk_time_now_ms();
+        rtk_live_cluster_ended(c->live, &sv, RTK_LIVE_END_KICK_ALL, 0);
+        ack_to(c, origin, req);
     }
 }
 
@@ -348,9 +423,9 @@ static void republish_one(void *arg, const rtk_session_view *s, const rtk_peer_v
     fmt_i64(started, s->started_ms);
     fmt_i64(now_s, rtk_time_now_ms());
     /* Recreates the session as this node knew it if Redis lost it; a no-op otherwise. */
-    const char *argv[9] = {ks, kk, "rtkd:idle", s->id, s->app_id, started, p->participant_id,
-                           "0", s->meeting_id};
-    rtk_bus_script(c->bus, S_SESSION, NULL, NULL, 3, 9, argv, NULL);
+    const char *argv[10] = {ks, kk, "rtkd:idle", s->id, s->app_id, started, p->participant_id,
+                            "0", s->meeting_id, s->title ? s->title : ""};
+    rtk_bus_script(c->bus, S_SESSION, NULL, NULL, 3, 10, argv, NULL);
     send_join(c, s, p, p->joined_ms);
 }
 
@@ -402,14 +477,18 @@ static void on_reaped(void *arg, int status, const rtk_bus_reply *r)
     size_t n = rtk_bus_reply_len(r) / REAP_FIELDS;
     int64_t now = rtk_time_now_ms();
     for (size_t i = 0; i < n; i++) {
-        char cp[REAP_FIELDS][40];
+        char cp[REAP_FIELDS][40], title[1024];
         for (size_t k = 0; k < REAP_FIELDS; k++) {
             size_t len = 0;
             const char *s = rtk_bus_reply_str(rtk_bus_reply_at(r, i * REAP_FIELDS + k), &len);
             snprintf(cp[k], sizeof(cp[k]), "%.*s", s ? (int)(len < 39 ? len : 39) : 0,
                      s ? s : "");
+            if (k == 6)
+                snprintf(title, sizeof(title), "%.*s", s ? (int)(len < 1023 ? len : 1023) : 0,
+                         s ? s : "");
         }
         rtk_session_view sv = {
+            .title = title,
             .id = cp[1],
             .meeting_id = cp[0],
             .app_id = cp[2],
@@ -420,15 +499,17 @@ static void on_reaped(void *arg, int status, const rtk_bus_reply *r)
         };
         sv.ended_ms = sv.updated_ms = sv.seen_ms = now;
         sv.minutes = (double)sv.closed_ms / 60000.0;
-        c->remote = 1; /* this node decided it: it alone tells SESSION_ENDED */
+        /* This node decided it: it alone tells SESSION_ENDED. */
         rtk_live_cluster_ended(c->live, &sv, RTK_LIVE_END_KEEPALIVE, 1);
-        c->remote = 0;
     }
 }
+
+static void ops_expire(rtk_cluster *c, int64_t now);
 
 static void on_timer(uv_timer_t *t)
 {
     rtk_cluster *c = t->data;
+    ops_expire(c, rtk_time_now_ms());
     if (!rtk_bus_up(c->bus) || c->stopping)
         return;
     char now_s[24], lease_s[24];
@@ -490,7 +571,7 @@ static void on_session(void *arg, int status, const rtk_bus_reply *r)
 }
 
 int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_id,
-                        const char *participant_id, int64_t keep_alive_s,
+                        const char *title, const char *participant_id, int64_t keep_alive_s,
                         rtk_cluster_session_cb cb, void *arg)
 {
     char ks[80], kk[80], sid[37], now_s[24], ka[24];
@@ -499,12 +580,12 @@ int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_
     rtk_id_uuid4(sid);
     fmt_i64(now_s, rtk_time_now_ms());
     fmt_i64(ka, keep_alive_s * 1000);
-    const char *argv[9] = {ks, kk, "rtkd:idle", sid, app_id, now_s, participant_id, ka,
-                           meeting_id};
+    const char *argv[10] = {ks, kk, "rtkd:idle", sid, app_id, now_s, participant_id, ka,
+                            meeting_id, title ? title : ""};
     session_ctx *s = rtk_xcalloc(1, sizeof(*s));
     s->cb = cb;
     s->arg = arg;
-    int rc = rtk_bus_script(c->bus, S_SESSION, on_session, s, 3, 9, argv, NULL);
+    int rc = rtk_bus_script(c->bus, S_SESSION, on_session, s, 3, 10, argv, NULL);
     if (rc != 0) {
         free(s);
         return RTK_EUNAVAIL;
@@ -573,6 +654,327 @@ int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_
     return 0;
 }
 
+/* ---- kicks and kick-alls, decided here for the whole cluster ---- */
+
+#define KICK_ACK_MS 2000
+
+typedef struct kop {
+    struct kop *next;
+    rtk_cluster *c;
+    int all;
+    char mid[40], sid[40], app[40], title[1024];
+    int64_t started_ms, peak, closed_ms, live, sumj;
+    size_t n;
+    char (*ids)[40];
+    int *was_live;
+    int64_t count;
+    /* this node's own peers to close after the answer (a host hears `done` first) */
+    char (*local)[2][40];
+    size_t nlocal;
+    int local_share; /* kick-all: this node has peers in the session */
+    char req[200];
+    size_t acks_left;
+    int64_t deadline;
+    int answer_last; /* a REST call: answered after even this node's peers are closed */
+    rtk_cluster_kick_cb kcb;
+    rtk_cluster_count_cb acb;
+    void *arg;
+} kop;
+
+static void kop_free(kop *o)
+{
+    free(o->ids);
+    free(o->was_live);
+    free(o->local);
+    free(o);
+}
+
+static void kop_answer(kop *o, int status)
+{
+    if (o->all)
+        o->acb(o->arg, status, o->count);
+    else
+        o->kcb(o->arg, status, status == 0 ? o->was_live : NULL);
+}
+
+static void on_answer_turn(uv_timer_t *t)
+{
+    rtk_cluster *c = t->data;
+    kop *o;
+    while ((o = c->answers) != NULL) {
+        c->answers = o->next;
+        kop_answer(o, 0);
+        kop_free(o);
+    }
+}
+
+/* Everyone that had to close a peer did (or the time is up): our own peers too, and the
+ * answer. A channel's host hears `done` first (it may have kicked itself); a REST call's
+ * reply waits for the next loop turn, when this turn's close frames are written. */
+static void kop_finish(kop *o)
+{
+    rtk_cluster *c = o->c;
+    for (kop **pp = &c->ops; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == o) {
+            *pp = o->next;
+            break;
+        }
+    }
+    if (!o->answer_last)
+        kop_answer(o, 0);
+    if (o->all && o->local_share) {
+        rtk_session_view v = {.id = o->sid, .meeting_id = o->mid, .app_id = o->app, .ended = 1};
+        v.ended_ms = rtk_time_now_ms();
+        rtk_live_cluster_ended(c->live, &v, RTK_LIVE_END_KICK_ALL, 0);
+    }
+    for (size_t i = 0; i < o->nlocal; i++)
+        rtk_live_cluster_close(c->live, o->local[i][0], o->local[i][1], RTK_LIVE_KICKED);
+    if (!o->answer_last) {
+        kop_free(o);
+        return;
+    }
+    o->next = c->answers;
+    c->answers = o;
+    uv_timer_start(&c->answer_timer, on_answer_turn, 0, 0);
+}
+
+static void kop_wait(kop *o)
+{
+    if (o->acks_left == 0) {
+        kop_finish(o);
+        return;
+    }
+    o->deadline = rtk_time_now_ms() + KICK_ACK_MS;
+    o->next = o->c->ops;
+    o->c->ops = o;
+}
+
+static void on_ack(rtk_cluster *c, const char *req)
+{
+    for (kop *o = c->ops; o != NULL; o = o->next) {
+        if (strcmp(o->req, req) == 0) {
+            if (--o->acks_left == 0)
+                kop_finish(o);
+            return;
+        }
+    }
+}
+
+static void ops_expire(rtk_cluster *c, int64_t now)
+{
+    for (kop *o = c->ops, *next; o != NULL; o = next) {
+        next = o->next;
+        if (now >= o->deadline || c->stopping)
+            kop_finish(o);
+    }
+}
+
+static void ack_to(rtk_cluster *c, const char *origin, const char *req)
+{
+    char chan[200], msg[64];
+    snprintf(chan, sizeof(chan), "rtkd:n:%s", origin);
+    snprintf(msg, sizeof(msg), "a %s", req);
+    publish_to(c, chan, msg);
+}
+
+static void on_kicked_out(void *arg, int status, const rtk_bus_reply *r)
+{
+    kop *o = arg;
+    rtk_cluster *c = o->c;
+    if (status != 0 || rtk_bus_reply_type(r) != RTK_BUS_ARRAY) {
+        /* Stored, but the bus failed: the peers stay until their node hears it (unknown). */
+        kop_answer(o, RTK_EUNAVAIL);
+        kop_free(o);
+        return;
+    }
+    size_t n = rtk_bus_reply_len(r) / 3;
+    o->local = rtk_xcalloc(n ? n : 1, sizeof(*o->local));
+    for (size_t i = 0; i < n; i++) {
+        char f[3][40];
+        for (size_t k = 0; k < 3; k++) {
+            size_t len = 0;
+            const char *v = rtk_bus_reply_str(rtk_bus_reply_at(r, 3 * i + k), &len);
+            snprintf(f[k], sizeof(f[k]), "%.*s", v ? (int)(len < 39 ? len : 39) : 0, v ? v : "");
+        }
+        for (size_t k = 0; k < o->n; k++)
+            if (strcmp(o->ids[k], f[0]) == 0)
+                o->was_live[k] = 1;
+        if (strcmp(f[1], c->node) == 0) {
+            memcpy(o->local[o->nlocal][0], f[0], 40);
+            memcpy(o->local[o->nlocal++][1], f[2], 40);
+        } else {
+            char chan[200], msg[512];
+            snprintf(chan, sizeof(chan), "rtkd:n:%s", f[1]);
+            snprintf(msg, sizeof(msg), "k %s %s %s %s", o->req, c->node, f[0], f[2]);
+            publish_to(c, chan, msg);
+            o->acks_left++;
+        }
+    }
+    kop_wait(o);
+}
+
+static void on_ended_out(void *arg, int status, const rtk_bus_reply *r)
+{
+    kop *o = arg;
+    rtk_cluster *c = o->c;
+    long long count = rtk_bus_reply_int_at(r, 0, -1);
+    if (status != 0 || count < 0) {
+        kop_answer(o, status != 0 ? RTK_EUNAVAIL : RTK_ENOTFOUND);
+        kop_free(o);
+        return;
+    }
+    o->count = count;
+    for (size_t i = 1; i < rtk_bus_reply_len(r); i++) {
+        size_t len = 0;
+        const char *n = rtk_bus_reply_str(rtk_bus_reply_at(r, i), &len);
+        if (n != NULL && len == strlen(c->node) && memcmp(n, c->node, len) == 0)
+            o->local_share = 1;
+        else if (n != NULL)
+            o->acks_left++;
+    }
+    kop_wait(o);
+}
+
+/* The kicks (or the end) are stored: Redis next. */
+static void on_kop_stored(void *arg, int status)
+{
+    kop *o = arg;
+    rtk_cluster *c = o->c;
+    char ks[80], kp[80], kk[80], now_s[24];
+    key(ks, sizeof(ks), "s", o->mid);
+    key(kp, sizeof(kp), "p", o->mid);
+    key(kk, sizeof(kk), "k", o->mid);
+    fmt_i64(now_s, rtk_time_now_ms());
+    int rc = status;
+    if (rc == 0 && o->all) {
+        const char *argv[8] = {ks, kp, kk, "rtkd:idle", o->sid, o->mid, o->req, c->node};
+        rc = rtk_bus_script(c->bus, S_KICK_ALL, on_ended_out, o, 4, 8, argv, NULL);
+    } else if (rc == 0) {
+        size_t argc = 7 + o->n;
+        const char **argv = rtk_xcalloc(argc, sizeof(*argv));
+        argv[0] = ks;
+        argv[1] = kp;
+        argv[2] = kk;
+        argv[3] = "rtkd:idle";
+        argv[4] = o->sid;
+        argv[5] = now_s;
+        argv[6] = o->mid;
+        for (size_t i = 0; i < o->n; i++)
+            argv[7 + i] = o->ids[i];
+        rc = rtk_bus_script(c->bus, S_KICK, on_kicked_out, o, 4, (int)argc, argv, NULL);
+        free(argv);
+    }
+    if (rc != 0) {
+        kop_answer(o, RTK_EUNAVAIL);
+        kop_free(o);
+    }
+}
+
+/* The meeting's live session is read: the kicks (or the end) go to the store. */
+static void on_kop_session(void *arg, int status, const rtk_bus_reply *r)
+{
+    kop *o = arg;
+    rtk_cluster *c = o->c;
+    size_t len = 0, alen = 0, tlen = 0;
+    const char *sid = status == 0 ? rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len) : NULL;
+    const char *app = rtk_bus_reply_str(rtk_bus_reply_at(r, 1), &alen);
+    const char *title = rtk_bus_reply_str(rtk_bus_reply_at(r, 8), &tlen);
+    if (status != 0 || rtk_bus_reply_type(r) != RTK_BUS_ARRAY) {
+        kop_answer(o, RTK_EUNAVAIL);
+        kop_free(o);
+        return;
+    }
+    if (sid == NULL || len >= sizeof(o->sid) || app == NULL || alen >= sizeof(o->app) ||
+        rtk_bus_reply_int_at(r, 7, 0) != 1) {
+        kop_answer(o, RTK_ENOTFOUND);
+        kop_free(o);
+        return;
+    }
+    memcpy(o->sid, sid, len);
+    memcpy(o->app, app, alen);
+    snprintf(o->title, sizeof(o->title), "%.*s", title ? (int)(tlen < 1023 ? tlen : 1023) : 0,
+             title ? title : "");
+    o->started_ms = rtk_bus_reply_int_at(r, 2, 0);
+    o->live = rtk_bus_reply_int_at(r, 3, 0);
+    o->peak = rtk_bus_reply_int_at(r, 4, 0);
+    o->closed_ms = rtk_bus_reply_int_at(r, 5, 0);
+    o->sumj = rtk_bus_reply_int_at(r, 6, 0);
+    int64_t now = rtk_time_now_ms();
+    rtk_session_view v = {.id = o->sid, .meeting_id = o->mid, .app_id = o->app,
+                          .title = o->title, .started_ms = o->started_ms, .peak = o->peak,
+                          .live = o->live};
+    v.updated_ms = v.seen_ms = now;
+    v.closed_ms = o->closed_ms + o->live * (now - o->started_ms) - o->sumj;
+    v.minutes = (double)v.closed_ms / 60000.0;
+    c->remote = 1;
+    if (o->all) {
+        /* Stored as a single node's kick-all is: the end, every open peer leaving with it. */
+        v.ended = 1;
+        v.ended_ms = now;
+        v.live = 0;
+        rtk_live_event ev = {.type = RTK_LIVE_EV_SESSION_ENDED, .reason = RTK_LIVE_END_KICK_ALL,
+                             .all_left = 1, .at_ms = now, .session = &v,
+                             .done = on_kop_stored, .done_arg = o};
+        rtk_live_cluster_tell(c->live, &ev);
+    } else {
+        for (size_t i = 0; i < o->n; i++) {
+            rtk_live_event ev = {.type = RTK_LIVE_EV_KICK, .at_ms = now, .session = &v,
+                                 .participant_id = o->ids[i]};
+            if (i + 1 == o->n) {
+                ev.done = on_kop_stored;
+                ev.done_arg = o;
+            }
+            rtk_live_cluster_tell(c->live, &ev);
+        }
+    }
+    c->remote = 0;
+}
+
+static int kop_start(kop *o)
+{
+    rtk_cluster *c = o->c;
+    snprintf(o->req, sizeof(o->req), "%s-%llu", c->node_tag, (unsigned long long)++c->next_req);
+    char ks[80];
+    key(ks, sizeof(ks), "s", o->mid);
+    const char *argv[11] = {"HMGET", ks,     "sid",  "app",    "started", "live",
+                            "peak",  "closed", "sumj", "stored", "title"};
+    if (rtk_bus_cmd(c->bus, on_kop_session, o, 11, argv, NULL) != 0) {
+        kop_free(o);
+        return RTK_EUNAVAIL;
+    }
+    return 0;
+}
+
+int rtk_cluster_kick(rtk_cluster *c, const char *meeting_id, const char *const *ids, size_t n,
+                     int answer_last, rtk_cluster_kick_cb cb, void *arg)
+{
+    kop *o = rtk_xcalloc(1, sizeof(*o));
+    o->c = c;
+    o->answer_last = answer_last;
+    snprintf(o->mid, sizeof(o->mid), "%s", meeting_id);
+    o->n = n;
+    o->ids = rtk_xcalloc(n ? n : 1, sizeof(*o->ids));
+    o->was_live = rtk_xcalloc(n ? n : 1, sizeof(*o->was_live));
+    for (size_t i = 0; i < n; i++)
+        snprintf(o->ids[i], sizeof(o->ids[i]), "%s", ids[i]);
+    o->kcb = cb;
+    o->arg = arg;
+    return kop_start(o);
+}
+
+int rtk_cluster_kick_all(rtk_cluster *c, const char *meeting_id, rtk_cluster_count_cb cb,
+                         void *arg)
+{
+    kop *o = rtk_xcalloc(1, sizeof(*o));
+    o->c = c;
+    o->all = 1;
+    o->answer_last = 1;
+    snprintf(o->mid, sizeof(o->mid), "%s", meeting_id);
+    o->acb = cb;
+    o->arg = arg;
+    return kop_start(o);
+}
+
 /* ---- lifecycle ---- */
 
 static void on_timer_closed(uv_handle_t *h);
@@ -586,6 +988,9 @@ int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *li
     c->lease_ms = cfg->lease_ms ? cfg->lease_ms : 5000;
     snprintf(c->node, sizeof(c->node), "%s", cfg->node_id);
     snprintf(c->node_chan, sizeof(c->node_chan), "rtkd:n:%s", c->node);
+    char rnd[37];
+    rtk_id_uuid4(rnd);
+    snprintf(c->node_tag, sizeof(c->node_tag), "%s-%.8s", c->node, rnd);
     rtk_bus_config bcfg = {
         .url = cfg->bus_url,
         .scripts = scripts,
@@ -596,8 +1001,12 @@ int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *li
     };
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
+    uv_timer_init(loop, &c->answer_timer);
+    c->answer_timer.data = c;
+    c->handles = 2;
     if (rtk_bus_new(loop, &bcfg, &c->bus) != 0) {
         uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+        uv_close((uv_handle_t *)&c->answer_timer, on_timer_closed);
         return RTK_EINVAL;
     }
     rtk_bus_hold(c->bus, c->node_chan);
@@ -622,14 +1031,18 @@ const char *rtk_cluster_node(const rtk_cluster *c)
 
 static void on_timer_closed(uv_handle_t *h)
 {
-    free(h->data);
+    rtk_cluster *c = h->data;
+    if (--c->handles == 0)
+        free(c);
 }
 
 static void close_all(rtk_cluster *c)
 {
+    on_answer_turn(&c->answer_timer);
     rtk_bus_close(c->bus);
     c->bus = NULL;
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&c->answer_timer, on_timer_closed);
 }
 
 static void on_lease_given_up(void *arg, int status, const rtk_bus_reply *r)
@@ -643,6 +1056,7 @@ void rtk_cluster_stop(rtk_cluster *c)
         return;
     c->stopping = 1;
     uv_timer_stop(&c->timer);
+    ops_expire(c, rtk_time_now_ms());
     /* Our peers' leaves went out before this (live's shutdown) on the same connection; the
      * lease goes after them, and then the bus closes. */
     char knp[200];

@@ -48,7 +48,7 @@ typedef struct rtk_cluster_sess {
 typedef void (*rtk_cluster_session_cb)(void *arg, int status, const rtk_cluster_sess *s);
 /* 0 (|cb| runs later with 0 or RTK_EUNAVAIL), or RTK_EUNAVAIL at once when the bus is down. */
 int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_id,
-                        const char *participant_id, int64_t keep_alive_s,
+                        const char *title, const char *participant_id, int64_t keep_alive_s,
                         rtk_cluster_session_cb cb, void *arg);
 
 /* The live session of |meeting_id| with the cluster-wide counters: |cb| gets 0 and the view
@@ -57,6 +57,25 @@ int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_
 typedef void (*rtk_cluster_view_cb)(void *arg, int status, const rtk_session_view *v);
 int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_cb cb,
                        void *arg);
+
+/* Kicks |n| participants (ids of the meeting's participants, resolved by the caller) from
+ * the meeting's live session at every node: stored first (as a single node's kick), then
+ * barred cluster-wide, then their live peers are closed (4001) wherever they are; |cb| runs
+ * once the nodes that had them said they closed them (or 2 s passed: a silent node is being
+ * retired by its lease), with was_live[i] 1 for those that had a live peer. Status 0,
+ * RTK_ENOTFOUND (no live session: nothing done) or RTK_EUNAVAIL (the store or the bus
+ * failed: nobody was kicked unless the bus failed after the store). |ids| are copied. */
+typedef void (*rtk_cluster_kick_cb)(void *arg, int status, const int *was_live);
+/* |answer_last|: |cb| runs after this node's own kicked peers are closed and their frames
+ * written (a REST call: "closed before the reply"); else before them (a host on the channel
+ * may have kicked itself, and hears `done` first). */
+int rtk_cluster_kick(rtk_cluster *c, const char *meeting_id, const char *const *ids, size_t n,
+                     int answer_last, rtk_cluster_kick_cb cb, void *arg);
+/* Kick-all: the session's end is stored, then it ends at every node (peers get `kicked` and
+ * 4001); |cb| gets the number of live peers it had, as rtk_cluster_kick. */
+typedef void (*rtk_cluster_count_cb)(void *arg, int status, int64_t count);
+int rtk_cluster_kick_all(rtk_cluster *c, const char *meeting_id, rtk_cluster_count_cb cb,
+                         void *arg);
 
 /* Shutdown, after live's: this node's lease is given up (the other nodes need not wait for
  * it to run out) once its peers' leaves are through, then the bus and the timer close and the

@@ -1240,9 +1240,11 @@ static size_t copy_ref(char buf[65], int *has, const char *ref, size_t ref_len)
 int rtk_live__permits(rtk_live *live, rtk_peer *p, unsigned flag, const char *refusal,
                       const char *ref, size_t ref_len)
 {
-    if (p->state == RTK_PEER_LIVE && (p->flags & flag) && live->clustered) {
-        /* Host actions, polls and votes do not span nodes yet (docs/cluster.md): refused
-         * rather than done on this node's share only. */
+    if (p->state == RTK_PEER_LIVE && (p->flags & flag) && live->clustered &&
+        flag != RTK_PERM_KICK) {
+        /* Polls, votes and the waiting room do not span nodes yet (docs/cluster.md): refused
+         * rather than done on this node's share only. (participant.kick goes through the
+         * cluster; session.kick_all is refused in rtk_live_host_kick_all.) */
         rtk_live__send_error(live, p, "unavailable",
                              "Not available on a cluster yet; nothing was done", ref, ref_len);
         return 0;
@@ -1283,6 +1285,12 @@ static int host_session(rtk_live *live, rtk_peer *p, const char *ref, size_t ref
 
 void rtk_live_host_kick_all(rtk_live *live, rtk_peer *peer, const char *ref, size_t ref_len)
 {
+    if (live->clustered) {
+        rtk_live__send_error(live, peer, "unavailable",
+                             "Not available on a cluster yet; nothing was done", ref, ref_len);
+        rtk_live__drain(live);
+        return;
+    }
     if (!allowed(live, peer, RTK_PERM_KICK, ref, ref_len) ||
         !host_session(live, peer, ref, ref_len))
         return;
@@ -1725,9 +1733,14 @@ void rtk_live_cluster_ended(rtk_live *live, const rtk_session_view *v, int reaso
     int64_t now = rtk_time_now_ms();
     for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
         next = p->next; /* peer_drop frees p only */
+        if (reason == RTK_LIVE_END_KICK_ALL)
+            send_kicked(live, p, "kick_all");
+        if (p->dropping) /* failed a send: the drain below closes it */
+            continue;
         peer_drop(live, p, reason == RTK_LIVE_END_KICK_ALL ? RTK_LIVE_KICKED : RTK_LIVE_REFUSED,
                   now, 1);
     }
+    rtk_live__drain(live);
     rtk_lsession *s = m->session;
     m->session = NULL;
     m->keep_alive_deadline = 0;
@@ -1745,14 +1758,23 @@ void rtk_live_cluster_left(rtk_live *live, const rtk_session_view *s, const rtk_
     rtk_live__emit(live, &ev);
 }
 
-void rtk_live_cluster_close(rtk_live *live, const char *participant_id, const char *peer_id,
-                            int why)
+int rtk_live_cluster_close(rtk_live *live, const char *participant_id, const char *peer_id,
+                           int why)
 {
     rtk_peer *p = rtk_live_peer_find(live, participant_id, peer_id);
     if (p == NULL) /* gone already (or failing a send: it goes with the drops) */
-        return;
-    peer_drop(live, p, why, rtk_time_now_ms(), 0);
+        return 0;
+    if (why == RTK_LIVE_KICKED)
+        send_kicked(live, p, "kicked");
+    if (!p->dropping) /* else the drain closes it (slow consumer) */
+        peer_drop(live, p, why, rtk_time_now_ms(), 0);
     rtk_live__drain(live);
+    return 1;
+}
+
+void rtk_live_cluster_tell(rtk_live *live, rtk_live_event *ev)
+{
+    rtk_live__emit(live, ev);
 }
 
 void rtk_live_each_peer(rtk_live *live,

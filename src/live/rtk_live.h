@@ -440,15 +440,20 @@ void rtk_live_cluster_counters(rtk_live *live, const char *meeting_id, const cha
                                int64_t sum_joined_rel, int64_t seen_ms);
 /* The cluster ended session |v| (its final view). With |emit| this node tells subscribers
  * SESSION_ENDED (the one node that decided it); the session's peers here are closed (4004 for
- * waiting ones, 4001 for live ones when |reason| is a kick-all). */
+ * waiting ones; live ones 4004, or `kicked` and 4001 when |reason| is a kick-all). */
 void rtk_live_cluster_ended(rtk_live *live, const rtk_session_view *v, int reason, int emit);
 /* A peer of another node left (that node died): subscribers are told LEFT for it. */
 void rtk_live_cluster_left(rtk_live *live, const rtk_session_view *s, const rtk_peer_view *p,
                            int64_t at_ms);
 /* Closes the peer |peer_id| of |participant_id| for |why| if it is connected here (another
- * node's newer peer replaced it: RTK_LIVE_REPLACED). */
-void rtk_live_cluster_close(rtk_live *live, const char *participant_id, const char *peer_id,
-                            int why);
+ * node's newer peer replaced it: RTK_LIVE_REPLACED; a kick decided at any node:
+ * RTK_LIVE_KICKED, after a `kicked` message). 1 if it was here. */
+int rtk_live_cluster_close(rtk_live *live, const char *participant_id, const char *peer_id,
+                           int why);
+/* Tells subscribers |ev| (.session set by the caller) about a session this node may hold no
+ * share of: the kicks and kick-alls a node decides for the whole cluster are stored (and
+ * their webhooks sent) through this node's persistence. |ev->done| as for live's own. */
+void rtk_live_cluster_tell(rtk_live *live, rtk_live_event *ev);
 
 /* Every live peer here, for republishing them on the bus: |fn| gets each with its meeting's
  * session (whose counters are this node's share). The callee must not change live. */

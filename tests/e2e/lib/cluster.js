@@ -131,9 +131,9 @@ export async function clusterFixture(opts = {}) {
     c.at = (extra = {}) => ({ account_id: accountId, app_id: c.appId, ...extra });
     c.meeting = async (body = {}, i = 0) => (await c.cf(i).realtimeKit.meetings.create(c.appId,
         { account_id: accountId, title: 'cluster', ...body })).data;
-    c.participant = async (meetingId, custom, i = 0) =>
+    c.participant = async (meetingId, custom, i = 0, preset = 'group_call_participant') =>
         (await c.cf(i).realtimeKit.meetings.addParticipant(meetingId, c.at({
-            custom_participant_id: custom, preset_name: 'group_call_participant', name: custom,
+            custom_participant_id: custom, preset_name: preset, name: custom,
         }))).data;
     c.activeP = (meetingId, i) => c.cf(i).realtimeKit.activeSession.getActiveSession(meetingId,
         c.at());

@@ -235,19 +235,85 @@ describe('a cluster', NEEDS_PG, () => {
         await c.node(1);
     });
 
+    test('a kick at one node closes the peer at another (4001) before the reply, and bars '
+        + 'the participant at every node', async () => {
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+        const a = await c.participant(m.id, 'a');
+        const b = await c.participant(m.id, 'b');
+        const idle = await c.participant(m.id, 'idle');
+        const pa = await c.connect(0, a);
+        const pb = await c.connect(1, b);
+        const A = c.cf(0).realtimeKit.activeSession;
+        const r = await A.kickParticipants(m.id, c.at({ participant_ids: [b.id, idle.id] }));
+        assert.deepEqual(r.data.participants.map((x) => x.id), [b.id], 'only b had a live peer');
+        /* Its node closed it before it answered the kick's node, so its frames (one loopback
+         * hop) are here by the time the reply (through Redis and the other node) is. */
+        assert.ok(pb.all.some((e) => e.type === 'kicked'), 'kicked before the reply');
+        const kicked = await pb.next((e) => e.type === 'kicked');
+        assert.equal(kicked.reason, 'kicked');
+        assert.equal((await pb.closed()).code, CLOSE.KICKED);
+        for (const i of [0, 1]) {
+            await expectRefused(c.nodes[i], b.token, 403);
+            assert.equal((await c.active(m.id, i)).live_participants, 1, `node ${i}`);
+        }
+        assert.equal(pa.closeInfo, null);
+        /* A host's participant.kick on the channel goes through the cluster too. */
+        const host = await c.participant(m.id, 'host', 0, 'group_call_host');
+        const ph = await c.connect(1, host);
+        ph.send({ type: 'participant.kick', participant_ids: [a.id], ref: 'k1' });
+        const done = await ph.next((e) => e.type === 'done' && e.ref === 'k1');
+        assert.deepEqual(done.participants, [a.id]);
+        assert.equal((await pa.closed()).code, CLOSE.KICKED);
+        await ph.close();
+    });
+
+    test('kick-all at one node ends the session at every node: every peer gets kicked and '
+        + '4001, the count in the reply, the end stored', async () => {
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+        const parts = [];
+        for (let i = 0; i < 4; i++) parts.push(await c.participant(m.id, `p${i}`));
+        const peers = [];
+        for (let i = 0; i < 4; i++) peers.push(await c.connect(i % 2, parts[i]));
+        const sid = peers[0].hello.session.id;
+        await eventually(async () => {
+            assert.equal((await c.active(m.id, 0)).live_participants, 4);
+        }, { ms: 1000 });
+        const r = await c.cf(1).realtimeKit.activeSession.kickAllParticipants(m.id, c.at());
+        assert.equal(r.data.kicked_participants_count, 4);
+        for (const p of peers) {
+            assert.ok(p.all.some((e) => e.type === 'kicked'), `${p.label}: kicked before the reply`);
+        }
+        for (const p of peers) {
+            const k = await p.next((e) => e.type === 'kicked', 1000);
+            assert.equal(k.reason, 'kick_all');
+            assert.equal((await p.closed()).code, CLOSE.KICKED);
+        }
+        assert.equal(await pgQuery(c.home, `SELECT status FROM sessions WHERE id = '${sid}'`),
+            'ENDED');
+        assert.equal(await pgQuery(c.home, 'SELECT count(*) FROM session_peers WHERE '
+            + `session_id = '${sid}' AND left_at IS NULL`), '0');
+        for (const i of [0, 1]) {
+            await assert.rejects(c.activeP(m.id, i), (e) => e.status === 404);
+        }
+        /* A new join starts a new session. */
+        const again = await c.connect(0, parts[0]);
+        assert.notEqual(again.hello.session.id, sid);
+        await again.close();
+    });
+
     test('what does not span nodes yet is refused, not done on one node\'s share', async () => {
         const m = await c.meeting();
-        const a = await c.participant(m.id, 'a');
+        const a = await c.participant(m.id, 'a', 0, 'group_call_host');
         const pa = await c.connect(0, a);
         const A = c.cf(1).realtimeKit.activeSession;
-        await assert.rejects(A.kickAllParticipants(m.id, c.at()), (e) => e.status === 501);
-        await assert.rejects(A.kickParticipants(m.id, c.at({ participant_ids: [a.id] })),
-            (e) => e.status === 501);
         await assert.rejects(A.createPoll(m.id, c.at({ question: 'q', options: ['x', 'y'] })),
             (e) => e.status === 501);
         pa.send({ type: 'poll.vote', poll_id: 'none', option: 0, ref: 'v' });
-        const err = await pa.next((e) => e.type === 'error' && e.ref === 'v');
-        assert.equal(err.code, 'unavailable');
+        assert.equal((await pa.next((e) => e.type === 'error' && e.ref === 'v')).code,
+            'unavailable');
+        pa.send({ type: 'session.kick_all', ref: 'ka' });
+        assert.equal((await pa.next((e) => e.type === 'error' && e.ref === 'ka')).code,
+            'unavailable');
         assert.equal(pa.closeInfo, null);
         await pa.close();
     });
