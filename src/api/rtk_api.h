@@ -38,6 +38,7 @@ typedef struct rtk_ctx {
     rtk_map app_owner;             /* app id -> account id; apps never move or go away */
     uint64_t auth_epoch;           /* the store's epoch when auth_cache was last valid */
     char *webhook_keys_json;       /* GET /.well-known/webhooks.json's body (the server's) */
+    struct rtk_hook *hook;         /* told of webhook writes (rtk_hook.h); NULL: none */
 } rtk_ctx;
 
 /* Frees the caches of |ctx| (the rest of it belongs to the server). */

@@ -230,6 +230,7 @@ int rtk_server_run(const rtk_server_config *cfg)
         rtk_log(RTK_LOG_ERROR, "cannot start libcurl for webhooks");
         goto out;
     }
+    ctx->hook = s.hook;
     if ((rc = rtk_persist_restore(s.persist)) != 0) {
         rtk_log(RTK_LOG_ERROR, "cannot restore live sessions from %s: %s", url, rtk_strerror(rc));
         goto out;

@@ -432,5 +432,11 @@ void rtk_store_hook_deliveries(rtk_store *st, const char *app_id, const char *we
  * it was not failed. */
 void rtk_store_hook_retry(rtk_store *st, const char *app_id, const char *webhook_id, const char *id,
                           int64_t now_ms, rtk_store_cb cb, void *arg);
+/* What the hook keeps in memory to skip the outbox for apps without webhooks (rtk_hook.c).
+ * rtk_store_hook_apps: one set, (app_id, app name, events) for each enabled webhook.
+ * rtk_store_hook_app: one set, (app name, events) for each enabled webhook of |app_id|, or
+ * one row with NULL events when it has none; no row when there is no such app. */
+void rtk_store_hook_apps(rtk_store *st, rtk_store_cb cb, void *arg);
+void rtk_store_hook_app(rtk_store *st, const char *app_id, rtk_store_cb cb, void *arg);
 
 #endif

@@ -340,6 +340,14 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                           " WHERE id=$1 AND webhook_id=$2 AND status='failed' AND EXISTS"
                           " (SELECT 1 FROM webhooks WHERE id=$2 AND app_id=$3)",
                           RTK_QF_WRITE},
+    [RTK_Q_HOOK_APPS] = {NULL,
+                         "SELECT w.app_id, a.name, w.events FROM webhooks w JOIN apps a ON"
+                         " a.id=w.app_id WHERE w.enabled=1",
+                         0},
+    [RTK_Q_HOOK_APP] = {NULL,
+                        "SELECT a.name, w.events FROM apps a LEFT JOIN webhooks w ON"
+                        " w.app_id=a.id AND w.enabled=1 WHERE a.id=$1",
+                        0},
 };
 
 #define PRESETS_TABLE(INT)                                                                         \
