@@ -9,8 +9,11 @@
  *        └── next_attempt_at = now + backoff (or Retry-After) ─┘ past max age ► failed
  *
  * The sender reads due deliveries (rtk_store_hook_due: each the oldest pending one of its
- * webhook and meeting, so a later event waits for an earlier one) every poll_ms and as soon
- * as an enqueue or a result is committed. A delivery is in flight from its request until its
+ * webhook and meeting, so a later event waits for an earlier one) every poll_ms, as soon as
+ * an enqueue is committed while nothing is in flight, and when a result frees a slot a due
+ * row waited for. That read scans every pending row, so a chain is followed by itself: once
+ * a delivery's result is committed, the chain's next one is read by an index probe
+ * (rtk_store_hook_next) and started at once. A delivery is in flight from its request until its
  * result is committed; while in flight it is skipped by later reads, and the next one of its
  * chain stays blocked (it is still pending). At most max_inflight requests run, at most
  * max_per_hook per webhook; each is bounded by timeout_ms, its answer by RESPONSE_MAX bytes. */
@@ -54,6 +57,8 @@ typedef struct xfer {
     int64_t seq;
     char key[24]; /* seq as text: the in-flight map's key */
     char id[40];
+    char meeting_id[40];
+    int advanced; /* its result ends it (delivered, failed): the chain's next may go */
     hook_count *count;
     char *body;
     int attempts; /* before this one */
@@ -74,6 +79,7 @@ struct rtk_hook {
     int stopped;
     int reading;    /* a due read is in flight */
     int reread;     /* read again when it completes */
+    int capped;     /* a due row waited for a free slot: a result reads again */
     int inflight;   /* requests running or waiting for their result's commit */
     rtk_map xfers;  /* seq -> xfer */
     rtk_map counts; /* webhook id -> hook_count */
@@ -170,7 +176,9 @@ static void on_enqueued(void *arg, int status, const rtk_store_res *res)
 {
     rtk_hook *h = arg;
     (void)res;
-    if (status == 0 && !h->stopped)
+    /* A busy sender finds it by following its chain or at the next poll: a read of every
+     * pending row per committed event would cost a burst more than its deliveries. */
+    if (status == 0 && !h->stopped && h->inflight == 0)
         read_due(h);
 }
 
@@ -498,15 +506,25 @@ static void release(rtk_hook *h, xfer *x)
     xfer_free(x);
 }
 
+static void on_next(void *arg, int status, const rtk_store_res *res);
+
+/* A result is committed: the chain's next delivery is read at once (one index probe, not
+ * the scan of every pending row that read_due is), so one meeting's events stream one after
+ * the other. Other chains start from read_due: when a slot was missing, at an enqueue into
+ * an idle sender, and every poll_ms. */
 static void on_result(void *arg, int status, const rtk_store_res *res)
 {
     xfer *x = arg;
     rtk_hook *h = x->h;
     (void)res;
-    (void)status; /* a lost result leaves the delivery pending: it is sent again */
+    /* A lost result leaves the delivery pending: it is sent again. */
+    if (!h->stopped && status == 0 && x->advanced)
+        rtk_store_hook_next(h->st, x->count->id, x->meeting_id, rtk_time_now_ms(), on_next, h);
     release(h, x);
-    if (!h->stopped)
+    if (!h->stopped && h->capped) {
+        h->capped = 0;
         read_due(h);
+    }
 }
 
 static void attempt_done(rtk_hook *h, xfer *x, CURLcode cc)
@@ -546,6 +564,7 @@ static void attempt_done(rtk_hook *h, xfer *x, CURLcode cc)
             next = now + wait;
         }
     }
+    x->advanced = next == 0;
     rtk_store_hook_result(h->st, x->seq, status, answered ? (int)code : 0, err[0] ? err : NULL,
                           delivered, next, on_result, x);
 }
@@ -570,6 +589,7 @@ static void start(rtk_hook *h, const rtk_store_set *rows, size_t i, hook_count *
     x->seq = rtk_store_int(rows, i, 0);
     snprintf(x->key, sizeof(x->key), "%lld", (long long)x->seq);
     snprintf(x->id, sizeof(x->id), "%s", rtk_store_text(rows, i, 1, NULL));
+    snprintf(x->meeting_id, sizeof(x->meeting_id), "%s", rtk_store_text(rows, i, 7, NULL));
     const char *hook_id = rtk_store_text(rows, i, 2, NULL);
     const char *url = rtk_store_text(rows, i, 3, NULL);
     size_t blen;
@@ -631,31 +651,44 @@ static void start(rtk_hook *h, const rtk_store_set *rows, size_t i, hook_count *
         attempt_done(h, x, CURLE_FAILED_INIT);
 }
 
+/* Starts the due |rows| that are not in flight, within the limits. */
+static void start_rows(rtk_hook *h, const rtk_store_set *rows)
+{
+    for (size_t i = 0; i < rows->nrows; i++) {
+        char key[24];
+        snprintf(key, sizeof(key), "%lld", (long long)rtk_store_int(rows, i, 0));
+        if (rtk_map_get(&h->xfers, key) != NULL)
+            continue; /* in flight, or its result not yet committed */
+        const char *hook_id = rtk_store_text(rows, i, 2, NULL);
+        hook_count *c = rtk_map_get(&h->counts, hook_id);
+        if (h->inflight >= h->cfg.max_inflight || (c != NULL && c->n >= h->cfg.max_per_hook)) {
+            h->capped = 1;
+            continue;
+        }
+        if (c == NULL) {
+            c = rtk_xcalloc(1, sizeof(*c));
+            snprintf(c->id, sizeof(c->id), "%s", hook_id);
+            rtk_map_put(&h->counts, c->id, c);
+        }
+        start(h, rows, i, c);
+    }
+}
+
+static void on_next(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_hook *h = arg;
+    if (!h->stopped && status == 0)
+        start_rows(h, &res->sets[0]);
+}
+
 static void on_due(void *arg, int status, const rtk_store_res *res)
 {
     rtk_hook *h = arg;
     h->reading = 0;
     if (h->stopped)
         return;
-    if (status == 0) {
-        const rtk_store_set *rows = &res->sets[0];
-        for (size_t i = 0; i < rows->nrows && h->inflight < h->cfg.max_inflight; i++) {
-            char key[24];
-            snprintf(key, sizeof(key), "%lld", (long long)rtk_store_int(rows, i, 0));
-            if (rtk_map_get(&h->xfers, key) != NULL)
-                continue; /* in flight, or its result not yet committed */
-            const char *hook_id = rtk_store_text(rows, i, 2, NULL);
-            hook_count *c = rtk_map_get(&h->counts, hook_id);
-            if (c != NULL && c->n >= h->cfg.max_per_hook)
-                continue;
-            if (c == NULL) {
-                c = rtk_xcalloc(1, sizeof(*c));
-                snprintf(c->id, sizeof(c->id), "%s", hook_id);
-                rtk_map_put(&h->counts, c->id, c);
-            }
-            start(h, rows, i, c);
-        }
-    }
+    if (status == 0)
+        start_rows(h, &res->sets[0]);
     if (h->reread) {
         h->reread = 0;
         read_due(h);
@@ -668,8 +701,10 @@ static void read_due(rtk_hook *h)
         h->reread = 1;
         return;
     }
-    if (h->inflight >= h->cfg.max_inflight)
-        return; /* a result's commit reads again */
+    if (h->inflight >= h->cfg.max_inflight) {
+        h->capped = 1; /* a result's commit reads again */
+        return;
+    }
     h->reading = 1;
     rtk_store_hook_due(h->st, rtk_time_now_ms(), DUE_BATCH, on_due, h);
 }

@@ -415,8 +415,13 @@ void rtk_store_hook_enqueue(rtk_store *st, const char *app_id, const char *meeti
                             const char *event, const char *body, int64_t now_ms, rtk_store_cb cb,
                             void *arg);
 /* Deliveries due at |now_ms|, each the oldest pending one of its webhook and meeting, oldest
- * first, at most |limit|. One set: (seq, id, webhook_id, url, body, attempts, created_ms). */
+ * first, at most |limit|. One set: (seq, id, webhook_id, url, body, attempts, created_ms,
+ * meeting_id). Costs a scan of the pending rows. */
 void rtk_store_hook_due(rtk_store *st, int64_t now_ms, int64_t limit, rtk_store_cb cb, void *arg);
+/* The oldest pending delivery of |webhook_id| and |meeting_id| if it is due at |now_ms| (and
+ * its webhook enabled), in rtk_store_hook_due's columns: 0 or 1 row, in O(log n). */
+void rtk_store_hook_next(rtk_store *st, const char *webhook_id, const char *meeting_id,
+                         int64_t now_ms, rtk_store_cb cb, void *arg);
 /* Records an attempt of the pending delivery |seq|: its new |status| ("pending", "delivered",
  * "failed"), the answer's |code| (0: none), |error| (NULL: none), |delivered_ms| (0: not) and
  * |next_ms| (0: none). */
