@@ -86,16 +86,26 @@ HOOK_URL="http://127.0.0.1:$(cat "$W/recv.port")/hook"
 delivered() { awk '{ print $1 }' "$W/recv.port.count" 2>/dev/null || echo 0; }
 last_ms() { awk '{ print $2 }' "$W/recv.port.count"; }
 
-burst() { # NAME: PEERS join, hold 1 s, leave; the loadgen's report in $W/NAME.txt
+cpu_ms() { # rtkd's CPU time so far (user + system), ms
+  sed 's/.*) //' "/proc/$RTKD_PID/stat" | awk -v hz="$(getconf CLK_TCK)" '{ print ($12 + $13) * 1000 / hz }'
+}
+burst() { # NAME: PEERS join, hold 1 s, leave; the loadgen's report in $W/NAME.txt, rtkd's CPU
+  # time over the joins and leaves (ms, less disturbed by other processes than the wall clock)
+  # in $W/NAME.cpu
+  local c0
+  c0=$(cpu_ms)
   "$LG" join --port "$PORT" --procs "$PROCS" --tokens "$W/peers.tok" --hold 1 --timeout 60 \
     --duration 120 --out "$W/$1.txt" >"$W/$1.log" 2>&1 || die "$1 failed: $(tail -3 "$W/$1.log")"
   date +%s%3N >"$W/$1.end" # every peer has closed: the leaves were sent
+  awk -v a="$c0" -v b="$(cpu_ms)" 'BEGIN { print b - a }' >"$W/$1.cpu"
   [ "$(get joined "$W/$1.txt")" = "$PEERS" ] ||
     die "$1: only $(get joined "$W/$1.txt") of $PEERS joined"
   sleep 1 # the leaves are processed, the session ended
 }
 
 : >"$W/join-none.dat"
+: >"$W/cpu-none.dat"
+: >"$W/cpu-hook.dat"
 : >"$W/join-hook.dat"
 : >"$W/rate.dat"
 : >"$W/lag.dat"
@@ -103,6 +113,7 @@ for r in $(seq "$ROUNDS"); do
   log "round $r: $PEERS joins and leaves without a webhook"
   burst "none-$r"
   get join_all_ms "$W/none-$r.txt" >>"$W/join-none.dat"
+  cat "$W/none-$r.cpu" >>"$W/cpu-none.dat"
   [ "$WEBHOOK" = 1 ] || continue
   log "round $r: the same with a webhook subscribed to both events"
   HOOK=$(api POST "$KIT/$APP/webhooks" "{\"name\":\"bench\",\"url\":\"$HOOK_URL\",\"events\":[\"meeting.participantJoined\",\"meeting.participantLeft\"]}" |
@@ -123,6 +134,7 @@ for r in $(seq "$ROUNDS"); do
   GOT=$(($(delivered) - BEFORE))
   [ "$GOT" -ge $((2 * PEERS)) ] || log "warning: only $GOT of $((2 * PEERS)) events delivered in $HOOK_WAIT s"
   get join_all_ms "$W/hook-$r.txt" >>"$W/join-hook.dat"
+  cat "$W/hook-$r.cpu" >>"$W/cpu-hook.dat"
   awk -v n="$GOT" -v a="$FIRST" -v b="$(last_ms)" 'BEGIN { printf "%.0f\n", n * 1000 / (b - a) }' >>"$W/rate.dat"
   echo $(($(last_ms) - $(cat "$W/hook-$r.end"))) >>"$W/lag.dat"
   api DELETE "$KIT/$APP/webhooks/$HOOK" >/dev/null
@@ -134,9 +146,11 @@ NONE=$(median <"$W/join-none.dat")
 echo "peers $PEERS"
 echo "rounds $ROUNDS"
 echo "join_ms_none $NONE ($(tr '\n' ' ' <"$W/join-none.dat"| sed 's/ $//'))"
+echo "cpu_ms_none $(median <"$W/cpu-none.dat") ($(tr '\n' ' ' <"$W/cpu-none.dat"| sed 's/ $//'))"
 [ "$WEBHOOK" = 1 ] || exit 0
 WITH=$(median <"$W/join-hook.dat")
 echo "join_ms_hook $WITH"
+echo "cpu_ms_hook $(median <"$W/cpu-hook.dat")"
 echo "join_ratio $(awk -v a="$WITH" -v b="$NONE" 'BEGIN { printf "%.2f", a / b }')"
 echo "events_per_s $(median <"$W/rate.dat")"
 echo "last_lag_ms $(median <"$W/lag.dat")"
