@@ -298,8 +298,8 @@ static void on_apps_read(void *arg, int status, const rtk_store_res *res)
 {
     rtk_hook *h = arg;
     if (status != 0) {
-        rtk_log(RTK_LOG_WARN, "cannot read which apps have webhooks (%s): every app's events "
-                              "go to the outbox", rtk_strerror(status));
+        rtk_log(RTK_LOG_WARN, "cannot read which apps have webhooks (%s): all events go out",
+                rtk_strerror(status));
         h->all_apps = 1;
         return;
     }
