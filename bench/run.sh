@@ -16,6 +16,8 @@
 #   REST         wrk, A B A B A B, medians: GET active-session (100 live peers) against nginx
 #                serving a static body of the same size; p99 at half the peak rate;
 #                POST meetings; POST active-session/kick of one peer per request
+#   webhooks     bench/hooks.sh: N joins and leaves without and with one webhook and a local
+#                receiver: events delivered per second, the join time's ratio
 #
 # Everything runs on 127.0.0.1 with its own temporary folder; every process it starts is
 # stopped on exit (also on Ctrl-C). Knobs (environment): BENCH_PEERS (15000), BENCH_PROCS (4),
@@ -631,6 +633,15 @@ stop_rtkd
 tests/support/pgtmp.sh stop "$PGDIR"
 PGDIR=
 
+# ---- 6. webhooks (bench/hooks.sh: its own rtkd on SQLite and a node:http receiver) ---------
+log "webhooks: $PEERS joins and leaves, without and with one webhook"
+RTKD="$RTKD" LG="$LG" PEERS="$PEERS" PROCS="$PROCS" ROUNDS=1 bench/hooks.sh "$TMP/hooks" \
+  >"$TMP/hooks.txt" 2>"$TMP/hooks.log" || die "webhook benchmark failed: $(tail -5 "$TMP/hooks.log")"
+HK=$TMP/hooks.txt
+HOOK_JOIN0=$(get join_ms_none "$HK") HOOK_JOIN=$(get join_ms_hook "$HK")
+HOOK_RATIO=$(get join_ratio "$HK") HOOK_RATE=$(get events_per_s "$HK")
+HOOK_LAG=$(get last_lag_ms "$HK") HOOK_DELIVERED=$(get delivered "$HK")
+
 # ---- figures --------------------------------------------------------------------------------
 CPU_BUSY1=$(busy_jiffies)
 CPU_OURS1=$(ours_jiffies)
@@ -894,6 +905,9 @@ row main rosters_join "Rosters: $PEERS join while $ROSTER_HOSTS hosts see the li
 row main waiting_admit_last "Waiting room: $WAITERS admitted by one waiting.admit" "(reported)" \
   "last \`admitted\` $ADMIT_LAST ms after it was sent (p50 $ADMIT_P50 ms; the host's \`done\` $ADMIT_DONE ms)" \
   "$ADMIT_LAST" "ms" "" "" ""
+row main webhook_events_per_sec "Webhooks: $PEERS joins and leaves, one webhook on both" "(reported)" \
+  "$HOOK_RATE events/s delivered ($HOOK_DELIVERED of $((2 * PEERS)); the last $HOOK_LAG ms after the last leave); all joined in $HOOK_JOIN ms = $HOOK_RATIO × without a webhook ($HOOK_JOIN0 ms)" \
+  "$HOOK_RATE" "events/s" "" "" ""
 while read -r n a_p99 a_us b_p99 b_us; do
   row curve "curve_p99_$n" "Fan-out p99, $n peers" "(reported)" \
     "rtkd $a_p99 ms, nchan $b_p99 ms" "$a_p99" "ms (p99); ratio = rtkd ÷ nchan, lower is better" \
@@ -1094,6 +1108,12 @@ cat <<EOF
   a meeting of their own; one host peer sends one \`waiting.admit\` naming all of them and
   bench/p2.mjs times, from sending it, each \`admitted\` and the host's \`done\` (sent once
   their joins are committed).
+- **Webhooks** (bench/hooks.sh): a server of its own on SQLite, one meeting, $PEERS peers
+  with \`bench_audience\` join, stay 1 s and leave, first with no webhook, then with one
+  subscribed to \`meeting.participantJoined\` and \`meeting.participantLeft\` whose URL is a
+  node:http receiver on 127.0.0.1 answering 200 at once (bench/hooks_recv.mjs). Events/s:
+  distinct \`rtk-uuid\`s from the first delivery to the last. All are one meeting's, so one
+  chain sent one at a time (WEBHOOKS.md promise 4), each signed with RSA-2048 and Ed25519.
 - **POST kick:** $PEERS live peers; each request kicks a different participant
   (bench/wrk/kick.lua), for ${KICK_SECONDS} s; requests after the list is used up kick
   participants that are no longer live, which is a 200 with an empty list.

@@ -162,7 +162,8 @@ async function selectApp(appId, meetingId) {
     $('meeting-form').querySelector('button').disabled = false;
     closeMeeting();
     closePresetEditor();
-    await Promise.all([loadMeetings(), loadPresets()]);
+    closeDeliveries();
+    await Promise.all([loadMeetings(), loadPresets(), loadWebhooks()]);
     if (meetingId) await openMeeting(meetingId);
     writeHash();
 }
@@ -323,6 +324,154 @@ async function createPreset(form) {
     form.closest('details').open = false;
     await loadPresets();
     await editPreset(r.data.id);
+}
+
+/* ---- webhooks ---- */
+
+async function loadWebhooks() {
+    const app = S.app;
+    let r;
+    try {
+        r = await api('GET', P('/webhooks'));
+    } catch (e) {
+        say($('webhooks-msg'), errorText(e), 'error');
+        return;
+    }
+    if (app !== S.app) return;
+    S.webhooks = r.data;
+    renderWebhooks();
+}
+
+function renderWebhooks() {
+    const list = S.webhooks || [];
+    fill($('webhooks'), list.map((w) => el('li', { dataset: { webhookId: w.id } },
+        el('div', { class: 'person' },
+            el('strong', { text: w.name }),
+            el('span', { class: w.enabled ? 'badge' : 'badge off', text: w.enabled ? 'enabled' : 'disabled' }),
+            el('div', { class: 'muted small url', text: w.url }),
+            el('div', { class: 'muted small', text: w.events.join(', ') })),
+        el('div', { class: 'acts' },
+            el('button', {
+                type: 'button',
+                class: 'ghost small',
+                'aria-label': `${w.enabled ? 'Disable' : 'Enable'} ${w.name}`,
+                on: { click: () => setWebhookEnabled(w, !w.enabled) },
+            }, w.enabled ? 'Disable' : 'Enable'),
+            el('button', {
+                type: 'button',
+                class: 'ghost small',
+                'aria-label': `Deliveries of ${w.name}`,
+                on: { click: () => openDeliveries(w) },
+            }, 'Deliveries'),
+            confirmButton('Delete', 'Confirm delete', 'ghost danger small', () => deleteWebhook(w))))));
+    if (list.length === 0) $('webhooks').append(el('li', { class: 'muted', text: 'No webhooks: add one below.' }));
+}
+
+async function createWebhook(form) {
+    say($('webhooks-msg'), '');
+    const events = [...form.querySelectorAll('input[data-event]')].filter((b) => b.checked)
+        .map((b) => b.dataset.event);
+    if (events.length === 0) {
+        say($('webhooks-msg'), 'Pick at least one event.', 'error');
+        return;
+    }
+    const name = $('webhook-name').value.trim();
+    try {
+        await api('POST', P('/webhooks'), { name, url: $('webhook-url').value.trim(), events });
+    } catch (e) {
+        say($('webhooks-msg'), errorText(e), 'error');
+        return;
+    }
+    toast(`Webhook “${name}” created.`);
+    form.reset();
+    form.closest('details').open = false;
+    await loadWebhooks();
+}
+
+async function setWebhookEnabled(w, enabled) {
+    say($('webhooks-msg'), '');
+    try {
+        await api('PATCH', P(`/webhooks/${w.id}`), { enabled });
+    } catch (e) {
+        say($('webhooks-msg'), errorText(e), 'error');
+        return;
+    }
+    toast(`Webhook “${w.name}” ${enabled ? 'enabled' : 'disabled'}.`);
+    await loadWebhooks();
+}
+
+async function deleteWebhook(w) {
+    say($('webhooks-msg'), '');
+    try {
+        await api('DELETE', P(`/webhooks/${w.id}`));
+    } catch (e) {
+        say($('webhooks-msg'), errorText(e), 'error');
+        return;
+    }
+    toast(`Webhook “${w.name}” deleted; its undelivered events are dropped.`);
+    if (S.deliveriesOf && S.deliveriesOf.id === w.id) closeDeliveries();
+    await loadWebhooks();
+}
+
+function closeDeliveries() {
+    S.deliveriesOf = null;
+    $('deliveries-box').hidden = true;
+}
+
+async function openDeliveries(w) {
+    S.deliveriesOf = w;
+    $('deliveries-h').textContent = `Recent deliveries of ${w.name}`;
+    $('deliveries-box').hidden = false;
+    await loadDeliveries();
+    $('deliveries-h').focus();
+}
+
+/* The newest 20 deliveries of the open webhook, each with its state and a Retry when failed. */
+async function loadDeliveries() {
+    const w = S.deliveriesOf;
+    if (!w) return;
+    let r;
+    try {
+        r = await api('GET', P(`/webhooks/${w.id}/deliveries?per_page=20`));
+    } catch (e) {
+        say($('webhooks-msg'), errorText(e), 'error');
+        return;
+    }
+    if (S.deliveriesOf !== w) return;
+    $('deliveries-empty').hidden = r.data.length > 0;
+    fill($('deliveries'), r.data.map((d) => el('li', { dataset: { deliveryId: d.id, status: d.status } },
+        el('div', { class: 'person' },
+            el('strong', { text: d.event }),
+            el('span', { class: `badge ${d.status}`, text: d.status }),
+            el('div', { class: 'muted small', text: deliveryText(d) })),
+        d.status === 'failed'
+            ? el('div', { class: 'acts' }, el('button', {
+                type: 'button',
+                class: 'ghost small',
+                'aria-label': `Retry ${d.event} of ${fmtTime(d.created_at)}`,
+                on: { click: () => retryDelivery(w, d) },
+            }, 'Retry'))
+            : null)));
+}
+
+function deliveryText(d) {
+    const parts = [fmtTime(d.created_at), plural(d.attempts, 'attempt', 'attempts')];
+    if (d.last_status_code !== null) parts.push(`HTTP ${d.last_status_code}`);
+    if (d.last_error && d.last_error !== `HTTP ${d.last_status_code}`) parts.push(d.last_error);
+    if (d.status === 'pending' && d.next_attempt_at) parts.push(`next ${fmtTime(d.next_attempt_at)}`);
+    return parts.join(' · ');
+}
+
+async function retryDelivery(w, d) {
+    say($('webhooks-msg'), '');
+    try {
+        await api('POST', P(`/webhooks/${w.id}/deliveries/${d.id}/retry`));
+    } catch (e) {
+        say($('webhooks-msg'), errorText(e), 'error');
+        return;
+    }
+    toast(`${d.event} queued again.`);
+    await loadDeliveries();
 }
 
 async function deletePreset(p) {
@@ -741,6 +890,9 @@ function wire() {
     onSubmit('preset-form', (form) => createPreset(form));
     onSubmit('preset-edit', () => savePreset());
     $('preset-edit-close').addEventListener('click', closePresetEditor);
+    onSubmit('webhook-form', (form) => createWebhook(form));
+    $('deliveries-refresh').addEventListener('click', loadDeliveries);
+    $('deliveries-close').addEventListener('click', closeDeliveries);
     $('app-select').addEventListener('change', (ev) => selectApp(ev.target.value));
     $('signout').addEventListener('click', () => signOut('Signed out.'));
     const ka = confirmButton('Kick everyone', 'Confirm: kick everyone and end the session', 'danger', kickAll);

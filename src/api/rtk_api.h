@@ -43,6 +43,7 @@ typedef struct rtk_ctx {
                                     * it as a Bearer token; NULL: /metrics answers 404 there */
     const char *version;           /* rtkd_build_info{version} */
     int64_t start_time_s;          /* rtkd_start_time_seconds */
+    struct rtk_hook *hook;         /* told of webhook writes (rtk_hook.h); NULL: none */
 } rtk_ctx;
 
 /* Frees the caches of |ctx| (the rest of it belongs to the server). */

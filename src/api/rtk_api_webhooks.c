@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #include "api/rtk_api.h"
+#include "cluster/rtk_cluster.h"
+#include "hook/rtk_hook.h"
 #include "http/rtk_reply.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
@@ -175,6 +177,8 @@ static void on_written(void *arg, int status, const rtk_store_res *res)
     rtk_call *call = arg;
     hook_state *hs = call->data;
     (void)res;
+    rtk_hook_app_written(call->ctx->hook, call->app);
+    rtk_cluster_hooks_changed(call->ctx->cluster, call->app);
     if (status == RTK_ENOTFOUND) {
         state_free(hs);
         rtk_api_fail(call, 404, "No webhook found with id %s", call->m.params[2]);
@@ -226,6 +230,8 @@ static void write_hook(rtk_call *call, const rtk_store_set *base, int insert, in
     hs->events = events_text(json_object_get(b, "events"));
     w->events = hs->events;
     w->enabled = (v = json_object_get(b, "enabled")) != NULL ? json_is_true(v) : 1;
+    /* In this turn: an event after the reply is written to the outbox (rtk_hook.h). */
+    rtk_hook_app_writing(call->ctx->hook, call->app);
     rtk_store_webhook_put(call->ctx->store, call->app, w, insert, on_written, call);
 }
 
@@ -284,8 +290,7 @@ static void on_got(void *arg, int status, const rtk_store_res *res)
         rtk_api_store_error(call, status);
         return;
     }
-    int del = strcmp(call->req->method_str, "DELETE") == 0;
-    if (del || strcmp(call->req->method_str, "GET") == 0) {
+    if (strcmp(call->req->method_str, "GET") == 0) {
         rtk_api_reply(call, 200, hook_json(&res->sets[0], 0), NULL);
         return;
     }
@@ -308,9 +313,26 @@ void rtk_api_webhook_update(rtk_call *call)
     rtk_store_webhook_get(call->ctx->store, call->app, call->m.params[2], on_got, call);
 }
 
+static void on_deleted(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    rtk_hook_app_written(call->ctx->hook, call->app);
+    rtk_cluster_hooks_changed(call->ctx->cluster, call->app);
+    if (status == RTK_ENOTFOUND) {
+        rtk_api_fail(call, 404, "No webhook found with id %s", call->m.params[2]);
+        return;
+    }
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    rtk_api_reply(call, 200, hook_json(&res->sets[0], 0), NULL);
+}
+
 void rtk_api_webhook_delete(rtk_call *call)
 {
-    rtk_store_webhook_delete(call->ctx->store, call->app, call->m.params[2], on_got, call);
+    rtk_hook_app_writing(call->ctx->hook, call->app);
+    rtk_store_webhook_delete(call->ctx->store, call->app, call->m.params[2], on_deleted, call);
 }
 
 typedef struct deliveries_state {

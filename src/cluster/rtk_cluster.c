@@ -255,6 +255,9 @@ struct rtk_cluster {
     uv_timer_t answer_timer;
     uint64_t next_req;
     int handles; /* timers still open */
+    void (*hooks_fn)(void *arg, const char *app_id);
+    void *hooks_arg;
+    int was_up; /* the bus was up before: a reconnect, not the first connect */
 };
 
 static void key(char *buf, size_t cap, const char *kind, const char *id)
@@ -389,6 +392,12 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
         } else if (sscanf(buf, "a %199s", req) == 1) {
             on_ack(c, req);
         }
+        return;
+    }
+    if (chan_len == 10 && memcmp(chan, "rtkd:hooks", 10) == 0) {
+        char app[40];
+        if (sscanf(buf, "h %39s", app) == 1 && c->hooks_fn != NULL)
+            c->hooks_fn(c->hooks_arg, app);
         return;
     }
     if (memcmp(chan, "rtkd:m:", 7) != 0 || chan_len - 7 >= sizeof(mid))
@@ -530,8 +539,12 @@ static void on_state(void *arg, int up)
     rtk_cluster *c = arg;
     if (up) {
         /* What this node holds goes back into Redis (which may have lost it, or missed our
-         * leaves while we could not reach it), in the next renewal. */
+         * leaves while we could not reach it), in the next renewal; news of webhook writes
+         * may have been missed meanwhile. */
         c->reset = 1;
+        if (c->hooks_fn != NULL && c->was_up)
+            c->hooks_fn(c->hooks_arg, NULL);
+        c->was_up = 1;
         on_timer(&c->timer);
     }
 }
@@ -975,6 +988,23 @@ int rtk_cluster_kick_all(rtk_cluster *c, const char *meeting_id, rtk_cluster_cou
     return kop_start(o);
 }
 
+/* ---- webhooks written elsewhere ---- */
+
+void rtk_cluster_hooks_changed(rtk_cluster *c, const char *app_id)
+{
+    if (c == NULL)
+        return;
+    char msg[64];
+    snprintf(msg, sizeof(msg), "h %s", app_id);
+    publish_to(c, "rtkd:hooks", msg);
+}
+
+void rtk_cluster_on_hooks(rtk_cluster *c, void (*fn)(void *arg, const char *app_id), void *arg)
+{
+    c->hooks_fn = fn;
+    c->hooks_arg = arg;
+}
+
 /* ---- lifecycle ---- */
 
 static void on_timer_closed(uv_handle_t *h);
@@ -1010,6 +1040,7 @@ int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *li
         return RTK_EINVAL;
     }
     rtk_bus_hold(c->bus, c->node_chan);
+    rtk_bus_hold(c->bus, "rtkd:hooks");
     rtk_live_set_clustered(live, 1);
     rtk_live_subscribe(live, on_event, c, 0);
     /* Renewed three times per lease, reaping once a second at most. */

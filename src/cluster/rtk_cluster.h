@@ -77,6 +77,13 @@ typedef void (*rtk_cluster_count_cb)(void *arg, int status, int64_t count);
 int rtk_cluster_kick_all(rtk_cluster *c, const char *meeting_id, rtk_cluster_count_cb cb,
                          void *arg);
 
+/* Webhooks of |app_id| were written here (their write committed): every other node rereads
+ * which events that app's webhooks want, before their next event. */
+void rtk_cluster_hooks_changed(rtk_cluster *c, const char *app_id);
+/* What another node's webhook write (or, with NULL, a bus outage that may have hidden some)
+ * means here: |fn| rereads (rtk_hook_app_changed). */
+void rtk_cluster_on_hooks(rtk_cluster *c, void (*fn)(void *arg, const char *app_id), void *arg);
+
 /* Shutdown, after live's: this node's lease is given up (the other nodes need not wait for
  * it to run out) once its peers' leaves are through, then the bus and the timer close and the
  * cluster frees itself on the loop. */

@@ -9,8 +9,11 @@
  *        └── next_attempt_at = now + backoff (or Retry-After) ─┘ past max age ► failed
  *
  * The sender reads due deliveries (rtk_store_hook_due: each the oldest pending one of its
- * webhook and meeting, so a later event waits for an earlier one) every poll_ms and as soon
- * as an enqueue or a result is committed. A delivery is in flight from its request until its
+ * webhook and meeting, so a later event waits for an earlier one) every poll_ms, as soon as
+ * an enqueue is committed while nothing is in flight, and when a result frees a slot a due
+ * row waited for. That read scans every pending row, so a chain is followed by itself: once
+ * a delivery's result is committed, the chain's next one is read by an index probe
+ * (rtk_store_hook_next) and started at once. A delivery is in flight from its request until its
  * result is committed; while in flight it is skipped by later reads, and the next one of its
  * chain stays blocked (it is still pending). At most max_inflight requests run, at most
  * max_per_hook per webhook; each is bounded by timeout_ms, its answer by RESPONSE_MAX bytes. */
@@ -24,6 +27,7 @@
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_jw.h"
+#include "util/rtk_log.h"
 #include "util/rtk_map.h"
 #include "util/rtk_metrics.h"
 #include "util/rtk_time.h"
@@ -54,6 +58,8 @@ typedef struct xfer {
     int64_t seq;
     char key[24]; /* seq as text: the in-flight map's key */
     char id[40];
+    char meeting_id[40];
+    int advanced; /* its result ends it (delivered, failed): the chain's next may go */
     hook_count *count;
     char *body;
     int attempts; /* before this one */
@@ -74,11 +80,31 @@ struct rtk_hook {
     int stopped;
     int reading;    /* a due read is in flight */
     int reread;     /* read again when it completes */
+    int capped;     /* a due row waited for a free slot: a result reads again */
     int inflight;   /* requests running or waiting for their result's commit */
     rtk_map xfers;  /* seq -> xfer */
     rtk_map counts; /* webhook id -> hook_count */
+    rtk_map apps;   /* app id -> app_hooks: which apps' events go to the outbox */
+    int all_apps;   /* the start-up read failed: every event goes to the outbox */
+    int reloading;  /* a cluster's bus came back: the whole list is being read again */
     sockctx *socks;
 };
+
+/* What the outbox writer knows of one app's webhooks (see "which apps" below). */
+typedef struct app_hooks {
+    char *app_id;
+    char *name;    /* the app's name (organizedBy.name), or NULL until read */
+    unsigned mask; /* EV_BIT()s its enabled webhooks subscribe to, as last read */
+    int busy;      /* webhook writes, and the reads that follow them, in flight */
+    unsigned gen;  /* moves when a write begins or ends: older reads are stale */
+} app_hooks;
+
+typedef struct app_read {
+    rtk_hook *h;
+    char *app_id;
+    unsigned gen;
+    int after_write; /* counted in busy */
+} app_read;
 
 static void read_due(rtk_hook *h);
 
@@ -101,7 +127,7 @@ static const char *left_reason(int why)
 
 /* RealtimeKit's meeting object. createdAt is the session's start: live does not know when
  * the meeting row was made, and the outbox row must be written in the same turn. */
-static void put_meeting(rtk_jw *w, const rtk_session_view *s, int ended)
+static void put_meeting(rtk_jw *w, const rtk_session_view *s, int ended, const char *app_name)
 {
     RTK_JW_LIT(w, "\"meeting\":{\"id\":");
     rtk_jw_str(w, s->meeting_id);
@@ -121,7 +147,9 @@ static void put_meeting(rtk_jw *w, const rtk_session_view *s, int ended)
     }
     RTK_JW_LIT(w, ",\"organizedBy\":{\"id\":");
     rtk_jw_str(w, s->app_id);
-    RTK_JW_LIT(w, ",\"name\":\"\"}}");
+    RTK_JW_LIT(w, ",\"name\":");
+    rtk_jw_str(w, app_name != NULL ? app_name : "");
+    RTK_JW_LIT(w, "}}");
 }
 
 static void put_participant(rtk_jw *w, const rtk_peer_view *p, int left, int64_t at_ms, int why)
@@ -151,8 +179,169 @@ static void on_enqueued(void *arg, int status, const rtk_store_res *res)
 {
     rtk_hook *h = arg;
     (void)res;
-    if (status == 0 && !h->stopped)
+    /* A busy sender finds it by following its chain or at the next poll: a read of every
+     * pending row per committed event would cost a burst more than its deliveries. */
+    if (status == 0 && !h->stopped && h->inflight == 0)
         read_due(h);
+}
+
+/* ---- which apps: the outbox writer's filter --------------------------------------------
+ *
+ * Rendering an event and adding its INSERT…SELECT to the batch costs the hot path (a join)
+ * as much as the join's own record, so it is done only for apps that may have a webhook
+ * subscribed to the event. h->apps says which: read from the store at start (every enabled
+ * webhook), then kept by the webhooks API, which calls rtk_hook_app_writing in the loop turn
+ * it issues a write (the entry is busy: every event of the app is written, so an event
+ * after the write's reply meets the SELECT after the write) and rtk_hook_app_written from the
+ * write's callback, which reads the app's webhooks again. A read's answer is kept only when
+ * no write began or ended since it was issued (gen); the app stays busy until every read
+ * that followed a write has answered. Wrong in one direction only: an app may be written
+ * for without a webhook (the SELECT then inserts nothing), never skipped with one. */
+
+enum { EV_STARTED = 1u, EV_ENDED = 2u, EV_JOINED = 4u, EV_LEFT = 8u, EV_ALL = 15u };
+
+static unsigned events_mask(const char *events)
+{
+    /* The API wrote a JSON array of known names: a quoted name matches one element. */
+    unsigned m = 0;
+    if (strstr(events, "\"meeting.started\"") != NULL)
+        m |= EV_STARTED;
+    if (strstr(events, "\"meeting.ended\"") != NULL)
+        m |= EV_ENDED;
+    if (strstr(events, "\"meeting.participantJoined\"") != NULL)
+        m |= EV_JOINED;
+    if (strstr(events, "\"meeting.participantLeft\"") != NULL)
+        m |= EV_LEFT;
+    return m;
+}
+
+static app_hooks *app_get(rtk_hook *h, const char *app_id)
+{
+    app_hooks *a = rtk_map_get(&h->apps, app_id);
+    if (a == NULL) {
+        a = rtk_xcalloc(1, sizeof(*a));
+        a->app_id = rtk_xstrndup(app_id, strlen(app_id));
+        rtk_map_put(&h->apps, a->app_id, a);
+    }
+    return a;
+}
+
+static void app_set_name(app_hooks *a, const char *name)
+{
+    if (a->name == NULL || strcmp(a->name, name) != 0) {
+        free(a->name);
+        a->name = rtk_xstrndup(name, strlen(name));
+    }
+}
+
+static void on_app_read(void *arg, int status, const rtk_store_res *res)
+{
+    app_read *r = arg;
+    app_hooks *a = rtk_map_get(&r->h->apps, r->app_id);
+    if (a != NULL) {
+        const rtk_store_set *rows = status == 0 ? &res->sets[0] : NULL;
+        if (rows != NULL && rows->nrows > 0)
+            app_set_name(a, rtk_store_text(rows, 0, 0, NULL));
+        if (r->after_write) {
+            a->busy--;
+            if (r->gen == a->gen) {
+                unsigned m = status == 0 ? 0 : EV_ALL; /* unread: assume subscribed */
+                for (size_t i = 0; rows != NULL && i < rows->nrows; i++)
+                    if (!rtk_store_is_null(rows, i, 1))
+                        m |= events_mask(rtk_store_text(rows, i, 1, NULL));
+                a->mask = m;
+            }
+        }
+    }
+    free(r->app_id);
+    free(r);
+}
+
+static void app_read_issue(rtk_hook *h, app_hooks *a, int after_write)
+{
+    app_read *r = rtk_xcalloc(1, sizeof(*r));
+    r->h = h;
+    r->app_id = rtk_xstrndup(a->app_id, strlen(a->app_id));
+    r->gen = a->gen;
+    r->after_write = after_write;
+    rtk_store_hook_app(h->st, a->app_id, on_app_read, r);
+}
+
+void rtk_hook_app_writing(rtk_hook *h, const char *app_id)
+{
+    if (h == NULL)
+        return;
+    app_hooks *a = app_get(h, app_id);
+    a->busy++;
+    a->gen++;
+    if (a->name == NULL) /* the name for the events written while the write is in flight */
+        app_read_issue(h, a, 0);
+}
+
+void rtk_hook_app_written(rtk_hook *h, const char *app_id)
+{
+    if (h == NULL)
+        return;
+    app_hooks *a = app_get(h, app_id);
+    a->gen++;
+    app_read_issue(h, a, 1); /* takes over the write's busy count */
+}
+
+static void on_apps_read(void *arg, int status, const rtk_store_res *res);
+
+void rtk_hook_app_changed(rtk_hook *h, const char *app_id)
+{
+    if (h == NULL)
+        return;
+    if (app_id == NULL) { /* any app may have changed: all events go out until read again */
+        h->all_apps = 1;
+        h->reloading = 1;
+        rtk_store_hook_apps(h->st, on_apps_read, h);
+        return;
+    }
+    app_hooks *a = app_get(h, app_id);
+    a->busy++;
+    a->gen++;
+    app_read_issue(h, a, 1);
+}
+
+static void on_apps_read(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_hook *h = arg;
+    if (status != 0) {
+        rtk_log(RTK_LOG_WARN, "cannot read which apps have webhooks (%s): all events go out",
+                rtk_strerror(status));
+        h->all_apps = 1;
+        h->reloading = 0;
+        return;
+    }
+    if (h->reloading) { /* a reread replaces what was known (writes in flight keep theirs) */
+        const char *k;
+        void *v;
+        for (size_t it = 0; rtk_map_next(&h->apps, &it, &k, &v);) {
+            app_hooks *a = v;
+            if (a->busy == 0)
+                a->mask = 0;
+        }
+        h->reloading = 0;
+        h->all_apps = 0;
+    }
+    const rtk_store_set *rows = &res->sets[0];
+    for (size_t i = 0; i < rows->nrows; i++) {
+        app_hooks *a = app_get(h, rtk_store_text(rows, i, 0, NULL));
+        app_set_name(a, rtk_store_text(rows, i, 1, NULL));
+        a->mask |= events_mask(rtk_store_text(rows, i, 2, NULL));
+    }
+}
+
+/* The app's entry when its events of kind |bit| go to the outbox, else NULL (and with
+ * all_apps, possibly NULL though they do: check all_apps first). */
+static const app_hooks *app_wants(const rtk_hook *h, const char *app_id, unsigned bit)
+{
+    const app_hooks *a = rtk_map_get(&h->apps, app_id);
+    if (a == NULL || (a->busy == 0 && (a->mask & bit) == 0))
+        return NULL;
+    return a;
 }
 
 static void on_event(void *arg, const rtk_live_event *ev)
@@ -162,23 +351,29 @@ static void on_event(void *arg, const rtk_live_event *ev)
     const char *name;
     if (ev->type == RTK_LIVE_EV_SESSION_STARTED && ev->reason == RTK_LIVE_STARTED_ELSEWHERE)
         return; /* a cluster's session: the node that began it tells meeting.started */
+    unsigned bit;
+    switch (ev->type) {
+    case RTK_LIVE_EV_SESSION_STARTED: name = "meeting.started", bit = EV_STARTED; break;
+    case RTK_LIVE_EV_SESSION_ENDED: name = "meeting.ended", bit = EV_ENDED; break;
+    case RTK_LIVE_EV_JOINED: name = "meeting.participantJoined", bit = EV_JOINED; break;
+    case RTK_LIVE_EV_LEFT:
+    case RTK_LIVE_EV_LEFT_IN_BULK: name = "meeting.participantLeft", bit = EV_LEFT; break;
+    default: return;
+    }
+    const app_hooks *app = app_wants(h, s->app_id, bit);
+    if (app == NULL && !h->all_apps)
+        return; /* no webhook of the app subscribes to it: the hot path's common case */
+    int left = bit == EV_LEFT;
     char stack[1024];
     rtk_jw w;
     rtk_jw_init(&w, stack, sizeof(stack));
-    switch (ev->type) {
-    case RTK_LIVE_EV_SESSION_STARTED: name = "meeting.started"; break;
-    case RTK_LIVE_EV_SESSION_ENDED: name = "meeting.ended"; break;
-    case RTK_LIVE_EV_JOINED: name = "meeting.participantJoined"; break;
-    case RTK_LIVE_EV_LEFT: name = "meeting.participantLeft"; break;
-    default: return;
-    }
     RTK_JW_LIT(&w, "{\"event\":");
     rtk_jw_str(&w, name);
     RTK_JW_LIT(&w, ",");
-    put_meeting(&w, s, ev->type == RTK_LIVE_EV_SESSION_ENDED);
-    if (ev->type == RTK_LIVE_EV_JOINED || ev->type == RTK_LIVE_EV_LEFT)
-        put_participant(&w, ev->peer, ev->type == RTK_LIVE_EV_LEFT, ev->at_ms, ev->reason);
-    if (ev->type == RTK_LIVE_EV_SESSION_ENDED) {
+    put_meeting(&w, s, bit == EV_ENDED, app != NULL ? app->name : NULL);
+    if (bit == EV_JOINED || left)
+        put_participant(&w, ev->peer, left, ev->at_ms, ev->reason);
+    if (bit == EV_ENDED) {
         RTK_JW_LIT(&w, ",\"reason\":");
         rtk_jw_str(&w, ev->reason == RTK_LIVE_END_KICK_ALL ? "HOST_ENDED_MEETING"
                                                            : "ALL_PARTICIPANTS_LEFT");
@@ -336,15 +531,25 @@ static void release(rtk_hook *h, xfer *x)
     xfer_free(x);
 }
 
+static void on_next(void *arg, int status, const rtk_store_res *res);
+
+/* A result is committed: the chain's next delivery is read at once (one index probe, not
+ * the scan of every pending row that read_due is), so one meeting's events stream one after
+ * the other. Other chains start from read_due: when a slot was missing, at an enqueue into
+ * an idle sender, and every poll_ms. */
 static void on_result(void *arg, int status, const rtk_store_res *res)
 {
     xfer *x = arg;
     rtk_hook *h = x->h;
     (void)res;
-    (void)status; /* a lost result leaves the delivery pending: it is sent again */
+    /* A lost result leaves the delivery pending: it is sent again. */
+    if (!h->stopped && status == 0 && x->advanced)
+        rtk_store_hook_next(h->st, x->count->id, x->meeting_id, rtk_time_now_ms(), on_next, h);
     release(h, x);
-    if (!h->stopped)
+    if (!h->stopped && h->capped) {
+        h->capped = 0;
         read_due(h);
+    }
 }
 
 static void attempt_done(rtk_hook *h, xfer *x, CURLcode cc)
@@ -388,6 +593,7 @@ static void attempt_done(rtk_hook *h, xfer *x, CURLcode cc)
                     : next    ? RTK_MC_HOOK_RETRY
                               : RTK_MC_HOOK_FAILED,
                     1);
+    x->advanced = next == 0;
     rtk_store_hook_result(h->st, x->seq, status, answered ? (int)code : 0, err[0] ? err : NULL,
                           delivered, next, on_result, x);
 }
@@ -412,6 +618,7 @@ static void start(rtk_hook *h, const rtk_store_set *rows, size_t i, hook_count *
     x->seq = rtk_store_int(rows, i, 0);
     snprintf(x->key, sizeof(x->key), "%lld", (long long)x->seq);
     snprintf(x->id, sizeof(x->id), "%s", rtk_store_text(rows, i, 1, NULL));
+    snprintf(x->meeting_id, sizeof(x->meeting_id), "%s", rtk_store_text(rows, i, 7, NULL));
     const char *hook_id = rtk_store_text(rows, i, 2, NULL);
     const char *url = rtk_store_text(rows, i, 3, NULL);
     size_t blen;
@@ -473,31 +680,44 @@ static void start(rtk_hook *h, const rtk_store_set *rows, size_t i, hook_count *
         attempt_done(h, x, CURLE_FAILED_INIT);
 }
 
+/* Starts the due |rows| that are not in flight, within the limits. */
+static void start_rows(rtk_hook *h, const rtk_store_set *rows)
+{
+    for (size_t i = 0; i < rows->nrows; i++) {
+        char key[24];
+        snprintf(key, sizeof(key), "%lld", (long long)rtk_store_int(rows, i, 0));
+        if (rtk_map_get(&h->xfers, key) != NULL)
+            continue; /* in flight, or its result not yet committed */
+        const char *hook_id = rtk_store_text(rows, i, 2, NULL);
+        hook_count *c = rtk_map_get(&h->counts, hook_id);
+        if (h->inflight >= h->cfg.max_inflight || (c != NULL && c->n >= h->cfg.max_per_hook)) {
+            h->capped = 1;
+            continue;
+        }
+        if (c == NULL) {
+            c = rtk_xcalloc(1, sizeof(*c));
+            snprintf(c->id, sizeof(c->id), "%s", hook_id);
+            rtk_map_put(&h->counts, c->id, c);
+        }
+        start(h, rows, i, c);
+    }
+}
+
+static void on_next(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_hook *h = arg;
+    if (!h->stopped && status == 0)
+        start_rows(h, &res->sets[0]);
+}
+
 static void on_due(void *arg, int status, const rtk_store_res *res)
 {
     rtk_hook *h = arg;
     h->reading = 0;
     if (h->stopped)
         return;
-    if (status == 0) {
-        const rtk_store_set *rows = &res->sets[0];
-        for (size_t i = 0; i < rows->nrows && h->inflight < h->cfg.max_inflight; i++) {
-            char key[24];
-            snprintf(key, sizeof(key), "%lld", (long long)rtk_store_int(rows, i, 0));
-            if (rtk_map_get(&h->xfers, key) != NULL)
-                continue; /* in flight, or its result not yet committed */
-            const char *hook_id = rtk_store_text(rows, i, 2, NULL);
-            hook_count *c = rtk_map_get(&h->counts, hook_id);
-            if (c != NULL && c->n >= h->cfg.max_per_hook)
-                continue;
-            if (c == NULL) {
-                c = rtk_xcalloc(1, sizeof(*c));
-                snprintf(c->id, sizeof(c->id), "%s", hook_id);
-                rtk_map_put(&h->counts, c->id, c);
-            }
-            start(h, rows, i, c);
-        }
-    }
+    if (status == 0)
+        start_rows(h, &res->sets[0]);
     if (h->reread) {
         h->reread = 0;
         read_due(h);
@@ -510,8 +730,10 @@ static void read_due(rtk_hook *h)
         h->reread = 1;
         return;
     }
-    if (h->inflight >= h->cfg.max_inflight)
-        return; /* a result's commit reads again */
+    if (h->inflight >= h->cfg.max_inflight) {
+        h->capped = 1; /* a result's commit reads again */
+        return;
+    }
     h->reading = 1;
     rtk_store_hook_due(h->st, rtk_time_now_ms(), DUE_BATCH, on_due, h);
 }
@@ -573,6 +795,9 @@ rtk_hook *rtk_hook_new(uv_loop_t *loop, rtk_store *st, rtk_live *live, const rtk
     h->curl_timer.data = h->poll_timer.data = h;
     uv_timer_start(&h->poll_timer, on_poll_timer, 0, (uint64_t)h->cfg.poll_ms);
     uv_unref((uv_handle_t *)&h->poll_timer); /* the outbox never keeps the loop alive */
+    rtk_map_init(&h->apps);
+    rtk_store_hook_apps(st, on_apps_read, h);
+    rtk_store_wait(st); /* start-up: before the first event and the first API call */
     rtk_live_subscribe(live, on_event, h, 0);
     return h;
 }
@@ -618,6 +843,14 @@ void rtk_hook_free(rtk_hook *h)
     }
     rtk_map_free(&h->xfers);
     rtk_map_free(&h->counts);
+    it = 0;
+    while (rtk_map_next(&h->apps, &it, NULL, &v)) {
+        app_hooks *a = v;
+        free(a->name);
+        free(a->app_id);
+        free(a);
+    }
+    rtk_map_free(&h->apps);
     free(h);
     curl_global_cleanup();
 }

@@ -41,6 +41,16 @@ rtk_hook *rtk_hook_new(uv_loop_t *loop, rtk_store *st, rtk_live *live, const rtk
  * Idempotent. */
 void rtk_hook_stop(rtk_hook *h);
 
+/* Which apps' events are written to the outbox (rtk_hook.c, "which apps"). The webhooks API
+ * calls rtk_hook_app_writing in the loop turn it issues any write to |app_id|'s webhooks
+ * (create, edit, replace, delete), and rtk_hook_app_written from that write's callback,
+ * whatever its status. rtk_hook_app_changed is for a change made elsewhere: a cluster node
+ * (CLUSTER.md) calls it when another node tells it that |app_id|'s webhooks changed, and with
+ * NULL when it may have missed such news (its bus was away). |h| may be NULL (no hook: nothing to do). */
+void rtk_hook_app_writing(rtk_hook *h, const char *app_id);
+void rtk_hook_app_written(rtk_hook *h, const char *app_id);
+void rtk_hook_app_changed(rtk_hook *h, const char *app_id); /* NULL: any app (reread all) */
+
 /* Frees |h| after rtk_hook_stop and after the loop ran the closes. NULL is allowed. */
 void rtk_hook_free(rtk_hook *h);
 

@@ -1184,6 +1184,24 @@ static void end_stored(void *arg, int status)
     free(w);
 }
 
+/* Tells subscribers that every live peer of |m| leaves at |now| for |reason|, with the
+ * others (RTK_LIVE_EV_LEFT_IN_BULK), before the event that records them all. */
+static void left_in_bulk(rtk_live *live, rtk_lmeeting *m, int reason, int64_t now)
+{
+    rtk_session_view v;
+    rtk_live__session_view(m, now, &v);
+    for (const rtk_peer *p = m->peers; p != NULL; p = p->next) {
+        rtk_peer_view pv;
+        rtk_live__peer_view(p, &pv);
+        rtk_live_event ev = {.type = RTK_LIVE_EV_LEFT_IN_BULK,
+                             .reason = reason,
+                             .at_ms = now,
+                             .session = &v,
+                             .peer = &pv};
+        rtk_live__emit(live, &ev);
+    }
+}
+
 /* Starts the kick-all of |m|'s session (live and not ending), answered through |w|. */
 static void kick_all_start(rtk_live *live, rtk_lmeeting *m, end_wait *w)
 {
@@ -1198,6 +1216,7 @@ static void kick_all_start(rtk_live *live, rtk_lmeeting *m, end_wait *w)
     v.updated_ms = now > s->updated_ms ? now : s->updated_ms + 1;
     v.seen_ms = now;
     v.live = 0;
+    left_in_bulk(live, m, RTK_LIVE_KICKED, now);
     rtk_live_event ev = {.type = RTK_LIVE_EV_SESSION_ENDED,
                          .reason = RTK_LIVE_END_KICK_ALL,
                          .all_left = 1,
@@ -1649,6 +1668,10 @@ void rtk_live_shutdown(rtk_live *live, void (*cb)(void *arg), void *arg)
         if (m->session == NULL)
             continue;
         int had_peers = m->peers != NULL;
+        /* (An ending one told its kick-all's leaves; a cluster's node tells one LEFT per
+         * peer below.) */
+        if (had_peers && !m->session->ending && !live->clustered)
+            left_in_bulk(live, m, RTK_LIVE_SHUTDOWN, now);
         for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
             next = p->next; /* peer_gone frees p only */
             /* Leaving through shutdown must not end the session: it stays LIVE for peers

@@ -193,7 +193,12 @@ enum rtk_live_event_type {
     RTK_LIVE_EV_KICK,            /* .session, .participant_id: may not rejoin this session */
     RTK_LIVE_EV_POLL_CREATED,    /* .session, .poll */
     RTK_LIVE_EV_VOTE,            /* .session, .poll, .participant_id, .option, .name, .at_ms */
-    RTK_LIVE_EV_BARRIER          /* nothing happened: .done once what came before is durable */
+    RTK_LIVE_EV_BARRIER,         /* nothing happened: .done once what came before is durable */
+    RTK_LIVE_EV_LEFT_IN_BULK     /* .session, .peer, .reason, .at_ms: one of the peers that
+                                  * leave together, told one by one just before the event that
+                                  * records them all (a kick-all's SESSION_ENDED with .all_left,
+                                  * a shutdown's PEERS_LEFT); for subscribers that tell peers
+                                  * apart (webhooks), never stored by itself */
 };
 
 enum rtk_live_end { RTK_LIVE_END_KEEPALIVE = 1, RTK_LIVE_END_KICK_ALL, RTK_LIVE_END_EMPTY };

@@ -57,6 +57,12 @@ typedef struct server {
     rtk_proxy_trust *trust_proxy; /* --trust-proxy, or NULL */
 } server;
 
+/* Another node wrote an app's webhooks (NULL: news may have been missed). */
+static void on_hooks_elsewhere(void *arg, const char *app_id)
+{
+    rtk_hook_app_changed(arg, app_id);
+}
+
 static void on_turn(uv_prepare_t *h)
 {
     server *s = h->data;
@@ -253,12 +259,14 @@ int rtk_server_run(const rtk_server_config *cfg)
         rtk_log(RTK_LOG_ERROR, "cannot start libcurl for webhooks");
         goto out;
     }
+    ctx->hook = s.hook;
     if (cfg->bus_url != NULL) {
         rtk_cluster_config kcfg = {.bus_url = cfg->bus_url, .node_id = cfg->node_id};
         if (rtk_cluster_new(ctx->loop, &kcfg, ctx->live, &ctx->cluster) != 0) {
             rtk_log(RTK_LOG_ERROR, "--bus takes redis://HOST:PORT[/DB]: %s", cfg->bus_url);
             goto out;
         }
+        rtk_cluster_on_hooks(ctx->cluster, on_hooks_elsewhere, s.hook);
         rtk_log(RTK_LOG_INFO, "cluster node %s on the bus %s", cfg->node_id, cfg->bus_url);
     }
     /* A cluster's live sessions are the bus's: a node starts with none of its own. */

@@ -1120,6 +1120,30 @@ void rtk_store_hook_deliveries(rtk_store *st, const char *app_id, const char *we
     submit(op);
 }
 
+void rtk_store_hook_next(rtk_store *st, const char *webhook_id, const char *meeting_id,
+                         int64_t now_ms, rtk_store_cb cb, void *arg)
+{
+    OP1(RTK_Q_HOOK_NEXT);
+    rtk_store__ptext(op, c, webhook_id);
+    rtk_store__ptext(op, c, meeting_id);
+    rtk_store__pint(c, now_ms);
+    submit(op);
+}
+
+void rtk_store_hook_apps(rtk_store *st, rtk_store_cb cb, void *arg)
+{
+    OP1(RTK_Q_HOOK_APPS);
+    (void)c;
+    submit(op);
+}
+
+void rtk_store_hook_app(rtk_store *st, const char *app_id, rtk_store_cb cb, void *arg)
+{
+    OP1(RTK_Q_HOOK_APP);
+    rtk_store__ptext(op, c, app_id);
+    submit(op);
+}
+
 void rtk_store_hook_retry(rtk_store *st, const char *app_id, const char *webhook_id, const char *id,
                           int64_t now_ms, rtk_store_cb cb, void *arg)
 {

@@ -423,8 +423,13 @@ void rtk_store_hook_enqueue(rtk_store *st, const char *app_id, const char *meeti
                             const char *event, const char *body, int64_t now_ms, rtk_store_cb cb,
                             void *arg);
 /* Deliveries due at |now_ms|, each the oldest pending one of its webhook and meeting, oldest
- * first, at most |limit|. One set: (seq, id, webhook_id, url, body, attempts, created_ms). */
+ * first, at most |limit|. One set: (seq, id, webhook_id, url, body, attempts, created_ms,
+ * meeting_id). Costs a scan of the pending rows. */
 void rtk_store_hook_due(rtk_store *st, int64_t now_ms, int64_t limit, rtk_store_cb cb, void *arg);
+/* The oldest pending delivery of |webhook_id| and |meeting_id| if it is due at |now_ms| (and
+ * its webhook enabled), in rtk_store_hook_due's columns: 0 or 1 row, in O(log n). */
+void rtk_store_hook_next(rtk_store *st, const char *webhook_id, const char *meeting_id,
+                         int64_t now_ms, rtk_store_cb cb, void *arg);
 /* Records an attempt of the pending delivery |seq|: its new |status| ("pending", "delivered",
  * "failed"), the answer's |code| (0: none), |error| (NULL: none), |delivered_ms| (0: not) and
  * |next_ms| (0: none). */
@@ -440,5 +445,11 @@ void rtk_store_hook_deliveries(rtk_store *st, const char *app_id, const char *we
  * it was not failed. */
 void rtk_store_hook_retry(rtk_store *st, const char *app_id, const char *webhook_id, const char *id,
                           int64_t now_ms, rtk_store_cb cb, void *arg);
+/* What the hook keeps in memory to skip the outbox for apps without webhooks (rtk_hook.c).
+ * rtk_store_hook_apps: one set, (app_id, app name, events) for each enabled webhook.
+ * rtk_store_hook_app: one set, (app name, events) for each enabled webhook of |app_id|, or
+ * one row with NULL events when it has none; no row when there is no such app. */
+void rtk_store_hook_apps(rtk_store *st, rtk_store_cb cb, void *arg);
+void rtk_store_hook_app(rtk_store *st, const char *app_id, rtk_store_cb cb, void *arg);
 
 #endif

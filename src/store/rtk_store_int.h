@@ -97,6 +97,9 @@ enum rtk_store_stmt {
     RTK_Q_HOOK_DLIST,   /* a page of them, newest first */
     RTK_Q_HOOK_DSTATUS, /* one delivery's status */
     RTK_Q_HOOK_RETRY,   /* a failed delivery queued again */
+    RTK_Q_HOOK_NEXT,    /* one chain's head, when due */
+    RTK_Q_HOOK_APPS,    /* every enabled webhook's app, app name and events */
+    RTK_Q_HOOK_APP,     /* one app's name and its enabled webhooks' events */
     RTK_Q_COUNT
 };
 

@@ -64,7 +64,7 @@
 /* A delivery is due when its time has come and no earlier delivery of the same webhook and
  * meeting is still pending (in order per meeting and webhook, WEBHOOKS.md promise 4). */
 #define HOOK_DUE                                                                                   \
-    "SELECT d.seq, d.id, d.webhook_id, w.url, d.body, d.attempts, d.created_at FROM"               \
+    "SELECT d.seq, d.id, d.webhook_id, w.url, d.body, d.attempts, d.created_at, d.meeting_id FROM" \
     " webhook_deliveries d JOIN webhooks w ON w.id=d.webhook_id WHERE d.status='pending' AND"      \
     " w.enabled=1 AND d.next_attempt_at<=$1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"    \
     " WHERE e.webhook_id=d.webhook_id AND e.meeting_id=d.meeting_id AND e.status='pending' AND"    \
@@ -355,6 +355,22 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                           " WHERE id=$1 AND webhook_id=$2 AND status='failed' AND EXISTS"
                           " (SELECT 1 FROM webhooks WHERE id=$2 AND app_id=$3)",
                           RTK_QF_WRITE},
+    /* The head of one chain, when it is due: two index probes (webhook_deliveries_chain). */
+    [RTK_Q_HOOK_NEXT] = {NULL,
+                         "SELECT d.seq, d.id, d.webhook_id, w.url, d.body, d.attempts,"
+                         " d.created_at, d.meeting_id FROM webhook_deliveries d JOIN webhooks w"
+                         " ON w.id=d.webhook_id WHERE d.seq=(SELECT min(seq) FROM"
+                         " webhook_deliveries WHERE webhook_id=$1 AND meeting_id=$2 AND"
+                         " status='pending') AND w.enabled=1 AND d.next_attempt_at<=$3",
+                         0},
+    [RTK_Q_HOOK_APPS] = {NULL,
+                         "SELECT w.app_id, a.name, w.events FROM webhooks w JOIN apps a ON"
+                         " a.id=w.app_id WHERE w.enabled=1",
+                         0},
+    [RTK_Q_HOOK_APP] = {NULL,
+                        "SELECT a.name, w.events FROM apps a LEFT JOIN webhooks w ON"
+                        " w.app_id=a.id AND w.enabled=1 WHERE a.id=$1",
+                        0},
 };
 
 #define PRESETS_TABLE(INT)                                                                         \

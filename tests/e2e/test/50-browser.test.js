@@ -28,11 +28,18 @@ after(async () => {
 });
 
 /* RTKD_DOC_SHOTS=1 also refreshes the README's picture of the console, docs/img/console.png,
- * with a preset's permissions open in the Presets panel and without the passing notification
+ * with a preset's permissions open in the Presets panel, a webhook in the Webhooks panel
+ * (added through its form) and without the passing notification
  * (54-join-host takes docs/img/join.png, a host's participant page). */
 async function docShots(op) {
     const dir = path.join(REPO, 'docs', 'img');
     await mkdir(dir, { recursive: true });
+    const hooks = op.locator('#webhooks-box');
+    await hooks.getByText('New webhook').click();
+    await hooks.getByLabel('Webhook name').fill('backend');
+    await hooks.getByLabel('URL').fill('https://backend.example/rtk-events');
+    await hooks.getByRole('button', { name: 'Create webhook' }).click();
+    await hooks.getByRole('button', { name: 'Deliveries of backend' }).waitFor();
     await op.getByRole('button', { name: 'Edit group_call_participant' }).click();
     await waitText(op.locator('#preset-edit-h'), 'Permissions of group_call_participant');
     await op.evaluate(() => { document.getElementById('toast').hidden = true; });

@@ -12,6 +12,7 @@ import {
 } from '../lib/rtkd.js';
 import { CLOSE, eventually, expectRefused } from '../lib/peer.js';
 import { clusterFixture, startRedis, freePort } from '../lib/cluster.js';
+import { receiver } from '../lib/webhooks.js';
 
 const NEEDS_PG = STORE === 'postgres' ? {}
     : { skip: 'a cluster needs PostgreSQL: these run in the PostgreSQL pass of make test' };
@@ -300,6 +301,30 @@ describe('a cluster', NEEDS_PG, () => {
         assert.notEqual(again.hello.session.id, sid);
         await again.close();
     });
+
+    test('a webhook created at one node gets the events of every node (its cache is told)',
+        async () => {
+            const rec = await receiver();
+            try {
+                const m = await c.meeting({ session_keep_alive_time_in_secs: 0 });
+                /* Node 1 first learns that the app has no webhook (an event it skips). */
+                const warm = await c.participant(m.id, 'warm');
+                const pw = await c.connect(1, warm);
+                await pw.close();
+                const hook = (await c.cf(0).realtimeKit.webhooks.createWebhook(c.appId, {
+                    account_id: c.accountId, name: 'c', url: rec.url,
+                    events: ['meeting.participantJoined', 'meeting.participantLeft'],
+                })).data;
+                const a = await c.participant(m.id, 'a');
+                const pa = await c.connect(1, a);
+                await pa.close();
+                await rec.until((reqs) => reqs.filter((q) => q.json?.participant?.peerId
+                    === pa.hello.self.peer_id).length === 2, 15000, 'join and leave at node 1');
+                await c.cf(0).realtimeKit.webhooks.deleteWebhook(hook.id, c.at());
+            } finally {
+                await rec.close();
+            }
+        });
 
     test('what does not span nodes yet is refused, not done on one node\'s share', async () => {
         const m = await c.meeting();

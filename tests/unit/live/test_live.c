@@ -481,8 +481,16 @@ static void kick_all_waits_for_the_store_then_ends(void **state)
     join(fx, P1, 60, &c[0]);
     join(fx, P2, 60, &c[1]);
     kick_result r = {0};
+    int before = fx->sink.nev;
     assert_int_equal(rtk_live_kick_all(fx->live, MTG, on_count, &r), 0);
     assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_SESSION_ENDED), 1);
+    /* Each live peer is told as leaving, kicked, just before the end that records them. */
+    assert_true(fx->sink.nev >= before + 3); /* and the barrier the end waits on */
+    for (int i = before; i < before + 2; i++) {
+        assert_int_equal(fx->sink.types[i], RTK_LIVE_EV_LEFT_IN_BULK);
+        assert_int_equal(fx->sink.reasons[i], RTK_LIVE_KICKED);
+    }
+    assert_int_equal(fx->sink.types[before + 2], RTK_LIVE_EV_SESSION_ENDED);
     /* Ending: nothing closed yet; joins wait; a second kick-all or kick is refused. */
     assert_false(c[0].closed);
     assert_int_equal(rtk_live_may_join(fx->live, MTG, P3), RTK_EBUSY);
@@ -529,6 +537,25 @@ static void kick_all_refused_by_the_store_goes_on(void **state)
     assert_int_equal(rtk_live_may_join(fx->live, MTG, P3), 0);
     /* The held-back leave is recorded now. */
     assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_LEFT), left_before + 1);
+}
+
+static void shutdown_tells_each_peer_then_peers_left(void **state)
+{
+    fixture *fx = *state;
+    join(fx, P1, 60, &fx->c[0]);
+    join(fx, P2, 60, &fx->c[1]);
+    int before = fx->sink.nev;
+    close_live(fx);
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_LEFT_IN_BULK), 2);
+    int i = before;
+    while (i < fx->sink.nev && fx->sink.types[i] != RTK_LIVE_EV_LEFT_IN_BULK)
+        i++;
+    assert_true(i + 2 < fx->sink.nev);
+    assert_int_equal(fx->sink.types[i], RTK_LIVE_EV_LEFT_IN_BULK);
+    assert_int_equal(fx->sink.reasons[i], RTK_LIVE_SHUTDOWN);
+    assert_int_equal(fx->sink.types[i + 1], RTK_LIVE_EV_LEFT_IN_BULK);
+    assert_int_equal(fx->sink.types[i + 2], RTK_LIVE_EV_PEERS_LEFT);
+    assert_int_equal(count_ev(&fx->sink, RTK_LIVE_EV_LEFT), 0);
 }
 
 static void kick_all_in_empty_keep_alive_window(void **state)
@@ -985,6 +1012,7 @@ int main(void)
         T(kick_all_waits_for_the_store_then_ends),
         T(kick_all_refused_by_the_store_goes_on),
         T(kick_all_in_empty_keep_alive_window),
+        T(shutdown_tells_each_peer_then_peers_left),
         T(participant_deleted_closes_4003),
         T(silent_peer_dropped_by_heartbeat),
         T(slow_consumer_closed_1008),
