@@ -136,8 +136,6 @@ void rtk_api_touch(struct json_t *doc);
  * with |next|; answers 404 ("No meeting found with id …") or the store error otherwise. */
 void rtk_api_load_meeting(rtk_call *call, void (*next)(rtk_call *call));
 
-/* On a cluster, what does not span nodes yet: 1 after answering 501; 0 on a single node. */
-int rtk_api_cluster_refuses(rtk_call *call);
 
 /* A store result's single document (set 0, row 0, column 0) parsed: a new reference, or NULL
  * when it is not valid JSON. */

@@ -61,16 +61,6 @@ static void get_cluster(rtk_call *call)
                        "The cluster's bus is unavailable; try again");
 }
 
-/* 1 after answering 501: what does not span nodes yet is refused on a cluster rather than
- * done on one node's share (docs/cluster.md). */
-int rtk_api_cluster_refuses(rtk_call *call)
-{
-    if (call->ctx->cluster == NULL)
-        return 0;
-    rtk_api_fail(call, 501, "Not available on a cluster yet; nothing was done");
-    return 1;
-}
-
 void rtk_api_active_get(rtk_call *call)
 {
     const char *meeting_id = call->m.params[2];

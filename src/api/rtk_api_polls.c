@@ -8,11 +8,28 @@
 #include "api/rtk_api.h"
 #include "api/rtk_api_view.h"
 #include "chan/rtk_chan_msg.h"
+#include "cluster/rtk_cluster.h"
 #include "util/rtk_err.h"
+
+static void poll_full(rtk_call *call)
+{
+    rtk_api_fail(call, 400,
+                 "The live session holds as many polls as it may: at most %d, whose views take "
+                 "at most %d KiB together",
+                 RTK_LIVE_POLLS_MAX, RTK_LIVE_POLL_BYTES_MAX / 1024);
+}
 
 static void on_created(void *arg, int status, const rtk_poll_view *poll)
 {
     rtk_call *call = arg;
+    if (status == RTK_ENOTFOUND) { /* a cluster's: no live session anywhere */
+        rtk_api_no_session(call, call->m.params[2]);
+        return;
+    }
+    if (status == RTK_ETOOBIG) {
+        poll_full(call);
+        return;
+    }
     if (status != 0) {
         rtk_api_store_error(call, status);
         return;
@@ -41,6 +58,17 @@ static void create_checked(rtk_call *call)
     in.spec.created_by = call->token_id;
     in.spec.view_bytes =
         rtk_chan_msg_view_bound(in.question, in.opts, in.spec.nopts, call->token_id);
+    if (call->ctx->cluster != NULL) {
+        int crc = rtk_cluster_poll_create(call->ctx->cluster, meeting_id, &in.spec, NULL, NULL,
+                                          NULL, 0, on_created, call);
+        if (crc == RTK_ETOOBIG)
+            poll_full(call);
+        else if (crc != 0)
+            rtk_api_fail_h(call, 503, "Retry-After: 1\r\n",
+                           "The cluster's bus is unavailable; nothing was created");
+        rtk_poll_input_free(&in);
+        return;
+    }
     int rc = rtk_live_poll_create(call->ctx->live, meeting_id, &in.spec, on_created, call);
     if (rc == RTK_ETOOBIG)
         rtk_api_fail(call, 400,
@@ -54,8 +82,6 @@ static void create_checked(rtk_call *call)
 
 void rtk_api_poll_create(rtk_call *call)
 {
-    if (rtk_api_cluster_refuses(call))
-        return;
     rtk_api_load_meeting(call, create_checked);
 }
 
@@ -72,9 +98,27 @@ static void add_poll(void *arg, const rtk_poll_view *poll)
     rtk_api_view_poll(pt->w, poll);
 }
 
+static void on_stored_polls(void *arg, int status, const rtk_store_res *res);
+
+/* A cluster's live session may have no share here: its polls and votes are read from the
+ * store (every vote acknowledged is there). call->data: the poll asked for, or NULL. */
+static int cluster_polls(rtk_call *call, const char *poll_id)
+{
+    if (call->ctx->cluster == NULL)
+        return 0;
+    if (poll_id != NULL)
+        call->data = rtk_xstrndup(poll_id, strlen(poll_id));
+    if (rtk_cluster_polls(call->ctx->cluster, call->ctx->store, call->m.params[2],
+                          on_stored_polls, call) != 0)
+        rtk_api_fail_h(call, 503, "Retry-After: 1\r\n", "The cluster's bus is unavailable");
+    return 1;
+}
+
 /* Answers {"polls":[...]} with the polls of the live session of the path's meeting. */
 static void list_checked(rtk_call *call)
 {
+    if (cluster_polls(call, NULL))
+        return;
     rtk_jw w;
     char stack[4096];
     rtk_jw_init(&w, stack, sizeof(stack));
@@ -98,6 +142,8 @@ void rtk_api_polls_list(rtk_call *call)
 static void get_checked(rtk_call *call)
 {
     const char *meeting_id = call->m.params[2], *poll_id = call->m.params[3];
+    if (cluster_polls(call, poll_id))
+        return;
     rtk_session_view v;
     if (rtk_live_session(call->ctx->live, meeting_id, &v) != 0) {
         rtk_api_no_session(call, meeting_id);
@@ -128,6 +174,11 @@ void rtk_api_poll_get(rtk_call *call)
 static void on_stored_polls(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
+    const char *only = call->data; /* one poll (GET …/polls/{id}), or all */
+    if (status == RTK_ENOTFOUND && call->ctx->cluster != NULL) {
+        rtk_api_no_session(call, call->m.params[2]);
+        return;
+    }
     if (status != 0) {
         rtk_api_store_error(call, status);
         return;
@@ -136,13 +187,18 @@ static void on_stored_polls(void *arg, int status, const rtk_store_res *res)
     rtk_jw w;
     char stack[4096];
     rtk_jw_init(&w, stack, sizeof(stack));
-    RTK_JW_LIT(&w, "{\"polls\":[");
+    if (only != NULL)
+        RTK_JW_LIT(&w, "{\"poll\":");
+    else
+        RTK_JW_LIT(&w, "{\"polls\":[");
     /* Votes come in the order cast across polls: each poll takes its own, in that order. */
     rtk_vote_view *votes = rtk_xcalloc(vs->nrows ? vs->nrows : 1, sizeof(*votes));
     const rtk_vote_view **mine = rtk_xcalloc(vs->nrows ? vs->nrows : 1, sizeof(*mine));
     int written = 0;
     for (size_t i = 0; i < ps->nrows; i++) {
         const char *id = rtk_store_text(ps, i, 0, NULL);
+        if (only != NULL && strcmp(id, only) != 0)
+            continue;
         size_t len;
         const char *text = rtk_store_text(ps, i, 2, &len);
         json_t *arr = json_loadb(text, len, 0, NULL);
@@ -190,7 +246,15 @@ static void on_stored_polls(void *arg, int status, const rtk_store_res *res)
     }
     free(votes);
     free(mine);
-    RTK_JW_LIT(&w, "]}");
+    if (only != NULL && written == 0) {
+        rtk_jw_free(&w);
+        rtk_api_fail(call, 404, "No poll found with id %s", only);
+        return;
+    }
+    if (only != NULL)
+        RTK_JW_LIT(&w, "}");
+    else
+        RTK_JW_LIT(&w, "]}");
     rtk_api_reply_text(call, 200, w.buf, w.len);
     rtk_jw_free(&w);
 }

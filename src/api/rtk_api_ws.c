@@ -25,6 +25,7 @@
 #include "chan/rtk_chan.h"
 #include "cluster/rtk_cluster.h"
 #include "net/rtk_ws.h"
+#include "persist/rtk_persist.h"
 #include "util/rtk_err.h"
 #include "util/rtk_metrics.h"
 #include "util/rtk_time.h"
@@ -105,6 +106,7 @@ typedef struct ws_state {
     char accept[RTK_WS_ACCEPT_LEN + 1];
     rtk_ptoken claims;
     int check; /* GET /v1/ws/check: answer instead of upgrading */
+    rtk_cluster_sess cs; /* a cluster's session, while its polls are read */
     size_t permissions_len;
     char permissions[]; /* a cluster's handshake: kept while the bus agrees on the session */
 } ws_state;
@@ -135,6 +137,29 @@ __attribute__((format(printf, 4, 5))) static void refuse(rtk_call *call, int sta
 
 static void upgrade(rtk_call *call, const char *permissions, size_t permissions_len,
                     const rtk_cluster_sess *cs);
+static void join_info(rtk_call *call, const char *permissions, size_t permissions_len,
+                      const rtk_cluster_sess *cs, rtk_join_info *ji);
+
+/* The session's polls and votes are read: this node's share of it is made with them, then the
+ * peer joins it. */
+static void on_share_polls(void *arg, int status, const rtk_store_res *res)
+{
+    rtk_call *call = arg;
+    ws_state *ws = call->data;
+    if (status != 0) {
+        rtk_api_store_error(call, status);
+        return;
+    }
+    if (call->ctx->stopping) {
+        refuse(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
+        return;
+    }
+    rtk_join_info ji;
+    join_info(call, ws->permissions, ws->permissions_len, &ws->cs, &ji);
+    rtk_live_cluster_share(call->ctx->live, &ji);
+    rtk_persist_polls_into(call->ctx->live, ji.meeting_id, res);
+    upgrade(call, ws->permissions, ws->permissions_len, &ws->cs);
+}
 
 static void on_cluster_session(void *arg, int status, const rtk_cluster_sess *cs)
 {
@@ -150,6 +175,14 @@ static void on_cluster_session(void *arg, int status, const rtk_cluster_sess *cs
     }
     if (cs->kicked) {
         refuse(call, 403, NULL, "This participant was kicked from the live session");
+        return;
+    }
+    rtk_session_view v;
+    if (!cs->created &&
+        !rtk_live_session_if_live(call->ctx->live, ws->claims.meeting_id, cs->id, &v)) {
+        /* This node's first peer of a session begun elsewhere: what it holds comes first. */
+        ws->cs = *cs;
+        rtk_store_polls_load(call->ctx->store, cs->id, on_share_polls, call);
         return;
     }
     upgrade(call, ws->permissions, ws->permissions_len, cs);
@@ -213,15 +246,14 @@ static void join(rtk_call *call, const char *permissions, size_t permissions_len
     upgrade(call, permissions, permissions_len, NULL);
 }
 
-/* The checks passed: the peer joins (|cs|: the cluster's session, or NULL). */
-static void upgrade(rtk_call *call, const char *permissions, size_t permissions_len,
-                    const rtk_cluster_sess *cs)
+/* What the joining peer is (borrowing from the call's documents and |permissions|). */
+static void join_info(rtk_call *call, const char *permissions, size_t permissions_len,
+                      const rtk_cluster_sess *cs, rtk_join_info *ji)
 {
-    rtk_ctx *ctx = call->ctx;
     ws_state *ws = call->data;
     json_t *meeting = call->doc;
     json_t *part = call->extra;
-    rtk_join_info ji = {
+    *ji = (rtk_join_info){
         .app_id = ws->claims.app_id,
         .meeting_id = ws->claims.meeting_id,
         .title = json_string_value(json_object_get(meeting, "title")),
@@ -236,21 +268,30 @@ static void upgrade(rtk_call *call, const char *permissions, size_t permissions_
         .permissions_len = permissions_len,
     };
     if (cs != NULL) {
-        ji.session_id = cs->id;
-        ji.session_started_ms = cs->started_ms;
-        ji.session_new = cs->created;
-        memcpy(ji.counters, cs->counters, sizeof(ji.counters));
+        ji->session_id = cs->id;
+        ji->session_started_ms = cs->started_ms;
+        ji->session_new = cs->created;
+        memcpy(ji->counters, cs->counters, sizeof(ji->counters));
     }
     /* Stored permissions were checked on the way in (rtk_api_presets.c); should the text not
      * parse anyway, the peer gets the fallback's rights, never more. */
-    if (rtk_perms_from_json(ji.permissions, ji.permissions_len, &ji.perms) != 0) {
-        ji.permissions = rtk_preset_default_permissions(RTK_PRESET_FALLBACK);
-        ji.permissions_len = strlen(ji.permissions);
-        rtk_perms_from_json(ji.permissions, ji.permissions_len, &ji.perms);
+    if (rtk_perms_from_json(ji->permissions, ji->permissions_len, &ji->perms) != 0) {
+        ji->permissions = rtk_preset_default_permissions(RTK_PRESET_FALLBACK);
+        ji->permissions_len = strlen(ji->permissions);
+        rtk_perms_from_json(ji->permissions, ji->permissions_len, &ji->perms);
     }
+}
+
+/* The checks passed: the peer joins (|cs|: the cluster's session, or NULL). */
+static void upgrade(rtk_call *call, const char *permissions, size_t permissions_len,
+                    const rtk_cluster_sess *cs)
+{
+    ws_state *ws = call->data;
+    rtk_join_info ji;
+    join_info(call, permissions, permissions_len, cs, &ji);
     rtk_http_req *req = call->req;
     call->req = NULL; /* consumed by the upgrade */
-    rtk_chan_accept(req, ws->accept, ctx->live, &ji);
+    rtk_chan_accept(req, ws->accept, call->ctx->live, &ji);
     rtk_api_done(call);
 }
 

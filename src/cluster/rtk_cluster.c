@@ -23,11 +23,13 @@
  * every node renews its lease and retires the peers of nodes whose lease ran out (LEASE). */
 #include "cluster/rtk_cluster.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bus/rtk_bus.h"
+#include "chan/rtk_chan_msg.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_log.h"
@@ -36,7 +38,7 @@
 /* Lua: F formats a number as an integer (Lua 5.1's tostring would write 1.7e+12). */
 #define LUA_F "local function F(x) return string.format('%d', x) end\n"
 
-enum { S_SESSION, S_JOIN, S_LEAVE, S_REAP, S_LEASE, S_KICK, S_KICK_ALL, NSCRIPTS };
+enum { S_SESSION, S_JOIN, S_LEAVE, S_REAP, S_LEASE, S_KICK, S_KICK_ALL, S_POLL, NSCRIPTS };
 
 static const char *const scripts[NSCRIPTS] = {
     /* SESSION: KEYS s, k, idle; ARGV proposed sid, app, now, participant, ka, mid, title. */
@@ -233,6 +235,24 @@ static const char *const scripts[NSCRIPTS] = {
     "local out = {#all / 2}\n"
     "for _, n in ipairs(nodes) do table.insert(out, n) end\n"
     "return out\n",
+
+    /* POLL: KEYS s; ARGV view bytes, max polls, max bytes (negative bytes: give a place back,
+     * ARGV[4] the session). Takes a place in the live session's poll limits (so that every
+     * hello still fits, PROTOCOL.md): {sid, app, started, title}, {'none'} or {'full'}. */
+    "local f = redis.call('HMGET', KEYS[1], 'sid', 'stored', 'npolls', 'pollbytes', 'app', "
+    "'started', 'title')\n"
+    "local b = tonumber(ARGV[1])\n"
+    "if b < 0 then\n"
+    "  if f[1] == ARGV[4] then redis.call('HINCRBY', KEYS[1], 'npolls', -1); "
+    "redis.call('HINCRBY', KEYS[1], 'pollbytes', b) end\n"
+    "  return {'ok'}\n"
+    "end\n"
+    "if not f[1] or f[2] ~= '1' then return {'none'} end\n"
+    "local n, used = tonumber(f[3] or '0'), tonumber(f[4] or '0')\n"
+    "if n >= tonumber(ARGV[2]) or used + b > tonumber(ARGV[3]) then return {'full'} end\n"
+    "redis.call('HINCRBY', KEYS[1], 'npolls', 1)\n"
+    "redis.call('HINCRBY', KEYS[1], 'pollbytes', b)\n"
+    "return {f[1], f[5], f[6], f[7] or ''}\n",
 };
 
 #define LEASE_FIELDS 12
@@ -361,6 +381,14 @@ static void on_event(void *arg, const rtk_live_event *ev)
         rtk_bus_release(c->bus, chan);
         send_leave(c, ev->session, ev->peer, ev->at_ms);
         break;
+    case RTK_LIVE_EV_VOTE_STORED: {
+        key(chan, sizeof(chan), "m", ev->session->meeting_id);
+        char msg[512];
+        snprintf(msg, sizeof(msg), "v %s %s %s %d %s", ev->session->id, ev->poll->id,
+                 ev->participant_id, ev->option, ev->name ? ev->name : "");
+        publish_to(c, chan, msg);
+        break;
+    }
     default: break;
     }
 }
@@ -369,6 +397,7 @@ static void on_event(void *arg, const rtk_live_event *ev)
 
 static void ack_to(rtk_cluster *c, const char *origin, const char *req);
 static void on_ack(rtk_cluster *c, const char *req);
+static void on_poll_message(rtk_cluster *c, const char *mid, const char *text, size_t len);
 
 /* On rtkd:m:MID: "c SID LIVE PEAK CLOSED SUMJ SEEN" counters, "e SID" ended, "x SID REQ ORIGIN"
  * kicked-all. On our channel: "r PID PEER" replaced, "k REQ ORIGIN PID PEER" kicked, "a REQ"
@@ -378,6 +407,13 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
 {
     rtk_cluster *c = arg;
     char buf[512], mid[40], req[200], origin[160];
+    if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:m:", 7) == 0 &&
+        msg_len > 2 && msg[0] == 'p' && msg[1] == ' ') {
+        memcpy(mid, chan + 7, chan_len - 7);
+        mid[chan_len - 7] = '\0';
+        on_poll_message(c, mid, msg + 2, msg_len - 2);
+        return;
+    }
     if (msg_len >= sizeof(buf) || chan_len < 8)
         return;
     memcpy(buf, msg, msg_len);
@@ -409,6 +445,13 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
     if (sscanf(buf, "c %39s %lld %lld %lld %lld %lld", sid, &v[0], &v[1], &v[2], &v[3], &v[4]) ==
         6) {
         rtk_live_cluster_counters(c->live, mid, sid, v[0], v[1], v[2], v[3], v[4]);
+    } else if (strncmp(buf, "v ", 2) == 0) {
+        char poll[40], pid[40];
+        int option, used = 0;
+        if (sscanf(buf, "v %39s %39s %39s %d %n", sid, poll, pid, &option, &used) == 4 &&
+            used > 0)
+            rtk_live_cluster_vote(c->live, mid, sid, poll, pid, option,
+                                  buf[used] != '\0' ? buf + used : NULL);
     } else if (sscanf(buf, "e %39s", sid) == 1) {
         rtk_session_view sv = {.id = sid, .meeting_id = mid, .ended = 1};
         sv.ended_ms = rtk_time_now_ms();
@@ -988,6 +1031,263 @@ int rtk_cluster_kick_all(rtk_cluster *c, const char *meeting_id, rtk_cluster_cou
     return kop_start(o);
 }
 
+/* ---- polls, created here for the whole cluster ---- */
+
+/* A poll as the bus carries it ("p SID JSON" on the meeting's channel) and as this node keeps
+ * it while it is stored: {"id","question","options","anonymous","hide_votes","created_by",
+ * "created_ms","view_bytes"}. Filled into *v (borrowing from |j|). */
+static int poll_from_json(json_t *j, rtk_poll_view *v, const char **opts, size_t *view_bytes)
+{
+    static const int64_t zeros[RTK_POLL_OPTIONS_MAX]; /* a new poll's counts */
+    json_t *o = json_object_get(j, "options");
+    size_t n = json_array_size(o);
+    memset(v, 0, sizeof(*v));
+    v->id = json_string_value(json_object_get(j, "id"));
+    v->question = json_string_value(json_object_get(j, "question"));
+    if (v->id == NULL || v->question == NULL || n < 1 || n > RTK_POLL_OPTIONS_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((opts[i] = json_string_value(json_array_get(o, i))) == NULL)
+            return -1;
+    v->opts = opts;
+    v->nopts = (int)n;
+    v->counts = zeros;
+    v->anonymous = json_is_true(json_object_get(j, "anonymous"));
+    v->hide_votes = json_is_true(json_object_get(j, "hide_votes"));
+    v->created_by = json_string_value(json_object_get(j, "created_by"));
+    v->created_ms = json_integer_value(json_object_get(j, "created_ms"));
+    *view_bytes = (size_t)json_integer_value(json_object_get(j, "view_bytes"));
+    return 0;
+}
+
+static void on_poll_message(rtk_cluster *c, const char *mid, const char *text, size_t len)
+{
+    const char *sp = memchr(text, ' ', len);
+    if (sp == NULL || sp - text >= 40)
+        return;
+    char sid[40];
+    memcpy(sid, text, (size_t)(sp - text));
+    sid[sp - text] = '\0';
+    json_t *j = json_loadb(sp + 1, len - (size_t)(sp + 1 - text), 0, NULL);
+    rtk_poll_view v;
+    const char *opts[RTK_POLL_OPTIONS_MAX];
+    size_t vb;
+    if (j != NULL && poll_from_json(j, &v, opts, &vb) == 0)
+        rtk_live_cluster_poll(c->live, mid, sid, &v, vb, NULL, NULL, NULL, 0);
+    json_decref(j);
+}
+
+typedef struct pop {
+    rtk_cluster *c;
+    char mid[40], sid[40], app[40];
+    json_t *poll;
+    size_t view_bytes;
+    rtk_cluster_poll_cb cb; /* REST, or NULL: a host's poll.create */
+    void *arg;
+    char creator_participant[40], creator_peer[40];
+    char ref[65];
+    size_t ref_len;
+    int has_ref;
+} pop;
+
+static void pop_free(pop *o)
+{
+    json_decref(o->poll);
+    free(o);
+}
+
+static void pop_fail(pop *o, int status, const char *code, const char *text)
+{
+    if (o->cb != NULL) {
+        o->cb(o->arg, status, NULL);
+        return;
+    }
+    rtk_peer *p = rtk_live_peer_find(o->c->live, o->creator_participant, o->creator_peer);
+    if (p != NULL)
+        rtk_live_reject(o->c->live, p, code, text, o->has_ref ? o->ref : NULL, o->ref_len);
+}
+
+static void on_poll_stored(void *arg, int status)
+{
+    pop *o = arg;
+    rtk_cluster *c = o->c;
+    if (status != 0) {
+        char ks[80], b[24];
+        key(ks, sizeof(ks), "s", o->mid);
+        fmt_i64(b, -(int64_t)o->view_bytes);
+        const char *argv[5] = {ks, b, "0", "0", o->sid};
+        rtk_bus_script(c->bus, S_POLL, NULL, NULL, 1, 5, argv, NULL);
+        pop_fail(o, RTK_EUNAVAIL, "unavailable",
+                 "The poll could not be stored; nothing was created; try again");
+        pop_free(o);
+        return;
+    }
+    char *text = json_dumps(o->poll, JSON_COMPACT);
+    if (text != NULL) {
+        size_t n = strlen(text) + strlen(o->sid) + 4; /* "p ", " ", NUL */
+        char *msg = rtk_xmalloc(n);
+        snprintf(msg, n, "p %s %s", o->sid, text);
+        char chan[80];
+        key(chan, sizeof(chan), "m", o->mid);
+        publish_to(c, chan, msg);
+        free(msg);
+        free(text);
+    }
+    rtk_poll_view v;
+    const char *opts[RTK_POLL_OPTIONS_MAX];
+    size_t vb;
+    poll_from_json(o->poll, &v, opts, &vb);
+    rtk_live_cluster_poll(c->live, o->mid, o->sid, &v, vb,
+                          o->cb == NULL ? o->creator_participant : NULL,
+                          o->cb == NULL ? o->creator_peer : NULL, o->has_ref ? o->ref : NULL,
+                          o->ref_len);
+    if (o->cb != NULL)
+        o->cb(o->arg, 0, &v);
+    pop_free(o);
+}
+
+static void on_poll_reserved(void *arg, int status, const rtk_bus_reply *r)
+{
+    pop *o = arg;
+    rtk_cluster *c = o->c;
+    size_t len = 0, alen = 0, tlen = 0;
+    const char *sid = status == 0 ? rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len) : NULL;
+    if (sid == NULL || rtk_bus_reply_len(r) < 1) {
+        pop_fail(o, RTK_EUNAVAIL, "unavailable", "The cluster's bus is unavailable; nothing "
+                                                 "was created; try again");
+        pop_free(o);
+        return;
+    }
+    if (rtk_bus_reply_len(r) == 1) {
+        int full = len == 4 && memcmp(sid, "full", 4) == 0;
+        pop_fail(o, full ? RTK_ETOOBIG : RTK_ENOTFOUND, full ? "invalid_message" : "unavailable",
+                 full ? "The live session holds as many polls as it may"
+                      : "The session has ended; nothing was created");
+        pop_free(o);
+        return;
+    }
+    const char *app = rtk_bus_reply_str(rtk_bus_reply_at(r, 1), &alen);
+    const char *title = rtk_bus_reply_str(rtk_bus_reply_at(r, 3), &tlen);
+    char tbuf[1024];
+    snprintf(o->sid, sizeof(o->sid), "%.*s", (int)(len < 39 ? len : 39), sid);
+    snprintf(o->app, sizeof(o->app), "%.*s", app ? (int)(alen < 39 ? alen : 39) : 0,
+             app ? app : "");
+    snprintf(tbuf, sizeof(tbuf), "%.*s", title ? (int)(tlen < 1023 ? tlen : 1023) : 0,
+             title ? title : "");
+    int64_t now = rtk_time_now_ms();
+    rtk_session_view sv = {.id = o->sid, .meeting_id = o->mid, .app_id = o->app, .title = tbuf};
+    sv.started_ms = rtk_bus_reply_int_at(r, 2, 0);
+    sv.updated_ms = sv.seen_ms = now;
+    rtk_poll_view v;
+    const char *opts[RTK_POLL_OPTIONS_MAX];
+    size_t vb;
+    poll_from_json(o->poll, &v, opts, &vb);
+    /* Stored through this node's persistence, as a single node's poll is. */
+    rtk_live_event ev = {.type = RTK_LIVE_EV_POLL_CREATED, .at_ms = v.created_ms, .session = &sv,
+                         .poll = &v, .done = on_poll_stored, .done_arg = o};
+    rtk_live_cluster_tell(c->live, &ev);
+}
+
+int rtk_cluster_poll_create(rtk_cluster *c, const char *meeting_id, const rtk_poll_spec *spec,
+                            const char *creator_participant, const char *creator_peer,
+                            const char *ref, size_t ref_len, rtk_cluster_poll_cb cb, void *arg)
+{
+    if (spec->view_bytes > RTK_LIVE_POLL_BYTES_MAX)
+        return RTK_ETOOBIG;
+    pop *o = rtk_xcalloc(1, sizeof(*o));
+    o->c = c;
+    snprintf(o->mid, sizeof(o->mid), "%s", meeting_id);
+    o->cb = cb;
+    o->arg = arg;
+    o->view_bytes = spec->view_bytes;
+    if (creator_participant != NULL) {
+        snprintf(o->creator_participant, sizeof(o->creator_participant), "%s",
+                 creator_participant);
+        snprintf(o->creator_peer, sizeof(o->creator_peer), "%s", creator_peer);
+    }
+    if (ref != NULL) {
+        o->has_ref = 1;
+        o->ref_len = ref_len < 64 ? ref_len : 64;
+        memcpy(o->ref, ref, o->ref_len);
+    }
+    char id[37];
+    rtk_id_uuid4(id);
+    json_t *opts = json_array();
+    for (int i = 0; i < spec->nopts; i++)
+        json_array_append_new(opts, json_string(spec->opts[i]));
+    o->poll = json_pack("{s:s,s:s,s:o,s:b,s:b,s:s?,s:I,s:I}", "id", id, "question",
+                        spec->question, "options", opts, "anonymous", spec->anonymous,
+                        "hide_votes", spec->hide_votes, "created_by", spec->created_by,
+                        "created_ms", (json_int_t)rtk_time_now_ms(), "view_bytes",
+                        (json_int_t)spec->view_bytes);
+    if (o->poll == NULL)
+        abort(); /* OOM only: the strings passed the validators (valid UTF-8) */
+    char ks[80], b[24], maxn[24], maxb[24];
+    key(ks, sizeof(ks), "s", meeting_id);
+    fmt_i64(b, (int64_t)spec->view_bytes);
+    fmt_i64(maxn, RTK_LIVE_POLLS_MAX);
+    fmt_i64(maxb, RTK_LIVE_POLL_BYTES_MAX);
+    const char *argv[4] = {ks, b, maxn, maxb};
+    if (rtk_bus_script(c->bus, S_POLL, on_poll_reserved, o, 1, 4, argv, NULL) != 0) {
+        pop_free(o);
+        return RTK_EUNAVAIL;
+    }
+    return 0;
+}
+
+/* What live asks for a host's poll.create. */
+static int host_poll(void *arg, const char *meeting_id, const rtk_poll_spec *spec,
+                     const char *creator_participant, const char *creator_peer, const char *ref,
+                     size_t ref_len)
+{
+    return rtk_cluster_poll_create(arg, meeting_id, spec, creator_participant, creator_peer, ref,
+                                   ref_len, NULL, NULL);
+}
+
+/* The polls of the meeting's live session with their votes, from the store. */
+typedef struct polls_read {
+    rtk_cluster *c;
+    rtk_store *st;
+    rtk_store_cb cb;
+    void *arg;
+} polls_read;
+
+static void on_polls_session(void *arg, int status, const rtk_bus_reply *r)
+{
+    polls_read *pr = arg;
+    size_t len = 0;
+    const char *sid = status == 0 ? rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len) : NULL;
+    if (status != 0) {
+        pr->cb(pr->arg, RTK_EUNAVAIL, NULL);
+    } else if (sid == NULL || len >= 40 || rtk_bus_reply_int_at(r, 1, 0) != 1) {
+        pr->cb(pr->arg, RTK_ENOTFOUND, NULL);
+    } else {
+        char id[40];
+        memcpy(id, sid, len);
+        id[len] = '\0';
+        rtk_store_polls_load(pr->st, id, pr->cb, pr->arg);
+    }
+    free(pr);
+}
+
+int rtk_cluster_polls(rtk_cluster *c, rtk_store *st, const char *meeting_id, rtk_store_cb cb,
+                      void *arg)
+{
+    char ks[80];
+    key(ks, sizeof(ks), "s", meeting_id);
+    const char *argv[4] = {"HMGET", ks, "sid", "stored"};
+    polls_read *pr = rtk_xcalloc(1, sizeof(*pr));
+    pr->c = c;
+    pr->st = st;
+    pr->cb = cb;
+    pr->arg = arg;
+    if (rtk_bus_cmd(c->bus, on_polls_session, pr, 4, argv, NULL) != 0) {
+        free(pr);
+        return RTK_EUNAVAIL;
+    }
+    return 0;
+}
+
 /* ---- webhooks written elsewhere ---- */
 
 void rtk_cluster_hooks_changed(rtk_cluster *c, const char *app_id)
@@ -1042,6 +1342,7 @@ int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *li
     rtk_bus_hold(c->bus, c->node_chan);
     rtk_bus_hold(c->bus, "rtkd:hooks");
     rtk_live_set_clustered(live, 1);
+    rtk_live_set_cluster_poll(live, host_poll, c);
     rtk_live_subscribe(live, on_event, c, 0);
     /* Renewed three times per lease, reaping once a second at most. */
     uint64_t every = c->lease_ms / 3 < 1000 ? c->lease_ms / 3 : 1000;

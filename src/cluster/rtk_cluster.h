@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "live/rtk_live.h"
+#include "store/rtk_store.h"
 
 typedef struct rtk_cluster rtk_cluster;
 
@@ -76,6 +77,23 @@ int rtk_cluster_kick(rtk_cluster *c, const char *meeting_id, const char *const *
 typedef void (*rtk_cluster_count_cb)(void *arg, int status, int64_t count);
 int rtk_cluster_kick_all(rtk_cluster *c, const char *meeting_id, rtk_cluster_count_cb cb,
                          void *arg);
+
+/* A poll for the meeting's live session, for the whole cluster (validated by the caller):
+ * a place in the session's poll limits is taken in Redis, the poll is stored, then every node
+ * with peers in the session shows it (poll.created). REST: |cb| gets 0 and the view (borrowed
+ * during the call), RTK_ENOTFOUND (no live session), RTK_ETOOBIG (as many polls as it may)
+ * or RTK_EUNAVAIL. A host's poll.create (|cb| NULL): the creator's peer gets poll.created
+ * with its |ref|, or the error. Returns 0, RTK_ETOOBIG (too big for any session) or
+ * RTK_EUNAVAIL (bus down: nothing runs later). */
+typedef void (*rtk_cluster_poll_cb)(void *arg, int status, const rtk_poll_view *poll);
+int rtk_cluster_poll_create(rtk_cluster *c, const char *meeting_id, const rtk_poll_spec *spec,
+                            const char *creator_participant, const char *creator_peer,
+                            const char *ref, size_t ref_len, rtk_cluster_poll_cb cb, void *arg);
+/* The polls (and votes) of the meeting's live session, from the store, as
+ * rtk_store_polls_load answers; RTK_ENOTFOUND with no live session, RTK_EUNAVAIL. Returns 0
+ * or RTK_EUNAVAIL (bus down: |cb| never runs). */
+int rtk_cluster_polls(rtk_cluster *c, rtk_store *st, const char *meeting_id, rtk_store_cb cb,
+                      void *arg);
 
 /* Webhooks of |app_id| were written here (their write committed): every other node rereads
  * which events that app's webhooks want, before their next event. */

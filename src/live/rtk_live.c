@@ -812,6 +812,23 @@ static int must_wait(const rtk_lmeeting *m, const rtk_join_info *ji)
     }
 }
 
+/* Cluster mode: what this node holds of |m| is of a session other than |session_id|, one the
+ * cluster has ended without this node hearing it: its peers go (4004), it is forgotten. */
+static void forget_stale_share(rtk_live *live, rtk_lmeeting *m, const char *session_id,
+                               int64_t now)
+{
+    if (m->session == NULL || m->session->ending || strcmp(m->session->id, session_id) == 0)
+        return;
+    for (rtk_peer *q = m->peers, *next; q != NULL; q = next) {
+        next = q->next; /* peer_drop frees q only */
+        peer_drop(live, q, RTK_LIVE_REFUSED, now, 1);
+    }
+    rtk_lsession *old_s = m->session;
+    m->session = NULL;
+    lsession_free(live, old_s);
+    waiting_close_all(live, m);
+}
+
 rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
 {
     int rc = rtk_live_may_join(live, ji->meeting_id, ji->participant_id);
@@ -821,19 +838,8 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
     }
     int64_t now = rtk_time_now_ms();
     rtk_lmeeting *m = meeting_open(live, ji->meeting_id, ji->app_id, ji->title, ji->keep_alive_s);
-    if (live->clustered && ji->session_id != NULL && m->session != NULL &&
-        strcmp(m->session->id, ji->session_id) != 0 && !m->session->ending) {
-        /* What this node held is of a session the cluster has ended (its end did not reach
-         * this node): its peers go (4004), and it is forgotten quietly. */
-        for (rtk_peer *q = m->peers, *next; q != NULL; q = next) {
-            next = q->next; /* peer_drop frees q only */
-            peer_drop(live, q, RTK_LIVE_REFUSED, now, 1);
-        }
-        rtk_lsession *old_s = m->session;
-        m->session = NULL;
-        lsession_free(live, old_s);
-        waiting_close_all(live, m);
-    }
+    if (live->clustered && ji->session_id != NULL)
+        forget_stale_share(live, m, ji->session_id, now);
     m->joining = ji;
     int wait = must_wait(m, ji);
     rtk_peer *old = rtk_map_get(&live->by_participant, ji->participant_id);
@@ -1260,10 +1266,9 @@ int rtk_live__permits(rtk_live *live, rtk_peer *p, unsigned flag, const char *re
                       const char *ref, size_t ref_len)
 {
     if (p->state == RTK_PEER_LIVE && (p->flags & flag) && live->clustered &&
-        flag != RTK_PERM_KICK) {
-        /* Polls, votes and the waiting room do not span nodes yet (docs/cluster.md): refused
-         * rather than done on this node's share only. (participant.kick goes through the
-         * cluster; session.kick_all is refused in rtk_live_host_kick_all.) */
+        flag == RTK_PERM_ACCEPT_WAITING) {
+        /* The waiting room does not span nodes yet (docs/cluster.md): refused rather than
+         * done on this node's share only. */
         rtk_live__send_error(live, p, "unavailable",
                              "Not available on a cluster yet; nothing was done", ref, ref_len);
         return 0;
@@ -1798,6 +1803,26 @@ int rtk_live_cluster_close(rtk_live *live, const char *participant_id, const cha
 void rtk_live_cluster_tell(rtk_live *live, rtk_live_event *ev)
 {
     rtk_live__emit(live, ev);
+}
+
+void rtk_live_cluster_share(rtk_live *live, const rtk_join_info *ji)
+{
+    rtk_lmeeting *m = meeting_open(live, ji->meeting_id, ji->app_id, ji->title, ji->keep_alive_s);
+    if (m->session != NULL && strcmp(m->session->id, ji->session_id) == 0)
+        return;
+    forget_stale_share(live, m, ji->session_id, rtk_time_now_ms());
+    if (m->session != NULL)
+        return;
+    m->joining = ji;
+    session_start(live, m, rtk_time_now_ms());
+    m->joining = NULL;
+    m->dirty = 1; /* not forgotten before its first peer joins, later in this callback */
+}
+
+void rtk_live_set_cluster_poll(rtk_live *live, rtk_live_cluster_poll_fn fn, void *arg)
+{
+    live->cluster_poll = fn;
+    live->cluster_poll_arg = arg;
 }
 
 void rtk_live_each_peer(rtk_live *live,

@@ -193,6 +193,7 @@ enum rtk_live_event_type {
     RTK_LIVE_EV_KICK,            /* .session, .participant_id: may not rejoin this session */
     RTK_LIVE_EV_POLL_CREATED,    /* .session, .poll */
     RTK_LIVE_EV_VOTE,            /* .session, .poll, .participant_id, .option, .name, .at_ms */
+    RTK_LIVE_EV_VOTE_STORED,     /* the same, once committed (a cluster tells the other nodes) */
     RTK_LIVE_EV_BARRIER,         /* nothing happened: .done once what came before is durable */
     RTK_LIVE_EV_LEFT_IN_BULK     /* .session, .peer, .reason, .at_ms: one of the peers that
                                   * leave together, told one by one just before the event that
@@ -459,6 +460,31 @@ int rtk_live_cluster_close(rtk_live *live, const char *participant_id, const cha
  * share of: the kicks and kick-alls a node decides for the whole cluster are stored (and
  * their webhooks sent) through this node's persistence. |ev->done| as for live's own. */
 void rtk_live_cluster_tell(rtk_live *live, rtk_live_event *ev);
+
+/* Cluster mode: a share of the cluster's session |session_id| of the meeting, made here
+ * before this node's first peer of it joins (so that what the session already holds, its polls
+ * and votes, can be restored into it first; rtk_live_join then continues it). The meeting is
+ * as rtk_join_info says. Tells subscribers SESSION_STARTED (RTK_LIVE_STARTED_ELSEWHERE). No-op
+ * when the share exists. */
+void rtk_live_cluster_share(rtk_live *live, const rtk_join_info *ji);
+/* What the cluster does for a host's poll.create in cluster mode (the poll is the cluster's:
+ * stored, then told to every node): 0, or an error live answers the creator with. */
+typedef int (*rtk_live_cluster_poll_fn)(void *arg, const char *meeting_id,
+                                        const rtk_poll_spec *spec, const char *creator_participant,
+                                        const char *creator_peer, const char *ref,
+                                        size_t ref_len);
+void rtk_live_set_cluster_poll(rtk_live *live, rtk_live_cluster_poll_fn fn, void *arg);
+/* A poll the cluster stored joins this node's share of |session_id| if it holds one and not
+ * this poll yet: its peers get poll.created; the creator's peer, when here, gets it with its
+ * |ref|. */
+void rtk_live_cluster_poll(rtk_live *live, const char *meeting_id, const char *session_id,
+                           const rtk_poll_view *v, size_t view_bytes,
+                           const char *creator_participant, const char *creator_peer,
+                           const char *ref, size_t ref_len);
+/* A vote stored at another node is counted here (poll.updated follows, coalesced). */
+void rtk_live_cluster_vote(rtk_live *live, const char *meeting_id, const char *session_id,
+                           const char *poll_id, const char *participant_id, int option,
+                           const char *name);
 
 /* Every live peer here, for republishing them on the bus: |fn| gets each with its meeting's
  * session (whose counters are this node's share). The callee must not change live. */

@@ -133,6 +133,8 @@ struct rtk_live {
     rtk_map presets;       /* rtk_lpreset.key -> rtk_lpreset */
     rtk_lmeeting *wait_dirty; /* meetings whose waiting room changed this loop turn */
     int clustered; /* rtk_live_set_clustered */
+    rtk_live_cluster_poll_fn cluster_poll;
+    void *cluster_poll_arg;
     rtk_live_sub subs[RTK_LIVE_MAX_SINKS];
     int nsubs;
     uv_timer_t tick;

@@ -425,7 +425,10 @@ void rtk_live_host_poll(rtk_live *live, rtk_peer *peer, const rtk_poll_spec *spe
                           ref_len)) {
         rtk_poll_spec own = *spec;
         own.created_by = peer->participant_id;
-        int rc = rtk_live__poll_create(live, peer->m, &own, peer, ref, ref_len, NULL, NULL);
+        int rc = live->clustered && live->cluster_poll != NULL
+                     ? live->cluster_poll(live->cluster_poll_arg, peer->m->id, &own,
+                                          peer->participant_id, peer->peer_id, ref, ref_len)
+                     : rtk_live__poll_create(live, peer->m, &own, peer, ref, ref_len, NULL, NULL);
         if (rc == RTK_ETOOBIG)
             rtk_live__send_error(live, peer, "invalid_message",
                                  "The live session holds as many polls as it may", ref, ref_len);
@@ -476,6 +479,14 @@ static void vote_stored(void *arg, int status)
     } else if (status == 0) {
         if (peer != NULL)
             rtk_live__send(live, peer, voted_msg(live, w->poll, w->vote->option), ref, w->ref_len);
+        if (live->clustered) { /* the other nodes count it too */
+            rtk_live_event ev = {.type = RTK_LIVE_EV_VOTE_STORED,
+                                 .poll = &w->poll->view,
+                                 .participant_id = w->participant_id,
+                                 .option = w->vote->option,
+                                 .name = w->vote->name};
+            rtk_live__emit_session(live, m, &ev);
+        }
     } else {
         int dup = status == RTK_EEXIST;
         remove_vote(w->poll, w->vote);
@@ -555,6 +566,45 @@ void rtk_live__polls_tick(rtk_live *live, int64_t now)
             broadcast_update(live, m, p);
         }
     }
+}
+
+/* ---- cluster mode ---- */
+
+void rtk_live_cluster_poll(rtk_live *live, const char *meeting_id, const char *session_id,
+                           const rtk_poll_view *v, size_t view_bytes,
+                           const char *creator_participant, const char *creator_peer,
+                           const char *ref, size_t ref_len)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    if (m == NULL || m->session == NULL || strcmp(m->session->id, session_id) != 0 ||
+        v->nopts < 1 || poll_find(m->session->polls, v->id) != NULL)
+        return;
+    rtk_poll *p = poll_new(v->id, v->question, v->opts, v->nopts, v->anonymous, v->hide_votes,
+                           v->created_by, v->created_ms);
+    p->view_bytes = view_bytes;
+    m->session->npolls++;
+    m->session->poll_bytes += view_bytes;
+    poll_append(m->session, p);
+    rtk_peer *creator = creator_participant != NULL
+                            ? rtk_live_peer_find(live, creator_participant, creator_peer)
+                            : NULL;
+    broadcast_created(live, m, p, creator ? creator->peer_id : NULL, ref, ref_len);
+    rtk_live__drain(live);
+}
+
+void rtk_live_cluster_vote(rtk_live *live, const char *meeting_id, const char *session_id,
+                           const char *poll_id, const char *participant_id, int option,
+                           const char *name)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    if (m == NULL || m->session == NULL || strcmp(m->session->id, session_id) != 0)
+        return;
+    rtk_poll *p = poll_find(m->session->polls, poll_id);
+    if (p == NULL || option < 0 || option >= p->view.nopts ||
+        rtk_map_get(&p->voters, participant_id) != NULL)
+        return;
+    add_vote(p, participant_id, option, name);
+    p->dirty = 1; /* poll.updated, coalesced as for this node's own votes */
 }
 
 /* ---- restoring ---- */

@@ -280,8 +280,11 @@ static void on_polls(void *arg, int status, const rtk_store_res *res)
         o->status = status;
         return;
     }
-    rtk_live *live = o->r->p->live;
-    const char *meeting = o->row->meeting_id;
+    rtk_persist_polls_into(o->r->p->live, o->row->meeting_id, res);
+}
+
+void rtk_persist_polls_into(rtk_live *live, const char *meeting, const rtk_store_res *res)
+{
     const rtk_store_set *ps = &res->sets[0], *vs = &res->sets[1];
     for (size_t i = 0; i < ps->nrows; i++) {
         size_t len;

@@ -32,4 +32,8 @@ int rtk_persist_restore(rtk_persist *p);
 /* Writes that failed since the start (for tests and /metrics). */
 uint64_t rtk_persist_failures(const rtk_persist *p);
 
+/* The polls and votes rtk_store_polls_load answered go into the live session of |meeting_id|
+ * (at a restart; on a cluster, when a node takes its first share of a session). */
+void rtk_persist_polls_into(rtk_live *live, const char *meeting_id, const rtk_store_res *res);
+
 #endif

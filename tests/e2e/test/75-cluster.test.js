@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, after } from 'node:test';
 import {
-    test, cli, start, tempDir, sleep, STORE, storeFor, pgQuery,
+    test, cli, start, tempDir, sleep, STORE, storeFor, pgQuery, http,
 } from '../lib/rtkd.js';
 import { CLOSE, eventually, expectRefused } from '../lib/peer.js';
 import { clusterFixture, startRedis, freePort } from '../lib/cluster.js';
@@ -326,18 +326,61 @@ describe('a cluster', NEEDS_PG, () => {
             }
         });
 
+    test('polls span nodes: created at one node, shown at every node; votes decided by the '
+        + 'store, counted at every node; a later joiner elsewhere sees them in hello', async () => {
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+        const a = await c.participant(m.id, 'a');
+        const b = await c.participant(m.id, 'b');
+        const pa = await c.connect(0, a);
+        const pb = await c.connect(1, b);
+        const res = await c.cf(1).realtimeKit.activeSession.createPoll(m.id,
+            c.at({ question: 'Where?', options: ['here', 'there'] }));
+        const poll = res.data.poll;
+        for (const p of [pa, pb]) {
+            const ev = await p.next((e) => e.type === 'poll.created');
+            assert.equal(ev.poll.id, poll.id, p.label);
+        }
+        /* A vote at node 1 is acknowledged after the store took it and counted at node 0. */
+        pb.send({ type: 'poll.vote', poll_id: poll.id, option: 1, ref: 'v1' });
+        const voted = await pb.next((e) => e.type === 'poll.voted' && e.ref === 'v1');
+        assert.deepEqual(voted.counts, [0, 1]);
+        const rest = await http(c.nodes[0], 'GET', `/accounts/${c.accountId}/realtime/kit/`
+            + `${c.appId}/meetings/${m.id}/active-session/polls/${poll.id}`, { token: c.token });
+        assert.equal(rest.status, 200, rest.text);
+        assert.deepEqual(rest.json.data.poll.options.map((o) => o.count), [0, 1],
+            'REST at the other node includes the vote at once');
+        const upd = await pa.next((e) => e.type === 'poll.updated' && e.total_votes === 1, 3000);
+        assert.deepEqual(upd.counts, [0, 1]);
+        pb.send({ type: 'poll.vote', poll_id: poll.id, option: 0, ref: 'v2' });
+        assert.equal((await pb.next((e) => e.type === 'error' && e.ref === 'v2')).code,
+            'already_voted');
+        /* A host at node 0 creates one on the channel: poll.created with its ref, everywhere. */
+        const host = await c.participant(m.id, 'host', 0, 'group_call_host');
+        const ph = await c.connect(0, host);
+        ph.send({ type: 'poll.create', question: 'Now?', options: ['yes', 'no'], ref: 'pc' });
+        const mine = await ph.next((e) => e.type === 'poll.created' && e.ref === 'pc');
+        assert.equal((await pb.next((e) => e.type === 'poll.created' && e.poll.id
+            === mine.poll.id)).poll.question, 'Now?');
+        /* A participant joining at a node with no share yet sees both polls and the vote. */
+        const late = await c.participant(m.id, 'late');
+        await Promise.all([pb.close(), ph.close()]);
+        await sleep(1500); /* node 1 forgets its share once its last peer left */
+        const pl = await c.connect(1, late);
+        const polls = pl.hello.polls;
+        assert.deepEqual(polls.map((x) => x.id), [poll.id, mine.poll.id]);
+        assert.equal(polls[0].total_votes, 1);
+        await Promise.all([pa.close(), pl.close()]);
+    });
+
     test('what does not span nodes yet is refused, not done on one node\'s share', async () => {
         const m = await c.meeting();
         const a = await c.participant(m.id, 'a', 0, 'group_call_host');
         const pa = await c.connect(0, a);
-        const A = c.cf(1).realtimeKit.activeSession;
-        await assert.rejects(A.createPoll(m.id, c.at({ question: 'q', options: ['x', 'y'] })),
-            (e) => e.status === 501);
-        pa.send({ type: 'poll.vote', poll_id: 'none', option: 0, ref: 'v' });
-        assert.equal((await pa.next((e) => e.type === 'error' && e.ref === 'v')).code,
-            'unavailable');
         pa.send({ type: 'session.kick_all', ref: 'ka' });
         assert.equal((await pa.next((e) => e.type === 'error' && e.ref === 'ka')).code,
+            'unavailable');
+        pa.send({ type: 'waiting.admit', participant_ids: [a.id], ref: 'wa' });
+        assert.equal((await pa.next((e) => e.type === 'error' && e.ref === 'wa')).code,
             'unavailable');
         assert.equal(pa.closeInfo, null);
         await pa.close();
