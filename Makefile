@@ -7,7 +7,7 @@ RTKD_DATA ?= ./var
 RTKD_LISTEN ?= 127.0.0.1:8080
 
 .PHONY: all build run test unit e2e lint fuzz fuzz-smoke bench bootstrap clean format install man \
-	example
+	example cluster
 
 # `make install PREFIX=/usr/local DESTDIR=/tmp/stage`: the tree it makes is in docs/deploy.md.
 PREFIX ?= /usr/local
@@ -32,6 +32,13 @@ example:
 	@scripts/bootstrap.sh example
 	@$(MAKE) --no-print-directory build
 	@scripts/example.sh
+
+# Three dev nodes on one PostgreSQL and one Redis, all in a temporary folder, until Ctrl-C
+# (scripts/cluster.sh; docs/cluster.md). RTKD_CLUSTER_PORTS="8081 8082 8083" by default.
+cluster:
+	@scripts/bootstrap.sh cluster
+	@$(MAKE) --no-print-directory build
+	@scripts/cluster.sh
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

@@ -8,6 +8,7 @@
 #   scripts/bootstrap.sh bench    build dependencies plus wrk, nginx (+ nchan), gnuplot, PostgreSQL
 #                                 for `make bench`
 #   scripts/bootstrap.sh example  build dependencies plus Node.js and examples/' npm packages
+#   scripts/bootstrap.sh cluster  build dependencies plus PostgreSQL and Redis for `make cluster`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +39,16 @@ if [ "$what" = test ]; then
   # libnginx-mod-nchan: bench/test_loadgen_nchan.sh runs the load generator's nchan mode
   # against a real nginx + nchan (skipped without it).
   pkgs+=(libnginx-mod-nchan)
+fi
+if [ "$what" = test ] || [ "$what" = cluster ]; then
+  # python3: tests/support/pgtmp.sh and scripts/cluster.sh ask the kernel for a free port
+  # with it (a minimal Debian has none).
+  pkgs+=(python3)
+fi
+if [ "$what" = cluster ]; then
+  # postgresql-15 + redis-server (with redis-cli): `make cluster` (scripts/cluster.sh) starts
+  # a private server of each in a temporary folder, on free loopback ports.
+  pkgs+=(postgresql-15 redis-server redis-tools)
 fi
 if [ "$what" = bench ]; then
   # postgresql-15: the durable-write benchmarks run on both backends (a private server).

@@ -6,7 +6,10 @@
 // timeout"), or refused at the handshake.
 //
 // Reconnects (with backoff) only where rejoining makes sense: after 1001 and after a lost
-// network. A refused handshake cannot be told apart in the browser: the WebSocket API hides
+// network. After 1012 (a cluster's node restarting or draining, PROTOCOL.md §7) it reconnects
+// at once (a jitter of up to 250 ms, so that a node's peers do not all arrive in the same
+// instant) through the same address, which a load balancer sends to another node, and says
+// so briefly; a second 1012 within 10 s takes the backoff instead. A refused handshake cannot be told apart in the browser: the WebSocket API hides
 // the HTTP status. So after a connect that never reached hello the page asks
 // GET /v1/ws/check?token= (docs/protocol.md), which runs the handshake's checks and answers
 // the status and message the handshake gave: unreachable means the network (retry), 503 the
@@ -25,6 +28,9 @@ import { $, confirmButton, el, fill, fmtMinutes, fmtTime, plural, pollBadges, po
 const TOKEN_KEY = 'rtkd.join.token';
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 15000;
+const MOVE_JITTER_MS = 250;   // the at-once reconnect after 1012 waits 0..this
+const MOVE_AGAIN_MS = 10000;  // a 1012 sooner than this after the last one: backoff instead
+const MOVED_SHOWN_MS = 5000;  // how long "Reconnected after a server restart" stays
 
 const state = {
     token: null,
@@ -45,6 +51,9 @@ const state = {
     waiting: new Map(),  // peer id -> waiting peer (accept_waiting_requests)
     acts: new Map(),     // ref of a host action in flight -> {action, names: {participant id: name}}
     endedByMe: false,    // this page sent the kick_all that ended the session
+    movedAt: -Infinity,  // when the last 1012 made the page reconnect at once (ms)
+    moving: false,       // that reconnect has not reached hello yet
+    movedTimer: null,
 };
 
 /* One permission of the preset, by dotted path ("polls.can_vote"); undefined when absent. */
@@ -163,6 +172,12 @@ function onMessage(msg) {
         $('polls-box').hidden = false;
         setConn('live', 'Connected');
         if (msg.type === 'admitted') say($('page-msg'), 'You were let in.');
+        if (state.moving) {
+            state.moving = false;
+            say($('page-msg'), 'Reconnected after a server restart.');
+            clearTimeout(state.movedTimer);
+            state.movedTimer = setTimeout(() => say($('page-msg'), ''), MOVED_SHOWN_MS);
+        }
         renderWho();
         renderRole();
         renderPolls();
@@ -563,6 +578,27 @@ function finish(title, text, button = null) {
     notice(title, text, button);
 }
 
+/* After 1012: reconnects at once (after a small jitter), unless the last such move was less
+ * than MOVE_AGAIN_MS ago (a node restarting over and over): then the backoff. */
+function moveNow() {
+    const now = Date.now();
+    if (now - state.movedAt < MOVE_AGAIN_MS) {
+        retry('The server is restarting', 'This happens during an update and takes a moment.');
+        return;
+    }
+    state.movedAt = now;
+    state.moving = true;
+    state.ended = false;
+    state.attempt = 0;
+    clearTimers();
+    setConn('reconnecting', 'Reconnecting');
+    tickMinutes();
+    renderPolls();
+    renderRole();
+    notice('Moving you to another server', 'The server you were on is restarting. Reconnecting now…');
+    state.retryTimer = setTimeout(connect, Math.round(Math.random() * MOVE_JITTER_MS));
+}
+
 /* Schedules a reconnect with exponential backoff and jitter, counting down on screen. */
 function retry(title, text) {
     state.ended = false;
@@ -622,6 +658,10 @@ function onClose(code, reason) {
     if (code === 4003) {
         finish('You are no longer a participant',
             'The organiser removed you from this meeting, so this link no longer works.');
+        return;
+    }
+    if (code === 1012) {
+        moveNow();
         return;
     }
     if (code === 1001 && /heartbeat/i.test(reason)) {

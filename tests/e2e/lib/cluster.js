@@ -10,6 +10,7 @@ import {
     start, tempDir, createAccount, createToken, storeFor, PG_BASE, sleep,
 } from './rtkd.js';
 import { connect } from './peer.js';
+import { docBlock, spawnNginx, awaitListening, stopChild, which } from './proxy.js';
 
 const redisServers = [];
 process.on('exit', () => {
@@ -147,4 +148,35 @@ export async function clusterFixture(opts = {}) {
         if (!opts.redis) await redis.stop();
     };
     return c;
+}
+
+/**
+ * nginx in front of PORTS (the nodes' ports), configured with docs/cluster.md's nginx block
+ * ("Behind a load balancer") as written: only the upstream servers' addresses (one line per
+ * node, with the block's parameters) and the listen address are replaced. Resolves
+ * {port, child, stop()}, or null when nginx is not installed. n.stop() is idempotent.
+ */
+export async function clusterNginx(ports) {
+    const bin = await which('nginx');
+    if (!bin) return null;
+    const dir = await tempDir('rtkd-e2e-nginx-');
+    const port = await freePort();
+    const servers = /^( +)server 10\.0\.0\.11:8080( [^;]*)?;\n\1server 10\.0\.0\.12:8080[^;]*;\n\1server 10\.0\.0\.13:8080[^;]*;\n/m;
+    const block = await docBlock('cluster.md', 'nginx', [
+        [servers, (_, indent, params = '') => ports.map((p) => `${indent}server 127.0.0.1:${p}${params};\n`).join('')],
+        ['listen 80;', `listen 127.0.0.1:${port};`],
+    ]);
+    const child = await spawnNginx(bin, dir, block);
+    const n = { port, child, dir };
+    n.stop = async () => {
+        await stopChild(child);
+        await rm(dir, { recursive: true, force: true });
+    };
+    try {
+        await awaitListening(child, 'nginx', port);
+    } catch (e) {
+        await n.stop();
+        throw e;
+    }
+    return n;
 }

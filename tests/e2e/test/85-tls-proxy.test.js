@@ -8,15 +8,16 @@
 // forged X-Forwarded-For from A changes nothing; the access log names the clients.
 
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import Cloudflare from 'cloudflare';
 import WebSocket from 'ws';
-import { test, start, tempDir, createAccount, createToken, REPO, sleep } from '../lib/rtkd.js';
+import { test, start, tempDir, createAccount, createToken, sleep } from '../lib/rtkd.js';
+import { freePort } from '../lib/cluster.js';
+import { awaitListening, docBlock, sh, spawnNginx, stopChild, which } from '../lib/proxy.js';
 
 const A = '127.0.0.2';
 const B = '127.0.0.3';
@@ -28,78 +29,23 @@ let port; /* the proxy's */
 const F = {};
 const children = new Set();
 
-function sh(cmd, args) {
-    return new Promise((resolve, reject) => {
-        execFile(cmd, args, (err, stdout, stderr) => (err ? reject(new Error(`${cmd}: ${stderr || err.message}`)) : resolve(stdout)));
-    });
-}
-
-async function which(tool) {
-    try {
-        return (await sh('sh', ['-c', `command -v ${tool} || { test -x /usr/sbin/${tool} && echo /usr/sbin/${tool}; }`])).trim() || null;
-    } catch {
-        return null;
-    }
-}
-
-function freePort() {
-    return new Promise((resolve, reject) => {
-        const s = net.createServer();
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => {
-            const p = s.address().port;
-            s.close(() => resolve(p));
-        });
-    });
-}
-
-/* The ```LANG block of docs/deploy.md with only the SWAPS ([from, to]) made. */
-async function deployBlock(lang, swaps) {
-    const md = await readFile(path.join(REPO, 'docs', 'deploy.md'), 'utf8');
-    const m = md.match(new RegExp(`^\`\`\`${lang}\n([\\s\\S]*?)^\`\`\`$`, 'm'));
-    assert.ok(m, `docs/deploy.md has no \`\`\`${lang} block`);
-    let conf = m[1];
-    for (const [from, to] of swaps) {
-        assert.ok(conf.includes(from), `the ${lang} block no longer has "${from}"`);
-        conf = conf.replace(from, to);
-    }
-    return conf;
-}
-
 const PROXIES = {
-    /* nginx in the foreground as one process (no worker user switch), temp paths here. */
+    /* nginx in the foreground as one process, temp paths here. */
     async nginx(bin, rtkdPort) {
-        const block = await deployBlock('nginx', [
+        const block = await docBlock('deploy.md', 'nginx', [
             ['server 127.0.0.1:8080;', `server 127.0.0.1:${rtkdPort};`],
             ['listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`],
             ['/etc/ssl/certs/rtkd.example.com.pem', path.join(dir, 'cert.pem')],
             ['/etc/ssl/private/rtkd.example.com.key', path.join(dir, 'key.pem')],
         ]);
-        const conf = `daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log warn;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path ${dir}/body;
-    proxy_temp_path ${dir}/proxy;
-    fastcgi_temp_path ${dir}/fastcgi;
-    uwsgi_temp_path ${dir}/uwsgi;
-    scgi_temp_path ${dir}/scgi;
-${block}
-}
-`;
-        await writeFile(path.join(dir, 'nginx.conf'), conf);
-        return spawn(bin, ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+        return spawnNginx(bin, dir, block);
     },
     /* HAProxy in the foreground (-db); its certificate file is the certificate and the key. */
     async haproxy(bin, rtkdPort) {
         const pem = path.join(dir, 'haproxy.pem');
         await writeFile(pem, Buffer.concat([await readFile(path.join(dir, 'cert.pem')),
             await readFile(path.join(dir, 'key.pem'))]));
-        const conf = await deployBlock('haproxy', [
+        const conf = await docBlock('deploy.md', 'haproxy', [
             ['server rtkd1 127.0.0.1:8080', `server rtkd1 127.0.0.1:${rtkdPort}`],
             ['bind :443 ssl crt /etc/haproxy/certs/rtkd.example.com.pem', `bind 127.0.0.1:${port} ssl crt ${pem}`],
         ]);
@@ -113,27 +59,11 @@ async function startProxy(name, bin, rtkdPort) {
     port = await freePort();
     const child = await PROXIES[name](bin, rtkdPort);
     children.add(child);
-    let err = '';
-    child.stderr.on('data', (d) => { err += d; });
-    for (let i = 0; ; i++) {
-        const ok = await new Promise((resolve) => {
-            const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
-            s.on('error', () => resolve(false));
-        });
-        if (ok) return child;
-        if (child.exitCode !== null || i > 100) throw new Error(`${name} did not start:\n${err}`);
-        await sleep(50);
-    }
+    return awaitListening(child, name, port);
 }
 
 async function stopProxy(child) {
-    if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
-    }
+    await stopChild(child);
     children.delete(child);
 }
 
