@@ -38,7 +38,18 @@
 /* Lua: F formats a number as an integer (Lua 5.1's tostring would write 1.7e+12). */
 #define LUA_F "local function F(x) return string.format('%d', x) end\n"
 
-enum { S_SESSION, S_JOIN, S_LEAVE, S_REAP, S_LEASE, S_KICK, S_KICK_ALL, S_POLL, NSCRIPTS };
+enum {
+    S_SESSION,
+    S_JOIN,
+    S_LEAVE,
+    S_REAP,
+    S_LEASE,
+    S_KICK,
+    S_KICK_ALL,
+    S_POLL,
+    S_SENDER,
+    NSCRIPTS
+};
 
 static const char *const scripts[NSCRIPTS] = {
     /* SESSION: KEYS s, k, idle; ARGV proposed sid, app, now, participant, ka, mid, title. */
@@ -253,6 +264,17 @@ static const char *const scripts[NSCRIPTS] = {
     "redis.call('HINCRBY', KEYS[1], 'npolls', 1)\n"
     "redis.call('HINCRBY', KEYS[1], 'pollbytes', b)\n"
     "return {f[1], f[5], f[6], f[7] or ''}\n",
+
+    /* SENDER: KEYS lease; ARGV node, ttl ms, give up (1). The webhook sender's lease: one node
+     * at a time sends the outbox's deliveries. 1 while this node holds it. */
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if ARGV[3] == '1' then\n"
+    "  if cur == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
+    "  return 0\n"
+    "end\n"
+    "if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); return 1 end\n"
+    "if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); return 1 end\n"
+    "return 0\n",
 };
 
 #define LEASE_FIELDS 12
@@ -277,6 +299,9 @@ struct rtk_cluster {
     int handles; /* timers still open */
     void (*hooks_fn)(void *arg, const char *app_id);
     void *hooks_arg;
+    void (*sender_fn)(void *arg, int on); /* the webhook sender's lease taken or lost */
+    void *sender_arg;
+    int sender; /* this node holds it */
     int was_up; /* the bus was up before: a reconnect, not the first connect */
 };
 
@@ -558,12 +583,36 @@ static void on_reaped(void *arg, int status, const rtk_bus_reply *r)
 
 static void ops_expire(rtk_cluster *c, int64_t now);
 
+static void set_sender(rtk_cluster *c, int on)
+{
+    if (c->sender == on)
+        return;
+    c->sender = on;
+    if (c->sender_fn != NULL)
+        c->sender_fn(c->sender_arg, on);
+}
+
+static void on_sender(void *arg, int status, const rtk_bus_reply *r)
+{
+    rtk_cluster *c = arg;
+    if (!c->stopping)
+        set_sender(c, status == 0 && rtk_bus_reply_int(r) == 1);
+}
+
 static void on_timer(uv_timer_t *t)
 {
     rtk_cluster *c = t->data;
     ops_expire(c, rtk_time_now_ms());
-    if (!rtk_bus_up(c->bus) || c->stopping)
+    if (!rtk_bus_up(c->bus) || c->stopping) {
+        set_sender(c, 0); /* it cannot renew: another node takes over when it runs out */
         return;
+    }
+    if (c->sender_fn != NULL) {
+        char ttl[24];
+        fmt_i64(ttl, (int64_t)c->lease_ms);
+        const char *sargv[4] = {"rtkd:hook-sender", c->node, ttl, "0"};
+        rtk_bus_script(c->bus, S_SENDER, on_sender, c, 1, 4, sargv, NULL);
+    }
     char now_s[24], lease_s[24];
     fmt_i64(now_s, rtk_time_now_ms());
     fmt_i64(lease_s, (int64_t)c->lease_ms);
@@ -827,7 +876,7 @@ static void ops_expire(rtk_cluster *c, int64_t now)
 
 static void ack_to(rtk_cluster *c, const char *origin, const char *req)
 {
-    char chan[200], msg[64];
+    char chan[200], msg[256];
     snprintf(chan, sizeof(chan), "rtkd:n:%s", origin);
     snprintf(msg, sizeof(msg), "a %s", req);
     publish_to(c, chan, msg);
@@ -1305,6 +1354,13 @@ void rtk_cluster_on_hooks(rtk_cluster *c, void (*fn)(void *arg, const char *app_
     c->hooks_arg = arg;
 }
 
+void rtk_cluster_on_sender(rtk_cluster *c, void (*fn)(void *arg, int on), void *arg)
+{
+    c->sender_fn = fn;
+    c->sender_arg = arg;
+    fn(arg, 0); /* until the lease is taken */
+}
+
 /* ---- lifecycle ---- */
 
 static void on_timer_closed(uv_handle_t *h);
@@ -1393,6 +1449,11 @@ void rtk_cluster_stop(rtk_cluster *c)
      * lease goes after them, and then the bus closes. */
     char knp[200];
     key(knp, sizeof(knp), "np", c->node);
+    if (c->sender) { /* given up at once: another node sends from its next renewal */
+        const char *sargv[4] = {"rtkd:hook-sender", c->node, "0", "1"};
+        rtk_bus_script(c->bus, S_SENDER, NULL, NULL, 1, 4, sargv, NULL);
+        set_sender(c, 0);
+    }
     const char *argv[3] = {"HDEL", "rtkd:nodes", c->node};
     const char *dargv[2] = {"DEL", knp};
     if (rtk_bus_cmd(c->bus, NULL, NULL, 3, argv, NULL) != 0 ||

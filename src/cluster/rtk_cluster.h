@@ -102,6 +102,11 @@ void rtk_cluster_hooks_changed(rtk_cluster *c, const char *app_id);
  * means here: |fn| rereads (rtk_hook_app_changed). */
 void rtk_cluster_on_hooks(rtk_cluster *c, void (*fn)(void *arg, const char *app_id), void *arg);
 
+/* The webhook sender's lease (one node of the cluster sends the outbox, so that each
+ * meeting's deliveries go in order): |fn| is told when this node takes it (1) or loses it
+ * (0: it could not renew it, or it stops); it starts without it. */
+void rtk_cluster_on_sender(rtk_cluster *c, void (*fn)(void *arg, int on), void *arg);
+
 /* Shutdown, after live's: this node's lease is given up (the other nodes need not wait for
  * it to run out) once its peers' leaves are through, then the bus and the timer close and the
  * cluster frees itself on the loop. */

@@ -81,6 +81,7 @@ struct rtk_hook {
     int reading;    /* a due read is in flight */
     int reread;     /* read again when it completes */
     int capped;     /* a due row waited for a free slot: a result reads again */
+    int paused;     /* a cluster's node without the sender's lease: it sends nothing */
     int inflight;   /* requests running or waiting for their result's commit */
     rtk_map xfers;  /* seq -> xfer */
     rtk_map counts; /* webhook id -> hook_count */
@@ -706,7 +707,7 @@ static void start_rows(rtk_hook *h, const rtk_store_set *rows)
 static void on_next(void *arg, int status, const rtk_store_res *res)
 {
     rtk_hook *h = arg;
-    if (!h->stopped && status == 0)
+    if (!h->stopped && !h->paused && status == 0)
         start_rows(h, &res->sets[0]);
 }
 
@@ -714,7 +715,7 @@ static void on_due(void *arg, int status, const rtk_store_res *res)
 {
     rtk_hook *h = arg;
     h->reading = 0;
-    if (h->stopped)
+    if (h->stopped || h->paused)
         return;
     if (status == 0)
         start_rows(h, &res->sets[0]);
@@ -726,6 +727,8 @@ static void on_due(void *arg, int status, const rtk_store_res *res)
 
 static void read_due(rtk_hook *h)
 {
+    if (h->paused)
+        return;
     if (h->reading) {
         h->reread = 1;
         return;
@@ -741,6 +744,19 @@ static void read_due(rtk_hook *h)
 static void on_poll_timer(uv_timer_t *t)
 {
     read_due(t->data);
+}
+
+void rtk_hook_set_sender(rtk_hook *h, int on)
+{
+    if (h == NULL || h->paused == !on)
+        return;
+    h->paused = !on;
+    rtk_log(RTK_LOG_INFO, "webhooks: %s",
+            on ? "this node sends the deliveries (it holds the cluster's sender lease)"
+               : "this node does not send the deliveries (the cluster's sender lease is "
+                 "another node's, or the bus is away)");
+    if (on && !h->stopped)
+        read_due(h);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */

@@ -51,6 +51,11 @@ void rtk_hook_app_writing(rtk_hook *h, const char *app_id);
 void rtk_hook_app_written(rtk_hook *h, const char *app_id);
 void rtk_hook_app_changed(rtk_hook *h, const char *app_id); /* NULL: any app (reread all) */
 
+/* On a cluster one node sends the deliveries (in order per meeting and webhook, WEBHOOKS.md):
+ * the one holding the sender's lease (rtk_cluster). Off: nothing new is sent (transfers in
+ * flight finish); events are still written to the outbox. On by default. */
+void rtk_hook_set_sender(rtk_hook *h, int on);
+
 /* Frees |h| after rtk_hook_stop and after the loop ran the closes. NULL is allowed. */
 void rtk_hook_free(rtk_hook *h);
 

@@ -57,6 +57,12 @@ typedef struct server {
     rtk_proxy_trust *trust_proxy; /* --trust-proxy, or NULL */
 } server;
 
+/* The cluster's webhook sender's lease, taken or lost. */
+static void on_sender(void *arg, int on)
+{
+    rtk_hook_set_sender(arg, on);
+}
+
 /* Another node wrote an app's webhooks (NULL: news may have been missed). */
 static void on_hooks_elsewhere(void *arg, const char *app_id)
 {
@@ -267,6 +273,7 @@ int rtk_server_run(const rtk_server_config *cfg)
             goto out;
         }
         rtk_cluster_on_hooks(ctx->cluster, on_hooks_elsewhere, s.hook);
+        rtk_cluster_on_sender(ctx->cluster, on_sender, s.hook);
         rtk_log(RTK_LOG_INFO, "cluster node %s on the bus %s", cfg->node_id, cfg->bus_url);
     }
     /* A cluster's live sessions are the bus's: a node starts with none of its own. */

@@ -372,6 +372,64 @@ describe('a cluster', NEEDS_PG, () => {
         await Promise.all([pa.close(), pl.close()]);
     });
 
+    test('one node sends the deliveries: every event once, in order per meeting, whichever '
+        + 'node it happened at', async () => {
+        const rec = await receiver();
+        try {
+            const hook = (await c.cf(1).realtimeKit.webhooks.createWebhook(c.appId, {
+                account_id: c.accountId, name: 'once', url: rec.url,
+                events: ['meeting.participantJoined', 'meeting.participantLeft'],
+            })).data;
+            const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+            const peers = [];
+            for (let i = 0; i < 8; i++) {
+                const part = await c.participant(m.id, `w${i}`);
+                peers.push(await c.connect(i % 2, part));
+            }
+            for (const p of peers) await p.close();
+            const mine = (reqs) => reqs.filter((q) => q.json?.meeting?.id === m.id);
+            await rec.until((reqs) => mine(reqs).length >= 16, 15000, '16 deliveries');
+            await sleep(1500); /* a second sender would have sent its copies by now */
+            const got = mine(rec.requests);
+            assert.equal(got.length, 16, 'each event once');
+            assert.equal(new Set(got.map((q) => q.headers['rtk-uuid'])).size, 16);
+            /* In order per meeting: each peer's leave after its join. */
+            const at = new Map(got.map((q, i) => [`${q.json.event}:${q.json.participant.peerId}`, i]));
+            for (const p of peers) {
+                assert.ok(at.get(`meeting.participantJoined:${p.hello.self.peer_id}`)
+                    < at.get(`meeting.participantLeft:${p.hello.self.peer_id}`));
+            }
+            await c.cf(1).realtimeKit.webhooks.deleteWebhook(hook.id, c.at());
+        } finally {
+            await rec.close();
+        }
+    });
+
+    test('garbage on the bus changes nothing and crashes no node', async () => {
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+        const a = await c.participant(m.id, 'a');
+        const pa = await c.connect(0, a);
+        const sid = pa.hello.session.id;
+        const junk = ['x', 'c', `c ${sid}`, `c ${sid} a b c d e`, `c ${sid} -5 -5 -5 -5 -5`,
+            'p', `p ${sid}`, `p ${sid} {"id":1}`, `p ${sid} {bad json`, 'v', `v ${sid} p q z`,
+            'e', 'x a b', `r ${a.id}`, 'k a b c', 'a', 'h', `${'z'.repeat(5000)}`];
+        for (const chan of [`rtkd:m:${m.id}`, 'rtkd:n:node-0', 'rtkd:n:node-1', 'rtkd:hooks']) {
+            for (const msg of junk) {
+                const r = await c.redis.command(`PUBLISH ${chan} "${msg.replace(/"/g, '\\"')}"`);
+                assert.match(r, /^:\d+/, r);
+            }
+        }
+        for (const i of [0, 1]) {
+            assert.equal((await fetch(`${c.nodes[i].rootURL}/readyz`)).status, 200);
+            const s = await c.active(m.id, i);
+            assert.equal(s.id, sid);
+            assert.equal(s.live_participants, 1);
+        }
+        assert.equal((await pa.ping()).type, 'pong');
+        assert.equal(pa.closeInfo, null);
+        await pa.close();
+    });
+
     test('what does not span nodes yet is refused, not done on one node\'s share', async () => {
         const m = await c.meeting();
         const a = await c.participant(m.id, 'a', 0, 'group_call_host');
