@@ -230,7 +230,8 @@ static const char *const scripts[NSCRIPTS] = {
 
     /* KICK_ALL: KEYS s, p, k, idle; ARGV sid, mid, request, origin node. The session's end is
      * stored: it goes from Redis, and every node with peers in it is told to close them and
-     * answer the origin. Returns the live peers' count, then the nodes that had any. */
+     * answer the origin. Returns the live peers' count, the number of nodes that had any,
+     * those nodes, then the participants that had a live peer. */
     "if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return {-1} end\n"
     "local all = redis.call('HGETALL', KEYS[2])\n"
     "local nodes, seen = {}, {}\n"
@@ -243,8 +244,9 @@ static const char *const scripts[NSCRIPTS] = {
     "redis.call('ZREM', KEYS[4], ARGV[2])\n"
     "redis.call('PUBLISH', 'rtkd:m:' .. ARGV[2], 'x ' .. ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. "
     "ARGV[4])\n"
-    "local out = {#all / 2}\n"
+    "local out = {#all / 2, #nodes}\n"
     "for _, n in ipairs(nodes) do table.insert(out, n) end\n"
+    "for i = 1, #all, 2 do table.insert(out, all[i]) end\n"
     "return out\n",
 
     /* POLL: KEYS s; ARGV view bytes, max polls, max bytes (negative bytes: give a place back,
@@ -781,6 +783,10 @@ typedef struct kop {
     size_t acks_left;
     int64_t deadline;
     int answer_last; /* a REST call: answered after even this node's peers are closed */
+    /* a host's session.kick_all: its peer, answered `done` before its `kicked` */
+    char sender_participant[40], sender_peer[40], ref[65];
+    size_t ref_len;
+    int has_ref;
     rtk_cluster_kick_cb kcb;
     rtk_cluster_count_cb acb;
     void *arg;
@@ -796,10 +802,29 @@ static void kop_free(kop *o)
 
 static void kop_answer(kop *o, int status)
 {
-    if (o->all)
+    if (o->all && o->acb == NULL) { /* a host's session.kick_all on the channel */
+        rtk_peer *p = rtk_live_peer_find(o->c->live, o->sender_participant, o->sender_peer);
+        if (p == NULL) {
+            return;
+        } else if (status != 0) {
+            rtk_live_reject(o->c->live, p, "unavailable",
+                            status == RTK_ENOTFOUND
+                                ? "The session has ended; nothing was done"
+                                : "The kick-all could not be done; try again",
+                            o->has_ref ? o->ref : NULL, o->ref_len);
+        } else {
+            const char **ids = rtk_xcalloc(o->n ? o->n : 1, sizeof(*ids));
+            for (size_t i = 0; i < o->n; i++)
+                ids[i] = o->ids[i];
+            rtk_live_send_done(o->c->live, p, "kick_all", ids, o->n, o->has_ref ? o->ref : NULL,
+                               o->ref_len);
+            free(ids);
+        }
+    } else if (o->all) {
         o->acb(o->arg, status, o->count);
-    else
+    } else {
         o->kcb(o->arg, status, status == 0 ? o->was_live : NULL);
+    }
 }
 
 static void on_answer_turn(uv_timer_t *t)
@@ -929,13 +954,23 @@ static void on_ended_out(void *arg, int status, const rtk_bus_reply *r)
         return;
     }
     o->count = count;
-    for (size_t i = 1; i < rtk_bus_reply_len(r); i++) {
+    size_t nnodes = (size_t)rtk_bus_reply_int_at(r, 1, 0), total = rtk_bus_reply_len(r);
+    for (size_t i = 2; i < 2 + nnodes && i < total; i++) {
         size_t len = 0;
         const char *n = rtk_bus_reply_str(rtk_bus_reply_at(r, i), &len);
         if (n != NULL && len == strlen(c->node) && memcmp(n, c->node, len) == 0)
             o->local_share = 1;
         else if (n != NULL)
             o->acks_left++;
+    }
+    /* A host's kick-all: its `done` lists the participants that had a live peer. */
+    size_t first = 2 + nnodes, n = total > first ? total - first : 0;
+    o->ids = rtk_xcalloc(n ? n : 1, sizeof(*o->ids));
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const char *pid = rtk_bus_reply_str(rtk_bus_reply_at(r, first + i), &len);
+        snprintf(o->ids[o->n++], sizeof(o->ids[0]), "%.*s", pid ? (int)(len < 39 ? len : 39) : 0,
+                 pid ? pid : "");
     }
     kop_wait(o);
 }
@@ -1064,6 +1099,25 @@ int rtk_cluster_kick(rtk_cluster *c, const char *meeting_id, const char *const *
         snprintf(o->ids[i], sizeof(o->ids[i]), "%s", ids[i]);
     o->kcb = cb;
     o->arg = arg;
+    return kop_start(o);
+}
+
+/* What live asks for a host's session.kick_all. */
+static int host_kick_all(void *arg, const char *meeting_id, const char *sender_participant,
+                         const char *sender_peer, const char *ref, size_t ref_len)
+{
+    rtk_cluster *c = arg;
+    kop *o = rtk_xcalloc(1, sizeof(*o));
+    o->c = c;
+    o->all = 1;
+    snprintf(o->mid, sizeof(o->mid), "%s", meeting_id);
+    snprintf(o->sender_participant, sizeof(o->sender_participant), "%s", sender_participant);
+    snprintf(o->sender_peer, sizeof(o->sender_peer), "%s", sender_peer);
+    if (ref != NULL) {
+        o->has_ref = 1;
+        o->ref_len = ref_len < 64 ? ref_len : 64;
+        memcpy(o->ref, ref, o->ref_len);
+    }
     return kop_start(o);
 }
 
@@ -1399,6 +1453,7 @@ int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *li
     rtk_bus_hold(c->bus, "rtkd:hooks");
     rtk_live_set_clustered(live, 1);
     rtk_live_set_cluster_poll(live, host_poll, c);
+    rtk_live_set_cluster_kick_all(live, host_kick_all, c);
     rtk_live_subscribe(live, on_event, c, 0);
     /* Renewed three times per lease, reaping once a second at most. */
     uint64_t every = c->lease_ms / 3 < 1000 ? c->lease_ms / 3 : 1000;

@@ -1309,15 +1309,16 @@ static int host_session(rtk_live *live, rtk_peer *p, const char *ref, size_t ref
 
 void rtk_live_host_kick_all(rtk_live *live, rtk_peer *peer, const char *ref, size_t ref_len)
 {
-    if (live->clustered) {
-        rtk_live__send_error(live, peer, "unavailable",
-                             "Not available on a cluster yet; nothing was done", ref, ref_len);
-        rtk_live__drain(live);
-        return;
-    }
     if (!allowed(live, peer, RTK_PERM_KICK, ref, ref_len) ||
         !host_session(live, peer, ref, ref_len))
         return;
+    if (live->clustered && live->cluster_kick_all != NULL) { /* the whole cluster's session */
+        if (live->cluster_kick_all(live->cluster_kick_all_arg, peer->m->id, peer->participant_id,
+                                   peer->peer_id, ref, ref_len) != 0)
+            rtk_live_reject(live, peer, "unavailable",
+                            "The cluster's bus is unavailable; nothing was done", ref, ref_len);
+        return;
+    }
     end_wait *w = rtk_xcalloc(1, sizeof(*w));
     memcpy(w->sender_participant, peer->participant_id, sizeof(w->sender_participant));
     memcpy(w->sender_peer, peer->peer_id, sizeof(w->sender_peer));
@@ -1386,6 +1387,12 @@ void rtk_live_host_waiting(rtk_live *live, rtk_peer *peer, int admit, const char
             send_hello(live, p, RTK_MSG_ADMITTED, now);
         } else {
             key_set_add(&s->refused, p->participant_id);
+            /* Stored with the barrier's batch: still refused after a restart. */
+            rtk_live_event ev = {.type = RTK_LIVE_EV_KICK,
+                                 .reason = RTK_LIVE_KICK_REFUSED,
+                                 .at_ms = now,
+                                 .participant_id = p->participant_id};
+            rtk_live__emit_session(live, m, &ev);
             rtk_live_msg msg = {.type = RTK_MSG_REFUSED};
             send_one(live, p, &msg, NULL, 0);
             if (!p->dropping)
@@ -1593,16 +1600,17 @@ int rtk_live_restore_session(rtk_live *live, const rtk_session_view *row, const 
     return 0;
 }
 
-void rtk_live_restore_kick(rtk_live *live, const char *session_id, const char *participant_id)
+void rtk_live_restore_kick(rtk_live *live, const char *session_id, const char *participant_id,
+                           int refused)
 {
     size_t it = 0;
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
-        if (m->session != NULL && strcmp(m->session->id, session_id) == 0 &&
-            rtk_map_get(&m->session->kicked, participant_id) == NULL) {
-            char *key = rtk_xstrndup(participant_id, strlen(participant_id));
-            rtk_map_put(&m->session->kicked, key, key);
+        if (m->session != NULL && strcmp(m->session->id, session_id) == 0) {
+            rtk_map *set = refused ? &m->session->refused : &m->session->kicked;
+            if (rtk_map_get(set, participant_id) == NULL)
+                key_set_add(set, participant_id);
             return;
         }
     }
@@ -1823,6 +1831,12 @@ void rtk_live_set_cluster_poll(rtk_live *live, rtk_live_cluster_poll_fn fn, void
 {
     live->cluster_poll = fn;
     live->cluster_poll_arg = arg;
+}
+
+void rtk_live_set_cluster_kick_all(rtk_live *live, rtk_live_cluster_kick_all_fn fn, void *arg)
+{
+    live->cluster_kick_all = fn;
+    live->cluster_kick_all_arg = arg;
 }
 
 void rtk_live_each_peer(rtk_live *live,

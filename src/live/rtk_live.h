@@ -190,7 +190,8 @@ enum rtk_live_event_type {
     RTK_LIVE_EV_JOINED,          /* .session, .peer */
     RTK_LIVE_EV_LEFT,            /* .session, .peer, .reason (enum rtk_live_close), .at_ms */
     RTK_LIVE_EV_PEERS_LEFT,      /* .session, .reason, .at_ms: every open peer left (shutdown) */
-    RTK_LIVE_EV_KICK,            /* .session, .participant_id: may not rejoin this session */
+    RTK_LIVE_EV_KICK,            /* .session, .participant_id: may not rejoin this session;
+                                  * .reason RTK_LIVE_KICK_REFUSED: refused from its waiting room */
     RTK_LIVE_EV_POLL_CREATED,    /* .session, .poll */
     RTK_LIVE_EV_VOTE,            /* .session, .poll, .participant_id, .option, .name, .at_ms */
     RTK_LIVE_EV_VOTE_STORED,     /* the same, once committed (a cluster tells the other nodes) */
@@ -204,6 +205,7 @@ enum rtk_live_event_type {
 
 enum rtk_live_end { RTK_LIVE_END_KEEPALIVE = 1, RTK_LIVE_END_KICK_ALL, RTK_LIVE_END_EMPTY };
 enum { RTK_LIVE_STARTED_ELSEWHERE = 1 };
+enum { RTK_LIVE_KICK_REFUSED = 1 };
 
 typedef struct rtk_live_event {
     int type;
@@ -263,7 +265,8 @@ void rtk_live_turn_end(rtk_live *live);
  * A second LIVE session for the same meeting is ignored (returns RTK_EEXIST). */
 int rtk_live_restore_session(rtk_live *live, const rtk_session_view *row, const char *title,
                              int64_t keep_alive_s);
-void rtk_live_restore_kick(rtk_live *live, const char *session_id, const char *participant_id);
+void rtk_live_restore_kick(rtk_live *live, const char *session_id, const char *participant_id,
+                           int refused);
 void rtk_live_restore_poll(rtk_live *live, const char *meeting_id, const rtk_poll_view *poll,
                            size_t view_bytes);
 void rtk_live_restore_vote(rtk_live *live, const char *meeting_id, const char *poll_id,
@@ -474,6 +477,12 @@ typedef int (*rtk_live_cluster_poll_fn)(void *arg, const char *meeting_id,
                                         const char *creator_peer, const char *ref,
                                         size_t ref_len);
 void rtk_live_set_cluster_poll(rtk_live *live, rtk_live_cluster_poll_fn fn, void *arg);
+/* ... and for a host's session.kick_all (the sender, answered `done` before its `kicked`). */
+typedef int (*rtk_live_cluster_kick_all_fn)(void *arg, const char *meeting_id,
+                                            const char *sender_participant,
+                                            const char *sender_peer, const char *ref,
+                                            size_t ref_len);
+void rtk_live_set_cluster_kick_all(rtk_live *live, rtk_live_cluster_kick_all_fn fn, void *arg);
 /* A poll the cluster stored joins this node's share of |session_id| if it holds one and not
  * this poll yet: its peers get poll.created; the creator's peer, when here, gets it with its
  * |ref|. */

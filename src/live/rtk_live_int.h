@@ -135,6 +135,8 @@ struct rtk_live {
     int clustered; /* rtk_live_set_clustered */
     rtk_live_cluster_poll_fn cluster_poll;
     void *cluster_poll_arg;
+    rtk_live_cluster_kick_all_fn cluster_kick_all;
+    void *cluster_kick_all_arg;
     rtk_live_sub subs[RTK_LIVE_MAX_SINKS];
     int nsubs;
     uv_timer_t tick;

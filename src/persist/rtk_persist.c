@@ -143,7 +143,8 @@ static void on_event(void *arg, const rtk_live_event *ev)
         put_session(p, s, 0);
         break;
     case RTK_LIVE_EV_KICK:
-        rtk_store_kick(p->st, s->id, ev->participant_id, ev->at_ms, NULL, NULL);
+        rtk_store_kick(p->st, s->id, ev->participant_id, ev->at_ms,
+                       ev->reason == RTK_LIVE_KICK_REFUSED, NULL, NULL);
         break;
     case RTK_LIVE_EV_POLL_CREATED: {
         const rtk_poll_view *v = ev->poll;
@@ -213,6 +214,7 @@ typedef struct restore {
     rtk_store_session *rows;
     size_t n;
     char (*kicks)[2][37];
+    int *refused;
     size_t nkicks;
 } restore;
 
@@ -229,9 +231,11 @@ static void on_live_rows(void *arg, int status, const rtk_store_res *res)
         rtk_store_session_read(s, i, 0, &r->rows[i]);
     r->nkicks = k->nrows;
     r->kicks = rtk_xcalloc(r->nkicks ? r->nkicks : 1, sizeof(*r->kicks));
+    r->refused = rtk_xcalloc(r->nkicks ? r->nkicks : 1, sizeof(*r->refused));
     for (size_t i = 0; i < r->nkicks; i++) {
         snprintf(r->kicks[i][0], 37, "%s", rtk_store_text(k, i, 0, NULL));
         snprintf(r->kicks[i][1], 37, "%s", rtk_store_text(k, i, 1, NULL));
+        r->refused[i] = rtk_store_int(k, i, 2) != 0;
     }
 }
 
@@ -333,11 +337,12 @@ int rtk_persist_restore(rtk_persist *p)
     for (size_t i = 0; rc == 0 && i < r.n; i++)
         rc = ones[i].status;
     for (size_t i = 0; i < r.nkicks; i++)
-        rtk_live_restore_kick(p->live, r.kicks[i][0], r.kicks[i][1]);
+        rtk_live_restore_kick(p->live, r.kicks[i][0], r.kicks[i][1], r.refused[i]);
     for (size_t i = 0; i < r.n; i++)
         free(r.rows[i].title);
     free(r.rows);
     free(r.kicks);
+    free(r.refused);
     free(ones);
     return rc;
 }

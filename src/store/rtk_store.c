@@ -861,12 +861,13 @@ void rtk_store_session_peers_left(rtk_store *st, const char *session_id, int64_t
 }
 
 void rtk_store_kick(rtk_store *st, const char *session_id, const char *participant_id,
-                    int64_t at_ms, rtk_store_cb cb, void *arg)
+                    int64_t at_ms, int refused, rtk_store_cb cb, void *arg)
 {
     OP1(RTK_Q_KICK_INSERT);
     rtk_store__ptext(op, c, session_id);
     rtk_store__ptext(op, c, participant_id);
     rtk_store__pint(c, at_ms);
+    rtk_store__pint(c, refused ? 1 : 0);
     submit(op);
 }
 

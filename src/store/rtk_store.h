@@ -331,13 +331,14 @@ void rtk_store_session_end_others(rtk_store *st, const char *meeting_id, const c
 /* Every peer of |session_id| still open leaves at |left_ms| (one statement). */
 void rtk_store_session_peers_left(rtk_store *st, const char *session_id, int64_t left_ms,
                                   rtk_store_cb cb, void *arg);
-/* Participant |participant_id| may not rejoin |session_id|. */
+/* Participant |participant_id| may not rejoin |session_id|: it was kicked, or (|refused|)
+ * refused from its waiting room. */
 void rtk_store_kick(rtk_store *st, const char *session_id, const char *participant_id,
-                    int64_t at_ms, rtk_store_cb cb, void *arg);
+                    int64_t at_ms, int refused, rtk_store_cb cb, void *arg);
 
 /* Start-up: peers still open in LIVE sessions (a server that stopped without recording their
  * leave) leave at their session's seen_at; then sets: [0] every LIVE session (session
- * columns), [1] (session_id, participant_id) of their kicks. */
+ * columns), [1] (session_id, participant_id, refused) of their kicks and refusals. */
 void rtk_store_sessions_live(rtk_store *st, rtk_store_cb cb, void *arg);
 
 /* History. Sets: [0] (count), [1] session columns, newest first; |status| and |meeting_id| may

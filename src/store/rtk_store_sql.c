@@ -195,8 +195,8 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                                   " AND left_at IS NULL",
                                   RTK_QF_WRITE},
     [RTK_Q_KICK_INSERT] = {NULL,
-                           "INSERT INTO session_kicks(session_id,participant_id,kicked_at)"
-                           " VALUES($1,$2,$3) ON CONFLICT DO NOTHING",
+                           "INSERT INTO session_kicks(session_id,participant_id,kicked_at,"
+                           "refused) VALUES($1,$2,$3,$4) ON CONFLICT DO NOTHING",
                            RTK_QF_WRITE},
     [RTK_Q_CLOSE_OPEN_PEERS] = {NULL,
                                 "UPDATE session_peers SET left_at=(SELECT CASE WHEN"
@@ -214,7 +214,7 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
                              " ORDER BY started_at, id",
                              0},
     [RTK_Q_KICKS_LIVE] = {NULL,
-                          "SELECT k.session_id, k.participant_id FROM session_kicks k"
+                          "SELECT k.session_id, k.participant_id, k.refused FROM session_kicks k"
                           " JOIN sessions s ON s.id=k.session_id WHERE s.status='LIVE'",
                           0},
     [RTK_Q_SESSION_COUNT] = {NULL, "SELECT count(*)" SESSION_WHERE, 0},
@@ -402,6 +402,10 @@ const rtk_store_sql rtk_store__sql[RTK_Q_COUNT] = {
 
 /* SQLite: user_version moves from each index to the next, inside one transaction. The first
  * three are the schema of the first releases and never change. */
+/* A kick's row also records a refusal from the waiting room (refused 1): both bar the
+ * participant from the session, and both must outlive a restart. */
+#define REFUSALS_COLUMN "ALTER TABLE session_kicks ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;"
+
 const char *const rtk_store__sqlite_migrations[] = {
     "CREATE TABLE accounts("
     "  id TEXT PRIMARY KEY, name TEXT NOT NULL, dev INTEGER NOT NULL DEFAULT 0,"
@@ -462,6 +466,9 @@ const char *const rtk_store__sqlite_migrations[] = {
 
     /* 5: webhooks and the outbox of their deliveries. */
     WEBHOOKS_TABLES("INTEGER", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+
+    /* 6: participants refused from a session's waiting room stay refused after a restart. */
+    REFUSALS_COLUMN,
 };
 const int rtk_store__sqlite_nmigrations =
     (int)(sizeof(rtk_store__sqlite_migrations) / sizeof(rtk_store__sqlite_migrations[0]));
@@ -530,6 +537,9 @@ const char *const rtk_store__pg_migrations[] = {
 
     /* 3: webhooks (as SQLite's 5). */
     WEBHOOKS_TABLES("BIGINT", "BIGSERIAL PRIMARY KEY"),
+
+    /* 4: refusals (as SQLite's 6). */
+    REFUSALS_COLUMN,
 };
 const int rtk_store__pg_nmigrations =
     (int)(sizeof(rtk_store__pg_migrations) / sizeof(rtk_store__pg_migrations[0]));

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import {
-    start, tempDir, createAccount, createToken, storeFor, PG_BASE, sleep,
+    start, tempDir, cliOk, storeFor, PG_BASE, sleep,
 } from './rtkd.js';
 import { connect } from './peer.js';
 import { docBlock, spawnNginx, awaitListening, stopChild, which } from './proxy.js';
@@ -101,9 +101,13 @@ async function ping(port) {
 export async function clusterFixture(opts = {}) {
     if (!PG_BASE) throw new Error('a cluster needs the PostgreSQL pass (RTKD_E2E_STORE=postgres)');
     const home = await tempDir('rtkd-e2e-cluster-');
-    const store = await storeFor(home);
-    const accountId = await createAccount(home, 'cluster');
-    const token = await createToken(home, accountId, 'cluster-token');
+    /* opts.store: a database of the caller's own PostgreSQL (one it may stop). */
+    const store = opts.store || await storeFor(home);
+    const env = opts.store ? { env: { RTKD_STORE: opts.store } } : undefined;
+    const accountId = await cliOk(['account', 'create', '--data', home, '--name', 'cluster'],
+        env);
+    const token = await cliOk(['token', 'create', '--data', home, '--account', accountId,
+        '--name', 'cluster-token'], env);
     const redis = opts.redis || await startRedis();
     const c = { home, store, accountId, token, redis, nodes: [], dirs: [] };
     c.argsFor = (i) => ['serve', '--listen', '127.0.0.1:0', '--data', c.dirs[i],

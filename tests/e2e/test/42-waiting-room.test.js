@@ -158,6 +158,25 @@ test('refused → refused, close 4004, then 403 for the rest of the session; the
     }
 });
 
+test('a refusal outlives a restart of the server (kill -9): still 403 in that session',
+    async () => {
+        const m = await f.meeting({ title: 'refuse-restart', session_keep_alive_time_in_secs: 60 });
+        const host = await f.as(m.id, 'rr-host', 'group_call_host');
+        const v = await f.as(m.id, 'rr-v', 'webinar_viewer');
+        const ph = await f.connect(host);
+        const pw = await f.connect(v);
+        /* `done` comes once the refusal is stored. */
+        await doneWith(ph, { type: 'waiting.refuse', participant_ids: [v.id] }, 'refuse', [v.id]);
+        assert.equal((await pw.closed()).code, CLOSE.WAITING_ENDED);
+        await f.restart({ kill: true });
+        ph.terminate();
+        const r = await expectRefused(f.srv, v.token, 403);
+        assert.match(r.json.error.message, /refused from the waiting room/);
+        /* The host is not barred: it joins the same session again. */
+        const again = await f.connect(host);
+        await again.close();
+    });
+
 test('SKIP_ON_ACCEPT: waits until admitted once; a later join in the session skips the wait; ' +
     'the next session waits again', async () => {
     const m = await f.meeting({ title: 'once', session_keep_alive_time_in_secs: 30 });

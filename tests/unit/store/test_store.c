@@ -486,7 +486,7 @@ static void restart_closes_peers_left_open(void **state)
                         .custom_id = "c", .joined_ms = 2000};
     rtk_store_session_put(fx->st, &s, 1, NULL, NULL);
     rtk_store_peer_joined(fx->st, &p, NULL, NULL);
-    rtk_store_kick(fx->st, "s1", "bad", 3000, NULL, NULL);
+    rtk_store_kick(fx->st, "s1", "bad", 3000, 0, NULL, NULL);
     rtk_store_kept k;
     rtk_store_sessions_live(fx->st, rtk_store_keep, &k);
     rtk_store_wait(fx->st);
