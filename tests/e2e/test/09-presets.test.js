@@ -338,13 +338,14 @@ test('a store from before presets: its apps get the defaults, unknown names beco
         await sqlite(f.dataDir, 'DROP INDEX participants_by_preset; ALTER TABLE participants DROP' +
             ' COLUMN preset_name; DROP TABLE presets;' +
             ` UPDATE participants SET doc=json_set(doc,'$.preset_name','host') WHERE id='${legacy.id}';` +
-            ' DROP TABLE webhook_deliveries; DROP TABLE webhooks; PRAGMA user_version=3;');
+            ' DROP TABLE webhook_deliveries; DROP TABLE webhooks;' +
+            ' ALTER TABLE session_kicks DROP COLUMN refused; PRAGMA user_version=3;');
     } else {
         await pgQuery(f.dataDir, 'DROP INDEX participants_by_preset; ALTER TABLE participants DROP' +
             ' COLUMN preset_name; DROP TABLE presets;' +
             ` UPDATE participants SET doc=CAST(jsonb_set(CAST(doc AS jsonb),'{preset_name}','"host"')` +
             ` AS TEXT) WHERE id='${legacy.id}'; DROP TABLE webhook_deliveries; DROP TABLE webhooks;` +
-            ' UPDATE rtkd_schema SET version=1;');
+            ' ALTER TABLE session_kicks DROP COLUMN refused; UPDATE rtkd_schema SET version=1;');
     }
     f.srv = await start({ dataDir: f.dataDir,
         args: ['serve', '--listen', '127.0.0.1:0', '--data', f.dataDir] });
