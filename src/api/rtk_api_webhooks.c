@@ -172,21 +172,33 @@ static void reply_row(rtk_call *call, int status, const rtk_store_webhook *w)
     rtk_api_reply(call, status, hook_json(&set, 0), NULL);
 }
 
+/* 1 after answering a failed read or write of the path's webhook: 404, or the store's error. */
+static int hook_failed(rtk_call *call, int status)
+{
+    if (status == RTK_ENOTFOUND)
+        rtk_api_fail(call, 404, "No webhook found with id %s", call->m.params[2]);
+    else if (status != 0)
+        rtk_api_store_error(call, status);
+    return status != 0;
+}
+
+/* A write to the app's webhooks is over (whatever its status): this node's event filter
+ * rereads them, and a cluster's other nodes are told to. */
+static void hooks_written(rtk_call *call)
+{
+    rtk_hook_app_written(call->ctx->hook, call->app);
+    rtk_cluster_hooks_changed(call->ctx->cluster, call->app);
+}
+
 static void on_written(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
     hook_state *hs = call->data;
     (void)res;
-    rtk_hook_app_written(call->ctx->hook, call->app);
-    rtk_cluster_hooks_changed(call->ctx->cluster, call->app);
-    if (status == RTK_ENOTFOUND) {
-        state_free(hs);
-        rtk_api_fail(call, 404, "No webhook found with id %s", call->m.params[2]);
-        return;
-    }
+    hooks_written(call);
     if (status != 0) {
         state_free(hs);
-        rtk_api_store_error(call, status);
+        hook_failed(call, status);
         return;
     }
     int insert = strcmp(call->req->method_str, "POST") == 0;
@@ -282,14 +294,8 @@ void rtk_api_webhooks_list(rtk_call *call)
 static void on_got(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
-    if (status == RTK_ENOTFOUND) {
-        rtk_api_fail(call, 404, "No webhook found with id %s", call->m.params[2]);
+    if (hook_failed(call, status))
         return;
-    }
-    if (status != 0) {
-        rtk_api_store_error(call, status);
-        return;
-    }
     if (strcmp(call->req->method_str, "GET") == 0) {
         rtk_api_reply(call, 200, hook_json(&res->sets[0], 0), NULL);
         return;
@@ -316,16 +322,9 @@ void rtk_api_webhook_update(rtk_call *call)
 static void on_deleted(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
-    rtk_hook_app_written(call->ctx->hook, call->app);
-    rtk_cluster_hooks_changed(call->ctx->cluster, call->app);
-    if (status == RTK_ENOTFOUND) {
-        rtk_api_fail(call, 404, "No webhook found with id %s", call->m.params[2]);
+    hooks_written(call);
+    if (hook_failed(call, status))
         return;
-    }
-    if (status != 0) {
-        rtk_api_store_error(call, status);
-        return;
-    }
     rtk_api_reply(call, 200, hook_json(&res->sets[0], 0), NULL);
 }
 
@@ -352,14 +351,8 @@ static void on_deliveries(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
     deliveries_state *ds = call->data;
-    if (status == RTK_ENOTFOUND) {
-        rtk_api_fail(call, 404, "No webhook found with id %s", call->m.params[2]);
+    if (hook_failed(call, status))
         return;
-    }
-    if (status != 0) {
-        rtk_api_store_error(call, status);
-        return;
-    }
     const rtk_store_set *rows = &res->sets[2];
     json_t *items = json_array();
     for (size_t i = 0; i < rows->nrows; i++) {

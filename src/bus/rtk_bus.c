@@ -244,8 +244,8 @@ static void schedule_reconnect(rtk_bus *b)
 {
     uint64_t d = b->backoff_ms;
     d = d / 2 + (uint64_t)rand() % (d / 2 + 1); /* jitter: [d/2, d] */
-    b->backoff_ms = b->backoff_ms * 2 > b->cfg.backoff_max_ms ? b->cfg.backoff_max_ms
-                                                              : b->backoff_ms * 2;
+    b->backoff_ms =
+        b->backoff_ms * 2 > b->cfg.backoff_max_ms ? b->cfg.backoff_max_ms : b->backoff_ms * 2;
     b->retry_at_ms = rtk_time_now_ms() + (int64_t)d;
 }
 
@@ -288,8 +288,7 @@ static void on_sub_message(redisAsyncContext *c, void *reply, void *priv)
     if (r == NULL || b == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
         return;
     redisReply *kind = r->element[0];
-    if (kind->type != REDIS_REPLY_STRING || kind->len != 7 ||
-        memcmp(kind->str, "message", 7) != 0)
+    if (kind->type != REDIS_REPLY_STRING || kind->len != 7 || memcmp(kind->str, "message", 7) != 0)
         return;
     redisReply *ch = r->element[1], *msg = r->element[2];
     if (ch->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING)
@@ -712,6 +711,17 @@ const rtk_bus_reply *rtk_bus_reply_at(const rtk_bus_reply *rr, size_t i)
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || i >= r->elements)
         return NULL;
     return (const rtk_bus_reply *)r->element[i];
+}
+
+size_t rtk_bus_reply_copy_at(const rtk_bus_reply *r, size_t i, char *buf, size_t cap)
+{
+    size_t len = 0;
+    const char *s = rtk_bus_reply_str(rtk_bus_reply_at(r, i), &len);
+    size_t n = s != NULL ? (len < cap - 1 ? len : cap - 1) : 0;
+    if (n > 0)
+        memcpy(buf, s, n);
+    buf[n] = '\0';
+    return len;
 }
 
 long long rtk_bus_reply_int_at(const rtk_bus_reply *rr, size_t i, long long dflt)

@@ -27,9 +27,9 @@ int rtk_bus_url_parse(const char *url, char *host, size_t host_cap, int *port, i
 
 typedef struct rtk_bus_config {
     const char *url;
-    uint64_t cmd_timeout_ms;  /* a command unanswered this long breaks the connection (2000) */
-    uint64_t backoff_min_ms;  /* first reconnect delay (100), doubling up to ... */
-    uint64_t backoff_max_ms;  /* ... this (2000) */
+    uint64_t cmd_timeout_ms;    /* a command unanswered this long breaks the connection (2000) */
+    uint64_t backoff_min_ms;    /* first reconnect delay (100), doubling up to ... */
+    uint64_t backoff_max_ms;    /* ... this (2000) */
     const char *const *scripts; /* Lua sources, loaded on every connect; run by index */
     size_t nscripts;
     /* Called on the loop each time the bus comes up (scripts loaded, channels resubscribed)
@@ -78,8 +78,11 @@ int rtk_bus_reply_type(const rtk_bus_reply *r);
 long long rtk_bus_reply_int(const rtk_bus_reply *r);
 /* The string of a STR, ERR or STATUS reply (NULL otherwise). */
 const char *rtk_bus_reply_str(const rtk_bus_reply *r, size_t *len);
-size_t rtk_bus_reply_len(const rtk_bus_reply *r); /* elements of an ARRAY */
+size_t rtk_bus_reply_len(const rtk_bus_reply *r);                        /* elements of an ARRAY */
 const rtk_bus_reply *rtk_bus_reply_at(const rtk_bus_reply *r, size_t i); /* NULL past end */
+/* Copies element |i|'s string (see rtk_bus_reply_str) into |buf|, NUL-terminated and cut to
+ * |cap| - 1 bytes ("" when it has none); returns its whole length. */
+size_t rtk_bus_reply_copy_at(const rtk_bus_reply *r, size_t i, char *buf, size_t cap);
 /* Element |i| of an array as an integer: an INT, or a STR holding one; |dflt| otherwise. */
 long long rtk_bus_reply_int_at(const rtk_bus_reply *r, size_t i, long long dflt);
 

@@ -294,7 +294,7 @@ struct rtk_cluster {
     int reset;        /* the bus came back: this node's entries are republished */
     int remote;       /* telling live what happened elsewhere: our sink ignores it */
     int stopping;
-    struct kop *ops;  /* kicks and kick-alls waiting for other nodes' answers */
+    struct kop *ops;     /* kicks and kick-alls waiting for other nodes' answers */
     struct kop *answers; /* ... done, answered in the next loop turn */
     uv_timer_t answer_timer;
     uint64_t next_req;
@@ -359,16 +359,15 @@ static void on_joined(void *arg, int status, const rtk_bus_reply *r)
     free(j);
 }
 
-static void send_join(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_view *p,
-                      int64_t at)
+static void send_join(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_view *p, int64_t at)
 {
     char ks[80], kp[80], knp[200], at_s[24];
     key(ks, sizeof(ks), "s", s->meeting_id);
     key(kp, sizeof(kp), "p", s->meeting_id);
     key(knp, sizeof(knp), "np", c->node);
     fmt_i64(at_s, at);
-    const char *argv[10] = {ks,     kp, knp, "rtkd:idle", s->id, p->participant_id, p->peer_id,
-                            at_s, c->node, s->meeting_id};
+    const char *argv[10] = {ks,         kp,   knp,     "rtkd:idle",  s->id, p->participant_id,
+                            p->peer_id, at_s, c->node, s->meeting_id};
     join_ctx *j = rtk_xcalloc(1, sizeof(*j));
     j->c = c;
     snprintf(j->participant_id, sizeof(j->participant_id), "%s", p->participant_id);
@@ -386,8 +385,8 @@ static void send_leave(rtk_cluster *c, const rtk_session_view *s, const rtk_peer
     key(knp, sizeof(knp), "np", c->node);
     fmt_i64(at_s, at);
     fmt_i64(now_s, rtk_time_now_ms());
-    const char *argv[10] = {ks,   kp,   knp, "rtkd:idle", s->id, p->participant_id, p->peer_id,
-                            at_s, s->meeting_id, now_s};
+    const char *argv[10] = {ks,         kp,   knp,           "rtkd:idle", s->id, p->participant_id,
+                            p->peer_id, at_s, s->meeting_id, now_s};
     rtk_bus_script(c->bus, S_LEAVE, NULL, NULL, 4, 10, argv, NULL);
 }
 
@@ -475,8 +474,7 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
     } else if (strncmp(buf, "v ", 2) == 0) {
         char poll[40], pid[40];
         int option, used = 0;
-        if (sscanf(buf, "v %39s %39s %39s %d %n", sid, poll, pid, &option, &used) == 4 &&
-            used > 0)
+        if (sscanf(buf, "v %39s %39s %39s %d %n", sid, poll, pid, &option, &used) == 4 && used > 0)
             rtk_live_cluster_vote(c->live, mid, sid, poll, pid, option,
                                   buf[used] != '\0' ? buf + used : NULL);
     } else if (sscanf(buf, "e %39s", sid) == 1) {
@@ -502,8 +500,16 @@ static void republish_one(void *arg, const rtk_session_view *s, const rtk_peer_v
     fmt_i64(started, s->started_ms);
     fmt_i64(now_s, rtk_time_now_ms());
     /* Recreates the session as this node knew it if Redis lost it; a no-op otherwise. */
-    const char *argv[10] = {ks, kk, "rtkd:idle", s->id, s->app_id, started, p->participant_id,
-                            "0", s->meeting_id, s->title ? s->title : ""};
+    const char *argv[10] = {ks,
+                            kk,
+                            "rtkd:idle",
+                            s->id,
+                            s->app_id,
+                            started,
+                            p->participant_id,
+                            "0",
+                            s->meeting_id,
+                            s->title ? s->title : ""};
     rtk_bus_script(c->bus, S_SESSION, NULL, NULL, 3, 10, argv, NULL);
     send_join(c, s, p, p->joined_ms);
 }
@@ -521,10 +527,7 @@ static void on_lease(void *arg, int status, const rtk_bus_reply *r)
         const char *f[LEASE_FIELDS];
         char cp[LEASE_FIELDS][40];
         for (size_t k = 0; k < LEASE_FIELDS; k++) {
-            size_t len = 0;
-            const char *s = rtk_bus_reply_str(rtk_bus_reply_at(r, i * LEASE_FIELDS + k), &len);
-            snprintf(cp[k], sizeof(cp[k]), "%.*s", s ? (int)(len < 39 ? len : 39) : 0,
-                     s ? s : "");
+            rtk_bus_reply_copy_at(r, i * LEASE_FIELDS + k, cp[k], sizeof(cp[k]));
             f[k] = cp[k];
         }
         if (strcmp(f[11], "1") != 0)
@@ -557,15 +560,9 @@ static void on_reaped(void *arg, int status, const rtk_bus_reply *r)
     int64_t now = rtk_time_now_ms();
     for (size_t i = 0; i < n; i++) {
         char cp[REAP_FIELDS][40], title[1024];
-        for (size_t k = 0; k < REAP_FIELDS; k++) {
-            size_t len = 0;
-            const char *s = rtk_bus_reply_str(rtk_bus_reply_at(r, i * REAP_FIELDS + k), &len);
-            snprintf(cp[k], sizeof(cp[k]), "%.*s", s ? (int)(len < 39 ? len : 39) : 0,
-                     s ? s : "");
-            if (k == 6)
-                snprintf(title, sizeof(title), "%.*s", s ? (int)(len < 1023 ? len : 1023) : 0,
-                         s ? s : "");
-        }
+        for (size_t k = 0; k < REAP_FIELDS; k++)
+            rtk_bus_reply_copy_at(r, i * REAP_FIELDS + k, cp[k], sizeof(cp[k]));
+        rtk_bus_reply_copy_at(r, i * REAP_FIELDS + 6, title, sizeof(title));
         rtk_session_view sv = {
             .title = title,
             .id = cp[1],
@@ -618,8 +615,8 @@ static void on_timer(uv_timer_t *t)
     char now_s[24], lease_s[24];
     fmt_i64(now_s, rtk_time_now_ms());
     fmt_i64(lease_s, (int64_t)c->lease_ms);
-    const char *largv[6] = {"rtkd:nodes", "rtkd:idle", c->node, now_s, lease_s,
-                            c->reset ? "1" : "0"};
+    const char *largv[6] = {"rtkd:nodes", "rtkd:idle", c->node,
+                            now_s,        lease_s,     c->reset ? "1" : "0"};
     if (rtk_bus_script(c->bus, S_LEASE, on_lease, c, 2, 6, largv, NULL) == 0 && c->reset) {
         c->reset = 0;
         rtk_live_each_peer(c->live, republish_one, c);
@@ -656,10 +653,8 @@ static void on_session(void *arg, int status, const rtk_bus_reply *r)
     rtk_cluster_sess out;
     memset(&out, 0, sizeof(out));
     if (status == 0 && rtk_bus_reply_type(r) == RTK_BUS_ARRAY && rtk_bus_reply_len(r) >= 9) {
-        size_t len = 0;
-        const char *sid = rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len);
-        if (sid != NULL && len < sizeof(out.id)) {
-            memcpy(out.id, sid, len);
+        size_t len = rtk_bus_reply_copy_at(r, 0, out.id, sizeof(out.id));
+        if (len > 0 && len < sizeof(out.id)) {
             out.started_ms = rtk_bus_reply_int_at(r, 1, 0);
             out.created = rtk_bus_reply_int_at(r, 2, 0) == 1;
             out.kicked = rtk_bus_reply_int_at(r, 3, 0) == 1;
@@ -687,8 +682,8 @@ int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_
     rtk_id_uuid4(sid);
     fmt_i64(now_s, rtk_time_now_ms());
     fmt_i64(ka, keep_alive_s * 1000);
-    const char *argv[10] = {ks, kk, "rtkd:idle", sid, app_id, now_s, participant_id, ka,
-                            meeting_id, title ? title : ""};
+    const char *argv[10] = {ks, kk,         "rtkd:idle",       sid, app_id, now_s, participant_id,
+                            ka, meeting_id, title ? title : ""};
     session_ctx *s = rtk_xcalloc(1, sizeof(*s));
     s->cb = cb;
     s->arg = arg;
@@ -716,20 +711,15 @@ static void on_active(void *arg, int status, const rtk_bus_reply *r)
         free(a);
         return;
     }
-    size_t len = 0, alen = 0;
-    const char *sid = rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len);
-    const char *app = rtk_bus_reply_str(rtk_bus_reply_at(r, 1), &alen);
-    if (sid == NULL || len >= 37 || app == NULL || alen >= 37 ||
+    char id[37], app_id[37];
+    size_t len = rtk_bus_reply_copy_at(r, 0, id, sizeof(id));
+    size_t alen = rtk_bus_reply_copy_at(r, 1, app_id, sizeof(app_id));
+    if (len == 0 || len >= sizeof(id) || alen == 0 || alen >= sizeof(app_id) ||
         rtk_bus_reply_int_at(r, 7, 0) != 1) { /* none, or not joined yet */
         a->cb(a->arg, RTK_ENOTFOUND, NULL);
         free(a);
         return;
     }
-    char id[37], app_id[37];
-    memcpy(id, sid, len);
-    id[len] = '\0';
-    memcpy(app_id, app, alen);
-    app_id[alen] = '\0';
     int64_t now = rtk_time_now_ms();
     rtk_session_view v = {.id = id, .meeting_id = a->mid, .app_id = app_id};
     v.started_ms = rtk_bus_reply_int_at(r, 2, 0);
@@ -743,12 +733,11 @@ static void on_active(void *arg, int status, const rtk_bus_reply *r)
     free(a);
 }
 
-int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_cb cb,
-                       void *arg)
+int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_cb cb, void *arg)
 {
     char ks[80];
     key(ks, sizeof(ks), "s", meeting_id);
-    const char *argv[10] = {"HMGET", ks,      "sid",  "app", "started",
+    const char *argv[10] = {"HMGET", ks,     "sid",    "app",  "started",
                             "live",  "peak", "closed", "sumj", "stored"};
     active_ctx *a = rtk_xcalloc(1, sizeof(*a));
     a->cb = cb;
@@ -759,6 +748,15 @@ int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_
         return RTK_EUNAVAIL;
     }
     return 0;
+}
+
+/* A client's ref kept for a later answer (at most 64 bytes, as live keeps them): 1 if any. */
+static int keep_ref(char buf[65], size_t *len, const char *ref, size_t ref_len)
+{
+    *len = ref == NULL ? 0 : ref_len < 64 ? ref_len : 64;
+    if (*len > 0)
+        memcpy(buf, ref, *len);
+    return ref != NULL;
 }
 
 /* ---- kicks and kick-alls, decided here for the whole cluster ---- */
@@ -808,9 +806,8 @@ static void kop_answer(kop *o, int status)
             return;
         } else if (status != 0) {
             rtk_live_reject(o->c->live, p, "unavailable",
-                            status == RTK_ENOTFOUND
-                                ? "The session has ended; nothing was done"
-                                : "The kick-all could not be done; try again",
+                            status == RTK_ENOTFOUND ? "The session has ended; nothing was done"
+                                                    : "The kick-all could not be done; try again",
                             o->has_ref ? o->ref : NULL, o->ref_len);
         } else {
             const char **ids = rtk_xcalloc(o->n ? o->n : 1, sizeof(*ids));
@@ -921,11 +918,8 @@ static void on_kicked_out(void *arg, int status, const rtk_bus_reply *r)
     o->local = rtk_xcalloc(n ? n : 1, sizeof(*o->local));
     for (size_t i = 0; i < n; i++) {
         char f[3][40];
-        for (size_t k = 0; k < 3; k++) {
-            size_t len = 0;
-            const char *v = rtk_bus_reply_str(rtk_bus_reply_at(r, 3 * i + k), &len);
-            snprintf(f[k], sizeof(f[k]), "%.*s", v ? (int)(len < 39 ? len : 39) : 0, v ? v : "");
-        }
+        for (size_t k = 0; k < 3; k++)
+            rtk_bus_reply_copy_at(r, 3 * i + k, f[k], sizeof(f[k]));
         for (size_t k = 0; k < o->n; k++)
             if (strcmp(o->ids[k], f[0]) == 0)
                 o->was_live[k] = 1;
@@ -966,12 +960,8 @@ static void on_ended_out(void *arg, int status, const rtk_bus_reply *r)
     /* A host's kick-all: its `done` lists the participants that had a live peer. */
     size_t first = 2 + nnodes, n = total > first ? total - first : 0;
     o->ids = rtk_xcalloc(n ? n : 1, sizeof(*o->ids));
-    for (size_t i = 0; i < n; i++) {
-        size_t len = 0;
-        const char *pid = rtk_bus_reply_str(rtk_bus_reply_at(r, first + i), &len);
-        snprintf(o->ids[o->n++], sizeof(o->ids[0]), "%.*s", pid ? (int)(len < 39 ? len : 39) : 0,
-                 pid ? pid : "");
-    }
+    for (size_t i = 0; i < n; i++)
+        rtk_bus_reply_copy_at(r, first + i, o->ids[o->n++], sizeof(o->ids[0]));
     kop_wait(o);
 }
 
@@ -1015,33 +1005,32 @@ static void on_kop_session(void *arg, int status, const rtk_bus_reply *r)
 {
     kop *o = arg;
     rtk_cluster *c = o->c;
-    size_t len = 0, alen = 0, tlen = 0;
-    const char *sid = status == 0 ? rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len) : NULL;
-    const char *app = rtk_bus_reply_str(rtk_bus_reply_at(r, 1), &alen);
-    const char *title = rtk_bus_reply_str(rtk_bus_reply_at(r, 8), &tlen);
     if (status != 0 || rtk_bus_reply_type(r) != RTK_BUS_ARRAY) {
         kop_answer(o, RTK_EUNAVAIL);
         kop_free(o);
         return;
     }
-    if (sid == NULL || len >= sizeof(o->sid) || app == NULL || alen >= sizeof(o->app) ||
+    size_t len = rtk_bus_reply_copy_at(r, 0, o->sid, sizeof(o->sid));
+    size_t alen = rtk_bus_reply_copy_at(r, 1, o->app, sizeof(o->app));
+    if (len == 0 || len >= sizeof(o->sid) || alen == 0 || alen >= sizeof(o->app) ||
         rtk_bus_reply_int_at(r, 7, 0) != 1) {
         kop_answer(o, RTK_ENOTFOUND);
         kop_free(o);
         return;
     }
-    memcpy(o->sid, sid, len);
-    memcpy(o->app, app, alen);
-    snprintf(o->title, sizeof(o->title), "%.*s", title ? (int)(tlen < 1023 ? tlen : 1023) : 0,
-             title ? title : "");
+    rtk_bus_reply_copy_at(r, 8, o->title, sizeof(o->title));
     o->started_ms = rtk_bus_reply_int_at(r, 2, 0);
     o->live = rtk_bus_reply_int_at(r, 3, 0);
     o->peak = rtk_bus_reply_int_at(r, 4, 0);
     o->closed_ms = rtk_bus_reply_int_at(r, 5, 0);
     o->sumj = rtk_bus_reply_int_at(r, 6, 0);
     int64_t now = rtk_time_now_ms();
-    rtk_session_view v = {.id = o->sid, .meeting_id = o->mid, .app_id = o->app,
-                          .title = o->title, .started_ms = o->started_ms, .peak = o->peak,
+    rtk_session_view v = {.id = o->sid,
+                          .meeting_id = o->mid,
+                          .app_id = o->app,
+                          .title = o->title,
+                          .started_ms = o->started_ms,
+                          .peak = o->peak,
                           .live = o->live};
     v.updated_ms = v.seen_ms = now;
     v.closed_ms = o->closed_ms + o->live * (now - o->started_ms) - o->sumj;
@@ -1052,14 +1041,18 @@ static void on_kop_session(void *arg, int status, const rtk_bus_reply *r)
         v.ended = 1;
         v.ended_ms = now;
         v.live = 0;
-        rtk_live_event ev = {.type = RTK_LIVE_EV_SESSION_ENDED, .reason = RTK_LIVE_END_KICK_ALL,
-                             .all_left = 1, .at_ms = now, .session = &v,
-                             .done = on_kop_stored, .done_arg = o};
+        rtk_live_event ev = {.type = RTK_LIVE_EV_SESSION_ENDED,
+                             .reason = RTK_LIVE_END_KICK_ALL,
+                             .all_left = 1,
+                             .at_ms = now,
+                             .session = &v,
+                             .done = on_kop_stored,
+                             .done_arg = o};
         rtk_live_cluster_tell(c->live, &ev);
     } else {
         for (size_t i = 0; i < o->n; i++) {
-            rtk_live_event ev = {.type = RTK_LIVE_EV_KICK, .at_ms = now, .session = &v,
-                                 .participant_id = o->ids[i]};
+            rtk_live_event ev = {
+                .type = RTK_LIVE_EV_KICK, .at_ms = now, .session = &v, .participant_id = o->ids[i]};
             if (i + 1 == o->n) {
                 ev.done = on_kop_stored;
                 ev.done_arg = o;
@@ -1070,13 +1063,23 @@ static void on_kop_session(void *arg, int status, const rtk_bus_reply *r)
     c->remote = 0;
 }
 
+static kop *kop_new(rtk_cluster *c, const char *meeting_id, int all, int answer_last)
+{
+    kop *o = rtk_xcalloc(1, sizeof(*o));
+    o->c = c;
+    o->all = all;
+    o->answer_last = answer_last;
+    snprintf(o->mid, sizeof(o->mid), "%s", meeting_id);
+    return o;
+}
+
 static int kop_start(kop *o)
 {
     rtk_cluster *c = o->c;
     snprintf(o->req, sizeof(o->req), "%s-%llu", c->node_tag, (unsigned long long)++c->next_req);
     char ks[80];
     key(ks, sizeof(ks), "s", o->mid);
-    const char *argv[11] = {"HMGET", ks,     "sid",  "app",    "started", "live",
+    const char *argv[11] = {"HMGET", ks,       "sid",  "app",    "started", "live",
                             "peak",  "closed", "sumj", "stored", "title"};
     if (rtk_bus_cmd(c->bus, on_kop_session, o, 11, argv, NULL) != 0) {
         kop_free(o);
@@ -1088,10 +1091,7 @@ static int kop_start(kop *o)
 int rtk_cluster_kick(rtk_cluster *c, const char *meeting_id, const char *const *ids, size_t n,
                      int answer_last, rtk_cluster_kick_cb cb, void *arg)
 {
-    kop *o = rtk_xcalloc(1, sizeof(*o));
-    o->c = c;
-    o->answer_last = answer_last;
-    snprintf(o->mid, sizeof(o->mid), "%s", meeting_id);
+    kop *o = kop_new(c, meeting_id, 0, answer_last);
     o->n = n;
     o->ids = rtk_xcalloc(n ? n : 1, sizeof(*o->ids));
     o->was_live = rtk_xcalloc(n ? n : 1, sizeof(*o->was_live));
@@ -1106,29 +1106,16 @@ int rtk_cluster_kick(rtk_cluster *c, const char *meeting_id, const char *const *
 static int host_kick_all(void *arg, const char *meeting_id, const char *sender_participant,
                          const char *sender_peer, const char *ref, size_t ref_len)
 {
-    rtk_cluster *c = arg;
-    kop *o = rtk_xcalloc(1, sizeof(*o));
-    o->c = c;
-    o->all = 1;
-    snprintf(o->mid, sizeof(o->mid), "%s", meeting_id);
+    kop *o = kop_new(arg, meeting_id, 1, 0);
     snprintf(o->sender_participant, sizeof(o->sender_participant), "%s", sender_participant);
     snprintf(o->sender_peer, sizeof(o->sender_peer), "%s", sender_peer);
-    if (ref != NULL) {
-        o->has_ref = 1;
-        o->ref_len = ref_len < 64 ? ref_len : 64;
-        memcpy(o->ref, ref, o->ref_len);
-    }
+    o->has_ref = keep_ref(o->ref, &o->ref_len, ref, ref_len);
     return kop_start(o);
 }
 
-int rtk_cluster_kick_all(rtk_cluster *c, const char *meeting_id, rtk_cluster_count_cb cb,
-                         void *arg)
+int rtk_cluster_kick_all(rtk_cluster *c, const char *meeting_id, rtk_cluster_count_cb cb, void *arg)
 {
-    kop *o = rtk_xcalloc(1, sizeof(*o));
-    o->c = c;
-    o->all = 1;
-    o->answer_last = 1;
-    snprintf(o->mid, sizeof(o->mid), "%s", meeting_id);
+    kop *o = kop_new(c, meeting_id, 1, 1);
     o->acb = cb;
     o->arg = arg;
     return kop_start(o);
@@ -1240,10 +1227,9 @@ static void on_poll_stored(void *arg, int status)
     const char *opts[RTK_POLL_OPTIONS_MAX];
     size_t vb;
     poll_from_json(o->poll, &v, opts, &vb);
-    rtk_live_cluster_poll(c->live, o->mid, o->sid, &v, vb,
-                          o->cb == NULL ? o->creator_participant : NULL,
-                          o->cb == NULL ? o->creator_peer : NULL, o->has_ref ? o->ref : NULL,
-                          o->ref_len);
+    rtk_live_cluster_poll(
+        c->live, o->mid, o->sid, &v, vb, o->cb == NULL ? o->creator_participant : NULL,
+        o->cb == NULL ? o->creator_peer : NULL, o->has_ref ? o->ref : NULL, o->ref_len);
     if (o->cb != NULL)
         o->cb(o->arg, 0, &v);
     pop_free(o);
@@ -1253,11 +1239,12 @@ static void on_poll_reserved(void *arg, int status, const rtk_bus_reply *r)
 {
     pop *o = arg;
     rtk_cluster *c = o->c;
-    size_t len = 0, alen = 0, tlen = 0;
+    size_t len = 0;
     const char *sid = status == 0 ? rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len) : NULL;
     if (sid == NULL || rtk_bus_reply_len(r) < 1) {
-        pop_fail(o, RTK_EUNAVAIL, "unavailable", "The cluster's bus is unavailable; nothing "
-                                                 "was created; try again");
+        pop_fail(o, RTK_EUNAVAIL, "unavailable",
+                 "The cluster's bus is unavailable; nothing "
+                 "was created; try again");
         pop_free(o);
         return;
     }
@@ -1269,14 +1256,10 @@ static void on_poll_reserved(void *arg, int status, const rtk_bus_reply *r)
         pop_free(o);
         return;
     }
-    const char *app = rtk_bus_reply_str(rtk_bus_reply_at(r, 1), &alen);
-    const char *title = rtk_bus_reply_str(rtk_bus_reply_at(r, 3), &tlen);
     char tbuf[1024];
-    snprintf(o->sid, sizeof(o->sid), "%.*s", (int)(len < 39 ? len : 39), sid);
-    snprintf(o->app, sizeof(o->app), "%.*s", app ? (int)(alen < 39 ? alen : 39) : 0,
-             app ? app : "");
-    snprintf(tbuf, sizeof(tbuf), "%.*s", title ? (int)(tlen < 1023 ? tlen : 1023) : 0,
-             title ? title : "");
+    rtk_bus_reply_copy_at(r, 0, o->sid, sizeof(o->sid));
+    rtk_bus_reply_copy_at(r, 1, o->app, sizeof(o->app));
+    rtk_bus_reply_copy_at(r, 3, tbuf, sizeof(tbuf));
     int64_t now = rtk_time_now_ms();
     rtk_session_view sv = {.id = o->sid, .meeting_id = o->mid, .app_id = o->app, .title = tbuf};
     sv.started_ms = rtk_bus_reply_int_at(r, 2, 0);
@@ -1286,8 +1269,12 @@ static void on_poll_reserved(void *arg, int status, const rtk_bus_reply *r)
     size_t vb;
     poll_from_json(o->poll, &v, opts, &vb);
     /* Stored through this node's persistence, as a single node's poll is. */
-    rtk_live_event ev = {.type = RTK_LIVE_EV_POLL_CREATED, .at_ms = v.created_ms, .session = &sv,
-                         .poll = &v, .done = on_poll_stored, .done_arg = o};
+    rtk_live_event ev = {.type = RTK_LIVE_EV_POLL_CREATED,
+                         .at_ms = v.created_ms,
+                         .session = &sv,
+                         .poll = &v,
+                         .done = on_poll_stored,
+                         .done_arg = o};
     rtk_live_cluster_tell(c->live, &ev);
 }
 
@@ -1304,25 +1291,19 @@ int rtk_cluster_poll_create(rtk_cluster *c, const char *meeting_id, const rtk_po
     o->arg = arg;
     o->view_bytes = spec->view_bytes;
     if (creator_participant != NULL) {
-        snprintf(o->creator_participant, sizeof(o->creator_participant), "%s",
-                 creator_participant);
+        snprintf(o->creator_participant, sizeof(o->creator_participant), "%s", creator_participant);
         snprintf(o->creator_peer, sizeof(o->creator_peer), "%s", creator_peer);
     }
-    if (ref != NULL) {
-        o->has_ref = 1;
-        o->ref_len = ref_len < 64 ? ref_len : 64;
-        memcpy(o->ref, ref, o->ref_len);
-    }
+    o->has_ref = keep_ref(o->ref, &o->ref_len, ref, ref_len);
     char id[37];
     rtk_id_uuid4(id);
     json_t *opts = json_array();
     for (int i = 0; i < spec->nopts; i++)
         json_array_append_new(opts, json_string(spec->opts[i]));
-    o->poll = json_pack("{s:s,s:s,s:o,s:b,s:b,s:s?,s:I,s:I}", "id", id, "question",
-                        spec->question, "options", opts, "anonymous", spec->anonymous,
-                        "hide_votes", spec->hide_votes, "created_by", spec->created_by,
-                        "created_ms", (json_int_t)rtk_time_now_ms(), "view_bytes",
-                        (json_int_t)spec->view_bytes);
+    o->poll = json_pack("{s:s,s:s,s:o,s:b,s:b,s:s?,s:I,s:I}", "id", id, "question", spec->question,
+                        "options", opts, "anonymous", spec->anonymous, "hide_votes",
+                        spec->hide_votes, "created_by", spec->created_by, "created_ms",
+                        (json_int_t)rtk_time_now_ms(), "view_bytes", (json_int_t)spec->view_bytes);
     if (o->poll == NULL)
         abort(); /* OOM only: the strings passed the validators (valid UTF-8) */
     char ks[80], b[24], maxn[24], maxb[24];
@@ -1358,18 +1339,14 @@ typedef struct polls_read {
 static void on_polls_session(void *arg, int status, const rtk_bus_reply *r)
 {
     polls_read *pr = arg;
-    size_t len = 0;
-    const char *sid = status == 0 ? rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len) : NULL;
-    if (status != 0) {
+    char id[40];
+    size_t len = status == 0 ? rtk_bus_reply_copy_at(r, 0, id, sizeof(id)) : 0;
+    if (status != 0)
         pr->cb(pr->arg, RTK_EUNAVAIL, NULL);
-    } else if (sid == NULL || len >= 40 || rtk_bus_reply_int_at(r, 1, 0) != 1) {
+    else if (len == 0 || len >= sizeof(id) || rtk_bus_reply_int_at(r, 1, 0) != 1)
         pr->cb(pr->arg, RTK_ENOTFOUND, NULL);
-    } else {
-        char id[40];
-        memcpy(id, sid, len);
-        id[len] = '\0';
+    else
         rtk_store_polls_load(pr->st, id, pr->cb, pr->arg);
-    }
     free(pr);
 }
 

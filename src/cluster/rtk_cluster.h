@@ -56,8 +56,7 @@ int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_
  * (title NULL: the caller knows the meeting), RTK_ENOTFOUND, or RTK_EUNAVAIL. Returns 0 or
  * RTK_EUNAVAIL (bus down: |cb| never runs). */
 typedef void (*rtk_cluster_view_cb)(void *arg, int status, const rtk_session_view *v);
-int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_cb cb,
-                       void *arg);
+int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_cb cb, void *arg);
 
 /* Kicks |n| participants (ids of the meeting's participants, resolved by the caller) from
  * the meeting's live session at every node: stored first (as a single node's kick), then
