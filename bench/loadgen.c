@@ -71,6 +71,7 @@
 
 #define MAX_PROCS 64
 #define MAX_ROUNDS 256
+#define MAX_NODES 16 /* --ports and --server-pid lists */
 #define HS_MAX 8192 /* bytes of an upgrade response head we accept */
 
 enum { MODE_JOIN, MODE_WATCH, MODE_VOTE, MODE_MKPEERS, MODE_NCHAN };
@@ -79,6 +80,8 @@ typedef struct config {
     int mode;
     const char *host;
     int port;
+    int ports[MAX_NODES]; /* --ports: worker w connects to ports[w % nports] (a cluster) */
+    int nports;
     const char *tokens_path;
     size_t peers;
     int procs;
@@ -98,6 +101,8 @@ typedef struct config {
     const char *polls;  /* vote: comma-separated ids of existing polls */
     double vote_rate;   /* vote: per-peer message rate cap (messages/s) */
     pid_t server_pid;
+    pid_t server_pids[MAX_NODES]; /* --server-pid P1,P2,..: CPU and memory are their sums */
+    int nserver_pids;
     const char *ready_file;
     const char *out_path;
     const char *cdf_path;
@@ -577,17 +582,19 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
  * failing the peer. */
 static long take_head(peer *p, const char *data, size_t len)
 {
-    if (p->hs_len + len > HS_MAX) {
-        peer_fail(p, FIN_FAIL_STATUS, 0);
-        return -1;
-    }
+    /* The bound is on the head only: one read may also bring the first frames after it (a
+     * hello with a roster), which can be longer than any head. */
     p->hs = rtk_xrealloc(p->hs, p->hs_len + len + 1);
     memcpy(p->hs + p->hs_len, data, len);
     p->hs_len += (uint32_t)len;
     p->hs[p->hs_len] = '\0';
     char *end = strstr(p->hs, "\r\n\r\n");
-    if (end == NULL)
-        return 0;
+    if (end == NULL || end - p->hs > HS_MAX) {
+        if (end == NULL && p->hs_len <= HS_MAX)
+            return 0;
+        peer_fail(p, FIN_FAIL_STATUS, 0);
+        return -1;
+    }
     int status = 0;
     if (sscanf(p->hs, "HTTP/1.1 %d", &status) != 1 || status != 101) {
         peer_fail(p, FIN_FAIL_STATUS, status);
@@ -871,7 +878,7 @@ static int worker_main(const config *cfg, int wi, char **tokens, size_t first, s
         lg_reader_init(&w->peers[i].rd);
     }
     srand((unsigned)(getpid() ^ now_us()));
-    uv_ip4_addr(cfg->host, cfg->port, &w->dst);
+    uv_ip4_addr(cfg->host, cfg->nports > 0 ? cfg->ports[wi % cfg->nports] : cfg->port, &w->dst);
     if (cfg->src_base > 0) {
         char src[32];
         snprintf(src, sizeof(src), "127.0.0.%d", cfg->src_base + wi);
@@ -1118,6 +1125,37 @@ static double read_sched_s(pid_t pid)
 
 /* CPU time (user + system) used so far by |pid|, in seconds, or -1: the scheduler's
  * nanosecond account when the kernel keeps one, else the clock ticks of /proc/PID/stat. */
+static double read_cpu_s(pid_t pid);
+
+/* The sum over the --server-pid list (a cluster's nodes), or -1 when one cannot be read. */
+static double servers_cpu_s(const config *cfg)
+{
+    double sum = 0;
+    if (cfg->nserver_pids == 0)
+        return -1;
+    for (int i = 0; i < cfg->nserver_pids; i++) {
+        double v = read_cpu_s(cfg->server_pids[i]);
+        if (v < 0)
+            return -1;
+        sum += v;
+    }
+    return sum;
+}
+
+static long servers_rss_kib(const config *cfg)
+{
+    long sum = 0;
+    if (cfg->nserver_pids == 0)
+        return -1;
+    for (int i = 0; i < cfg->nserver_pids; i++) {
+        long v = read_rss_kib(cfg->server_pids[i]);
+        if (v < 0)
+            return -1;
+        sum += v;
+    }
+    return sum;
+}
+
 static double read_cpu_s(pid_t pid)
 {
     char path[64], buf[1024];
@@ -1243,7 +1281,7 @@ static int run_peers(const config *cfg)
     int procs = cfg->procs;
     if ((size_t)procs > n)
         procs = (int)n;
-    long rss_before = read_rss_kib(cfg->server_pid);
+    long rss_before = servers_rss_kib(cfg);
 
     /* Results are written by the parent only; make sure the workers do not inherit
      * buffered output. */
@@ -1282,7 +1320,7 @@ static int run_peers(const config *cfg)
     }
     signal(SIGPIPE, SIG_IGN);
     int64_t t_begin = now_us();
-    double cpu_join0 = read_cpu_s(cfg->server_pid);
+    double cpu_join0 = servers_cpu_s(cfg);
     double budget = cfg->duration_s;
 
     /* Phase 1: every peer joined or failed. */
@@ -1301,12 +1339,12 @@ static int run_peers(const config *cfg)
     }
     fprintf(stderr, "loadgen: %lld of %zu peers joined in %.1f ms (%lld failed)\n",
             (long long)joined, n, (last_hello - first_start) / 1000.0, (long long)failed);
-    double cpu_join1 = read_cpu_s(cfg->server_pid);
+    double cpu_join1 = servers_cpu_s(cfg);
     int64_t t_joined = now_us();
     long rss_after = -1;
     if (cfg->server_pid > 0) {
         usleep(500 * 1000); /* let the server finish its joins' bookkeeping */
-        rss_after = read_rss_kib(cfg->server_pid);
+        rss_after = servers_rss_kib(cfg);
     }
     if (cfg->ready_file) {
         FILE *rf = fopen(cfg->ready_file, "w");
@@ -1336,7 +1374,7 @@ static int run_peers(const config *cfg)
         }
     }
     const char *trig_body = nchan_body ? nchan_body : cfg->trig_body;
-    double cpu_phase0 = read_cpu_s(cfg->server_pid);
+    double cpu_phase0 = servers_cpu_s(cfg);
     int64_t t_phase0 = now_us();
     if (cfg->mode == MODE_JOIN) {
         double hold = cfg->hold_s > 0 ? fmin(cfg->hold_s, left) : left;
@@ -1347,7 +1385,7 @@ static int run_peers(const config *cfg)
             fprintf(stderr, "loadgen: cannot connect for the trigger\n");
         for (int r = 0; r < cfg->rounds && !got_signal; r++) {
             char *resp = NULL;
-            double cpu_r0 = read_cpu_s(cfg->server_pid);
+            double cpu_r0 = servers_cpu_s(cfg);
             t0[r] = now_us();
             if (http != NULL)
                 trig_status[r] = lg_http_request(http, cfg->trig_method, cfg->trig_path,
@@ -1363,7 +1401,7 @@ static int run_peers(const config *cfg)
             int late = wait_all(cond_round, r, fmin(cfg->timeout_s, left), 0) != 0;
             rounds_done = r + 1;
             if (cpu_r0 >= 0) {
-                rounds_cpu += read_cpu_s(cfg->server_pid) - cpu_r0;
+                rounds_cpu += servers_cpu_s(cfg) - cpu_r0;
                 rounds_wall += (now_us() - t0[r]) / 1e6;
             }
             if (late) {
@@ -1389,19 +1427,19 @@ static int run_peers(const config *cfg)
             for (int i = 0; i < npolls; i++)
                 off += (size_t)snprintf(line + off, cap - off, " %s", poll_ids[i]);
             snprintf(line + off, cap - off, "\n");
-            cpu_go = read_cpu_s(cfg->server_pid);
+            cpu_go = servers_cpu_s(cfg);
             t_go = now_us();
             tell_all(line);
             free(line);
             left = budget - (now_us() - t_begin) / 1e6;
             if (wait_all(cond_voted, 0, fmin(cfg->timeout_s, left), 0) != 0)
                 fprintf(stderr, "loadgen: votes incomplete at the timeout\n");
-            cpu_voted = read_cpu_s(cfg->server_pid);
+            cpu_voted = servers_cpu_s(cfg);
             t_voted = now_us();
         }
     }
 
-    double cpu_phase1 = read_cpu_s(cfg->server_pid);
+    double cpu_phase1 = servers_cpu_s(cfg);
     int64_t t_phase1 = now_us();
 
     /* Phase 3: stop, collect. */
@@ -1752,7 +1790,9 @@ static const char usage[] =
     "  --options N          vote: options per poll (default 2)\n"
     "  --polls ID,ID        vote: vote on these existing polls too\n"
     "  --vote-rate R        vote: per-peer messages/s cap (default 40; server allows 50)\n"
-    "  --server-pid PID     read the server's VmRSS before and after the join\n"
+    "  --server-pid PID,..  read the server's VmRSS and CPU (a list: their sums)\n"
+    "  --ports P1,P2,..     peers of worker w connect to port P[w mod n] (a cluster's nodes);\n"
+    "                       triggers still go to --port\n"
     "  --ready-file F       written once every peer has joined or failed\n"
     "  --out F              also write the \"key value\" results to F\n"
     "  --cdf F              watch/vote: write the event latency CDF (ms fraction) to F\n"
@@ -1763,6 +1803,21 @@ static const char usage[] =
     "  --ws-path P          nchan: the subscriber location (default /sub)\n"
     "  --size N             nchan: bytes of each published message (default 600)\n"
     "  --samples F          watch/nchan: write every event latency (µs, one per line) to F\n";
+
+/* "P1,P2,...": up to |max| positive integers into |out|; their count, or -1. */
+static int parse_int_list(const char *v, int *out, int max)
+{
+    int n = 0;
+    while (*v != '\0') {
+        char *end;
+        long x = strtol(v, &end, 10);
+        if (end == v || x <= 0 || x > 0x7fffffff || n == max || (*end != ',' && *end != '\0'))
+            return -1;
+        out[n++] = (int)x;
+        v = *end == ',' ? end + 1 : end;
+    }
+    return n > 0 ? n : -1;
+}
 
 static int parse_args(int argc, char **argv, config *c)
 {
@@ -1833,8 +1888,17 @@ static int parse_args(int argc, char **argv, config *c)
             c->polls = v;
         else if (strcmp(a, "--vote-rate") == 0)
             c->vote_rate = atof(v);
-        else if (strcmp(a, "--server-pid") == 0)
-            c->server_pid = (pid_t)atoi(v);
+        else if (strcmp(a, "--ports") == 0) {
+            if ((c->nports = parse_int_list(v, c->ports, MAX_NODES)) <= 0)
+                return -1;
+        } else if (strcmp(a, "--server-pid") == 0) {
+            int pids[MAX_NODES];
+            if ((c->nserver_pids = parse_int_list(v, pids, MAX_NODES)) <= 0)
+                return -1;
+            for (int k = 0; k < c->nserver_pids; k++)
+                c->server_pids[k] = (pid_t)pids[k];
+            c->server_pid = c->server_pids[0];
+        }
         else if (strcmp(a, "--ready-file") == 0)
             c->ready_file = v;
         else if (strcmp(a, "--out") == 0)
