@@ -164,6 +164,7 @@ echo "nodes $NODES"
 echo "peers $PEERS"
 echo "procs $PROCS"
 echo "fanout_joined $(get joined "$W/fanout.txt")"
+echo "join_all_ms $(get join_all_ms "$W/fanout.txt")"
 echo "fanout_p50_ms $(get ev_p50_ms "$W/fanout.txt")"
 echo "fanout_p99_ms $(get ev_p99_ms "$W/fanout.txt")"
 echo "fanout_max_ms $(get ev_max_ms "$W/fanout.txt")"
@@ -177,3 +178,11 @@ echo "votes_per_sec $(get votes_per_sec "$W/votes.txt")"
 echo "get_live_participants $COUNT"
 echo "get_rps $(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$W/get.txt")"
 echo "get_p99 $(awk '$1 == "99%" { print $2 }' "$W/get.txt")"
+# The private PostgreSQL's CPU so far (its processes are not our children: pg_ctl detaches
+# them), so that bench/run.sh counts it as the benchmark's, not as another process's.
+pg_ticks=0
+for p in $(pgrep -x postgres || true); do
+  t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }')
+  pg_ticks=$((pg_ticks + ${t:-0}))
+done
+echo "pg_cpu_ticks $pg_ticks"

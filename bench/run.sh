@@ -43,6 +43,8 @@ PEERS=${BENCH_PEERS:-15000}
 ROSTER_HOSTS=10  # host peers watching the participant list while PEERS join
 WAITERS=1000     # peers in the waiting room, admitted by one waiting.admit
 PROCS=${BENCH_PROCS:-4}
+# The cluster rows' load generator: one multiple of the 3 nodes, so each node gets as many peers.
+CLUSTER_PROCS=${BENCH_CLUSTER_PROCS:-6}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
 WRK_CONNS=${BENCH_WRK_CONNECTIONS:-50}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
@@ -642,6 +644,23 @@ HOOK_JOIN0=$(get join_ms_none "$HK") HOOK_JOIN=$(get join_ms_hook "$HK")
 HOOK_RATIO=$(get join_ratio "$HK") HOOK_RATE=$(get events_per_s "$HK")
 HOOK_LAG=$(get last_lag_ms "$HK") HOOK_DELIVERED=$(get delivered "$HK")
 
+# ---- 7. the cluster (bench/cluster.sh: PostgreSQL, Redis and 3 nodes of its own) ----------
+# The same meeting size spread over 3 nodes on this machine (loadgen --ports), every trigger at
+# node 1; beside the one-node figures above (fan-out, kick-all and GET on SQLite; votes on
+# PostgreSQL, which a cluster needs).
+log "cluster: $PEERS peers over 3 nodes (PostgreSQL + Redis)"
+RTKD="$RTKD" LG="$LG" PEERS="$PEERS" PROCS="$CLUSTER_PROCS" bench/cluster.sh "$TMP/cluster" \
+  >"$TMP/cluster.txt" 2>"$TMP/cluster.log" ||
+  die "cluster benchmark failed: $(tail -5 "$TMP/cluster.log")"
+CL=$TMP/cluster.txt
+REDIS_VERSION=$(redis-server --version | sed -n 's/.* v=\([^ ]*\).*/\1/p')
+PG_GONE=$((PG_GONE + $(get pg_cpu_ticks "$CL")))
+CL_FAN_P50=$(get fanout_p50_ms "$CL") CL_FAN_P99=$(get fanout_p99_ms "$CL")
+CL_FAN_MAX=$(get fanout_max_ms "$CL") CL_FAN_US=$(get fanout_cpu_per_delivery_us "$CL")
+CL_KICK=$(get kickall_last_close_ms "$CL") CL_VOTES=$(get votes_per_sec "$CL")
+CL_VOTES_ACKED=$(get votes_acked "$CL") CL_GET=$(get get_rps "$CL") CL_GET_P99=$(get get_p99 "$CL")
+CL_MISSING=$(( $(get fanout_missing "$CL") + $(get kickall_missing "$CL") ))
+
 # ---- figures --------------------------------------------------------------------------------
 CPU_BUSY1=$(busy_jiffies)
 CPU_OURS1=$(ours_jiffies)
@@ -929,11 +948,27 @@ row store pg_votes_per_sec "Votes acknowledged, votes/s" "PostgreSQL ≥ 0.5 × 
   "$PG_VOTES_RATE" "votes/s on PostgreSQL; ratio = PostgreSQL ÷ SQLite, higher is better" \
   "$PG_VOTES_RATIO" "rtkd on SQLite" "$V_PG_VOTES" \
   "$VOTES_RATE (ack p50 $VOTE_P50 / p99 $VOTE_P99 ms; server CPU $VOTES_CPU %)"
+row cluster cluster_fanout_p99 "Poll fan-out: request at node 1 → poll.created, $PEERS peers" \
+  "(reported)" \
+  "p50 $CL_FAN_P50 / p99 $CL_FAN_P99 / max $CL_FAN_MAX ms; server CPU $CL_FAN_US µs per delivery (3 nodes)" \
+  "$CL_FAN_P99" "ms (p99); ratio = 3 nodes ÷ one node, lower is better" \
+  "$(ratio_of "$CL_FAN_P99" "$FAN_P99")" "one node" "" "p50 $FAN_P50 / p99 $FAN_P99 / max $FAN_MAX ms; $FAN_US µs per delivery"
+row cluster cluster_kickall_last_close "kick-all at node 1: request → last peer closed" "(reported)" \
+  "$CL_KICK ms" "$CL_KICK" "ms; ratio = 3 nodes ÷ one node, lower is better" \
+  "$(ratio_of "$CL_KICK" "$KICKALL_MAX")" "one node" "" "$KICKALL_MAX ms"
+row cluster cluster_votes_per_sec "Votes acknowledged after PostgreSQL's commit" "(reported)" \
+  "$CL_VOTES/s ($CL_VOTES_ACKED acknowledged)" "$CL_VOTES" \
+  "votes/s; ratio = 3 nodes ÷ one node on PostgreSQL, higher is better" \
+  "$(ratio_of "$CL_VOTES" "$PG_VOTES_RATE")" "one node on PostgreSQL" "" "$PG_VOTES_RATE/s (PostgreSQL)"
+row cluster cluster_get_active_session "GET active-session at node 1 (100 live peers over 3 nodes)" \
+  "(reported)" "$CL_GET req/s (p99 $CL_GET_P99, 64 connections)" "$CL_GET" \
+  "req/s; ratio = 3 nodes ÷ one node, higher is better" \
+  "$(ratio_of "$CL_GET" "$RTKD_MED")" "one node" "" "$RTKD_MED req/s"
 
 render() { # TABLE: its rows of $ROWS as markdown
   awk -F'\t' -v t="$1" '$1 == t {
       r = ($8 != "") ? $8 " × " $9 : ""
-      if (t == "store") printf "| %s | %s | %s | %s | %s |\n", $3, $4, $11, $5, $10
+      if (t == "store" || t == "cluster") printf "| %s | %s | %s | %s | %s |\n", $3, $4, $11, $5, $10
       else printf "| %s | %s | %s | %s | %s |\n", $3, $4, $5, r, $10 }' "$ROWS"
 }
 table() {
@@ -950,6 +985,11 @@ store_table() {
   echo "| Durable writes, side by side | Goal | SQLite (WAL, synchronous=NORMAL) | PostgreSQL $PG_VERSION (synchronous_commit=$PG_SYNC) | Result (PostgreSQL) |"
   echo "|---|---|---|---|---|"
   render store
+}
+cluster_table() {
+  echo "| Cluster: 3 nodes on this machine (PostgreSQL $PG_VERSION, Redis $REDIS_VERSION) | Goal | One node, same run | 3 nodes | Result |"
+  echo "|---|---|---|---|---|"
+  render cluster
 }
 summary_json() { # the rows as {"commit","date","machine","rows":[...]}
   jq -R -s --arg commit "$COMMIT" --arg date "$DATE" \
@@ -994,6 +1034,8 @@ curve_table
 echo
 store_table
 echo
+cluster_table
+echo
 log "done in ${ELAPSED}s"
 
 {
@@ -1020,6 +1062,20 @@ EOF
 table
 echo
 store_table
+cat <<EOF
+
+## The cluster: one meeting over 3 nodes
+
+\`bench/cluster.sh\` starts its own PostgreSQL and Redis (\`--save ''\`) and 3 rtkd nodes on them
+(\`--store\`, \`--bus\`), all on this machine's $CORES cores beside the load generator. The $PEERS
+peers of one meeting are spread evenly: the load generator's $CLUSTER_PROCS processes connect
+to the nodes in turn (\`loadgen --ports\`). Every request goes to node 1, which reaches the
+other nodes' peers through Redis (docs/cluster.md). Server CPU is the sum of the 3 nodes'.
+The one-node column is this run's figure from the tables above. docs/cluster.md works out
+from these rows what 1,000,000 peers would need.
+
+EOF
+cluster_table
 cat <<EOF
 
 ## Fan-out against nginx + nchan, and the cost curve

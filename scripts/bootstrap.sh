@@ -56,6 +56,9 @@ if [ "$what" = bench ]; then
   # libnginx-mod-nchan: nginx + nchan, the pub/sub server the poll fan-out is measured
   # against in the same run (bench/nchan.sh); also the load generator's nchan-mode test.
   pkgs+=(libnginx-mod-nchan)
+  # redis-server + redis-tools, python3: the cluster rows (bench/cluster.sh: its own Redis,
+  # PostgreSQL and 3 nodes on free loopback ports).
+  pkgs+=(redis-server redis-tools python3)
 fi
 
 missing=()
