@@ -70,7 +70,7 @@ for i in $(seq 1 "$NODES"); do
   mkdir -p "$W/node-$i"
   "$RTKD" serve --listen 127.0.0.1:0 --data "$W/node-$i" --store "$STORE" \
     --bus "redis://127.0.0.1:$REDIS_PORT" --node-id "node-$i" --access-log off \
-    --api-rate-limit 0 --handshake-rate 0 --max-connections-per-ip 0 \
+    --api-rate-limit 0 --handshake-rate 0 --max-connections-per-ip 0 --metrics-token bench \
     >"$W/node-$i.out" 2>"$W/node-$i.err" &
   NODE_PIDS+=("$!")
   PIDS+=("$!")
@@ -154,6 +154,15 @@ sleep 1.5 # the counters of the other nodes' peers reach node 1 (guarantee 2: wi
 COUNT=$(api GET "$SMALLP/active-session" | node -e '
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () =>
     process.stdout.write(String(JSON.parse(s).data.live_participants)))')
+# Each node's own peers (its /metrics gauge): the load generator spread them, or the rows
+# would be one node's figures.
+SPREAD=
+for p in "${NODE_PORTS[@]}"; do
+  n=$(curl -sf -H 'Authorization: Bearer bench' "http://127.0.0.1:$p/metrics" |
+    awk '$1 == "rtkd_peers{state=\"live\"}" { print $2 }')
+  [ "${n:-0}" -gt 0 ] || die "node on port $p has no peers: the load generator did not spread them"
+  SPREAD+=${SPREAD:+,}$n
+done
 BENCH_AUTH="$AUTH" wrk -t 1 -c "$WRK_CONNS" -d 1s -s bench/wrk/get.lua "$URL$SMALLP/active-session" >/dev/null
 BENCH_AUTH="$AUTH" wrk -t 1 -c "$WRK_CONNS" -d "${WRK_SECONDS}s" --latency -s bench/wrk/get.lua \
   "$URL$SMALLP/active-session" >"$W/get.txt"
@@ -171,11 +180,15 @@ echo "fanout_max_ms $(get ev_max_ms "$W/fanout.txt")"
 echo "fanout_missing $(get ev_missing "$W/fanout.txt")"
 echo "fanout_cpu_per_delivery_us $(get server_cpu_per_delivery_us "$W/fanout.txt")"
 echo "kickall_last_close_ms $(get ev_max_ms "$W/kick.txt")"
+echo "kickall_p50_ms $(get ev_p50_ms "$W/kick.txt")"
+echo "kickall_reply_ms $(awk '$1 == "round0" { for (i = 2; i <= NF; i++) if ($i ~ /^request_ms=/) {
+  sub(/^request_ms=/, "", $i); print $i; exit } }' "$W/kick.txt")"
 echo "kickall_missing $(get ev_missing "$W/kick.txt")"
 echo "votes_acked $(get votes_acked "$W/votes.txt")"
 echo "votes_errors $(get vote_errors "$W/votes.txt")"
 echo "votes_per_sec $(get votes_per_sec "$W/votes.txt")"
 echo "get_live_participants $COUNT"
+echo "get_peers_per_node $SPREAD"
 echo "get_rps $(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$W/get.txt")"
 echo "get_p99 $(awk '$1 == "99%" { print $2 }' "$W/get.txt")"
 # The private PostgreSQL's CPU so far (its processes are not our children: pg_ctl detaches
