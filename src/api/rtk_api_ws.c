@@ -140,25 +140,38 @@ static void upgrade(rtk_call *call, const char *permissions, size_t permissions_
 static void join_info(rtk_call *call, const char *permissions, size_t permissions_len,
                       const rtk_cluster_sess *cs, rtk_join_info *ji);
 
-/* The session's polls and votes are read: this node's share of it is made with them, then the
- * peer joins it. */
+/* The session's polls and votes are read into this node's new share of it: the peer joins. */
 static void on_share_polls(void *arg, int status, const rtk_store_res *res)
 {
     rtk_call *call = arg;
     ws_state *ws = call->data;
-    if (status != 0) {
+    rtk_ctx *ctx = call->ctx;
+    char mid[40], sid[40];
+    snprintf(mid, sizeof(mid), "%s", ws->claims.meeting_id);
+    snprintf(sid, sizeof(sid), "%s", ws->cs.id);
+    if (status == 0)
+        rtk_persist_polls_into(ctx->live, mid, res);
+    if (status != 0)
         rtk_api_store_error(call, status);
-        return;
-    }
-    if (call->ctx->stopping) {
+    else if (ctx->stopping)
         refuse(call, 503, "Retry-After: 1\r\n", "The server is shutting down");
+    else
+        upgrade(call, ws->permissions, ws->permissions_len, &ws->cs);
+    /* The share is the peer's now (its join holds the channel), or forgotten. */
+    rtk_cluster_share_end(ctx->cluster, mid, sid, status == 0);
+}
+
+/* The other nodes' listed and waiting peers are in the share: its polls next. */
+static void on_share_lists(void *arg, int status)
+{
+    rtk_call *call = arg;
+    ws_state *ws = call->data;
+    if (status != 0) {
+        rtk_cluster_share_end(call->ctx->cluster, ws->claims.meeting_id, ws->cs.id, 0);
+        refuse(call, 503, "Retry-After: 1\r\n", "The cluster's bus is unavailable; try again");
         return;
     }
-    rtk_join_info ji;
-    join_info(call, ws->permissions, ws->permissions_len, &ws->cs, &ji);
-    rtk_live_cluster_share(call->ctx->live, &ji);
-    rtk_persist_polls_into(call->ctx->live, ji.meeting_id, res);
-    upgrade(call, ws->permissions, ws->permissions_len, &ws->cs);
+    rtk_store_polls_load(call->ctx->store, ws->cs.id, on_share_polls, call);
 }
 
 static void on_cluster_session(void *arg, int status, const rtk_cluster_sess *cs)
@@ -177,12 +190,21 @@ static void on_cluster_session(void *arg, int status, const rtk_cluster_sess *cs
         refuse(call, 403, NULL, "This participant was kicked from the live session");
         return;
     }
-    rtk_session_view v;
-    if (!cs->created &&
-        !rtk_live_session_if_live(call->ctx->live, ws->claims.meeting_id, cs->id, &v)) {
-        /* This node's first peer of a session begun elsewhere: what it holds comes first. */
+    if (cs->refused) {
+        refuse(call, 403, NULL,
+               "This participant was refused from the waiting room of the live session");
+        return;
+    }
+    if (!cs->created && !rtk_live_cluster_share_ready(call->ctx->live, ws->claims.meeting_id, cs->id)) {
+        /* This node's first peer of a session begun elsewhere: what it holds comes first (the
+         * other nodes' lists, then its polls and votes), into a share made now. */
         ws->cs = *cs;
-        rtk_store_polls_load(call->ctx->store, cs->id, on_share_polls, call);
+        rtk_join_info ji;
+        join_info(call, ws->permissions, ws->permissions_len, &ws->cs, &ji);
+        rtk_live_cluster_share(call->ctx->live, &ji);
+        if (rtk_cluster_share_load(call->ctx->cluster, ws->claims.meeting_id, cs->id,
+                                   on_share_lists, call) != 0)
+            on_share_lists(call, RTK_EUNAVAIL);
         return;
     }
     upgrade(call, ws->permissions, ws->permissions_len, cs);
@@ -271,6 +293,7 @@ static void join_info(rtk_call *call, const char *permissions, size_t permission
         ji->session_id = cs->id;
         ji->session_started_ms = cs->started_ms;
         ji->session_new = cs->created;
+        ji->admitted = cs->admitted;
         memcpy(ji->counters, cs->counters, sizeof(ji->counters));
     }
     /* Stored permissions were checked on the way in (rtk_api_presets.c); should the text not

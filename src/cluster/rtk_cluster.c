@@ -48,11 +48,17 @@ enum {
     S_KICK_ALL,
     S_POLL,
     S_SENDER,
+    S_WAIT_IN,
+    S_WAIT_OUT,
+    S_DECIDE,
+    S_LISTS,
     NSCRIPTS
 };
 
 static const char *const scripts[NSCRIPTS] = {
-    /* SESSION: KEYS s, k, idle; ARGV proposed sid, app, now, participant, ka, mid, title. */
+    /* SESSION: KEYS s, k, idle, a, f; ARGV proposed sid, app, now, participant, ka, mid,
+     * title. {sid, started, created, kicked, live, peak, closed, sumj, seen, admitted,
+     * refused}. */
     "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
     "'sumj', 'seen')\n"
     "local created = 0\n"
@@ -68,12 +74,24 @@ static const char *const scripts[NSCRIPTS] = {
     "  created = 1\n"
     "end\n"
     "return {f[1], f[2], created, redis.call('SISMEMBER', KEYS[2], ARGV[4]), f[3], f[4], f[5], "
-    "f[6], f[7]}\n",
+    "f[6], f[7], redis.call('SISMEMBER', KEYS[4], ARGV[4]), "
+    "redis.call('SISMEMBER', KEYS[5], ARGV[4])}\n",
 
-    /* JOIN: KEYS s, p, np(me), idle; ARGV sid, participant, peer, at, node, mid. */
+    /* JOIN: KEYS s, p, np(me), idle, r; ARGV sid, participant, peer, at, node, mid, the
+     * peer's view (JSON; "" when hidden: it is not listed). */
     LUA_F "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
           "'sumj')\n"
           "if f[1] ~= ARGV[1] then return {'stale'} end\n"
+          "local ch = 'rtkd:m:' .. ARGV[6]\n"
+          "local rold = redis.call('HGET', KEYS[5], ARGV[2])\n"
+          "if rold then\n"
+          "  local rp = string.match(rold, '^(%S+) ')\n"
+          "  if rp ~= ARGV[3] then redis.call('PUBLISH', ch, 'rl ' .. rp) end\n"
+          "end\n"
+          "if ARGV[7] ~= '' then\n"
+          "  redis.call('HSET', KEYS[5], ARGV[2], ARGV[3] .. ' ' .. ARGV[5] .. ' ' .. ARGV[7])\n"
+          "  redis.call('PUBLISH', ch, 'rj ' .. ARGV[1] .. ' ' .. ARGV[5] .. ' ' .. ARGV[7])\n"
+          "elseif rold then redis.call('HDEL', KEYS[5], ARGV[2]) end\n"
           "local started, live, peak = tonumber(f[2]), tonumber(f[3]), tonumber(f[4])\n"
           "local closed, sumj, at = tonumber(f[5]), tonumber(f[6]), tonumber(ARGV[4])\n"
           "local on, op = '', ''\n"
@@ -100,8 +118,13 @@ static const char *const scripts[NSCRIPTS] = {
           ".. F(peak) .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(at))\n"
           "return {'ok', on, op}\n",
 
-    /* LEAVE: KEYS s, p, np(me), idle; ARGV sid, participant, peer, at, mid, now. */
-    LUA_F "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
+    /* LEAVE: KEYS s, p, np(me), idle, r; ARGV sid, participant, peer, at, mid, now. */
+    LUA_F "local rc = redis.call('HGET', KEYS[5], ARGV[2])\n"
+          "if rc and string.match(rc, '^(%S+) ') == ARGV[3] then\n"
+          "  redis.call('HDEL', KEYS[5], ARGV[2])\n"
+          "  redis.call('PUBLISH', 'rtkd:m:' .. ARGV[5], 'rl ' .. ARGV[3])\n"
+          "end\n"
+          "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
           "'sumj', 'ka')\n"
           "if f[1] ~= ARGV[1] then return {'stale'} end\n"
           "local cur = redis.call('HGET', KEYS[2], ARGV[2])\n"
@@ -132,8 +155,13 @@ static const char *const scripts[NSCRIPTS] = {
     "  local s = 'rtkd:s:' .. mid\n"
     "  local f = redis.call('HMGET', s, 'sid', 'app', 'started', 'live', 'peak', 'closed', "
     "'stored', 'title')\n"
-    "  if f[1] and tonumber(f[4]) <= 0 then\n"
-    "    redis.call('DEL', s, 'rtkd:p:' .. mid, 'rtkd:k:' .. mid)\n"
+    "  local waits = f[7] ~= '1' and redis.call('HLEN', 'rtkd:w:' .. mid) > 0\n"
+    /* nobody joined yet, peers wait: kept for the host they wait for */
+    "  if f[1] and tonumber(f[4]) <= 0 and waits then\n"
+    "    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + 10000, mid)\n"
+    "  elseif f[1] and tonumber(f[4]) <= 0 then\n"
+    "    redis.call('DEL', s, 'rtkd:p:' .. mid, 'rtkd:k:' .. mid, 'rtkd:r:' .. mid, "
+    "'rtkd:w:' .. mid, 'rtkd:a:' .. mid, 'rtkd:f:' .. mid)\n"
     "    redis.call('PUBLISH', 'rtkd:m:' .. mid, 'e ' .. f[1])\n"
     "    if f[7] == '1' then\n"
     "      for _, x in ipairs({mid, f[1], f[2], f[3], f[5], f[6], f[8] or ''}) do "
@@ -178,6 +206,11 @@ static const char *const scripts[NSCRIPTS] = {
           "          local closed = tonumber(f[6]) + (left - j)\n"
           "          local sumj = tonumber(f[7]) - (j - started)\n"
           "          redis.call('HDEL', 'rtkd:p:' .. mid, pid)\n"
+          "          local rc = redis.call('HGET', 'rtkd:r:' .. mid, pid)\n"
+          "          if rc and string.match(rc, '^(%S+) ') == peer then\n"
+          "            redis.call('HDEL', 'rtkd:r:' .. mid, pid)\n"
+          "            redis.call('PUBLISH', 'rtkd:m:' .. mid, 'rl ' .. peer)\n"
+          "          end\n"
           "          redis.call('HSET', s, 'live', F(live), 'closed', F(closed), 'sumj', "
           "F(sumj), 'seen', F(now))\n"
           "          if live <= 0 then redis.call('ZADD', KEYS[2], now + tonumber(f[8]), mid) "
@@ -190,20 +223,33 @@ static const char *const scripts[NSCRIPTS] = {
           "      end\n"
           "    end\n"
           "    redis.call('DEL', np)\n"
+          /* its waiting peers leave the waiting rooms */
+          "    local nw = 'rtkd:nw:' .. node\n"
+          "    local ws = redis.call('HGETALL', nw)\n"
+          "    for k = 1, #ws, 2 do\n"
+          "      local mid, pid = string.match(ws[k], '^(%S+) (%S+)$')\n"
+          "      local cur = redis.call('HGET', 'rtkd:w:' .. mid, pid)\n"
+          "      if cur and string.match(cur, '^(%S+) ') == ws[k + 1] then\n"
+          "        redis.call('HDEL', 'rtkd:w:' .. mid, pid)\n"
+          "        redis.call('PUBLISH', 'rtkd:m:' .. mid, 'wl ' .. ws[k + 1])\n"
+          "      end\n"
+          "    end\n"
+          "    redis.call('DEL', nw)\n"
           "    if dead then redis.call('HDEL', KEYS[1], node) end\n"
           "  end\n"
           "end\n"
           "return out\n",
 
-    /* KICK: KEYS s, p, k, idle; ARGV sid, now, mid, then participant ids (already stored as
-     * kicked). Bars them from the session and takes their live peers out (they leave now):
-     * returns participant, node, peer of each, for their nodes to close. */
+    /* KICK: KEYS s, p, k, idle, w; ARGV sid, now, mid, then participant ids (already stored
+     * as kicked). Bars them from the session and takes their live peers out (they leave now):
+     * returns participant, node, peer, 1 of each, and participant, node, peer, 2 of each
+     * waiting peer, for their nodes to close. */
     LUA_F "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
           "'sumj', 'ka')\n"
           "if f[1] ~= ARGV[1] then return {} end\n"
           "local started, live, peak = tonumber(f[2]), tonumber(f[3]), tonumber(f[4])\n"
           "local closed, sumj, now = tonumber(f[5]), tonumber(f[6]), tonumber(ARGV[2])\n"
-          "local out = {}\n"
+          "local out, changed = {}, false\n"
           "for i = 4, #ARGV do\n"
           "  local pid = ARGV[i]\n"
           "  redis.call('SADD', KEYS[3], pid)\n"
@@ -216,10 +262,16 @@ static const char *const scripts[NSCRIPTS] = {
           "    live = live - 1\n"
           "    sumj = sumj - (j - started)\n"
           "    if now > j then closed = closed + (now - j) end\n"
-          "    for _, x in ipairs({pid, n, p}) do table.insert(out, x) end\n"
+          "    for _, x in ipairs({pid, n, p, '1'}) do table.insert(out, x) end\n"
+          "    changed = true\n"
+          "  end\n"
+          "  local wc = redis.call('HGET', KEYS[5], pid)\n"
+          "  if wc then\n"
+          "    local wp, wn = string.match(wc, '^(%S+) (%S+) ')\n"
+          "    for _, x in ipairs({pid, wn, wp, '2'}) do table.insert(out, x) end\n"
           "  end\n"
           "end\n"
-          "if #out > 0 then\n"
+          "if changed then\n"
           "  redis.call('HSET', KEYS[1], 'live', F(live), 'closed', F(closed), 'sumj', F(sumj), "
           "'seen', F(now))\n"
           "  if live <= 0 then redis.call('ZADD', KEYS[4], now + tonumber(f[7]), ARGV[3]) end\n"
@@ -228,10 +280,11 @@ static const char *const scripts[NSCRIPTS] = {
           "end\n"
           "return out\n",
 
-    /* KICK_ALL: KEYS s, p, k, idle; ARGV sid, mid, request, origin node. The session's end is
-     * stored: it goes from Redis, and every node with peers in it is told to close them and
-     * answer the origin. Returns the live peers' count, the number of nodes that had any,
-     * those nodes, then the participants that had a live peer. */
+    /* KICK_ALL: KEYS s, p, k, idle, r, w, a, f; ARGV sid, mid, request, origin node. The
+     * session's end is stored: it goes from Redis, and every node with peers in it (live or
+     * waiting) is told to close them and answer the origin. Returns the live peers' count,
+     * the number of nodes that had any, those nodes, then the participants that had a live
+     * peer. */
     "if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return {-1} end\n"
     "local all = redis.call('HGETALL', KEYS[2])\n"
     "local nodes, seen = {}, {}\n"
@@ -240,7 +293,13 @@ static const char *const scripts[NSCRIPTS] = {
     "  redis.call('HDEL', 'rtkd:np:' .. n, ARGV[2] .. ' ' .. all[i])\n"
     "  if not seen[n] then seen[n] = true; table.insert(nodes, n) end\n"
     "end\n"
-    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])\n"
+    "local ws = redis.call('HGETALL', KEYS[6])\n"
+    "for i = 1, #ws, 2 do\n"
+    "  local n = string.match(ws[i + 1], '^%S+ (%S+) ')\n"
+    "  redis.call('HDEL', 'rtkd:nw:' .. n, ARGV[2] .. ' ' .. ws[i])\n"
+    "  if not seen[n] then seen[n] = true; table.insert(nodes, n) end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8])\n"
     "redis.call('ZREM', KEYS[4], ARGV[2])\n"
     "redis.call('PUBLISH', 'rtkd:m:' .. ARGV[2], 'x ' .. ARGV[1] .. ' ' .. ARGV[3] .. ' ' .. "
     "ARGV[4])\n"
@@ -277,6 +336,72 @@ static const char *const scripts[NSCRIPTS] = {
     "if cur == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]); return 1 end\n"
     "if not cur then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); return 1 end\n"
     "return 0\n",
+
+    /* WAIT_IN: KEYS s, w, p, nw(me); ARGV sid, participant, peer, node, mid, view (JSON). A
+     * peer waits at this node: it is the participant's one peer (a peer of it elsewhere,
+     * waiting or live, is replaced: 4002) and every node's waiting list shows it. */
+    "if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return 0 end\n"
+    "local ch = 'rtkd:m:' .. ARGV[5]\n"
+    "local old = redis.call('HGET', KEYS[2], ARGV[2])\n"
+    "if old then\n"
+    "  local op, on = string.match(old, '^(%S+) (%S+) ')\n"
+    "  if op ~= ARGV[3] then\n"
+    "    redis.call('PUBLISH', ch, 'wl ' .. op)\n"
+    "    if on ~= ARGV[4] then\n"
+    "      redis.call('HDEL', 'rtkd:nw:' .. on, ARGV[5] .. ' ' .. ARGV[2])\n"
+    "      redis.call('PUBLISH', 'rtkd:n:' .. on, 'r ' .. ARGV[2] .. ' ' .. op)\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "local cur = redis.call('HGET', KEYS[3], ARGV[2])\n"
+    "if cur then\n"
+    "  local ln, lp = string.match(cur, '^(%S+) (%S+) ')\n"
+    "  if ln ~= ARGV[4] then redis.call('PUBLISH', 'rtkd:n:' .. ln, 'r ' .. ARGV[2] .. ' ' .. lp) "
+    "end\n"
+    "end\n"
+    "redis.call('HSET', KEYS[2], ARGV[2], ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. ARGV[6])\n"
+    "redis.call('HSET', KEYS[4], ARGV[5] .. ' ' .. ARGV[2], ARGV[3])\n"
+    "redis.call('PUBLISH', ch, 'wj ' .. ARGV[1] .. ' ' .. ARGV[4] .. ' ' .. ARGV[6])\n"
+    "return 1\n",
+
+    /* WAIT_OUT: KEYS w, nw(me); ARGV participant, peer, mid. It no longer waits here. */
+    "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if cur and string.match(cur, '^(%S+) ') == ARGV[2] then\n"
+    "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "  redis.call('PUBLISH', 'rtkd:m:' .. ARGV[3], 'wl ' .. ARGV[2])\n"
+    "end\n"
+    "if redis.call('HGET', KEYS[2], ARGV[3] .. ' ' .. ARGV[1]) == ARGV[2] then\n"
+    "  redis.call('HDEL', KEYS[2], ARGV[3] .. ' ' .. ARGV[1])\n"
+    "end\n"
+    "return 1\n",
+
+    /* DECIDE: KEYS s, w, a or f; ARGV sid, a (admit) or f (refuse), mid, participant ids. A
+     * host's decision, taken once: each participant waiting anywhere leaves the waiting room
+     * now, joins the admitted (or refused) set of the session, and its node is told to admit
+     * (refuse) its peer. Returns the participants acted on, or {-1}: no such session. */
+    "if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return {-1} end\n"
+    "local out = {}\n"
+    "for i = 4, #ARGV do\n"
+    "  local pid = ARGV[i]\n"
+    "  local cur = redis.call('HGET', KEYS[2], pid)\n"
+    "  if cur then\n"
+    "    local p, n = string.match(cur, '^(%S+) (%S+) ')\n"
+    "    redis.call('HDEL', KEYS[2], pid)\n"
+    "    redis.call('HDEL', 'rtkd:nw:' .. n, ARGV[3] .. ' ' .. pid)\n"
+    "    redis.call('SADD', KEYS[3], pid)\n"
+    "    redis.call('PUBLISH', 'rtkd:m:' .. ARGV[3], 'wl ' .. p)\n"
+    "    redis.call('PUBLISH', 'rtkd:n:' .. n, 'w' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. pid .. "
+    "' ' .. p)\n"
+    "    table.insert(out, pid)\n"
+    "  end\n"
+    "end\n"
+    "return out\n",
+
+    /* LISTS: KEYS s, r, w; ARGV sid. The session's listed live peers and waiting peers, for a
+     * node taking its first share: {listed values}, {waiting values} ("PEER NODE JSON" each),
+     * or {} when the session is another. */
+    "if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return {} end\n"
+    "return {redis.call('HVALS', KEYS[2]), redis.call('HVALS', KEYS[3])}\n",
 };
 
 #define LEASE_FIELDS 12
@@ -359,35 +484,93 @@ static void on_joined(void *arg, int status, const rtk_bus_reply *r)
     free(j);
 }
 
+/* A peer as the bus carries it in the lists (rtkd:r, rtkd:w and their news): compact JSON
+ * {"peer_id","participant_id","custom_participant_id","name","picture","preset_name","t"}
+ * (t: when it joined, or began to wait). The caller frees it. */
+static char *view_json(const rtk_peer_view *p)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I}", "peer_id", p->peer_id,
+                          "participant_id", p->participant_id, "custom_participant_id",
+                          p->custom_id ? p->custom_id : "", "name", p->name, "picture",
+                          p->picture, "preset_name", p->preset, "t", (json_int_t)p->joined_ms);
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return text != NULL ? text : rtk_xstrndup("{}", 2);
+}
+
+/* The view in |j| (borrowing from it): 0, or -1 when it is not one. */
+static int view_from_json(json_t *j, rtk_peer_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->peer_id = json_string_value(json_object_get(j, "peer_id"));
+    v->participant_id = json_string_value(json_object_get(j, "participant_id"));
+    v->custom_id = json_string_value(json_object_get(j, "custom_participant_id"));
+    v->name = json_string_value(json_object_get(j, "name"));
+    v->picture = json_string_value(json_object_get(j, "picture"));
+    v->preset = json_string_value(json_object_get(j, "preset_name"));
+    v->joined_ms = json_integer_value(json_object_get(j, "t"));
+    if (v->custom_id == NULL)
+        v->custom_id = "";
+    return v->peer_id != NULL && v->participant_id != NULL ? 0 : -1;
+}
+
 static void send_join(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_view *p, int64_t at)
 {
-    char ks[80], kp[80], knp[200], at_s[24];
+    char ks[80], kp[80], knp[200], kr[80], at_s[24];
     key(ks, sizeof(ks), "s", s->meeting_id);
     key(kp, sizeof(kp), "p", s->meeting_id);
     key(knp, sizeof(knp), "np", c->node);
+    key(kr, sizeof(kr), "r", s->meeting_id);
     fmt_i64(at_s, at);
-    const char *argv[10] = {ks,         kp,   knp,     "rtkd:idle",  s->id, p->participant_id,
-                            p->peer_id, at_s, c->node, s->meeting_id};
+    char *view = p->hidden ? NULL : view_json(p);
+    const char *argv[12] = {ks,    kp,      knp,    "rtkd:idle",     kr,
+                            s->id, p->participant_id, p->peer_id, at_s, c->node,
+                            s->meeting_id, view ? view : ""};
     join_ctx *j = rtk_xcalloc(1, sizeof(*j));
     j->c = c;
     snprintf(j->participant_id, sizeof(j->participant_id), "%s", p->participant_id);
     snprintf(j->peer_id, sizeof(j->peer_id), "%s", p->peer_id);
-    if (rtk_bus_script(c->bus, S_JOIN, on_joined, j, 4, 10, argv, NULL) != 0)
+    if (rtk_bus_script(c->bus, S_JOIN, on_joined, j, 5, 12, argv, NULL) != 0)
         free(j); /* the bus is down: republished when it is back */
+    free(view);
 }
 
 static void send_leave(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_view *p,
                        int64_t at)
 {
-    char ks[80], kp[80], knp[200], at_s[24], now_s[24];
+    char ks[80], kp[80], knp[200], kr[80], at_s[24], now_s[24];
     key(ks, sizeof(ks), "s", s->meeting_id);
     key(kp, sizeof(kp), "p", s->meeting_id);
     key(knp, sizeof(knp), "np", c->node);
+    key(kr, sizeof(kr), "r", s->meeting_id);
     fmt_i64(at_s, at);
     fmt_i64(now_s, rtk_time_now_ms());
-    const char *argv[10] = {ks,         kp,   knp,           "rtkd:idle", s->id, p->participant_id,
+    const char *argv[11] = {ks,    kp,   knp,           "rtkd:idle", kr,   s->id, p->participant_id,
                             p->peer_id, at_s, s->meeting_id, now_s};
-    rtk_bus_script(c->bus, S_LEAVE, NULL, NULL, 4, 10, argv, NULL);
+    rtk_bus_script(c->bus, S_LEAVE, NULL, NULL, 5, 11, argv, NULL);
+}
+
+/* A peer begins (|in|) or ends its wait at this node. */
+static void send_wait(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_view *p, int in)
+{
+    char kw[80], knw[200];
+    key(kw, sizeof(kw), "w", s->meeting_id);
+    key(knw, sizeof(knw), "nw", c->node);
+    if (!in) {
+        const char *argv[5] = {kw, knw, p->participant_id, p->peer_id, s->meeting_id};
+        rtk_bus_script(c->bus, S_WAIT_OUT, NULL, NULL, 2, 5, argv, NULL);
+        return;
+    }
+    if (s->id[0] == '\0')
+        return; /* (no share: a session the cluster ended) */
+    char ks[80], kp[80];
+    key(ks, sizeof(ks), "s", s->meeting_id);
+    key(kp, sizeof(kp), "p", s->meeting_id);
+    char *view = view_json(p);
+    const char *argv[10] = {ks, kw, kp, knw, s->id, p->participant_id, p->peer_id, c->node,
+                            s->meeting_id, view};
+    rtk_bus_script(c->bus, S_WAIT_IN, NULL, NULL, 4, 10, argv, NULL);
+    free(view);
 }
 
 static void on_event(void *arg, const rtk_live_event *ev)
@@ -407,6 +590,16 @@ static void on_event(void *arg, const rtk_live_event *ev)
         rtk_bus_release(c->bus, chan);
         send_leave(c, ev->session, ev->peer, ev->at_ms);
         break;
+    case RTK_LIVE_EV_WAITING: /* it hears the session's news (its end, 4004) while it waits */
+        key(chan, sizeof(chan), "m", ev->session->meeting_id);
+        rtk_bus_hold(c->bus, chan);
+        send_wait(c, ev->session, ev->peer, 1);
+        break;
+    case RTK_LIVE_EV_WAIT_OUT:
+        key(chan, sizeof(chan), "m", ev->session->meeting_id);
+        rtk_bus_release(c->bus, chan);
+        send_wait(c, ev->session, ev->peer, 0);
+        break;
     case RTK_LIVE_EV_VOTE_STORED: {
         key(chan, sizeof(chan), "m", ev->session->meeting_id);
         char msg[512];
@@ -425,6 +618,32 @@ static void ack_to(rtk_cluster *c, const char *origin, const char *req);
 static void on_ack(rtk_cluster *c, const char *req);
 static void on_poll_message(rtk_cluster *c, const char *mid, const char *text, size_t len);
 
+/* A list entry "SID NODE JSON" (|waiting|: of the waiting room) or a stored value "PEER NODE
+ * JSON" (|sid| given): another node's peer joins this node's lists. */
+static void list_entry(rtk_cluster *c, const char *mid, const char *sid, int waiting,
+                       const char *text, size_t len)
+{
+    const char *sp1 = memchr(text, ' ', len);
+    const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - text)) : NULL;
+    if (sp1 == NULL || sp2 == NULL)
+        return;
+    char first[40], node[128];
+    size_t fl = (size_t)(sp1 - text), nl = (size_t)(sp2 - sp1 - 1);
+    if (fl == 0 || fl >= sizeof(first) || nl == 0 || nl >= sizeof(node))
+        return;
+    memcpy(first, text, fl);
+    first[fl] = '\0';
+    memcpy(node, sp1 + 1, nl);
+    node[nl] = '\0';
+    if (strcmp(node, c->node) == 0)
+        return; /* this node's own: in its lists already */
+    json_t *j = json_loadb(sp2 + 1, len - (size_t)(sp2 + 1 - text), 0, NULL);
+    rtk_peer_view v;
+    if (j != NULL && view_from_json(j, &v) == 0)
+        rtk_live_cluster_listed(c->live, mid, sid != NULL ? sid : first, waiting, &v);
+    json_decref(j);
+}
+
 /* On rtkd:m:MID: "c SID LIVE PEAK CLOSED SUMJ SEEN" counters, "e SID" ended, "x SID REQ ORIGIN"
  * kicked-all. On our channel: "r PID PEER" replaced, "k REQ ORIGIN PID PEER" kicked, "a REQ"
  * a node did what REQ asked. */
@@ -440,6 +659,13 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
         on_poll_message(c, mid, msg + 2, msg_len - 2);
         return;
     }
+    if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:m:", 7) == 0 &&
+        msg_len > 3 && (msg[0] == 'r' || msg[0] == 'w') && msg[1] == 'j' && msg[2] == ' ') {
+        memcpy(mid, chan + 7, chan_len - 7);
+        mid[chan_len - 7] = '\0';
+        list_entry(c, mid, NULL, msg[0] == 'w', msg + 3, msg_len - 3);
+        return;
+    }
     if (msg_len >= sizeof(buf) || chan_len < 8)
         return;
     memcpy(buf, msg, msg_len);
@@ -453,6 +679,9 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
             ack_to(c, origin, req);
         } else if (sscanf(buf, "a %199s", req) == 1) {
             on_ack(c, req);
+        } else if ((buf[0] == 'w' && (buf[1] == 'a' || buf[1] == 'f')) &&
+                   sscanf(buf + 2, " %39s %39s %39s", mid, pid, peer) == 3) {
+            rtk_live_cluster_decide(c->live, pid, peer, buf[1] == 'a');
         }
         return;
     }
@@ -466,10 +695,13 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
         return;
     memcpy(mid, chan + 7, chan_len - 7);
     mid[chan_len - 7] = '\0';
-    char sid[40];
+    char sid[40], peer_id[40];
     long long v[5];
-    if (sscanf(buf, "c %39s %lld %lld %lld %lld %lld", sid, &v[0], &v[1], &v[2], &v[3], &v[4]) ==
-        6) {
+    if ((buf[0] == 'r' || buf[0] == 'w') && buf[1] == 'l' &&
+        sscanf(buf + 2, " %39s", peer_id) == 1) {
+        rtk_live_cluster_unlisted(c->live, mid, peer_id);
+    } else if (sscanf(buf, "c %39s %lld %lld %lld %lld %lld", sid, &v[0], &v[1], &v[2], &v[3],
+                      &v[4]) == 6) {
         rtk_live_cluster_counters(c->live, mid, sid, v[0], v[1], v[2], v[3], v[4]);
     } else if (strncmp(buf, "v ", 2) == 0) {
         char poll[40], pid[40];
@@ -491,27 +723,36 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
     }
 }
 
+/* The SESSION script for |meeting_id|: its session, or |sid| begun at |started| (ms) with
+ * keep-alive |ka| (ms). */
+static int session_script(rtk_cluster *c, const char *meeting_id, const char *sid,
+                          const char *app_id, int64_t started, const char *participant_id,
+                          int64_t ka, const char *title, rtk_bus_cb cb, void *arg)
+{
+    char ks[80], kk[80], ka_[80], kf[80], at[24], ka_s[24];
+    key(ks, sizeof(ks), "s", meeting_id);
+    key(kk, sizeof(kk), "k", meeting_id);
+    key(ka_, sizeof(ka_), "a", meeting_id);
+    key(kf, sizeof(kf), "f", meeting_id);
+    fmt_i64(at, started);
+    fmt_i64(ka_s, ka);
+    const char *argv[12] = {ks,  kk,     "rtkd:idle",    ka_,  kf,         sid,
+                            app_id, at, participant_id, ka_s, meeting_id, title ? title : ""};
+    return rtk_bus_script(c->bus, S_SESSION, cb, arg, 5, 12, argv, NULL);
+}
+
 static void republish_one(void *arg, const rtk_session_view *s, const rtk_peer_view *p)
 {
     rtk_cluster *c = arg;
-    char ks[80], kk[80], started[24], now_s[24];
-    key(ks, sizeof(ks), "s", s->meeting_id);
-    key(kk, sizeof(kk), "k", s->meeting_id);
-    fmt_i64(started, s->started_ms);
-    fmt_i64(now_s, rtk_time_now_ms());
     /* Recreates the session as this node knew it if Redis lost it; a no-op otherwise. */
-    const char *argv[10] = {ks,
-                            kk,
-                            "rtkd:idle",
-                            s->id,
-                            s->app_id,
-                            started,
-                            p->participant_id,
-                            "0",
-                            s->meeting_id,
-                            s->title ? s->title : ""};
-    rtk_bus_script(c->bus, S_SESSION, NULL, NULL, 3, 10, argv, NULL);
+    session_script(c, s->meeting_id, s->id, s->app_id, s->started_ms, p->participant_id, 0,
+                   s->title, NULL, NULL);
     send_join(c, s, p, p->joined_ms);
+}
+
+static void republish_waiting(void *arg, const rtk_session_view *s, const rtk_peer_view *p)
+{
+    send_wait(arg, s, p, 1);
 }
 
 static void on_lease(void *arg, int status, const rtk_bus_reply *r)
@@ -620,6 +861,7 @@ static void on_timer(uv_timer_t *t)
     if (rtk_bus_script(c->bus, S_LEASE, on_lease, c, 2, 6, largv, NULL) == 0 && c->reset) {
         c->reset = 0;
         rtk_live_each_peer(c->live, republish_one, c);
+        rtk_live_each_waiting(c->live, republish_waiting, c);
     }
     const char *rargv[2] = {"rtkd:idle", now_s};
     rtk_bus_script(c->bus, S_REAP, on_reaped, c, 1, 2, rargv, NULL);
@@ -658,6 +900,8 @@ static void on_session(void *arg, int status, const rtk_bus_reply *r)
             out.started_ms = rtk_bus_reply_int_at(r, 1, 0);
             out.created = rtk_bus_reply_int_at(r, 2, 0) == 1;
             out.kicked = rtk_bus_reply_int_at(r, 3, 0) == 1;
+            out.admitted = rtk_bus_reply_int_at(r, 9, 0) == 1;
+            out.refused = rtk_bus_reply_int_at(r, 10, 0) == 1;
             for (int i = 0; i < 5; i++)
                 out.counters[i] = rtk_bus_reply_int_at(r, 4 + (size_t)i, 0);
             s->cb(s->arg, 0, &out);
@@ -676,18 +920,13 @@ int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_
                         const char *title, const char *participant_id, int64_t keep_alive_s,
                         rtk_cluster_session_cb cb, void *arg)
 {
-    char ks[80], kk[80], sid[37], now_s[24], ka[24];
-    key(ks, sizeof(ks), "s", meeting_id);
-    key(kk, sizeof(kk), "k", meeting_id);
+    char sid[37];
     rtk_id_uuid4(sid);
-    fmt_i64(now_s, rtk_time_now_ms());
-    fmt_i64(ka, keep_alive_s * 1000);
-    const char *argv[10] = {ks, kk,         "rtkd:idle",       sid, app_id, now_s, participant_id,
-                            ka, meeting_id, title ? title : ""};
     session_ctx *s = rtk_xcalloc(1, sizeof(*s));
     s->cb = cb;
     s->arg = arg;
-    int rc = rtk_bus_script(c->bus, S_SESSION, on_session, s, 3, 10, argv, NULL);
+    int rc = session_script(c, meeting_id, sid, app_id, rtk_time_now_ms(), participant_id,
+                            keep_alive_s * 1000, title, on_session, s);
     if (rc != 0) {
         free(s);
         return RTK_EUNAVAIL;
@@ -914,15 +1153,15 @@ static void on_kicked_out(void *arg, int status, const rtk_bus_reply *r)
         kop_free(o);
         return;
     }
-    size_t n = rtk_bus_reply_len(r) / 3;
+    size_t n = rtk_bus_reply_len(r) / 4;
     o->local = rtk_xcalloc(n ? n : 1, sizeof(*o->local));
     for (size_t i = 0; i < n; i++) {
-        char f[3][40];
-        for (size_t k = 0; k < 3; k++)
-            rtk_bus_reply_copy_at(r, 3 * i + k, f[k], sizeof(f[k]));
-        for (size_t k = 0; k < o->n; k++)
-            if (strcmp(o->ids[k], f[0]) == 0)
-                o->was_live[k] = 1;
+        char f[4][40];
+        for (size_t k = 0; k < 4; k++)
+            rtk_bus_reply_copy_at(r, 4 * i + k, f[k], sizeof(f[k]));
+        for (size_t k = 0; k < o->n; k++) /* 1: a live peer, 2: a waiting one (as live's) */
+            if (strcmp(o->ids[k], f[0]) == 0 && o->was_live[k] != 1)
+                o->was_live[k] = f[3][0] == '2' ? 2 : 1;
         if (strcmp(f[1], c->node) == 0) {
             memcpy(o->local[o->nlocal][0], f[0], 40);
             memcpy(o->local[o->nlocal++][1], f[2], 40);
@@ -970,28 +1209,34 @@ static void on_kop_stored(void *arg, int status)
 {
     kop *o = arg;
     rtk_cluster *c = o->c;
-    char ks[80], kp[80], kk[80], now_s[24];
+    char ks[80], kp[80], kk[80], kr[80], kw[80], ka[80], kf[80], now_s[24];
     key(ks, sizeof(ks), "s", o->mid);
     key(kp, sizeof(kp), "p", o->mid);
     key(kk, sizeof(kk), "k", o->mid);
+    key(kr, sizeof(kr), "r", o->mid);
+    key(kw, sizeof(kw), "w", o->mid);
+    key(ka, sizeof(ka), "a", o->mid);
+    key(kf, sizeof(kf), "f", o->mid);
     fmt_i64(now_s, rtk_time_now_ms());
     int rc = status;
     if (rc == 0 && o->all) {
-        const char *argv[8] = {ks, kp, kk, "rtkd:idle", o->sid, o->mid, o->req, c->node};
-        rc = rtk_bus_script(c->bus, S_KICK_ALL, on_ended_out, o, 4, 8, argv, NULL);
+        const char *argv[12] = {ks,     kp,     kk,     "rtkd:idle", kr,    kw,
+                                ka,     kf,     o->sid, o->mid,      o->req, c->node};
+        rc = rtk_bus_script(c->bus, S_KICK_ALL, on_ended_out, o, 8, 12, argv, NULL);
     } else if (rc == 0) {
-        size_t argc = 7 + o->n;
+        size_t argc = 8 + o->n;
         const char **argv = rtk_xcalloc(argc, sizeof(*argv));
         argv[0] = ks;
         argv[1] = kp;
         argv[2] = kk;
         argv[3] = "rtkd:idle";
-        argv[4] = o->sid;
-        argv[5] = now_s;
-        argv[6] = o->mid;
+        argv[4] = kw;
+        argv[5] = o->sid;
+        argv[6] = now_s;
+        argv[7] = o->mid;
         for (size_t i = 0; i < o->n; i++)
-            argv[7 + i] = o->ids[i];
-        rc = rtk_bus_script(c->bus, S_KICK, on_kicked_out, o, 4, (int)argc, argv, NULL);
+            argv[8 + i] = o->ids[i];
+        rc = rtk_bus_script(c->bus, S_KICK, on_kicked_out, o, 5, (int)argc, argv, NULL);
         free(argv);
     }
     if (rc != 0) {
@@ -1119,6 +1364,182 @@ int rtk_cluster_kick_all(rtk_cluster *c, const char *meeting_id, rtk_cluster_cou
     o->acb = cb;
     o->arg = arg;
     return kop_start(o);
+}
+
+/* ---- the waiting room, decided here for the whole cluster ---- */
+
+/* A host's waiting.admit or waiting.refuse. */
+typedef struct wop {
+    rtk_cluster *c;
+    int admit;
+    char mid[40], host_participant[40], host_peer[40], ref[65];
+    size_t ref_len;
+    int has_ref;
+    size_t n;
+    char (*ids)[40];
+} wop;
+
+static void wop_answer(wop *w, int status)
+{
+    rtk_live *live = w->c->live;
+    rtk_peer *p = rtk_live_peer_find(live, w->host_participant, w->host_peer);
+    const char *ref = w->has_ref ? w->ref : NULL;
+    if (p != NULL && status != 0) {
+        rtk_live_reject(live, p, "unavailable",
+                        status == RTK_ENOTFOUND       ? "The session has ended; nothing was done"
+                        : status == RTK_EUNAVAIL      ? "The cluster's bus is unavailable; "
+                                                        "the outcome is unknown"
+                                                      : "The store could not take it; try again",
+                        ref, w->ref_len);
+    } else if (p != NULL) {
+        const char **ids = rtk_xcalloc(w->n ? w->n : 1, sizeof(*ids));
+        for (size_t i = 0; i < w->n; i++)
+            ids[i] = w->ids[i];
+        rtk_live_send_done(live, p, w->admit ? "admit" : "refuse", ids, w->n, ref, w->ref_len);
+        free(ids);
+    }
+    free(w->ids);
+    free(w);
+}
+
+static void on_wop_stored(void *arg, int status)
+{
+    wop_answer(arg, status != 0 ? RTK_EDB : 0);
+}
+
+/* Redis decided who left the waiting room: refusals are stored (as a single node's), then
+ * the host hears `done`. */
+static void on_decided(void *arg, int status, const rtk_bus_reply *r)
+{
+    wop *w = arg;
+    rtk_cluster *c = w->c;
+    if (status != 0 || rtk_bus_reply_type(r) != RTK_BUS_ARRAY) {
+        wop_answer(w, RTK_EUNAVAIL);
+        return;
+    }
+    size_t n = rtk_bus_reply_len(r);
+    if (n == 1 && rtk_bus_reply_type(rtk_bus_reply_at(r, 0)) == RTK_BUS_INT) {
+        wop_answer(w, RTK_ENOTFOUND); /* {-1}: the session is another now */
+        return;
+    }
+    w->ids = rtk_xcalloc(n ? n : 1, sizeof(*w->ids));
+    for (size_t i = 0; i < n; i++)
+        rtk_bus_reply_copy_at(r, i, w->ids[w->n++], sizeof(w->ids[0]));
+    rtk_session_view v;
+    if (w->admit || w->n == 0 || rtk_live_session(c->live, w->mid, &v) != 0) {
+        wop_answer(w, 0);
+        return;
+    }
+    int64_t now = rtk_time_now_ms();
+    for (size_t i = 0; i < w->n; i++) {
+        rtk_live_event ev = {.type = RTK_LIVE_EV_KICK,
+                             .reason = RTK_LIVE_KICK_REFUSED,
+                             .at_ms = now,
+                             .session = &v,
+                             .participant_id = w->ids[i]};
+        if (i + 1 == w->n) {
+            ev.done = on_wop_stored;
+            ev.done_arg = w;
+        }
+        rtk_live_cluster_tell(c->live, &ev);
+    }
+}
+
+/* What live asks for a host's waiting.admit / waiting.refuse. */
+static int host_wait(void *arg, const char *meeting_id, const char *session_id, int admit,
+                     const char *const *ids, size_t n, const char *host_participant,
+                     const char *host_peer, const char *ref, size_t ref_len)
+{
+    rtk_cluster *c = arg;
+    char ks[80], kw[80], kset[80];
+    key(ks, sizeof(ks), "s", meeting_id);
+    key(kw, sizeof(kw), "w", meeting_id);
+    key(kset, sizeof(kset), admit ? "a" : "f", meeting_id);
+    size_t argc = 6 + n;
+    const char **argv = rtk_xcalloc(argc, sizeof(*argv));
+    argv[0] = ks;
+    argv[1] = kw;
+    argv[2] = kset;
+    argv[3] = session_id;
+    argv[4] = admit ? "a" : "f";
+    argv[5] = meeting_id;
+    for (size_t i = 0; i < n; i++)
+        argv[6 + i] = ids[i];
+    wop *w = rtk_xcalloc(1, sizeof(*w));
+    w->c = c;
+    w->admit = admit;
+    snprintf(w->mid, sizeof(w->mid), "%s", meeting_id);
+    snprintf(w->host_participant, sizeof(w->host_participant), "%s", host_participant);
+    snprintf(w->host_peer, sizeof(w->host_peer), "%s", host_peer);
+    w->has_ref = keep_ref(w->ref, &w->ref_len, ref, ref_len);
+    int rc = rtk_bus_script(c->bus, S_DECIDE, on_decided, w, 3, (int)argc, argv, NULL);
+    free(argv);
+    if (rc != 0)
+        free(w);
+    return rc;
+}
+
+/* ---- a node's first share of a session: what the other nodes list ---- */
+
+typedef struct share_ctx {
+    rtk_cluster *c;
+    char mid[40], sid[40];
+    void (*cb)(void *arg, int status);
+    void *arg;
+} share_ctx;
+
+static void on_lists(void *arg, int status, const rtk_bus_reply *r)
+{
+    share_ctx *sh = arg;
+    if (status != 0 || rtk_bus_reply_type(r) != RTK_BUS_ARRAY) {
+        sh->cb(sh->arg, RTK_EUNAVAIL);
+        free(sh);
+        return;
+    }
+    for (size_t k = 0; k < 2 && k < rtk_bus_reply_len(r); k++) {
+        const rtk_bus_reply *vals = rtk_bus_reply_at(r, k);
+        for (size_t i = 0; i < rtk_bus_reply_len(vals); i++) {
+            size_t len = 0;
+            const char *text = rtk_bus_reply_str(rtk_bus_reply_at(vals, i), &len);
+            if (text != NULL)
+                list_entry(sh->c, sh->mid, sh->sid, (int)k, text, len);
+        }
+    }
+    sh->cb(sh->arg, 0);
+    free(sh);
+}
+
+int rtk_cluster_share_load(rtk_cluster *c, const char *meeting_id, const char *session_id,
+                           void (*cb)(void *arg, int status), void *arg)
+{
+    char ks[80], kr[80], kw[80], chan[80];
+    key(ks, sizeof(ks), "s", meeting_id);
+    key(kr, sizeof(kr), "r", meeting_id);
+    key(kw, sizeof(kw), "w", meeting_id);
+    key(chan, sizeof(chan), "m", meeting_id);
+    share_ctx *sh = rtk_xcalloc(1, sizeof(*sh));
+    sh->c = c;
+    snprintf(sh->mid, sizeof(sh->mid), "%s", meeting_id);
+    snprintf(sh->sid, sizeof(sh->sid), "%s", session_id);
+    sh->cb = cb;
+    sh->arg = arg;
+    /* Subscribed first: what changes after the lists are read is heard. */
+    rtk_bus_hold(c->bus, chan);
+    const char *argv[4] = {ks, kr, kw, session_id};
+    if (rtk_bus_script(c->bus, S_LISTS, on_lists, sh, 3, 4, argv, NULL) != 0) {
+        free(sh);
+        return RTK_EUNAVAIL;
+    }
+    return 0;
+}
+
+void rtk_cluster_share_end(rtk_cluster *c, const char *meeting_id, const char *session_id,
+                           int loaded)
+{
+    char chan[80];
+    key(chan, sizeof(chan), "m", meeting_id);
+    rtk_bus_release(c->bus, chan);
+    rtk_live_cluster_share_done(c->live, meeting_id, session_id, loaded);
 }
 
 /* ---- polls, created here for the whole cluster ---- */
@@ -1431,6 +1852,7 @@ int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *li
     rtk_live_set_clustered(live, 1);
     rtk_live_set_cluster_poll(live, host_poll, c);
     rtk_live_set_cluster_kick_all(live, host_kick_all, c);
+    rtk_live_set_cluster_wait(live, host_wait, c);
     rtk_live_subscribe(live, on_event, c, 0);
     /* Renewed three times per lease, reaping once a second at most. */
     uint64_t every = c->lease_ms / 3 < 1000 ? c->lease_ms / 3 : 1000;

@@ -44,6 +44,8 @@ typedef struct rtk_cluster_sess {
     int64_t started_ms;
     int created;
     int kicked;          /* the participant was kicked from it: 403 */
+    int refused;         /* ... or refused from its waiting room: 403 */
+    int admitted;        /* ... or admitted from it once (SKIP_ON_ACCEPT skips the wait) */
     int64_t counters[5]; /* as rtk_join_info.counters */
 } rtk_cluster_sess;
 typedef void (*rtk_cluster_session_cb)(void *arg, int status, const rtk_cluster_sess *s);
@@ -62,7 +64,8 @@ int rtk_cluster_active(rtk_cluster *c, const char *meeting_id, rtk_cluster_view_
  * the meeting's live session at every node: stored first (as a single node's kick), then
  * barred cluster-wide, then their live peers are closed (4001) wherever they are; |cb| runs
  * once the nodes that had them said they closed them (or 2 s passed: a silent node is being
- * retired by its lease), with was_live[i] 1 for those that had a live peer. Status 0,
+ * retired by its lease), with was_live[i] 1 for those that had a live peer (2: a waiting
+ * one). Status 0,
  * RTK_ENOTFOUND (no live session: nothing done) or RTK_EUNAVAIL (the store or the bus
  * failed: nobody was kicked unless the bus failed after the store). |ids| are copied. */
 typedef void (*rtk_cluster_kick_cb)(void *arg, int status, const int *was_live);
@@ -93,6 +96,16 @@ int rtk_cluster_poll_create(rtk_cluster *c, const char *meeting_id, const rtk_po
  * or RTK_EUNAVAIL (bus down: |cb| never runs). */
 int rtk_cluster_polls(rtk_cluster *c, rtk_store *st, const char *meeting_id, rtk_store_cb cb,
                       void *arg);
+
+/* This node's first share of |session_id| (rtk_live_cluster_share made it): the channel of the
+ * meeting is held (what happens from now on is heard), then the other nodes' listed and
+ * waiting peers are put into the share; |cb| gets 0 or RTK_EUNAVAIL. Returns 0 or
+ * RTK_EUNAVAIL (bus down: |cb| never runs). Either way rtk_cluster_share_end follows, once
+ * the joining peer joined (or failed to). */
+int rtk_cluster_share_load(rtk_cluster *c, const char *meeting_id, const char *session_id,
+                           void (*cb)(void *arg, int status), void *arg);
+void rtk_cluster_share_end(rtk_cluster *c, const char *meeting_id, const char *session_id,
+                           int loaded);
 
 /* Webhooks of |app_id| were written here (their write committed): every other node rereads
  * which events that app's webhooks want, before their next event. */

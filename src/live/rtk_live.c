@@ -327,6 +327,7 @@ static void meetings_gc(rtk_live *live)
         while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
             rtk_lmeeting *m = v;
             if (m->session == NULL && m->peers == NULL && m->waiting == NULL && !m->dirty &&
+                m->shares_pending == 0 &&
                 !m->wait_dirty) {
                 dead = m;
                 break;
@@ -392,7 +393,9 @@ static rtk_lsession *lsession_new(const char *id, const char *title)
     return s;
 }
 
-static rtk_lsession *session_start(rtk_live *live, rtk_lmeeting *m, int64_t now)
+/* Starts |m|'s session (cluster mode: this node's share of the cluster's, m->joining's).
+ * |quiet|: SESSION_STARTED waits for a peer of it to join here (session_announce). */
+static rtk_lsession *session_start(rtk_live *live, rtk_lmeeting *m, int64_t now, int quiet)
 {
     const rtk_join_info *ji = live->clustered ? m->joining : NULL;
     char id[37];
@@ -416,8 +419,21 @@ static rtk_lsession *session_start(rtk_live *live, rtk_lmeeting *m, int64_t now)
         if (!ji->session_new)
             ev.reason = RTK_LIVE_STARTED_ELSEWHERE;
     }
-    rtk_live__emit_session(live, m, &ev);
+    s->started_reason = ev.reason;
+    s->quiet = quiet;
+    s->loaded = ji == NULL || ji->session_new; /* a share of one begun elsewhere: not yet */
+    if (!quiet)
+        rtk_live__emit_session(live, m, &ev);
     return s;
+}
+
+static void session_announce(rtk_live *live, rtk_lmeeting *m)
+{
+    if (!m->session->quiet)
+        return;
+    m->session->quiet = 0;
+    rtk_live_event ev = {.type = RTK_LIVE_EV_SESSION_STARTED, .reason = m->session->started_reason};
+    rtk_live__emit_session(live, m, &ev);
 }
 
 static void waiting_close_all(rtk_live *live, rtk_lmeeting *m);
@@ -461,6 +477,7 @@ void rtk_live__peer_view(const rtk_peer *p, rtk_peer_view *out)
     out->picture = p->info->picture;
     out->preset = p->preset->name;
     out->joined_ms = p->joined_ms;
+    out->hidden = (p->flags & RTK_PERM_HIDDEN) != 0;
 }
 
 /* The peer itself, with its permissions (hello's "self"). */
@@ -516,8 +533,27 @@ static void wait_mark(rtk_live *live, rtk_lmeeting *m)
     }
 }
 
-/* |p| is no longer in the waiting room (admitted, refused, gone). */
-static void waiting_out(rtk_live *live, rtk_peer *p)
+/* Cluster mode: WAITING or WAIT_OUT for |p| (the bus keeps the cluster's waiting room). */
+static void emit_wait(rtk_live *live, rtk_peer *p, int type)
+{
+    rtk_lmeeting *m = p->m;
+    if (!live->clustered)
+        return;
+    rtk_peer_view pv;
+    rtk_live__peer_view(p, &pv);
+    rtk_live_event ev = {.type = type, .at_ms = p->joined_ms, .peer = &pv};
+    if (m->session != NULL) {
+        rtk_live__emit_session(live, m, &ev);
+        return;
+    }
+    rtk_session_view none = {.id = "", .meeting_id = m->id, .app_id = m->app_id};
+    ev.session = &none;
+    rtk_live__emit(live, &ev);
+}
+
+/* |p| is no longer in the waiting room (admitted, refused, gone); |tell|: WAIT_OUT now (an
+ * admitted peer tells it once it is live, so that its node never stops hearing the meeting). */
+static void waiting_out(rtk_live *live, rtk_peer *p, int tell)
 {
     rtk_lmeeting *m = p->m;
     peer_unlink(live, p);
@@ -525,6 +561,63 @@ static void waiting_out(rtk_live *live, rtk_peer *p)
         delta_leave(&m->wait, p);
         wait_mark(live, m);
     }
+    if (tell)
+        emit_wait(live, p, RTK_LIVE_EV_WAIT_OUT);
+}
+
+/* ---- other nodes' peers in this node's lists (cluster mode) ---- */
+
+static rtk_peer *remote_new(rtk_live *live, rtk_lmeeting *m, const rtk_peer_view *v, int waiting)
+{
+    rtk_join_info ji = {.custom_id = v->custom_id,
+                        .name = v->name,
+                        .picture = v->picture,
+                        .preset_name = v->preset,
+                        .permissions = "",
+                        .permissions_len = 0};
+    rtk_peer *p = rtk_xcalloc(1, sizeof(*p));
+    snprintf(p->peer_id, sizeof(p->peer_id), "%s", v->peer_id);
+    snprintf(p->participant_id, sizeof(p->participant_id), "%s", v->participant_id);
+    p->info = pinfo_new(&ji);
+    p->preset = preset_get(live, &ji);
+    p->joined_ms = v->joined_ms;
+    p->state = waiting ? RTK_PEER_REMOTE_WAITING : RTK_PEER_REMOTE;
+    p->m = m;
+    return p;
+}
+
+/* |p| goes from |m|'s lists (and the next delta says so). */
+static void remote_out(rtk_live *live, rtk_lmeeting *m, rtk_peer *p)
+{
+    int waiting = p->state == RTK_PEER_REMOTE_WAITING;
+    rtk_peer **head = waiting ? &m->rwaiting : &m->rpeers;
+    rtk_map_del(&m->remote, p->peer_id);
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        *head = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    if (waiting && m->nacceptors > 0) {
+        delta_leave(&m->wait, p);
+        wait_mark(live, m);
+    } else if (!waiting && m->nlisters > 0) {
+        delta_leave(&m->roster, p);
+    }
+    peer_free(live, p);
+}
+
+/* The share of |m|'s session is gone here: so are the other nodes' peers it listed. */
+static void remote_clear(rtk_live *live, rtk_lmeeting *m)
+{
+    if (!m->remote_on)
+        return;
+    while (m->rpeers != NULL)
+        remote_out(live, m, m->rpeers);
+    while (m->rwaiting != NULL)
+        remote_out(live, m, m->rwaiting);
+    rtk_map_free(&m->remote);
+    m->remote_on = 0;
 }
 
 /* A live peer stops counting in the meeting's lists. */
@@ -557,7 +650,7 @@ static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int reason, int r
     rtk_lmeeting *m = p->m;
     live->npeers--;
     if (p->state == RTK_PEER_WAITING) { /* not a live peer: nothing is counted or stored */
-        waiting_out(live, p);
+        waiting_out(live, p, 1);
         peer_free(live, p);
         return;
     }
@@ -648,13 +741,15 @@ int rtk_live_may_join(rtk_live *live, const char *meeting_id, const char *partic
 /* Listed peers of |m| for a hello: at most RTK_LIVE_LIST_BYTES of them by their bound; the
  * rest (returned through *rest, a new array the caller frees with its count) follow in
  * participants.updated frames right after it. */
-static size_t list_views(rtk_peer *head, int only_listed, rtk_peer_view **out, size_t *nout,
-                         rtk_peer_view **rest)
+static size_t list_views(rtk_peer *head, rtk_peer *remote, int only_listed, rtk_peer_view **out,
+                         size_t *nout, rtk_peer_view **rest)
 {
     size_t n = 0, cap = 16, bytes = 0, nrest = 0, caprest = 0;
     rtk_peer_view *v = rtk_xmalloc(cap * sizeof(*v));
     *rest = NULL;
-    for (rtk_peer *p = head; p != NULL; p = p->next) {
+    /* this node's peers, then (cluster mode) the other nodes' */
+    for (rtk_peer *p = head ? head : remote; p != NULL;
+         p = p->next ? p->next : p->state < RTK_PEER_REMOTE ? remote : NULL) {
         if (only_listed && !listed(p))
             continue;
         rtk_peer_view pv;
@@ -746,9 +841,10 @@ static void send_hello(rtk_live *live, rtk_peer *p, int type, int64_t now)
     rtk_peer_view *people = NULL, *waiting = NULL, *more_people = NULL, *more_waiting = NULL;
     size_t npeople = 0, nwaiting = 0, nmore_people = 0, nmore_waiting = 0;
     if (p->flags & RTK_PERM_LIST)
-        nmore_people = list_views(m->peers, 1, &people, &npeople, &more_people);
+        nmore_people = list_views(m->peers, m->rpeers, 1, &people, &npeople, &more_people);
     if (p->flags & RTK_PERM_ACCEPT_WAITING)
-        nmore_waiting = list_views(m->waiting, 0, &waiting, &nwaiting, &more_waiting);
+        nmore_waiting =
+            list_views(m->waiting, m->rwaiting, 0, &waiting, &nwaiting, &more_waiting);
     rtk_live_msg hello = {.type = type,
                           .session = &sv,
                           .self = &self,
@@ -780,7 +876,8 @@ static void send_hello(rtk_live *live, rtk_peer *p, int type, int64_t now)
 static void enter_live(rtk_live *live, rtk_peer *p, int64_t now)
 {
     rtk_lmeeting *m = p->m;
-    rtk_lsession *s = m->session ? m->session : session_start(live, m, now);
+    rtk_lsession *s = m->session ? m->session : session_start(live, m, now, 0);
+    session_announce(live, m);
     m->keep_alive_deadline = 0;
     p->state = RTK_PEER_LIVE;
     p->joined_ms = now;
@@ -806,8 +903,9 @@ static int must_wait(const rtk_lmeeting *m, const rtk_join_info *ji)
     switch (ji->perms.waiting) {
     case RTK_WAIT_ON_PRIVILEGED: return 1;
     case RTK_WAIT_SKIP_ON_ACCEPT:
-        return m->session == NULL ||
-               rtk_map_get(&m->session->admitted, ji->participant_id) == NULL;
+        /* (cluster mode: admitted at any node, as the bus told the handshake) */
+        return !ji->admitted && (m->session == NULL ||
+                                 rtk_map_get(&m->session->admitted, ji->participant_id) == NULL);
     default: return 0;
     }
 }
@@ -826,6 +924,7 @@ static void forget_stale_share(rtk_live *live, rtk_lmeeting *m, const char *sess
     rtk_lsession *old_s = m->session;
     m->session = NULL;
     lsession_free(live, old_s);
+    remote_clear(live, m);
     waiting_close_all(live, m);
 }
 
@@ -865,12 +964,18 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
     live->npeers++;
 
     if (wait) {
+        /* Cluster mode: the node of a waiting peer holds a share of the session (quiet until
+         * a peer of it joins here), so that it hears the session's news and its end, and
+         * admits the peer into it (the bus keeps the waiting room). */
+        if (live->clustered && m->session == NULL && ji->session_id != NULL)
+            session_start(live, m, now, 1);
         p->state = RTK_PEER_WAITING;
         peer_link(p, &m->waiting);
         if (m->nacceptors > 0) {
             delta_join(&m->wait, p);
             wait_mark(live, m);
         }
+        emit_wait(live, p, RTK_LIVE_EV_WAITING);
         rtk_peer_view self;
         self_view(p, &self);
         rtk_live_msg hello = {.type = RTK_MSG_HELLO, .waiting_state = 1, .self = &self};
@@ -1265,14 +1370,6 @@ static size_t copy_ref(char buf[65], int *has, const char *ref, size_t ref_len)
 int rtk_live__permits(rtk_live *live, rtk_peer *p, unsigned flag, const char *refusal,
                       const char *ref, size_t ref_len)
 {
-    if (p->state == RTK_PEER_LIVE && (p->flags & flag) && live->clustered &&
-        flag == RTK_PERM_ACCEPT_WAITING) {
-        /* The waiting room does not span nodes yet (docs/cluster.md): refused rather than
-         * done on this node's share only. */
-        rtk_live__send_error(live, p, "unavailable",
-                             "Not available on a cluster yet; nothing was done", ref, ref_len);
-        return 0;
-    }
     if (p->state == RTK_PEER_LIVE && (p->flags & flag))
         return 1;
     rtk_live__send_error(live, p, "forbidden",
@@ -1358,6 +1455,36 @@ static void waiting_stored(void *arg, int status)
     free(w);
 }
 
+/* The waiting peer |p| joins its session (`admitted`). */
+static void admit_one(rtk_live *live, rtk_peer *p, int64_t now)
+{
+    key_set_add(&p->m->session->admitted, p->participant_id);
+    waiting_out(live, p, 0);
+    rtk_map_put(&live->by_participant, p->participant_id, p);
+    enter_live(live, p, now);
+    emit_wait(live, p, RTK_LIVE_EV_WAIT_OUT);
+    send_hello(live, p, RTK_MSG_ADMITTED, now);
+}
+
+/* The waiting peer |p| is refused (`refused`, 4004); |store|: the refusal is stored here
+ * (with the next barrier's batch: still refused after a restart). */
+static void refuse_one(rtk_live *live, rtk_peer *p, int64_t now, int store)
+{
+    rtk_lmeeting *m = p->m;
+    key_set_add(&m->session->refused, p->participant_id);
+    if (store) {
+        rtk_live_event ev = {.type = RTK_LIVE_EV_KICK,
+                             .reason = RTK_LIVE_KICK_REFUSED,
+                             .at_ms = now,
+                             .participant_id = p->participant_id};
+        rtk_live__emit_session(live, m, &ev);
+    }
+    rtk_live_msg msg = {.type = RTK_MSG_REFUSED};
+    send_one(live, p, &msg, NULL, 0);
+    if (!p->dropping)
+        peer_drop(live, p, RTK_LIVE_REFUSED, now, 0);
+}
+
 void rtk_live_host_waiting(rtk_live *live, rtk_peer *peer, int admit, const char *const *ids,
                            size_t n, const char *ref, size_t ref_len)
 {
@@ -1365,8 +1492,14 @@ void rtk_live_host_waiting(rtk_live *live, rtk_peer *peer, int admit, const char
         !host_session(live, peer, ref, ref_len))
         return;
     rtk_lmeeting *m = peer->m;
-    rtk_lsession *s = m->session;
     int64_t now = rtk_time_now_ms();
+    if (live->clustered && live->cluster_wait != NULL) { /* the cluster's waiting room */
+        if (live->cluster_wait(live->cluster_wait_arg, m->id, m->session->id, admit, ids, n,
+                               peer->participant_id, peer->peer_id, ref, ref_len) != 0)
+            rtk_live_reject(live, peer, "unavailable",
+                            "The cluster's bus is unavailable; nothing was done", ref, ref_len);
+        return;
+    }
     wait_done *w = rtk_xcalloc(1, sizeof(*w));
     w->live = live;
     memcpy(w->participant_id, peer->participant_id, sizeof(w->participant_id));
@@ -1379,25 +1512,10 @@ void rtk_live_host_waiting(rtk_live *live, rtk_peer *peer, int admit, const char
         if (p == NULL || p->m != m || p->state != RTK_PEER_WAITING || p->dropping)
             continue; /* not waiting here: ignored */
         memcpy(w->ids[w->n++], p->participant_id, sizeof(w->ids[0]));
-        if (admit) {
-            key_set_add(&s->admitted, p->participant_id);
-            waiting_out(live, p);
-            rtk_map_put(&live->by_participant, p->participant_id, p);
-            enter_live(live, p, now);
-            send_hello(live, p, RTK_MSG_ADMITTED, now);
-        } else {
-            key_set_add(&s->refused, p->participant_id);
-            /* Stored with the barrier's batch: still refused after a restart. */
-            rtk_live_event ev = {.type = RTK_LIVE_EV_KICK,
-                                 .reason = RTK_LIVE_KICK_REFUSED,
-                                 .at_ms = now,
-                                 .participant_id = p->participant_id};
-            rtk_live__emit_session(live, m, &ev);
-            rtk_live_msg msg = {.type = RTK_MSG_REFUSED};
-            send_one(live, p, &msg, NULL, 0);
-            if (!p->dropping)
-                peer_drop(live, p, RTK_LIVE_REFUSED, now, 0);
-        }
+        if (admit)
+            admit_one(live, p, now);
+        else
+            refuse_one(live, p, now, 1);
     }
     barrier(live, waiting_stored, w);
     rtk_live__drain(live);
@@ -1513,10 +1631,11 @@ static void flush_updates(rtk_live *live, int64_t now)
             now >= m->keep_alive_deadline && m->peers == NULL && !live->clustered)
             session_end(live, m, now, RTK_LIVE_END_KEEPALIVE, 0);
         if (live->clustered && m->session != NULL && !m->session->ending && m->peers == NULL &&
-            m->waiting == NULL && !m->dirty) {
+            m->waiting == NULL && !m->dirty && m->shares_pending == 0) {
             /* Its share here is gone; the session goes on at other nodes, or ends by the bus. */
             lsession_free(live, m->session);
             m->session = NULL;
+            remote_clear(live, m);
         }
         if (!delta_empty(&m->roster) &&
             now - m->last_roster_ms >= (int64_t)live->cfg.update_min_ms) {
@@ -1724,6 +1843,7 @@ void rtk_live_free(rtk_live *live)
             }
         }
         lsession_free(live, m->session);
+        remote_clear(live, m);
         meeting_free(m);
     }
     rtk_map_free(&live->meetings);
@@ -1782,6 +1902,7 @@ void rtk_live_cluster_ended(rtk_live *live, const rtk_session_view *v, int reaso
     m->keep_alive_deadline = 0;
     m->dirty = 0;
     lsession_free(live, s);
+    remote_clear(live, m);
     waiting_close_all(live, m);
     rtk_live__drain(live);
 }
@@ -1816,15 +1937,90 @@ void rtk_live_cluster_tell(rtk_live *live, rtk_live_event *ev)
 void rtk_live_cluster_share(rtk_live *live, const rtk_join_info *ji)
 {
     rtk_lmeeting *m = meeting_open(live, ji->meeting_id, ji->app_id, ji->title, ji->keep_alive_s);
+    m->shares_pending++; /* not forgotten before its first peer joins */
     if (m->session != NULL && strcmp(m->session->id, ji->session_id) == 0)
         return;
     forget_stale_share(live, m, ji->session_id, rtk_time_now_ms());
     if (m->session != NULL)
         return;
     m->joining = ji;
-    session_start(live, m, rtk_time_now_ms());
+    session_start(live, m, rtk_time_now_ms(), 1);
     m->joining = NULL;
-    m->dirty = 1; /* not forgotten before its first peer joins, later in this callback */
+}
+
+void rtk_live_cluster_share_done(rtk_live *live, const char *meeting_id, const char *session_id,
+                                 int loaded)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    if (m != NULL && m->shares_pending > 0)
+        m->shares_pending--;
+    if (m != NULL && loaded && m->session != NULL && strcmp(m->session->id, session_id) == 0)
+        m->session->loaded = 1;
+}
+
+int rtk_live_cluster_share_ready(rtk_live *live, const char *meeting_id, const char *session_id)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    return m != NULL && m->session != NULL && m->session->loaded &&
+           strcmp(m->session->id, session_id) == 0;
+}
+
+void rtk_live_cluster_listed(rtk_live *live, const char *meeting_id, const char *session_id,
+                             int waiting, const rtk_peer_view *v)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    if (m == NULL || m->session == NULL || m->session->ending ||
+        strcmp(m->session->id, session_id) != 0 || v->peer_id == NULL ||
+        v->participant_id == NULL || strlen(v->peer_id) > 36 || strlen(v->participant_id) > 36)
+        return;
+    if (!m->remote_on) {
+        rtk_map_init(&m->remote);
+        m->remote_on = 1;
+    }
+    if (rtk_map_get(&m->remote, v->peer_id) != NULL)
+        return;
+    rtk_peer *p = remote_new(live, m, v, waiting);
+    rtk_map_put(&m->remote, p->peer_id, p);
+    if (waiting) {
+        peer_link(p, &m->rwaiting);
+        if (m->nacceptors > 0) {
+            delta_join(&m->wait, p);
+            wait_mark(live, m);
+        }
+    } else {
+        peer_link(p, &m->rpeers);
+        if (m->nlisters > 0)
+            delta_join(&m->roster, p);
+    }
+}
+
+void rtk_live_cluster_unlisted(rtk_live *live, const char *meeting_id, const char *peer_id)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
+    rtk_peer *p = m != NULL && m->remote_on ? rtk_map_get(&m->remote, peer_id) : NULL;
+    if (p != NULL)
+        remote_out(live, m, p);
+}
+
+int rtk_live_cluster_decide(rtk_live *live, const char *participant_id, const char *peer_id,
+                            int admit)
+{
+    rtk_peer *p = rtk_live_peer_find(live, participant_id, peer_id);
+    if (p == NULL || p->state != RTK_PEER_WAITING || p->m->session == NULL ||
+        p->m->session->ending)
+        return 0;
+    if (admit)
+        admit_one(live, p, rtk_time_now_ms());
+    else
+        refuse_one(live, p, rtk_time_now_ms(), 0);
+    rtk_live__drain(live);
+    return 1;
+}
+
+void rtk_live_set_cluster_wait(rtk_live *live, rtk_live_cluster_wait_fn fn, void *arg)
+{
+    live->cluster_wait = fn;
+    live->cluster_wait_arg = arg;
 }
 
 void rtk_live_set_cluster_poll(rtk_live *live, rtk_live_cluster_poll_fn fn, void *arg)
@@ -1853,6 +2049,28 @@ void rtk_live_each_peer(rtk_live *live,
         rtk_session_view sv;
         rtk_live__session_view(m, now, &sv);
         for (rtk_peer *p = m->peers; p != NULL; p = p->next) {
+            rtk_peer_view pv;
+            rtk_live__peer_view(p, &pv);
+            fn(arg, &sv, &pv);
+        }
+    }
+}
+
+void rtk_live_each_waiting(rtk_live *live,
+                           void (*fn)(void *arg, const rtk_session_view *s,
+                                      const rtk_peer_view *p),
+                           void *arg)
+{
+    int64_t now = rtk_time_now_ms();
+    size_t it = 0;
+    void *v;
+    while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
+        rtk_lmeeting *m = v;
+        if (m->session == NULL || m->session->ending)
+            continue;
+        rtk_session_view sv;
+        rtk_live__session_view(m, now, &sv);
+        for (rtk_peer *p = m->waiting; p != NULL; p = p->next) {
             rtk_peer_view pv;
             rtk_live__peer_view(p, &pv);
             fn(arg, &sv, &pv);

@@ -92,6 +92,7 @@ typedef struct rtk_peer_view {
     int64_t joined_ms;   /* a waiting peer: when it began to wait */
     const char *permissions; /* "self" only: the preset's permissions object, JSON text */
     size_t permissions_len;
+    int hidden; /* hidden_participant: never listed to others */
 } rtk_peer_view;
 
 /* Listed peers in one frame (a hello's lists, one participants.updated or waiting.updated):
@@ -196,6 +197,9 @@ enum rtk_live_event_type {
     RTK_LIVE_EV_VOTE,            /* .session, .poll, .participant_id, .option, .name, .at_ms */
     RTK_LIVE_EV_VOTE_STORED,     /* the same, once committed (a cluster tells the other nodes) */
     RTK_LIVE_EV_BARRIER,         /* nothing happened: .done once what came before is durable */
+    RTK_LIVE_EV_WAITING,         /* cluster mode: .session (id "" when this node holds none),
+                                  * .peer: entered the waiting room here */
+    RTK_LIVE_EV_WAIT_OUT,        /* cluster mode: the same, out of it (admitted, refused, gone) */
     RTK_LIVE_EV_LEFT_IN_BULK     /* .session, .peer, .reason, .at_ms: one of the peers that
                                   * leave together, told one by one just before the event that
                                   * records them all (a kick-all's SESSION_ENDED with .all_left,
@@ -307,6 +311,7 @@ typedef struct rtk_join_info {
     int64_t session_started_ms;
     int session_new;
     int64_t counters[5];
+    int admitted; /* admitted from the waiting room once in that session (at any node) */
 } rtk_join_info;
 
 /* 0 if |participant_id| may join |meeting_id| now; RTK_EAUTH if it was kicked from the
@@ -465,11 +470,38 @@ int rtk_live_cluster_close(rtk_live *live, const char *participant_id, const cha
 void rtk_live_cluster_tell(rtk_live *live, rtk_live_event *ev);
 
 /* Cluster mode: a share of the cluster's session |session_id| of the meeting, made here
- * before this node's first peer of it joins (so that what the session already holds, its polls
- * and votes, can be restored into it first; rtk_live_join then continues it). The meeting is
- * as rtk_join_info says. Tells subscribers SESSION_STARTED (RTK_LIVE_STARTED_ELSEWHERE). No-op
- * when the share exists. */
+ * before this node's first peer of it joins (so that what the session already holds, its
+ * lists, polls and votes, can be put into it first; rtk_live_join then continues it). The
+ * meeting is as rtk_join_info says. SESSION_STARTED (RTK_LIVE_STARTED_ELSEWHERE) is told when
+ * a peer of it first joins here. The share is kept until rtk_live_cluster_share_done, even
+ * without peers. */
 void rtk_live_cluster_share(rtk_live *live, const rtk_join_info *ji);
+/* ... |loaded|: what it held was read into it (later joins need not read it again). */
+void rtk_live_cluster_share_done(rtk_live *live, const char *meeting_id, const char *session_id,
+                                 int loaded);
+/* 1 if this node holds a share of |session_id| with what it held read into it. */
+int rtk_live_cluster_share_ready(rtk_live *live, const char *meeting_id, const char *session_id);
+/* Cluster mode: another node's listed live peer (|waiting| 0) or waiting peer (1) of session
+ * |session_id|, as the bus told it: it joins this node's lists (participants.updated,
+ * waiting.updated, hellos) if this node holds a share of that session and not this peer yet. */
+void rtk_live_cluster_listed(rtk_live *live, const char *meeting_id, const char *session_id,
+                             int waiting, const rtk_peer_view *v);
+/* ... and goes from them. */
+void rtk_live_cluster_unlisted(rtk_live *live, const char *meeting_id, const char *peer_id);
+/* The cluster decided that this node's waiting peer |peer_id| is admitted (|admit| 1: it
+ * joins, `admitted`) or refused (`refused`, 4004; the deciding node stored it). 1 if it was
+ * here and waiting. */
+int rtk_live_cluster_decide(rtk_live *live, const char *participant_id, const char *peer_id,
+                            int admit);
+/* What the cluster does for a host's waiting.admit / waiting.refuse in cluster mode (the
+ * waiting room is the cluster's): 0, or the bus is down (live answers `unavailable`). The
+ * cluster answers the host (`done`, or an error) itself. */
+typedef int (*rtk_live_cluster_wait_fn)(void *arg, const char *meeting_id,
+                                        const char *session_id, int admit,
+                                        const char *const *ids, size_t n,
+                                        const char *host_participant, const char *host_peer,
+                                        const char *ref, size_t ref_len);
+void rtk_live_set_cluster_wait(rtk_live *live, rtk_live_cluster_wait_fn fn, void *arg);
 /* What the cluster does for a host's poll.create in cluster mode (the poll is the cluster's:
  * stored, then told to every node): 0, or an error live answers the creator with. */
 typedef int (*rtk_live_cluster_poll_fn)(void *arg, const char *meeting_id,
@@ -500,6 +532,11 @@ void rtk_live_cluster_vote(rtk_live *live, const char *meeting_id, const char *s
 void rtk_live_each_peer(rtk_live *live,
                         void (*fn)(void *arg, const rtk_session_view *s, const rtk_peer_view *p),
                         void *arg);
+/* The same for every waiting peer here whose meeting has a share of a session. */
+void rtk_live_each_waiting(rtk_live *live,
+                           void (*fn)(void *arg, const rtk_session_view *s,
+                                      const rtk_peer_view *p),
+                           void *arg);
 
 /* What /metrics shows of live state. */
 typedef struct rtk_live_stats {

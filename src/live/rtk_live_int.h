@@ -28,7 +28,9 @@ typedef struct rtk_pinfo {
     char custom_id[];    /* then the name and the picture */
 } rtk_pinfo;
 
-enum { RTK_PEER_LIVE = 0, RTK_PEER_WAITING = 1 };
+/* RTK_PEER_REMOTE(_WAITING): cluster mode, a listed live (or a waiting) peer of another node,
+ * as the bus told it: kept for this node's lists only (never sent to, never counted). */
+enum { RTK_PEER_LIVE = 0, RTK_PEER_WAITING = 1, RTK_PEER_REMOTE = 2, RTK_PEER_REMOTE_WAITING = 3 };
 
 /* One connected participant. Kept small: thousands of idle ones must stay cheap. */
 struct rtk_peer {
@@ -81,6 +83,11 @@ typedef struct rtk_lsession {
     /* Cluster mode: the cluster-wide counters the bus last told (g_set), shown in views. */
     int g_set;
     int64_t g_live, g_peak, g_closed, g_sum_rel, g_seen;
+    /* Cluster mode: a share made for a peer that waits (or before its join completes) is not
+     * told (SESSION_STARTED, with |started_reason|) until a peer of it joins here. */
+    int quiet;
+    int started_reason;
+    int loaded; /* cluster mode: what the session held before this share was read into it */
 } rtk_lsession;
 
 /* Changes to a list of peers (the roster, the waiting room) since they were last sent: the
@@ -109,6 +116,12 @@ struct rtk_lmeeting {
     int wait_dirty;
     int64_t keep_alive_deadline; /* 0: none running */
     const rtk_join_info *joining; /* cluster mode: the join that may start the session */
+    /* Cluster mode: the other nodes' listed live peers and waiting peers (RTK_PEER_REMOTE*),
+     * by peer id in |remote| (initialised while |remote_on|), for this node's lists. */
+    rtk_peer *rpeers, *rwaiting;
+    rtk_map remote;
+    int remote_on;
+    int shares_pending; /* handshakes making this share: it is not forgotten meanwhile */
     int64_t last_update_ms;      /* last session.updated sent */
     int dirty;                   /* counters changed since then */
 };
@@ -137,6 +150,8 @@ struct rtk_live {
     void *cluster_poll_arg;
     rtk_live_cluster_kick_all_fn cluster_kick_all;
     void *cluster_kick_all_arg;
+    rtk_live_cluster_wait_fn cluster_wait;
+    void *cluster_wait_arg;
     rtk_live_sub subs[RTK_LIVE_MAX_SINKS];
     int nsubs;
     uv_timer_t tick;

@@ -613,7 +613,8 @@ void rtk_live_restore_poll(rtk_live *live, const char *meeting_id, const rtk_pol
                            size_t view_bytes)
 {
     rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
-    if (m == NULL || m->session == NULL || v->nopts < 1)
+    /* (a cluster's share may have heard of it on the bus while it was read) */
+    if (m == NULL || m->session == NULL || v->nopts < 1 || poll_find(m->session->polls, v->id))
         return;
     rtk_poll *p = poll_new(v->id, v->question, v->opts, v->nopts, v->anonymous, v->hide_votes,
                            v->created_by, v->created_ms);

@@ -2,8 +2,7 @@
 // CLUSTER.md: several nodes on one PostgreSQL and one Redis (real servers, real nodes on
 // loopback ports). The command line, the bus's readiness, a meeting's peers on different
 // nodes with exact counters, one live peer per participant across nodes, a node's death,
-// one session at a time, and what does not span nodes yet being refused rather than done on
-// one node's share.
+// one session at a time (the lists and the waiting room: 75-cluster-rooms).
 
 import assert from 'node:assert/strict';
 import { describe, after } from 'node:test';
@@ -436,17 +435,6 @@ describe('a cluster', NEEDS_PG, () => {
             assert.equal(s.live_participants, 1);
         }
         assert.equal((await pa.ping()).type, 'pong');
-        assert.equal(pa.closeInfo, null);
-        await pa.close();
-    });
-
-    test('what does not span nodes yet is refused, not done on one node\'s share', async () => {
-        const m = await c.meeting();
-        const a = await c.participant(m.id, 'a', 0, 'group_call_host');
-        const pa = await c.connect(0, a);
-        pa.send({ type: 'waiting.admit', participant_ids: [a.id], ref: 'wa' });
-        assert.equal((await pa.next((e) => e.type === 'error' && e.ref === 'wa')).code,
-            'unavailable');
         assert.equal(pa.closeInfo, null);
         await pa.close();
     });
