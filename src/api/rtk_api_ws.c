@@ -195,12 +195,13 @@ static void on_cluster_session(void *arg, int status, const rtk_cluster_sess *cs
                "This participant was refused from the waiting room of the live session");
         return;
     }
-    if (!cs->created && !rtk_live_cluster_share_ready(call->ctx->live, ws->claims.meeting_id, cs->id)) {
-        /* This node's first peer of a session begun elsewhere: what it holds comes first (the
-         * other nodes' lists, then its polls and votes), into a share made now. */
-        ws->cs = *cs;
-        rtk_join_info ji;
-        join_info(call, ws->permissions, ws->permissions_len, &ws->cs, &ji);
+    ws->cs = *cs;
+    rtk_join_info ji;
+    join_info(call, ws->permissions, ws->permissions_len, &ws->cs, &ji);
+    if (!cs->created && !rtk_live_cluster_share_ready(call->ctx->live, &ji)) {
+        /* This node's first peer of a session begun elsewhere (or its first that sees a list):
+         * what the session holds comes first (the other nodes' lists, then its polls and
+         * votes), into a share made now. */
         rtk_live_cluster_share(call->ctx->live, &ji);
         if (rtk_cluster_share_load(call->ctx->cluster, ws->claims.meeting_id, cs->id,
                                    on_share_lists, call) != 0)

@@ -590,6 +590,10 @@ static void on_event(void *arg, const rtk_live_event *ev)
         rtk_bus_release(c->bus, chan);
         send_leave(c, ev->session, ev->peer, ev->at_ms);
         break;
+    case RTK_LIVE_EV_LEFT_IN_BULK: /* a session's end here: Redis has forgotten it already */
+        key(chan, sizeof(chan), "m", ev->session->meeting_id);
+        rtk_bus_release(c->bus, chan);
+        break;
     case RTK_LIVE_EV_WAITING: /* it hears the session's news (its end, 4004) while it waits */
         key(chan, sizeof(chan), "m", ev->session->meeting_id);
         rtk_bus_hold(c->bus, chan);
@@ -635,8 +639,8 @@ static void list_entry(rtk_cluster *c, const char *mid, const char *sid, int wai
     first[fl] = '\0';
     memcpy(node, sp1 + 1, nl);
     node[nl] = '\0';
-    if (strcmp(node, c->node) == 0)
-        return; /* this node's own: in its lists already */
+    if (strcmp(node, c->node) == 0 || !rtk_live_cluster_mirrors(c->live, mid, waiting))
+        return; /* this node's own (in its lists already), or a list nobody here sees */
     json_t *j = json_loadb(sp2 + 1, len - (size_t)(sp2 + 1 - text), 0, NULL);
     rtk_peer_view v;
     if (j != NULL && view_from_json(j, &v) == 0)
@@ -1015,7 +1019,8 @@ typedef struct kop {
     /* this node's own peers to close after the answer (a host hears `done` first) */
     char (*local)[2][40];
     size_t nlocal;
-    int local_share; /* kick-all: this node has peers in the session */
+    int local_share; /* kick-all: this node has peers in the session (until they are closed) */
+    int answered;    /* a host's kick-all: `done` went before this node's closes */
     char req[200];
     size_t acks_left;
     int64_t deadline;
@@ -1077,6 +1082,17 @@ static void on_answer_turn(uv_timer_t *t)
 /* Everyone that had to close a peer did (or the time is up): our own peers too, and the
  * answer. A channel's host hears `done` first (it may have kicked itself); a REST call's
  * reply waits for the next loop turn, when this turn's close frames are written. */
+/* A kick-all's end of this node's share (its peers get kicked and 4001). */
+static void kop_end_share(kop *o)
+{
+    if (!o->all || !o->local_share)
+        return;
+    o->local_share = 0;
+    rtk_session_view v = {.id = o->sid, .meeting_id = o->mid, .app_id = o->app, .ended = 1};
+    v.ended_ms = rtk_time_now_ms();
+    rtk_live_cluster_ended(o->c->live, &v, RTK_LIVE_END_KICK_ALL, 0);
+}
+
 static void kop_finish(kop *o)
 {
     rtk_cluster *c = o->c;
@@ -1086,13 +1102,9 @@ static void kop_finish(kop *o)
             break;
         }
     }
-    if (!o->answer_last)
+    if (!o->answer_last && !o->answered)
         kop_answer(o, 0);
-    if (o->all && o->local_share) {
-        rtk_session_view v = {.id = o->sid, .meeting_id = o->mid, .app_id = o->app, .ended = 1};
-        v.ended_ms = rtk_time_now_ms();
-        rtk_live_cluster_ended(c->live, &v, RTK_LIVE_END_KICK_ALL, 0);
-    }
+    kop_end_share(o);
     for (size_t i = 0; i < o->nlocal; i++)
         rtk_live_cluster_close(c->live, o->local[i][0], o->local[i][1], RTK_LIVE_KICKED);
     if (!o->answer_last) {
@@ -1201,6 +1213,13 @@ static void on_ended_out(void *arg, int status, const rtk_bus_reply *r)
     o->ids = rtk_xcalloc(n ? n : 1, sizeof(*o->ids));
     for (size_t i = 0; i < n; i++)
         rtk_bus_reply_copy_at(r, first + i, o->ids[o->n++], sizeof(o->ids[0]));
+    /* This node's share ends now, while the other nodes end theirs, not after their answers
+     * (a host here hears `done` first: it is kicked too; a REST reply still waits for all). */
+    if (!o->answer_last && o->local_share) {
+        kop_answer(o, 0);
+        o->answered = 1;
+    }
+    kop_end_share(o);
     kop_wait(o);
 }
 

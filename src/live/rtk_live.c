@@ -567,6 +567,16 @@ static void waiting_out(rtk_live *live, rtk_peer *p, int tell)
 
 /* ---- other nodes' peers in this node's lists (cluster mode) ---- */
 
+/* The other nodes' lists a node keeps only while a peer here sees them (a large audience
+ * that sees no list costs nothing per join elsewhere). */
+enum { RTK_MIRROR_LIST = 1, RTK_MIRROR_WAIT = 2 };
+
+static unsigned mirror_wants(const rtk_join_info *ji)
+{
+    return ((ji->perms.flags & RTK_PERM_LIST) ? RTK_MIRROR_LIST : 0u) |
+           ((ji->perms.flags & RTK_PERM_ACCEPT_WAITING) ? RTK_MIRROR_WAIT : 0u);
+}
+
 static rtk_peer *remote_new(rtk_live *live, rtk_lmeeting *m, const rtk_peer_view *v, int waiting)
 {
     rtk_join_info ji = {.custom_id = v->custom_id,
@@ -618,6 +628,25 @@ static void remote_clear(rtk_live *live, rtk_lmeeting *m)
         remote_out(live, m, m->rwaiting);
     rtk_map_free(&m->remote);
     m->remote_on = 0;
+    m->mirror = 0;
+}
+
+/* Nobody here sees a list any more: the other nodes' entries of it go (a later viewer's
+ * handshake reads them again). Not while a handshake is reading them. */
+static void mirror_trim(rtk_live *live, rtk_lmeeting *m)
+{
+    if (m->shares_pending > 0)
+        return;
+    if ((m->mirror & RTK_MIRROR_LIST) && m->nlisters == 0) {
+        m->mirror &= ~(unsigned)RTK_MIRROR_LIST;
+        while (m->rpeers != NULL)
+            remote_out(live, m, m->rpeers);
+    }
+    if ((m->mirror & RTK_MIRROR_WAIT) && m->nacceptors == 0) {
+        m->mirror &= ~(unsigned)RTK_MIRROR_WAIT;
+        while (m->rwaiting != NULL)
+            remote_out(live, m, m->rwaiting);
+    }
 }
 
 /* A live peer stops counting in the meeting's lists. */
@@ -710,16 +739,22 @@ void rtk_live__drain(rtk_live *live)
 }
 
 /* A session ended: nobody waits for it any more (PROTOCOL.md §3a: closed with 4004). */
+/* |p| failed a send: it is taken off the drop list (it goes now, another way). */
+static void undrop(rtk_live *live, rtk_peer *p)
+{
+    if (!p->dropping)
+        return;
+    rtk_peer **pp = &live->drops;
+    while (*pp != p)
+        pp = &(*pp)->drop_next;
+    *pp = p->drop_next;
+}
+
 static void waiting_close_all(rtk_live *live, rtk_lmeeting *m)
 {
     for (rtk_peer *p = m->waiting, *next; p != NULL; p = next) {
         next = p->next; /* peer_drop frees p only */
-        if (p->dropping) { /* failed a send: take it off the drop list, it goes now */
-            rtk_peer **pp = &live->drops;
-            while (*pp != p)
-                pp = &(*pp)->drop_next;
-            *pp = p->drop_next;
-        }
+        undrop(live, p);
         peer_drop(live, p, RTK_LIVE_REFUSED, rtk_time_now_ms(), 0);
     }
 }
@@ -940,6 +975,8 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
     if (live->clustered && ji->session_id != NULL)
         forget_stale_share(live, m, ji->session_id, now);
     m->joining = ji;
+    if (live->clustered)
+        m->mirror |= mirror_wants(ji); /* read in by the handshake (or nothing to read yet) */
     int wait = must_wait(m, ji);
     rtk_peer *old = rtk_map_get(&live->by_participant, ji->participant_id);
     if (old != NULL) {
@@ -1637,6 +1674,8 @@ static void flush_updates(rtk_live *live, int64_t now)
             m->session = NULL;
             remote_clear(live, m);
         }
+        if (live->clustered && m->mirror != 0)
+            mirror_trim(live, m);
         if (!delta_empty(&m->roster) &&
             now - m->last_roster_ms >= (int64_t)live->cfg.update_min_ms) {
             m->last_roster_ms = now;
@@ -1887,16 +1926,25 @@ void rtk_live_cluster_ended(rtk_live *live, const rtk_session_view *v, int reaso
     if (m == NULL || m->session == NULL || strcmp(m->session->id, v->id) != 0)
         return;
     int64_t now = rtk_time_now_ms();
-    for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
-        next = p->next; /* peer_drop frees p only */
-        if (reason == RTK_LIVE_END_KICK_ALL)
-            send_kicked(live, p, "kick_all");
-        if (p->dropping) /* failed a send: the drain below closes it */
-            continue;
-        peer_drop(live, p, reason == RTK_LIVE_END_KICK_ALL ? RTK_LIVE_KICKED : RTK_LIVE_REFUSED,
-                  now, 1);
+    int why = reason == RTK_LIVE_END_KICK_ALL ? RTK_LIVE_KICKED : RTK_LIVE_REFUSED;
+    if (m->peers != NULL) {
+        /* Every peer here leaves with the end, as on one node: told one by one (webhooks),
+         * stored in one statement (the deciding node's end stored the others' already), and
+         * nothing for the bus (the session is gone from Redis). */
+        left_in_bulk(live, m, why, now);
+        rtk_live_msg msg = {.type = RTK_MSG_KICKED, .reason = "kick_all"}; /* rendered once */
+        for (rtk_peer *p = m->peers, *next; p != NULL; p = next) {
+            next = p->next; /* peer_gone frees p only */
+            if (reason == RTK_LIVE_END_KICK_ALL)
+                rtk_live__send(live, p, &msg, NULL, 0);
+            undrop(live, p);
+            live->tr->close(p->conn, why);
+            peer_gone(live, p, now, why, 1, 1);
+        }
+        live->tr->release(&msg);
+        rtk_live_event ev = {.type = RTK_LIVE_EV_PEERS_LEFT, .reason = why, .at_ms = now};
+        rtk_live__emit_session(live, m, &ev);
     }
-    rtk_live__drain(live);
     rtk_lsession *s = m->session;
     m->session = NULL;
     m->keep_alive_deadline = 0;
@@ -1938,6 +1986,7 @@ void rtk_live_cluster_share(rtk_live *live, const rtk_join_info *ji)
 {
     rtk_lmeeting *m = meeting_open(live, ji->meeting_id, ji->app_id, ji->title, ji->keep_alive_s);
     m->shares_pending++; /* not forgotten before its first peer joins */
+    m->mirror |= mirror_wants(ji); /* the lists its joiner sees are kept from now on */
     if (m->session != NULL && strcmp(m->session->id, ji->session_id) == 0)
         return;
     forget_stale_share(live, m, ji->session_id, rtk_time_now_ms());
@@ -1958,11 +2007,18 @@ void rtk_live_cluster_share_done(rtk_live *live, const char *meeting_id, const c
         m->session->loaded = 1;
 }
 
-int rtk_live_cluster_share_ready(rtk_live *live, const char *meeting_id, const char *session_id)
+int rtk_live_cluster_share_ready(rtk_live *live, const rtk_join_info *ji)
+{
+    rtk_lmeeting *m = rtk_live__meeting(live, ji->meeting_id);
+    return m != NULL && m->session != NULL && m->session->loaded &&
+           strcmp(m->session->id, ji->session_id) == 0 &&
+           (mirror_wants(ji) & ~m->mirror) == 0;
+}
+
+int rtk_live_cluster_mirrors(rtk_live *live, const char *meeting_id, int waiting)
 {
     rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
-    return m != NULL && m->session != NULL && m->session->loaded &&
-           strcmp(m->session->id, session_id) == 0;
+    return m != NULL && (m->mirror & (waiting ? RTK_MIRROR_WAIT : RTK_MIRROR_LIST)) != 0;
 }
 
 void rtk_live_cluster_listed(rtk_live *live, const char *meeting_id, const char *session_id,
@@ -1970,6 +2026,7 @@ void rtk_live_cluster_listed(rtk_live *live, const char *meeting_id, const char 
 {
     rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
     if (m == NULL || m->session == NULL || m->session->ending ||
+        !(m->mirror & (waiting ? RTK_MIRROR_WAIT : RTK_MIRROR_LIST)) ||
         strcmp(m->session->id, session_id) != 0 || v->peer_id == NULL ||
         v->participant_id == NULL || strlen(v->peer_id) > 36 || strlen(v->participant_id) > 36)
         return;

@@ -479,8 +479,13 @@ void rtk_live_cluster_share(rtk_live *live, const rtk_join_info *ji);
 /* ... |loaded|: what it held was read into it (later joins need not read it again). */
 void rtk_live_cluster_share_done(rtk_live *live, const char *meeting_id, const char *session_id,
                                  int loaded);
-/* 1 if this node holds a share of |session_id| with what it held read into it. */
-int rtk_live_cluster_share_ready(rtk_live *live, const char *meeting_id, const char *session_id);
+/* 1 if this node holds a share of |ji|'s session with what it held read into it, the lists
+ * |ji|'s peer sees included (a node keeps the other nodes' listed and waiting peers only while
+ * a peer of it sees them). */
+int rtk_live_cluster_share_ready(rtk_live *live, const rtk_join_info *ji);
+/* 1 if this node keeps the other nodes' listed (|waiting| 0) or waiting (1) peers of the
+ * meeting: their news is worth reading. */
+int rtk_live_cluster_mirrors(rtk_live *live, const char *meeting_id, int waiting);
 /* Cluster mode: another node's listed live peer (|waiting| 0) or waiting peer (1) of session
  * |session_id|, as the bus told it: it joins this node's lists (participants.updated,
  * waiting.updated, hellos) if this node holds a share of that session and not this peer yet. */

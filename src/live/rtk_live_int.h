@@ -121,6 +121,7 @@ struct rtk_lmeeting {
     rtk_peer *rpeers, *rwaiting;
     rtk_map remote;
     int remote_on;
+    unsigned mirror; /* which of those this node keeps: RTK_MIRROR_* (while it has viewers) */
     int shares_pending; /* handshakes making this share: it is not forgotten meanwhile */
     int64_t last_update_ms;      /* last session.updated sent */
     int dirty;                   /* counters changed since then */

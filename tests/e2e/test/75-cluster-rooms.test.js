@@ -49,7 +49,7 @@ describe('lists and the waiting room across nodes', NEEDS_PG, () => {
         c = await clusterFixture({ nodes: 2 });
         const P = c.cf(0).realtimeKit.presets;
         for (const [name, flags] of [['ghost', { hidden: true }],
-            ['once', { wait: 'SKIP_ON_ACCEPT', list: false }]]) {
+            ['once', { wait: 'SKIP_ON_ACCEPT', list: false }], ['quiet', { list: false }]]) {
             const res = await P.create(c.appId, { account_id: c.accountId, ...presetBody(name, flags) });
             assert.equal(res.success, true, JSON.stringify(res));
         }
@@ -91,6 +91,35 @@ describe('lists and the waiting room across nodes', NEEDS_PG, () => {
         await pd.close();
         await listsExactly(pa, 'participants', [idA, idB2], 3000);
         await Promise.all([pa.close(), pb2.close(), pg.close()]);
+    });
+
+    test('a node whose peers see no list keeps none; its first peer that does gets the whole ' +
+        'list in its hello, and so does the next one after it left', async () => {
+        const m = await c.meeting();
+        const a = await c.participant(m.id, 'ann', 0, 'group_call_host');
+        const q = await c.participant(m.id, 'quinn', 0, 'quiet');
+        const b = await c.participant(m.id, 'bob', 0, 'group_call_participant');
+        const d = await c.participant(m.id, 'dan', 0, 'group_call_participant');
+        const e = await c.participant(m.id, 'eve', 0, 'group_call_participant');
+        const pa = await c.connect(0, a);
+        const pq = await c.connect(1, q); /* node 1 keeps no list for it */
+        assert.equal(pq.hello.participants, undefined);
+        const pb = await c.connect(0, b);
+        const ids = [pa, pq, pb].map((p) => p.hello.self.peer_id);
+        await listsExactly(pa, 'participants', ids, 3000);
+        const pd = await c.connect(1, d);
+        assert.deepEqual([...listed(pd, 'participants').keys()].sort(),
+            [...ids, pd.hello.self.peer_id].sort(), 'read when its first lister joined');
+        /* While it has a lister, node 1 follows the others' changes. */
+        await pb.close();
+        await listsExactly(pd, 'participants', [ids[0], ids[1], pd.hello.self.peer_id], 3000);
+        await pd.close();
+        await sleep(300); /* node 1 forgets the list (its tick) */
+        const pb2 = await c.connect(0, b);
+        const pe = await c.connect(1, e);
+        assert.deepEqual([...listed(pe, 'participants').keys()].sort(),
+            [ids[0], ids[1], pb2.hello.self.peer_id, pe.hello.self.peer_id].sort());
+        await Promise.all([pa.close(), pq.close(), pb2.close(), pe.close()]);
     });
 
     test('a host at one node sees, admits and refuses peers waiting at another', async () => {

@@ -408,6 +408,21 @@ describe('a cluster', NEEDS_PG, () => {
                 assert.ok(at.get(`meeting.participantJoined:${p.hello.self.peer_id}`)
                     < at.get(`meeting.participantLeft:${p.hello.self.peer_id}`));
             }
+            /* A kick-all at node 0: every node's peers leave with the end, each told once, with
+             * its participant. */
+            const kicked = [];
+            for (let i = 0; i < 4; i++) {
+                const part = await c.participant(m.id, `k${i}`);
+                kicked.push(await c.connect(i % 2, part));
+            }
+            await c.cf(0).realtimeKit.activeSession.kickAllParticipants(m.id, c.at());
+            await rec.until((reqs) => mine(reqs).length >= 24, 15000, '24 deliveries');
+            await sleep(1500);
+            const left = mine(rec.requests).slice(16)
+                .filter((q) => q.json.event === 'meeting.participantLeft');
+            assert.deepEqual(left.map((q) => q.json.participant.peerId).sort(),
+                kicked.map((p) => p.hello.self.peer_id).sort(), 'each kicked peer\'s leave once');
+            for (const q of left) assert.match(q.json.participant.userDisplayName, /^k\d$/);
             await c.cf(1).realtimeKit.webhooks.deleteWebhook(hook.id, c.at());
         } finally {
             await rec.close();
