@@ -422,6 +422,8 @@ struct rtk_cluster {
     struct kop *ops;     /* kicks and kick-alls waiting for other nodes' answers */
     struct kop *answers; /* ... done, answered in the next loop turn */
     uv_timer_t answer_timer;
+    struct vbuf *votes; /* this loop turn's stored votes, one notice per meeting */
+    uv_timer_t vote_timer;
     uint64_t next_req;
     int handles; /* timers still open */
     void (*hooks_fn)(void *arg, const char *app_id);
@@ -573,6 +575,123 @@ static void send_wait(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_
     free(view);
 }
 
+/* Votes stored in one loop turn go to the other nodes in one notice per meeting (a commit
+ * holds many): "V SID\n" then, per vote, "POLL PARTICIPANT OPTION NAMELEN NAME\n" (the name
+ * as it is, any bytes). A notice is sent once it holds VBUF_MAX bytes, or at the turn's end. */
+#define VBUF_MAX (48 * 1024)
+
+typedef struct vbuf {
+    struct vbuf *next;
+    char chan[80];
+    char *text;
+    size_t len, cap;
+} vbuf;
+
+static void vbuf_send(rtk_cluster *c, vbuf *v)
+{
+    const char *argv[3] = {"PUBLISH", v->chan, v->text};
+    size_t lens[3] = {7, strlen(v->chan), v->len};
+    rtk_bus_cmd(c->bus, NULL, NULL, 3, argv, lens);
+    free(v->text);
+    free(v);
+}
+
+static void votes_flush(rtk_cluster *c)
+{
+    while (c->votes != NULL) {
+        vbuf *v = c->votes;
+        c->votes = v->next;
+        vbuf_send(c, v);
+    }
+}
+
+static void on_vote_turn(uv_timer_t *t)
+{
+    votes_flush(t->data);
+}
+
+static void vote_notice(rtk_cluster *c, const rtk_live_event *ev)
+{
+    char chan[80];
+    key(chan, sizeof(chan), "m", ev->session->meeting_id);
+    vbuf **pp = &c->votes;
+    while (*pp != NULL && strcmp((*pp)->chan, chan) != 0)
+        pp = &(*pp)->next;
+    vbuf *v = *pp;
+    /* one session per notice: a notice of another session of the meeting goes first */
+    size_t sid_len = strlen(ev->session->id);
+    if (v != NULL && (v->len < 2 + sid_len || memcmp(v->text + 2, ev->session->id, sid_len))) {
+        *pp = v->next;
+        vbuf_send(c, v);
+        v = NULL;
+    }
+    if (v == NULL) {
+        v = rtk_xcalloc(1, sizeof(*v));
+        snprintf(v->chan, sizeof(v->chan), "%s", chan);
+        v->cap = 1024;
+        v->text = rtk_xmalloc(v->cap);
+        v->len = (size_t)snprintf(v->text, v->cap, "V %s\n", ev->session->id);
+        v->next = c->votes;
+        c->votes = v;
+        if (!uv_is_active((uv_handle_t *)&c->vote_timer))
+            uv_timer_start(&c->vote_timer, on_vote_turn, 0, 0);
+    }
+    const char *name = ev->name ? ev->name : "";
+    size_t nlen = strlen(name);
+    char head[160];
+    int hl = snprintf(head, sizeof(head), "%s %s %d %zu ", ev->poll->id, ev->participant_id,
+                      ev->option, nlen);
+    if (hl < 0 || (size_t)hl >= sizeof(head))
+        return;
+    size_t need = v->len + (size_t)hl + nlen + 2;
+    if (need > v->cap) {
+        while (v->cap < need)
+            v->cap *= 2;
+        v->text = rtk_xrealloc(v->text, v->cap);
+    }
+    memcpy(v->text + v->len, head, (size_t)hl);
+    v->len += (size_t)hl;
+    memcpy(v->text + v->len, name, nlen);
+    v->len += nlen;
+    v->text[v->len++] = '\n';
+    v->text[v->len] = '\0';
+    if (v->len >= VBUF_MAX) {
+        for (pp = &c->votes; *pp != v; pp = &(*pp)->next)
+            ;
+        *pp = v->next;
+        vbuf_send(c, v);
+    }
+}
+
+/* A notice of votes from another node: each is counted here. */
+static void on_votes_message(rtk_cluster *c, const char *mid, const char *text, size_t len)
+{
+    const char *end = text + len, *nl = memchr(text, '\n', len);
+    char sid[40];
+    if (nl == NULL || nl == text || (size_t)(nl - text) >= sizeof(sid))
+        return;
+    memcpy(sid, text, (size_t)(nl - text));
+    sid[nl - text] = '\0';
+    const char *p = nl + 1;
+    while (p < end) {
+        char poll[40], pid[40], head[128];
+        int option = 0, used = 0;
+        size_t nlen = 0;
+        size_t hl = (size_t)(end - p) < sizeof(head) - 1 ? (size_t)(end - p) : sizeof(head) - 1;
+        memcpy(head, p, hl);
+        head[hl] = '\0';
+        if (sscanf(head, "%39s %39s %d %zu %n", poll, pid, &option, &nlen, &used) != 4 ||
+            used <= 0 || (size_t)used > hl || nlen >= (size_t)(end - p) ||
+            nlen + 1 > (size_t)(end - p) - (size_t)used ||
+            p[used + nlen] != '\n')
+            return; /* not a notice of ours: the rest is ignored */
+        char *name = nlen ? rtk_xstrndup(p + used, nlen) : NULL;
+        p += (size_t)used + nlen + 1;
+        rtk_live_cluster_vote(c->live, mid, sid, poll, pid, option, name);
+        free(name);
+    }
+}
+
 static void on_event(void *arg, const rtk_live_event *ev)
 {
     rtk_cluster *c = arg;
@@ -604,14 +723,9 @@ static void on_event(void *arg, const rtk_live_event *ev)
         rtk_bus_release(c->bus, chan);
         send_wait(c, ev->session, ev->peer, 0);
         break;
-    case RTK_LIVE_EV_VOTE_STORED: {
-        key(chan, sizeof(chan), "m", ev->session->meeting_id);
-        char msg[512];
-        snprintf(msg, sizeof(msg), "v %s %s %s %d %s", ev->session->id, ev->poll->id,
-                 ev->participant_id, ev->option, ev->name ? ev->name : "");
-        publish_to(c, chan, msg);
+    case RTK_LIVE_EV_VOTE_STORED:
+        vote_notice(c, ev);
         break;
-    }
     default: break;
     }
 }
@@ -661,6 +775,13 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
         memcpy(mid, chan + 7, chan_len - 7);
         mid[chan_len - 7] = '\0';
         on_poll_message(c, mid, msg + 2, msg_len - 2);
+        return;
+    }
+    if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:m:", 7) == 0 &&
+        msg_len > 2 && msg[0] == 'V' && msg[1] == ' ') {
+        memcpy(mid, chan + 7, chan_len - 7);
+        mid[chan_len - 7] = '\0';
+        on_votes_message(c, mid, msg + 2, msg_len - 2);
         return;
     }
     if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:m:", 7) == 0 &&
@@ -1860,10 +1981,13 @@ int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *li
     c->timer.data = c;
     uv_timer_init(loop, &c->answer_timer);
     c->answer_timer.data = c;
-    c->handles = 2;
+    uv_timer_init(loop, &c->vote_timer);
+    c->vote_timer.data = c;
+    c->handles = 3;
     if (rtk_bus_new(loop, &bcfg, &c->bus) != 0) {
         uv_close((uv_handle_t *)&c->timer, on_timer_closed);
         uv_close((uv_handle_t *)&c->answer_timer, on_timer_closed);
+        uv_close((uv_handle_t *)&c->vote_timer, on_timer_closed);
         return RTK_EINVAL;
     }
     rtk_bus_hold(c->bus, c->node_chan);
@@ -1900,10 +2024,12 @@ static void on_timer_closed(uv_handle_t *h)
 static void close_all(rtk_cluster *c)
 {
     on_answer_turn(&c->answer_timer);
+    votes_flush(c); /* (the bus is closing: what it cannot send is lost, as any publish) */
     rtk_bus_close(c->bus);
     c->bus = NULL;
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
     uv_close((uv_handle_t *)&c->answer_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&c->vote_timer, on_timer_closed);
 }
 
 static void on_lease_given_up(void *arg, int status, const rtk_bus_reply *r)
@@ -1918,6 +2044,7 @@ void rtk_cluster_stop(rtk_cluster *c)
     c->stopping = 1;
     uv_timer_stop(&c->timer);
     ops_expire(c, rtk_time_now_ms());
+    votes_flush(c); /* the other nodes count this node's last votes */
     /* Our peers' leaves went out before this (live's shutdown) on the same connection; the
      * lease goes after them, and then the bus closes. */
     char knp[200];

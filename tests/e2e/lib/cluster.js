@@ -64,6 +64,12 @@ export async function startRedis(port) {
     };
     /* One command (inline protocol), its raw reply. */
     r.command = (line) => rawCommand(r.port, line);
+    /* How many times Redis ran COMMAND (lower case) since it started (INFO commandstats). */
+    r.calls = async (command) => {
+        const m = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(
+            await r.command('INFO commandstats'));
+        return m ? Number(m[1]) : 0;
+    };
     return r;
 }
 
@@ -75,7 +81,11 @@ function rawCommand(port, line) {
         s.once('error', reject);
         s.on('data', (d) => {
             buf += d;
-            if (buf.endsWith('\r\n')) {
+            /* A bulk reply ($LEN) is whole once LEN bytes and its CRLF are here. */
+            const bulk = /^\$(\d+)\r\n/.exec(buf);
+            const whole = bulk ? Buffer.byteLength(buf) >= bulk[0].length + Number(bulk[1]) + 2
+                : buf.endsWith('\r\n');
+            if (whole) {
                 s.end();
                 resolve(buf);
             }

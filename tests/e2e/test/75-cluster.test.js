@@ -335,6 +335,33 @@ describe('a cluster', NEEDS_PG, () => {
             }
         });
 
+    test('the votes of one commit reach the other nodes in one notice, each counted there',
+        async () => {
+            const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+            const watcher = await c.connect(1, await c.participant(m.id, 'watcher'));
+            const voters = [];
+            for (let i = 0; i < 30; i++) {
+                voters.push(await c.connect(0, await c.participant(m.id, `voter${i}`)));
+            }
+            const poll = (await c.cf(0).realtimeKit.activeSession.createPoll(m.id,
+                c.at({ question: 'Which?', options: ['a', 'b'] }))).data.poll;
+            await watcher.next((e) => e.type === 'poll.created');
+            for (const v of voters) await v.next((e) => e.type === 'poll.created');
+            const before = await c.redis.calls('publish');
+            /* All at once: a few commits at node 0, so a few notices, not 30. */
+            voters.forEach((v, i) => v.send({ type: 'poll.vote', poll_id: poll.id,
+                option: i % 3 === 0 ? 1 : 0, ref: `v${i}` }));
+            for (const v of voters) await v.next((e) => e.type === 'poll.voted');
+            const upd = await watcher.next((e) => e.type === 'poll.updated'
+                && e.total_votes === 30, 3000);
+            assert.deepEqual(upd.counts, [20, 10]);
+            assert.equal(upd.voters.length, 30, 'every vote, with its voter');
+            assert.ok(upd.voters.every((x) => /^voter\d+$/.test(x.name)), JSON.stringify(upd.voters));
+            const notices = (await c.redis.calls('publish')) - before;
+            assert.ok(notices < 15, `${notices} publishes for 30 votes`);
+            await Promise.all([watcher.close(), ...voters.map((v) => v.close())]);
+        });
+
     test('polls span nodes: created at one node, shown at every node; votes decided by the '
         + 'store, counted at every node; a later joiner elsewhere sees them in hello', async () => {
         const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
@@ -436,7 +463,14 @@ describe('a cluster', NEEDS_PG, () => {
         const sid = pa.hello.session.id;
         const junk = ['x', 'c', `c ${sid}`, `c ${sid} a b c d e`, `c ${sid} -5 -5 -5 -5 -5`,
             'p', `p ${sid}`, `p ${sid} {"id":1}`, `p ${sid} {bad json`, 'v', `v ${sid} p q z`,
-            'e', 'x a b', `r ${a.id}`, 'k a b c', 'a', 'h', `${'z'.repeat(5000)}`];
+            'e', 'x a b', `r ${a.id}`, 'k a b c', 'a', 'h', `${'z'.repeat(5000)}`,
+            /* (\\n: a newline, as Redis reads a quoted argument) */
+            'V', `V ${sid}`, `V ${sid}\\nq r 0 99999 x\\n`, `V ${sid}\\nq r x 1 a\\n`,
+            `V ${sid}\\n${'p'.repeat(300)}`, `V ${sid}\\nq r 0 3 ab`,
+            `V ${sid}\\nq r 0 18446744073709551615 ab\\n`, 'rj', `rj ${sid}`,
+            `rj ${sid} node-9 {bad`, `rj ${sid} node-9 {"peer_id":5}`, 'rl', 'wl x',
+            `wj ${sid} node-9 {}`, 'wa', `wa ${m.id} ${a.id} nope`,
+            `wf ${m.id} ${a.id} ${pa.hello.self.peer_id}`, `wa ${m.id} ${a.id} ${pa.hello.self.peer_id}`];
         for (const chan of [`rtkd:m:${m.id}`, 'rtkd:n:node-0', 'rtkd:n:node-1', 'rtkd:hooks']) {
             for (const msg of junk) {
                 const r = await c.redis.command(`PUBLISH ${chan} "${msg.replace(/"/g, '\\"')}"`);
