@@ -33,10 +33,29 @@
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
 #include "util/rtk_log.h"
+#include "util/rtk_map.h"
 #include "util/rtk_time.h"
 
 /* Lua: F formats a number as an integer (Lua 5.1's tostring would write 1.7e+12). */
 #define LUA_F "local function F(x) return string.format('%d', x) end\n"
+/* Lua: CPUB publishes a session's new counters on the meeting's channel at most once per
+ * COUNTERS_MS (key 'pub': the last time); a change within it marks the session 'dirty' and
+ * returns 1: the node that made it sends FLUSH after COUNTERS_MS (a burst of joins costs the
+ * nodes a few notices per second, not one each). */
+#define COUNTERS_MS 250
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define LUA_CPUB                                                                              \
+    "local function CPUB(s, ch, msg, now)\n"                                                   \
+    "  local last = tonumber(redis.call('HGET', s, 'pub') or '0')\n"                           \
+    "  if now - last >= " STR(COUNTERS_MS) " then\n"                                                            \
+    "    redis.call('HSET', s, 'pub', F(now), 'dirty', '0')\n"                                 \
+    "    redis.call('PUBLISH', ch, msg)\n"                                                     \
+    "    return 0\n"                                                                           \
+    "  end\n"                                                                                  \
+    "  redis.call('HSET', s, 'dirty', '1')\n"                                                  \
+    "  return 1\n"                                                                             \
+    "end\n"
 
 enum {
     S_SESSION,
@@ -52,6 +71,7 @@ enum {
     S_WAIT_OUT,
     S_DECIDE,
     S_LISTS,
+    S_FLUSH,
     NSCRIPTS
 };
 
@@ -78,8 +98,9 @@ static const char *const scripts[NSCRIPTS] = {
     "redis.call('SISMEMBER', KEYS[5], ARGV[4])}\n",
 
     /* JOIN: KEYS s, p, np(me), idle, r; ARGV sid, participant, peer, at, node, mid, the
-     * peer's view (JSON; "" when hidden: it is not listed). */
-    LUA_F "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
+     * peer's view (JSON; "" when hidden: it is not listed). {'ok', node, peer of the peer it
+     * replaced (or ''), 1 if the counters' notice waits for a FLUSH}. */
+    LUA_F LUA_CPUB "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
           "'sumj')\n"
           "if f[1] ~= ARGV[1] then return {'stale'} end\n"
           "local ch = 'rtkd:m:' .. ARGV[6]\n"
@@ -114,12 +135,13 @@ static const char *const scripts[NSCRIPTS] = {
           "redis.call('HSET', KEYS[2], ARGV[2], ARGV[5] .. ' ' .. ARGV[3] .. ' ' .. F(at))\n"
           "redis.call('HSET', KEYS[3], ARGV[6] .. ' ' .. ARGV[2], ARGV[3])\n"
           "redis.call('ZREM', KEYS[4], ARGV[6])\n"
-          "redis.call('PUBLISH', 'rtkd:m:' .. ARGV[6], 'c ' .. ARGV[1] .. ' ' .. F(live) .. ' ' "
-          ".. F(peak) .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(at))\n"
-          "return {'ok', on, op}\n",
+          "local d = CPUB(KEYS[1], 'rtkd:m:' .. ARGV[6], 'c ' .. ARGV[1] .. ' ' .. F(live) .. ' ' "
+          ".. F(peak) .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(at), at)\n"
+          "return {'ok', on, op, d}\n",
 
-    /* LEAVE: KEYS s, p, np(me), idle, r; ARGV sid, participant, peer, at, mid, now. */
-    LUA_F "local rc = redis.call('HGET', KEYS[5], ARGV[2])\n"
+    /* LEAVE: KEYS s, p, np(me), idle, r; ARGV sid, participant, peer, at, mid, now. {'ok', 1 if
+     * the counters' notice waits for a FLUSH}, or {'stale'} / {'none'}. */
+    LUA_F LUA_CPUB "local rc = redis.call('HGET', KEYS[5], ARGV[2])\n"
           "if rc and string.match(rc, '^(%S+) ') == ARGV[3] then\n"
           "  redis.call('HDEL', KEYS[5], ARGV[2])\n"
           "  redis.call('PUBLISH', 'rtkd:m:' .. ARGV[5], 'rl ' .. ARGV[3])\n"
@@ -143,9 +165,9 @@ static const char *const scripts[NSCRIPTS] = {
           "redis.call('HSET', KEYS[1], 'live', F(live), 'closed', F(closed), 'sumj', F(sumj), "
           "'seen', F(now))\n"
           "if live <= 0 then redis.call('ZADD', KEYS[4], now + tonumber(f[7]), ARGV[5]) end\n"
-          "redis.call('PUBLISH', 'rtkd:m:' .. ARGV[5], 'c ' .. ARGV[1] .. ' ' .. F(live) .. ' ' "
-          ".. F(peak) .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(now))\n"
-          "return {'ok'}\n",
+          "local d = CPUB(KEYS[1], 'rtkd:m:' .. ARGV[5], 'c ' .. ARGV[1] .. ' ' .. F(live) .. ' ' "
+          ".. F(peak) .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(now), now)\n"
+          "return {'ok', d}\n",
 
     /* REAP: KEYS idle; ARGV now. Ends the sessions whose keep-alive ran out, at most 32. */
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 32)\n"
@@ -402,6 +424,16 @@ static const char *const scripts[NSCRIPTS] = {
      * or {} when the session is another. */
     "if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return {} end\n"
     "return {redis.call('HVALS', KEYS[2]), redis.call('HVALS', KEYS[3])}\n",
+
+    /* FLUSH: KEYS s; ARGV mid, now. The counters' notice a JOIN or LEAVE held back, if no
+     * other node sent it since. */
+    LUA_F "local f = redis.call('HMGET', KEYS[1], 'sid', 'live', 'peak', 'closed', 'sumj', "
+          "'seen', 'dirty')\n"
+          "if not f[1] or f[7] ~= '1' then return 0 end\n"
+          "redis.call('HSET', KEYS[1], 'pub', ARGV[2], 'dirty', '0')\n"
+          "redis.call('PUBLISH', 'rtkd:m:' .. ARGV[1], 'c ' .. f[1] .. ' ' .. f[2] .. ' ' .. f[3] "
+          ".. ' ' .. f[4] .. ' ' .. f[5] .. ' ' .. f[6])\n"
+          "return 1\n",
 };
 
 #define LEASE_FIELDS 12
@@ -424,6 +456,8 @@ struct rtk_cluster {
     uv_timer_t answer_timer;
     struct vbuf *votes; /* this loop turn's stored votes, one notice per meeting */
     uv_timer_t vote_timer;
+    rtk_map flush;        /* meeting id -> itself (owned): counters' notices held back */
+    uv_timer_t flush_timer;
     uint64_t next_req;
     int handles; /* timers still open */
     void (*hooks_fn)(void *arg, const char *app_id);
@@ -450,7 +484,46 @@ typedef struct join_ctx {
     rtk_cluster *c;
     char participant_id[37];
     char peer_id[37];
+    char meeting_id[37];
 } join_ctx;
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    rtk_cluster *c = t->data;
+    size_t it = 0;
+    const char *k;
+    char now_s[24];
+    fmt_i64(now_s, rtk_time_now_ms());
+    while (rtk_map_next(&c->flush, &it, &k, NULL)) {
+        char ks[80];
+        key(ks, sizeof(ks), "s", k);
+        const char *argv[3] = {ks, k, now_s};
+        if (!c->stopping)
+            rtk_bus_script(c->bus, S_FLUSH, NULL, NULL, 1, 3, argv, NULL);
+    }
+    it = 0;
+    char *owned;
+    void *v;
+    while (rtk_map_next(&c->flush, &it, NULL, &v)) {
+        owned = v;
+        free(owned);
+    }
+    rtk_map_free(&c->flush);
+    rtk_map_init(&c->flush);
+}
+
+/* A JOIN or LEAVE held the counters' notice of |meeting_id| back (|r|'s element |i| is 1):
+ * this node sends it after COUNTERS_MS unless another did. */
+static void counters_later(rtk_cluster *c, const char *meeting_id, const rtk_bus_reply *r,
+                           size_t i)
+{
+    if (rtk_bus_reply_int_at(r, i, 0) != 1 || rtk_map_get(&c->flush, meeting_id) != NULL)
+        return;
+    char *k = rtk_xstrndup(meeting_id, strlen(meeting_id));
+    rtk_map_put(&c->flush, k, k);
+    if (!uv_is_active((uv_handle_t *)&c->flush_timer))
+        uv_timer_start(&c->flush_timer, on_flush_timer, COUNTERS_MS + 10, 0);
+}
 
 static void publish_to(rtk_cluster *c, const char *chan, const char *msg)
 {
@@ -465,6 +538,7 @@ static void on_joined(void *arg, int status, const rtk_bus_reply *r)
     size_t len = 0;
     const char *what = rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len);
     if (status == 0 && what != NULL && len == 2 && memcmp(what, "ok", 2) == 0) {
+        counters_later(c, j->meeting_id, r, 3);
         size_t nl = 0, pl = 0;
         const char *on = rtk_bus_reply_str(rtk_bus_reply_at(r, 1), &nl);
         const char *op = rtk_bus_reply_str(rtk_bus_reply_at(r, 2), &pl);
@@ -532,9 +606,20 @@ static void send_join(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_
     j->c = c;
     snprintf(j->participant_id, sizeof(j->participant_id), "%s", p->participant_id);
     snprintf(j->peer_id, sizeof(j->peer_id), "%s", p->peer_id);
+    snprintf(j->meeting_id, sizeof(j->meeting_id), "%s", s->meeting_id);
     if (rtk_bus_script(c->bus, S_JOIN, on_joined, j, 5, 12, argv, NULL) != 0)
         free(j); /* the bus is down: republished when it is back */
     free(view);
+}
+
+static void on_left(void *arg, int status, const rtk_bus_reply *r)
+{
+    join_ctx *j = arg;
+    size_t len = 0;
+    const char *what = rtk_bus_reply_str(rtk_bus_reply_at(r, 0), &len);
+    if (status == 0 && what != NULL && len == 2 && memcmp(what, "ok", 2) == 0)
+        counters_later(j->c, j->meeting_id, r, 1);
+    free(j);
 }
 
 static void send_leave(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_view *p,
@@ -549,7 +634,11 @@ static void send_leave(rtk_cluster *c, const rtk_session_view *s, const rtk_peer
     fmt_i64(now_s, rtk_time_now_ms());
     const char *argv[11] = {ks,    kp,   knp,           "rtkd:idle", kr,   s->id, p->participant_id,
                             p->peer_id, at_s, s->meeting_id, now_s};
-    rtk_bus_script(c->bus, S_LEAVE, NULL, NULL, 5, 11, argv, NULL);
+    join_ctx *j = rtk_xcalloc(1, sizeof(*j));
+    j->c = c;
+    snprintf(j->meeting_id, sizeof(j->meeting_id), "%s", s->meeting_id);
+    if (rtk_bus_script(c->bus, S_LEAVE, on_left, j, 5, 11, argv, NULL) != 0)
+        free(j);
 }
 
 /* A peer begins (|in|) or ends its wait at this node. */
@@ -620,7 +709,8 @@ static void vote_notice(rtk_cluster *c, const rtk_live_event *ev)
     vbuf *v = *pp;
     /* one session per notice: a notice of another session of the meeting goes first */
     size_t sid_len = strlen(ev->session->id);
-    if (v != NULL && (v->len < 2 + sid_len || memcmp(v->text + 2, ev->session->id, sid_len))) {
+    if (v != NULL &&
+        (v->len < 2 + sid_len || memcmp(v->text + 2, ev->session->id, sid_len) != 0)) {
         *pp = v->next;
         vbuf_send(c, v);
         v = NULL;
@@ -1956,6 +2046,7 @@ void rtk_cluster_on_sender(rtk_cluster *c, void (*fn)(void *arg, int on), void *
 /* ---- lifecycle ---- */
 
 static void on_timer_closed(uv_handle_t *h);
+static void close_handles(rtk_cluster *c);
 
 int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *live,
                     rtk_cluster **out)
@@ -1983,11 +2074,12 @@ int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *li
     c->answer_timer.data = c;
     uv_timer_init(loop, &c->vote_timer);
     c->vote_timer.data = c;
-    c->handles = 3;
+    uv_timer_init(loop, &c->flush_timer);
+    c->flush_timer.data = c;
+    rtk_map_init(&c->flush);
+    c->handles = 4;
     if (rtk_bus_new(loop, &bcfg, &c->bus) != 0) {
-        uv_close((uv_handle_t *)&c->timer, on_timer_closed);
-        uv_close((uv_handle_t *)&c->answer_timer, on_timer_closed);
-        uv_close((uv_handle_t *)&c->vote_timer, on_timer_closed);
+        close_handles(c);
         return RTK_EINVAL;
     }
     rtk_bus_hold(c->bus, c->node_chan);
@@ -2021,15 +2113,23 @@ static void on_timer_closed(uv_handle_t *h)
         free(c);
 }
 
+static void close_handles(rtk_cluster *c)
+{
+    on_flush_timer(&c->flush_timer); /* frees the map (sends nothing: stopping) */
+    rtk_map_free(&c->flush);
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    uv_close((uv_handle_t *)&c->answer_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&c->vote_timer, on_timer_closed);
+    uv_close((uv_handle_t *)&c->flush_timer, on_timer_closed);
+}
+
 static void close_all(rtk_cluster *c)
 {
     on_answer_turn(&c->answer_timer);
     votes_flush(c); /* (the bus is closing: what it cannot send is lost, as any publish) */
     rtk_bus_close(c->bus);
     c->bus = NULL;
-    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
-    uv_close((uv_handle_t *)&c->answer_timer, on_timer_closed);
-    uv_close((uv_handle_t *)&c->vote_timer, on_timer_closed);
+    close_handles(c);
 }
 
 static void on_lease_given_up(void *arg, int status, const rtk_bus_reply *r)

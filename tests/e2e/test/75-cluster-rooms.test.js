@@ -93,6 +93,24 @@ describe('lists and the waiting room across nodes', NEEDS_PG, () => {
         await Promise.all([pa.close(), pb2.close(), pg.close()]);
     });
 
+    test('a burst of joins at one node reaches the other\'s peers as a few counters\' notices, ' +
+        'the last one exact', async () => {
+        const m = await c.meeting();
+        const w = await c.participant(m.id, 'watcher', 0, 'group_call_participant');
+        const pw = await c.connect(1, w);
+        const parts = [];
+        for (let i = 0; i < 30; i++) parts.push(await c.participant(m.id, `g${i}`, 0, 'ghost'));
+        const before = await c.redis.calls('publish');
+        const peers = await Promise.all(parts.map((p) => c.connect(0, p)));
+        /* (ghosts are never listed: no list notices either) */
+        const upd = await pw.next((e) => e.type === 'session.updated'
+            && e.session.live_participants === 31, 4000);
+        assert.equal(upd.session.max_concurrent_participants, 31);
+        const notices = (await c.redis.calls('publish')) - before;
+        assert.ok(notices < 15, `${notices} publishes for 30 joins`);
+        await Promise.all([pw.close(), ...peers.map((p) => p.close())]);
+    });
+
     test('a node whose peers see no list keeps none; its first peer that does gets the whole ' +
         'list in its hello, and so does the next one after it left', async () => {
         const m = await c.meeting();
