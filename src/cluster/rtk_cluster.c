@@ -103,7 +103,7 @@ static const char *const scripts[NSCRIPTS] = {
     LUA_F LUA_CPUB "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
           "'sumj')\n"
           "if f[1] ~= ARGV[1] then return {'stale'} end\n"
-          "local ch = 'rtkd:m:' .. ARGV[6]\n"
+          "local ch = 'rtkd:l:' .. ARGV[6]\n"
           "local rold = redis.call('HGET', KEYS[5], ARGV[2])\n"
           "if rold then\n"
           "  local rp = string.match(rold, '^(%S+) ')\n"
@@ -144,7 +144,7 @@ static const char *const scripts[NSCRIPTS] = {
     LUA_F LUA_CPUB "local rc = redis.call('HGET', KEYS[5], ARGV[2])\n"
           "if rc and string.match(rc, '^(%S+) ') == ARGV[3] then\n"
           "  redis.call('HDEL', KEYS[5], ARGV[2])\n"
-          "  redis.call('PUBLISH', 'rtkd:m:' .. ARGV[5], 'rl ' .. ARGV[3])\n"
+          "  redis.call('PUBLISH', 'rtkd:l:' .. ARGV[5], 'rl ' .. ARGV[3])\n"
           "end\n"
           "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
           "'sumj', 'ka')\n"
@@ -231,7 +231,7 @@ static const char *const scripts[NSCRIPTS] = {
           "          local rc = redis.call('HGET', 'rtkd:r:' .. mid, pid)\n"
           "          if rc and string.match(rc, '^(%S+) ') == peer then\n"
           "            redis.call('HDEL', 'rtkd:r:' .. mid, pid)\n"
-          "            redis.call('PUBLISH', 'rtkd:m:' .. mid, 'rl ' .. peer)\n"
+          "            redis.call('PUBLISH', 'rtkd:l:' .. mid, 'rl ' .. peer)\n"
           "          end\n"
           "          redis.call('HSET', s, 'live', F(live), 'closed', F(closed), 'sumj', "
           "F(sumj), 'seen', F(now))\n"
@@ -253,7 +253,7 @@ static const char *const scripts[NSCRIPTS] = {
           "      local cur = redis.call('HGET', 'rtkd:w:' .. mid, pid)\n"
           "      if cur and string.match(cur, '^(%S+) ') == ws[k + 1] then\n"
           "        redis.call('HDEL', 'rtkd:w:' .. mid, pid)\n"
-          "        redis.call('PUBLISH', 'rtkd:m:' .. mid, 'wl ' .. ws[k + 1])\n"
+          "        redis.call('PUBLISH', 'rtkd:l:' .. mid, 'wl ' .. ws[k + 1])\n"
           "      end\n"
           "    end\n"
           "    redis.call('DEL', nw)\n"
@@ -363,7 +363,7 @@ static const char *const scripts[NSCRIPTS] = {
      * peer waits at this node: it is the participant's one peer (a peer of it elsewhere,
      * waiting or live, is replaced: 4002) and every node's waiting list shows it. */
     "if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return 0 end\n"
-    "local ch = 'rtkd:m:' .. ARGV[5]\n"
+    "local ch = 'rtkd:l:' .. ARGV[5]\n"
     "local old = redis.call('HGET', KEYS[2], ARGV[2])\n"
     "if old then\n"
     "  local op, on = string.match(old, '^(%S+) (%S+) ')\n"
@@ -390,7 +390,7 @@ static const char *const scripts[NSCRIPTS] = {
     "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
     "if cur and string.match(cur, '^(%S+) ') == ARGV[2] then\n"
     "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
-    "  redis.call('PUBLISH', 'rtkd:m:' .. ARGV[3], 'wl ' .. ARGV[2])\n"
+    "  redis.call('PUBLISH', 'rtkd:l:' .. ARGV[3], 'wl ' .. ARGV[2])\n"
     "end\n"
     "if redis.call('HGET', KEYS[2], ARGV[3] .. ' ' .. ARGV[1]) == ARGV[2] then\n"
     "  redis.call('HDEL', KEYS[2], ARGV[3] .. ' ' .. ARGV[1])\n"
@@ -411,7 +411,7 @@ static const char *const scripts[NSCRIPTS] = {
     "    redis.call('HDEL', KEYS[2], pid)\n"
     "    redis.call('HDEL', 'rtkd:nw:' .. n, ARGV[3] .. ' ' .. pid)\n"
     "    redis.call('SADD', KEYS[3], pid)\n"
-    "    redis.call('PUBLISH', 'rtkd:m:' .. ARGV[3], 'wl ' .. p)\n"
+    "    redis.call('PUBLISH', 'rtkd:l:' .. ARGV[3], 'wl ' .. p)\n"
     "    redis.call('PUBLISH', 'rtkd:n:' .. n, 'w' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. pid .. "
     "' ' .. p)\n"
     "    table.insert(out, pid)\n"
@@ -419,11 +419,15 @@ static const char *const scripts[NSCRIPTS] = {
     "end\n"
     "return out\n",
 
-    /* LISTS: KEYS s, r, w; ARGV sid. The session's listed live peers and waiting peers, for a
-     * node taking its first share: {listed values}, {waiting values} ("PEER NODE JSON" each),
-     * or {} when the session is another. */
+    /* LISTS: KEYS s, r, w; ARGV sid, listed (1: wanted), waiting (1: wanted). The session's
+     * listed live peers and waiting peers, for a node taking its first share: {listed values},
+     * {waiting values} ("PEER NODE JSON" each; {} when not wanted), or {} when the session is
+     * another. */
     "if redis.call('HGET', KEYS[1], 'sid') ~= ARGV[1] then return {} end\n"
-    "return {redis.call('HVALS', KEYS[2]), redis.call('HVALS', KEYS[3])}\n",
+    "local r, w = {}, {}\n"
+    "if ARGV[2] == '1' then r = redis.call('HVALS', KEYS[2]) end\n"
+    "if ARGV[3] == '1' then w = redis.call('HVALS', KEYS[3]) end\n"
+    "return {r, w}\n",
 
     /* FLUSH: KEYS s; ARGV mid, now. The counters' notice a JOIN or LEAVE held back, if no
      * other node sent it since. */
@@ -874,11 +878,19 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
         on_votes_message(c, mid, msg + 2, msg_len - 2);
         return;
     }
-    if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:m:", 7) == 0 &&
-        msg_len > 3 && (msg[0] == 'r' || msg[0] == 'w') && msg[1] == 'j' && msg[2] == ' ') {
+    if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:l:", 7) == 0) {
+        /* the lists' news: "rj|wj SID NODE VIEW" joined, "rl|wl PEER" left */
         memcpy(mid, chan + 7, chan_len - 7);
         mid[chan_len - 7] = '\0';
-        list_entry(c, mid, NULL, msg[0] == 'w', msg + 3, msg_len - 3);
+        char peer_id[40];
+        if (msg_len > 3 && (msg[0] == 'r' || msg[0] == 'w') && msg[1] == 'j' && msg[2] == ' ') {
+            list_entry(c, mid, NULL, msg[0] == 'w', msg + 3, msg_len - 3);
+        } else if (msg_len > 3 && msg_len < 64 && (msg[0] == 'r' || msg[0] == 'w') &&
+                   msg[1] == 'l' && msg[2] == ' ') {
+            memcpy(peer_id, msg + 3, msg_len - 3 < 39 ? msg_len - 3 : 39);
+            peer_id[msg_len - 3 < 39 ? msg_len - 3 : 39] = '\0';
+            rtk_live_cluster_unlisted(c->live, mid, peer_id);
+        }
         return;
     }
     if (msg_len >= sizeof(buf) || chan_len < 8)
@@ -910,13 +922,10 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
         return;
     memcpy(mid, chan + 7, chan_len - 7);
     mid[chan_len - 7] = '\0';
-    char sid[40], peer_id[40];
+    char sid[40];
     long long v[5];
-    if ((buf[0] == 'r' || buf[0] == 'w') && buf[1] == 'l' &&
-        sscanf(buf + 2, " %39s", peer_id) == 1) {
-        rtk_live_cluster_unlisted(c->live, mid, peer_id);
-    } else if (sscanf(buf, "c %39s %lld %lld %lld %lld %lld", sid, &v[0], &v[1], &v[2], &v[3],
-                      &v[4]) == 6) {
+    if (sscanf(buf, "c %39s %lld %lld %lld %lld %lld", sid, &v[0], &v[1], &v[2], &v[3], &v[4]) ==
+        6) {
         rtk_live_cluster_counters(c->live, mid, sid, v[0], v[1], v[2], v[3], v[4]);
     } else if (strncmp(buf, "v ", 2) == 0) {
         char poll[40], pid[40];
@@ -1711,6 +1720,19 @@ static int host_wait(void *arg, const char *meeting_id, const char *session_id, 
 
 /* ---- a node's first share of a session: what the other nodes list ---- */
 
+/* Live keeps (|on|) or stops keeping the other nodes' lists of |meeting_id|: their news is
+ * heard meanwhile (held before the handshake reads the lists, so nothing is missed). */
+static void on_mirror(void *arg, const char *meeting_id, int on)
+{
+    rtk_cluster *c = arg;
+    char chan[80];
+    key(chan, sizeof(chan), "l", meeting_id);
+    if (on)
+        rtk_bus_hold(c->bus, chan);
+    else
+        rtk_bus_release(c->bus, chan);
+}
+
 typedef struct share_ctx {
     rtk_cluster *c;
     char mid[40], sid[40];
@@ -1755,8 +1777,10 @@ int rtk_cluster_share_load(rtk_cluster *c, const char *meeting_id, const char *s
     sh->arg = arg;
     /* Subscribed first: what changes after the lists are read is heard. */
     rtk_bus_hold(c->bus, chan);
-    const char *argv[4] = {ks, kr, kw, session_id};
-    if (rtk_bus_script(c->bus, S_LISTS, on_lists, sh, 3, 4, argv, NULL) != 0) {
+    const char *argv[6] = {ks, kr, kw, session_id,
+                           rtk_live_cluster_mirrors(c->live, meeting_id, 0) ? "1" : "0",
+                           rtk_live_cluster_mirrors(c->live, meeting_id, 1) ? "1" : "0"};
+    if (rtk_bus_script(c->bus, S_LISTS, on_lists, sh, 3, 6, argv, NULL) != 0) {
         free(sh);
         return RTK_EUNAVAIL;
     }
@@ -2088,6 +2112,7 @@ int rtk_cluster_new(uv_loop_t *loop, const rtk_cluster_config *cfg, rtk_live *li
     rtk_live_set_cluster_poll(live, host_poll, c);
     rtk_live_set_cluster_kick_all(live, host_kick_all, c);
     rtk_live_set_cluster_wait(live, host_wait, c);
+    rtk_live_set_cluster_mirror(live, on_mirror, c);
     rtk_live_subscribe(live, on_event, c, 0);
     /* Renewed three times per lease, reaping once a second at most. */
     uint64_t every = c->lease_ms / 3 < 1000 ? c->lease_ms / 3 : 1000;

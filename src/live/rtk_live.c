@@ -617,9 +617,20 @@ static void remote_out(rtk_live *live, rtk_lmeeting *m, rtk_peer *p)
     peer_free(live, p);
 }
 
+/* Which lists of the other nodes |m| keeps; the cluster hears when it starts and stops
+ * keeping any (it listens to the lists' news only meanwhile). */
+static void mirror_set(rtk_live *live, rtk_lmeeting *m, unsigned bits)
+{
+    unsigned was = m->mirror;
+    m->mirror = bits;
+    if ((was == 0) != (bits == 0) && live->cluster_mirror != NULL)
+        live->cluster_mirror(live->cluster_mirror_arg, m->id, bits != 0);
+}
+
 /* The share of |m|'s session is gone here: so are the other nodes' peers it listed. */
 static void remote_clear(rtk_live *live, rtk_lmeeting *m)
 {
+    mirror_set(live, m, 0);
     if (!m->remote_on)
         return;
     while (m->rpeers != NULL)
@@ -628,7 +639,6 @@ static void remote_clear(rtk_live *live, rtk_lmeeting *m)
         remote_out(live, m, m->rwaiting);
     rtk_map_free(&m->remote);
     m->remote_on = 0;
-    m->mirror = 0;
 }
 
 /* Nobody here sees a list any more: the other nodes' entries of it go (a later viewer's
@@ -638,12 +648,12 @@ static void mirror_trim(rtk_live *live, rtk_lmeeting *m)
     if (m->shares_pending > 0)
         return;
     if ((m->mirror & RTK_MIRROR_LIST) && m->nlisters == 0) {
-        m->mirror &= ~(unsigned)RTK_MIRROR_LIST;
+        mirror_set(live, m, m->mirror & ~(unsigned)RTK_MIRROR_LIST);
         while (m->rpeers != NULL)
             remote_out(live, m, m->rpeers);
     }
     if ((m->mirror & RTK_MIRROR_WAIT) && m->nacceptors == 0) {
-        m->mirror &= ~(unsigned)RTK_MIRROR_WAIT;
+        mirror_set(live, m, m->mirror & ~(unsigned)RTK_MIRROR_WAIT);
         while (m->rwaiting != NULL)
             remote_out(live, m, m->rwaiting);
     }
@@ -976,7 +986,8 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
         forget_stale_share(live, m, ji->session_id, now);
     m->joining = ji;
     if (live->clustered)
-        m->mirror |= mirror_wants(ji); /* read in by the handshake (or nothing to read yet) */
+        mirror_set(live, m, m->mirror | mirror_wants(ji)); /* read in by the handshake (or
+                                                           * nothing to read yet) */
     int wait = must_wait(m, ji);
     rtk_peer *old = rtk_map_get(&live->by_participant, ji->participant_id);
     if (old != NULL) {
@@ -1869,6 +1880,7 @@ void rtk_live_free(rtk_live *live)
 {
     if (live == NULL)
         return;
+    live->cluster_mirror = NULL; /* the cluster is gone before live */
     size_t it = 0;
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
@@ -1986,7 +1998,7 @@ void rtk_live_cluster_share(rtk_live *live, const rtk_join_info *ji)
 {
     rtk_lmeeting *m = meeting_open(live, ji->meeting_id, ji->app_id, ji->title, ji->keep_alive_s);
     m->shares_pending++; /* not forgotten before its first peer joins */
-    m->mirror |= mirror_wants(ji); /* the lists its joiner sees are kept from now on */
+    mirror_set(live, m, m->mirror | mirror_wants(ji)); /* the lists its joiner sees: kept */
     if (m->session != NULL && strcmp(m->session->id, ji->session_id) == 0)
         return;
     forget_stale_share(live, m, ji->session_id, rtk_time_now_ms());
@@ -2072,6 +2084,14 @@ int rtk_live_cluster_decide(rtk_live *live, const char *participant_id, const ch
         refuse_one(live, p, rtk_time_now_ms(), 0);
     rtk_live__drain(live);
     return 1;
+}
+
+void rtk_live_set_cluster_mirror(rtk_live *live, void (*fn)(void *arg, const char *meeting_id,
+                                                            int on),
+                                 void *arg)
+{
+    live->cluster_mirror = fn;
+    live->cluster_mirror_arg = arg;
 }
 
 void rtk_live_set_cluster_wait(rtk_live *live, rtk_live_cluster_wait_fn fn, void *arg)

@@ -507,6 +507,11 @@ typedef int (*rtk_live_cluster_wait_fn)(void *arg, const char *meeting_id,
                                         const char *host_participant, const char *host_peer,
                                         const char *ref, size_t ref_len);
 void rtk_live_set_cluster_wait(rtk_live *live, rtk_live_cluster_wait_fn fn, void *arg);
+/* |fn| is told when this node starts (|on| 1) and stops keeping any of the other nodes' lists
+ * of a meeting (rtk_live_cluster_mirrors): the cluster listens to the lists' news meanwhile. */
+void rtk_live_set_cluster_mirror(rtk_live *live, void (*fn)(void *arg, const char *meeting_id,
+                                                            int on),
+                                 void *arg);
 /* What the cluster does for a host's poll.create in cluster mode (the poll is the cluster's:
  * stored, then told to every node): 0, or an error live answers the creator with. */
 typedef int (*rtk_live_cluster_poll_fn)(void *arg, const char *meeting_id,

@@ -153,6 +153,8 @@ struct rtk_live {
     void *cluster_kick_all_arg;
     rtk_live_cluster_wait_fn cluster_wait;
     void *cluster_wait_arg;
+    void (*cluster_mirror)(void *arg, const char *meeting_id, int on);
+    void *cluster_mirror_arg;
     rtk_live_sub subs[RTK_LIVE_MAX_SINKS];
     int nsubs;
     uv_timer_t tick;

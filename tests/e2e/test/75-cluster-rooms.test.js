@@ -119,20 +119,26 @@ describe('lists and the waiting room across nodes', NEEDS_PG, () => {
         const b = await c.participant(m.id, 'bob', 0, 'group_call_participant');
         const d = await c.participant(m.id, 'dan', 0, 'group_call_participant');
         const e = await c.participant(m.id, 'eve', 0, 'group_call_participant');
+        /* How many nodes hear the meeting's list news (only those that keep a list). */
+        const listeners = async () => Number(/:(\d+)\r\n$/.exec(
+            await c.redis.command(`PUBSUB NUMSUB rtkd:l:${m.id}`))[1]);
         const pa = await c.connect(0, a);
         const pq = await c.connect(1, q); /* node 1 keeps no list for it */
         assert.equal(pq.hello.participants, undefined);
+        assert.equal(await listeners(), 1, 'node 0 only');
         const pb = await c.connect(0, b);
         const ids = [pa, pq, pb].map((p) => p.hello.self.peer_id);
         await listsExactly(pa, 'participants', ids, 3000);
         const pd = await c.connect(1, d);
         assert.deepEqual([...listed(pd, 'participants').keys()].sort(),
             [...ids, pd.hello.self.peer_id].sort(), 'read when its first lister joined');
+        assert.equal(await listeners(), 2);
         /* While it has a lister, node 1 follows the others' changes. */
         await pb.close();
         await listsExactly(pd, 'participants', [ids[0], ids[1], pd.hello.self.peer_id], 3000);
         await pd.close();
         await sleep(300); /* node 1 forgets the list (its tick) */
+        assert.equal(await listeners(), 1, 'node 1 no longer hears it');
         const pb2 = await c.connect(0, b);
         const pe = await c.connect(1, e);
         assert.deepEqual([...listed(pe, 'participants').keys()].sort(),
