@@ -10,7 +10,8 @@
  *                        joined: its row is in the store)
  *   rtkd:p:MID    hash   participant id -> "NODE PEER JOINED" of its one live peer
  *   rtkd:k:MID    set    participants kicked from the live session
- *   rtkd:np:NODE  hash   "MID PID" -> peer id: the node's peers (retired with the node)
+ *   rtkd:np:NODE  hash   "MID PID" -> "PEER VIEW": the node's peers (retired with the node; VIEW for
+ *                        their webhooks)
  *   rtkd:nodes    hash   node -> last lease renewal
  *   rtkd:idle     zset   meeting id by the time its peerless session's keep-alive runs out
  * Channels: rtkd:m:MID (to the nodes with peers in the meeting: "c SID LIVE PEAK CLOSED SUMJ
@@ -98,7 +99,8 @@ static const char *const scripts[NSCRIPTS] = {
     "redis.call('SISMEMBER', KEYS[5], ARGV[4])}\n",
 
     /* JOIN: KEYS s, p, np(me), idle, r; ARGV sid, participant, peer, at, node, mid, the
-     * peer's view (JSON; "" when hidden: it is not listed). {'ok', node, peer of the peer it
+     * peer's view (JSON: kept with the node's peers, for its webhook should the node die), 1 if
+     * it is listed (else hidden: never in the list). {'ok', node, peer of the peer it
      * replaced (or ''), 1 if the counters' notice waits for a FLUSH}. */
     LUA_F LUA_CPUB "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
           "'sumj')\n"
@@ -109,7 +111,7 @@ static const char *const scripts[NSCRIPTS] = {
           "  local rp = string.match(rold, '^(%S+) ')\n"
           "  if rp ~= ARGV[3] then redis.call('PUBLISH', ch, 'rl ' .. rp) end\n"
           "end\n"
-          "if ARGV[7] ~= '' then\n"
+          "if ARGV[8] == '1' then\n"
           "  redis.call('HSET', KEYS[5], ARGV[2], ARGV[3] .. ' ' .. ARGV[5] .. ' ' .. ARGV[7])\n"
           "  redis.call('PUBLISH', ch, 'rj ' .. ARGV[1] .. ' ' .. ARGV[5] .. ' ' .. ARGV[7])\n"
           "elseif rold then redis.call('HDEL', KEYS[5], ARGV[2]) end\n"
@@ -133,7 +135,7 @@ static const char *const scripts[NSCRIPTS] = {
           "redis.call('HSET', KEYS[1], 'live', F(live), 'peak', F(peak), 'closed', F(closed), "
           "'sumj', F(sumj), 'seen', F(at), 'stored', '1')\n"
           "redis.call('HSET', KEYS[2], ARGV[2], ARGV[5] .. ' ' .. ARGV[3] .. ' ' .. F(at))\n"
-          "redis.call('HSET', KEYS[3], ARGV[6] .. ' ' .. ARGV[2], ARGV[3])\n"
+          "redis.call('HSET', KEYS[3], ARGV[6] .. ' ' .. ARGV[2], ARGV[3] .. ' ' .. ARGV[7])\n"
           "redis.call('ZREM', KEYS[4], ARGV[6])\n"
           "local d = CPUB(KEYS[1], 'rtkd:m:' .. ARGV[6], 'c ' .. ARGV[1] .. ' ' .. F(live) .. ' ' "
           ".. F(peak) .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(at), at)\n"
@@ -213,7 +215,7 @@ static const char *const scripts[NSCRIPTS] = {
           "    local peers = redis.call('HGETALL', np)\n"
           "    for k = 1, #peers, 2 do\n"
           "      local mid, pid = string.match(peers[k], '^(%S+) (%S+)$')\n"
-          "      local peer = peers[k + 1]\n"
+          "      local peer, view = string.match(peers[k + 1], '^(%S+) ?(.*)$')\n"
           "      local cur = redis.call('HGET', 'rtkd:p:' .. mid, pid)\n"
           "      if cur then\n"
           "        local cn, cp, j = string.match(cur, '^(%S+) (%S+) (%S+)$')\n"
@@ -240,7 +242,7 @@ static const char *const scripts[NSCRIPTS] = {
           "          redis.call('PUBLISH', 'rtkd:m:' .. mid, 'c ' .. f[1] .. ' ' .. F(live) .. "
           "' ' .. f[5] .. ' ' .. F(closed) .. ' ' .. F(sumj) .. ' ' .. F(now))\n"
           "          for _, x in ipairs({mid, f[1], f[2], f[3], pid, peer, F(j), F(left), "
-          "F(live), f[5], F(closed), dead and '1' or '0'}) do table.insert(out, x) end\n"
+          "F(live), f[5], F(closed), dead and '1' or '0', view}) do table.insert(out, x) end\n"
           "        end\n"
           "      end\n"
           "    end\n"
@@ -440,7 +442,7 @@ static const char *const scripts[NSCRIPTS] = {
           "return 1\n",
 };
 
-#define LEASE_FIELDS 12
+#define LEASE_FIELDS 13
 #define REAP_FIELDS 7
 
 struct rtk_cluster {
@@ -602,16 +604,16 @@ static void send_join(rtk_cluster *c, const rtk_session_view *s, const rtk_peer_
     key(knp, sizeof(knp), "np", c->node);
     key(kr, sizeof(kr), "r", s->meeting_id);
     fmt_i64(at_s, at);
-    char *view = p->hidden ? NULL : view_json(p);
-    const char *argv[12] = {ks,    kp,      knp,    "rtkd:idle",     kr,
+    char *view = view_json(p);
+    const char *argv[13] = {ks,    kp,      knp,    "rtkd:idle",     kr,
                             s->id, p->participant_id, p->peer_id, at_s, c->node,
-                            s->meeting_id, view ? view : ""};
+                            s->meeting_id, view, p->hidden ? "0" : "1"};
     join_ctx *j = rtk_xcalloc(1, sizeof(*j));
     j->c = c;
     snprintf(j->participant_id, sizeof(j->participant_id), "%s", p->participant_id);
     snprintf(j->peer_id, sizeof(j->peer_id), "%s", p->peer_id);
     snprintf(j->meeting_id, sizeof(j->meeting_id), "%s", s->meeting_id);
-    if (rtk_bus_script(c->bus, S_JOIN, on_joined, j, 5, 12, argv, NULL) != 0)
+    if (rtk_bus_script(c->bus, S_JOIN, on_joined, j, 5, 13, argv, NULL) != 0)
         free(j); /* the bus is down: republished when it is back */
     free(view);
 }
@@ -997,6 +999,10 @@ static void on_lease(void *arg, int status, const rtk_bus_reply *r)
         }
         if (strcmp(f[11], "1") != 0)
             continue; /* our own, republished: their leaves were stored as they happened */
+        /* The peer as it joined (its view, kept with the node's peers): its webhook says who. */
+        size_t vlen = 0;
+        const char *vtext = rtk_bus_reply_str(rtk_bus_reply_at(r, i * LEASE_FIELDS + 12), &vlen);
+        json_t *vj = vtext != NULL && vlen > 0 ? json_loadb(vtext, vlen, 0, NULL) : NULL;
         rtk_session_view sv = {
             .id = f[1],
             .meeting_id = f[0],
@@ -1008,10 +1014,18 @@ static void on_lease(void *arg, int status, const rtk_bus_reply *r)
         };
         sv.updated_ms = sv.seen_ms = rtk_time_now_ms();
         rtk_peer_view pv = {.peer_id = f[5], .participant_id = f[4], .custom_id = ""};
+        rtk_peer_view told;
+        if (vj != NULL && view_from_json(vj, &told) == 0 && strcmp(told.peer_id, f[5]) == 0) {
+            pv.custom_id = told.custom_id;
+            pv.name = told.name;
+            pv.picture = told.picture;
+            pv.preset = told.preset;
+        }
         pv.joined_ms = strtoll(f[6], NULL, 10);
         c->remote = 1;
         rtk_live_cluster_left(c->live, &sv, &pv, strtoll(f[7], NULL, 10));
         c->remote = 0;
+        json_decref(vj);
         rtk_log(RTK_LOG_INFO, "bus: peer %s of a lost node left meeting %s", f[5], f[0]);
     }
 }

@@ -15,6 +15,7 @@ import { test, STORE, sleep } from '../lib/rtkd.js';
 import { CLOSE, eventually, expectRefused } from '../lib/peer.js';
 import { clusterFixture } from '../lib/cluster.js';
 import { presetBody } from '../lib/presets.js';
+import { receiver } from '../lib/webhooks.js';
 import {
     ask, doneWith, assertListed, assertWaitingHello, assertWaitingEntry, NOBODY,
 } from '../lib/hosts.js';
@@ -278,16 +279,38 @@ describe('lists and the waiting room across nodes', NEEDS_PG, () => {
         await Promise.all([ph.close(), pv.close()]);
     });
 
-    test('a waiting peer\'s node dies: it leaves the host\'s waiting list (lease)', async () => {
-        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
-        const h = await c.participant(m.id, 'host', 0, 'group_call_host');
-        const v = await c.participant(m.id, 'lost', 0, 'webinar_viewer');
-        const ph = await c.connect(0, h);
-        const pv = await c.connect(1, v);
-        await listsExactly(ph, 'waiting', [pv.hello.self.peer_id]);
-        await c.nodes[1].kill();
-        await listsExactly(ph, 'waiting', [], 10000);
-        await ph.close();
+    test('a node dies: its waiting peer leaves the host\'s waiting list, its live peer the ' +
+        'list, and the live one\'s participantLeft webhook names it (lease)', async () => {
+        const rec = await receiver();
+        try {
+            const hook = (await c.cf(0).realtimeKit.webhooks.createWebhook(c.appId, {
+                account_id: c.accountId, name: 'lost', url: rec.url,
+                events: ['meeting.participantLeft'],
+            })).data;
+            const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+            const h = await c.participant(m.id, 'host', 0, 'group_call_host');
+            const v = await c.participant(m.id, 'lost', 0, 'webinar_viewer');
+            const l = await c.participant(m.id, 'lost-live', 0, 'group_call_participant');
+            const ph = await c.connect(0, h);
+            const pv = await c.connect(1, v);
+            const pl = await c.connect(1, l);
+            await listsExactly(ph, 'waiting', [pv.hello.self.peer_id]);
+            await listsExactly(ph, 'participants', [ph.hello.self.peer_id, pl.hello.self.peer_id]);
+            await c.nodes[1].kill();
+            await listsExactly(ph, 'waiting', [], 10000);
+            await listsExactly(ph, 'participants', [ph.hello.self.peer_id], 3000);
+            const mine = (reqs) => reqs.filter((q) => q.json?.meeting?.id === m.id);
+            await rec.until((reqs) => mine(reqs).length >= 1, 8000, 'the lost peer\'s leave');
+            const left = mine(rec.requests)[0].json.participant;
+            assert.equal(left.peerId, pl.hello.self.peer_id);
+            assert.equal(left.userDisplayName, 'lost-live');
+            assert.equal(left.customParticipantId, 'lost-live');
+            assert.equal(left.presetName, 'group_call_participant');
+            await ph.close();
+            await c.cf(0).realtimeKit.webhooks.deleteWebhook(hook.id, c.at());
+        } finally {
+            await rec.close();
+        }
         await c.node(1);
     });
 });
