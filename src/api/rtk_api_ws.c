@@ -256,12 +256,14 @@ static void join(rtk_call *call, const char *permissions, size_t permissions_len
         memcpy(ws->permissions, permissions, permissions_len);
         ws->permissions[permissions_len] = '\0';
         ws->permissions_len = permissions_len;
+        rtk_join_info ji; /* (for its waiting_room_type: a peer that waits starts nothing) */
+        join_info(call, ws->permissions, ws->permissions_len, NULL, &ji);
         if (rtk_cluster_session(ctx->cluster, ws->claims.app_id, ws->claims.meeting_id,
                                 json_string_value(json_object_get(call->doc, "title")),
                                 ws->claims.participant_id,
                                 json_integer_value(json_object_get(
                                     call->doc, "session_keep_alive_time_in_secs")),
-                                on_cluster_session, call) != 0)
+                                ji.perms.waiting, on_cluster_session, call) != 0)
             refuse(call, 503, "Retry-After: 1\r\n",
                    "The cluster's bus is unavailable; try again");
         return;
@@ -293,7 +295,8 @@ static void join_info(rtk_call *call, const char *permissions, size_t permission
     if (cs != NULL) {
         ji->session_id = cs->id;
         ji->session_started_ms = cs->started_ms;
-        ji->session_new = cs->created;
+        ji->session_new = cs->starter;
+        ji->session_created = cs->created;
         ji->admitted = cs->admitted;
         memcpy(ji->counters, cs->counters, sizeof(ji->counters));
     }

@@ -78,8 +78,11 @@ enum {
 
 static const char *const scripts[NSCRIPTS] = {
     /* SESSION: KEYS s, k, idle, a, f; ARGV proposed sid, app, now, participant, ka, mid,
-     * title. {sid, started, created, kicked, live, peak, closed, sumj, seen, admitted,
-     * refused}. */
+     * title, how the joiner joins: s (at once), a (unless admitted once: SKIP_ON_ACCEPT), w
+     * (it waits), r (a node republishing its peers). {sid, started, created, kicked, live,
+     * peak, closed, sumj, seen, admitted, refused, starter}: starter 1 for the first joiner
+     * that joins at once, whose node tells the session started (a session that only waiting
+     * peers have is not started yet). */
     "local f = redis.call('HMGET', KEYS[1], 'sid', 'started', 'live', 'peak', 'closed', "
     "'sumj', 'seen')\n"
     "local created = 0\n"
@@ -94,9 +97,14 @@ static const char *const scripts[NSCRIPTS] = {
     "  f = {ARGV[1], ARGV[3], '0', '0', '0', '0', ARGV[3]}\n"
     "  created = 1\n"
     "end\n"
+    "local admitted = redis.call('SISMEMBER', KEYS[4], ARGV[4])\n"
+    "local starter = 0\n"
+    "if ARGV[8] == 'r' then redis.call('HSETNX', KEYS[1], 'starter', '1')\n"
+    "elseif ARGV[8] == 's' or (ARGV[8] == 'a' and admitted == 1) then\n"
+    "  starter = redis.call('HSETNX', KEYS[1], 'starter', '1')\n"
+    "end\n"
     "return {f[1], f[2], created, redis.call('SISMEMBER', KEYS[2], ARGV[4]), f[3], f[4], f[5], "
-    "f[6], f[7], redis.call('SISMEMBER', KEYS[4], ARGV[4]), "
-    "redis.call('SISMEMBER', KEYS[5], ARGV[4])}\n",
+    "f[6], f[7], admitted, redis.call('SISMEMBER', KEYS[5], ARGV[4]), starter}\n",
 
     /* JOIN: KEYS s, p, np(me), idle, r; ARGV sid, participant, peer, at, node, mid, the
      * peer's view (JSON: kept with the node's peers, for its webhook should the node die), 1 if
@@ -953,7 +961,8 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
  * keep-alive |ka| (ms). */
 static int session_script(rtk_cluster *c, const char *meeting_id, const char *sid,
                           const char *app_id, int64_t started, const char *participant_id,
-                          int64_t ka, const char *title, rtk_bus_cb cb, void *arg)
+                          int64_t ka, const char *title, const char *how, rtk_bus_cb cb,
+                          void *arg)
 {
     char ks[80], kk[80], ka_[80], kf[80], at[24], ka_s[24];
     key(ks, sizeof(ks), "s", meeting_id);
@@ -962,9 +971,10 @@ static int session_script(rtk_cluster *c, const char *meeting_id, const char *si
     key(kf, sizeof(kf), "f", meeting_id);
     fmt_i64(at, started);
     fmt_i64(ka_s, ka);
-    const char *argv[12] = {ks,  kk,     "rtkd:idle",    ka_,  kf,         sid,
-                            app_id, at, participant_id, ka_s, meeting_id, title ? title : ""};
-    return rtk_bus_script(c->bus, S_SESSION, cb, arg, 5, 12, argv, NULL);
+    const char *argv[13] = {ks,  kk,     "rtkd:idle",    ka_,  kf,         sid,
+                            app_id, at, participant_id, ka_s, meeting_id, title ? title : "",
+                            how};
+    return rtk_bus_script(c->bus, S_SESSION, cb, arg, 5, 13, argv, NULL);
 }
 
 static void republish_one(void *arg, const rtk_session_view *s, const rtk_peer_view *p)
@@ -972,7 +982,7 @@ static void republish_one(void *arg, const rtk_session_view *s, const rtk_peer_v
     rtk_cluster *c = arg;
     /* Recreates the session as this node knew it if Redis lost it; a no-op otherwise. */
     session_script(c, s->meeting_id, s->id, s->app_id, s->started_ms, p->participant_id, 0,
-                   s->title, NULL, NULL);
+                   s->title, "r", NULL, NULL);
     send_join(c, s, p, p->joined_ms);
 }
 
@@ -1140,6 +1150,7 @@ static void on_session(void *arg, int status, const rtk_bus_reply *r)
             out.kicked = rtk_bus_reply_int_at(r, 3, 0) == 1;
             out.admitted = rtk_bus_reply_int_at(r, 9, 0) == 1;
             out.refused = rtk_bus_reply_int_at(r, 10, 0) == 1;
+            out.starter = rtk_bus_reply_int_at(r, 11, 0) == 1;
             for (int i = 0; i < 5; i++)
                 out.counters[i] = rtk_bus_reply_int_at(r, 4 + (size_t)i, 0);
             s->cb(s->arg, 0, &out);
@@ -1156,15 +1167,18 @@ static void on_session(void *arg, int status, const rtk_bus_reply *r)
 
 int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_id,
                         const char *title, const char *participant_id, int64_t keep_alive_s,
-                        rtk_cluster_session_cb cb, void *arg)
+                        int waiting, rtk_cluster_session_cb cb, void *arg)
 {
     char sid[37];
     rtk_id_uuid4(sid);
     session_ctx *s = rtk_xcalloc(1, sizeof(*s));
     s->cb = cb;
     s->arg = arg;
+    const char *how = waiting == RTK_WAIT_ON_PRIVILEGED    ? "w"
+                      : waiting == RTK_WAIT_SKIP_ON_ACCEPT ? "a"
+                                                           : "s";
     int rc = session_script(c, meeting_id, sid, app_id, rtk_time_now_ms(), participant_id,
-                            keep_alive_s * 1000, title, on_session, s);
+                            keep_alive_s * 1000, title, how, on_session, s);
     if (rc != 0) {
         free(s);
         return RTK_EUNAVAIL;

@@ -46,13 +46,15 @@ typedef struct rtk_cluster_sess {
     int kicked;          /* the participant was kicked from it: 403 */
     int refused;         /* ... or refused from its waiting room: 403 */
     int admitted;        /* ... or admitted from it once (SKIP_ON_ACCEPT skips the wait) */
+    int starter;         /* the first to join it at once: this node tells it started */
     int64_t counters[5]; /* as rtk_join_info.counters */
 } rtk_cluster_sess;
 typedef void (*rtk_cluster_session_cb)(void *arg, int status, const rtk_cluster_sess *s);
 /* 0 (|cb| runs later with 0 or RTK_EUNAVAIL), or RTK_EUNAVAIL at once when the bus is down. */
+/* |waiting|: the joiner's waiting_room_type (rtk_perms.waiting). */
 int rtk_cluster_session(rtk_cluster *c, const char *app_id, const char *meeting_id,
                         const char *title, const char *participant_id, int64_t keep_alive_s,
-                        rtk_cluster_session_cb cb, void *arg);
+                        int waiting, rtk_cluster_session_cb cb, void *arg);
 
 /* The live session of |meeting_id| with the cluster-wide counters: |cb| gets 0 and the view
  * (title NULL: the caller knows the meeting), RTK_ENOTFOUND, or RTK_EUNAVAIL. Returns 0 or

@@ -421,7 +421,7 @@ static rtk_lsession *session_start(rtk_live *live, rtk_lmeeting *m, int64_t now,
     }
     s->started_reason = ev.reason;
     s->quiet = quiet;
-    s->loaded = ji == NULL || ji->session_new; /* a share of one begun elsewhere: not yet */
+    s->loaded = ji == NULL || ji->session_created; /* else read in by the handshake */
     if (!quiet)
         rtk_live__emit_session(live, m, &ev);
     return s;

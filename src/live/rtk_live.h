@@ -304,12 +304,14 @@ typedef struct rtk_join_info {
     const char *permissions; /* the preset's whole permissions object, JSON text */
     size_t permissions_len;
     /* Cluster mode only (rtk_live_set_clustered): the session the bus agreed on, its start,
-     * whether this join created it (then this node tells SESSION_STARTED), and its
+     * whether this joiner is its starter (the first to join it at once: then this node
+     * tells SESSION_STARTED), and its
      * cluster-wide counters before this join: live, peak, closed_ms, the live peers' summed
      * join times relative to the start, seen_ms (as rtk_live_cluster_counters). */
     const char *session_id;
     int64_t session_started_ms;
     int session_new;
+    int session_created; /* this join's handshake created it (nothing to read into a share) */
     int64_t counters[5];
     int admitted; /* admitted from the waiting room once in that session (at any node) */
 } rtk_join_info;

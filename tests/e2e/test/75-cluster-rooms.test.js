@@ -261,22 +261,39 @@ describe('lists and the waiting room across nodes', NEEDS_PG, () => {
 
     test('a peer that waits before any host keeps waiting past the keep-alive; the first ' +
         'host at another node sees it and admits it', async () => {
-        const m = await c.meeting({ session_keep_alive_time_in_secs: 1 });
-        const v = await c.participant(m.id, 'early', 0, 'webinar_viewer');
-        const h = await c.participant(m.id, 'late-host', 0, 'group_call_host');
-        const pv = await c.connect(1, v);
-        assertWaitingHello(pv.hello, v);
-        await sleep(11500); /* past the session's reaping (keep-alive, at least 10 s) */
-        assert.equal(pv.closeInfo, null, 'still waiting');
-        const ph = await c.connect(0, h);
-        assert.deepEqual([...listed(ph, 'waiting').keys()], [pv.hello.self.peer_id]);
-        await doneWith(ph, { type: 'waiting.admit', participant_ids: [v.id] }, 'admit', [v.id]);
-        const adm = await pv.next('admitted');
-        assert.equal(adm.session.id, ph.hello.session.id);
-        await eventually(async () => {
-            assert.equal((await c.active(m.id, 1)).live_participants, 2);
-        }, { ms: 2000 });
-        await Promise.all([ph.close(), pv.close()]);
+        const rec = await receiver();
+        const hook = (await c.cf(0).realtimeKit.webhooks.createWebhook(c.appId, {
+            account_id: c.accountId, name: 'started', url: rec.url,
+            events: ['meeting.started'],
+        })).data;
+        try {
+            const m = await c.meeting({ session_keep_alive_time_in_secs: 1 });
+            const mine = (reqs) => reqs.filter((q) => q.json?.meeting?.id === m.id);
+            const v = await c.participant(m.id, 'early', 0, 'webinar_viewer');
+            const h = await c.participant(m.id, 'late-host', 0, 'group_call_host');
+            const pv = await c.connect(1, v);
+            assertWaitingHello(pv.hello, v);
+            await sleep(11500); /* past the session's reaping (keep-alive, at least 10 s) */
+            assert.equal(pv.closeInfo, null, 'still waiting');
+            assert.equal(mine(rec.requests).length, 0, 'a waiting peer starts no session');
+            const ph = await c.connect(0, h);
+            assert.deepEqual([...listed(ph, 'waiting').keys()], [pv.hello.self.peer_id]);
+            /* The host is the first to join it: its node tells meeting.started, once. */
+            await rec.until((reqs) => mine(reqs).length >= 1, 5000, 'meeting.started');
+            assert.equal(mine(rec.requests)[0].json.meeting.sessionId, ph.hello.session.id);
+            await doneWith(ph, { type: 'waiting.admit', participant_ids: [v.id] }, 'admit', [v.id]);
+            const adm = await pv.next('admitted');
+            assert.equal(adm.session.id, ph.hello.session.id);
+            await eventually(async () => {
+                assert.equal((await c.active(m.id, 1)).live_participants, 2);
+            }, { ms: 2000 });
+            await sleep(1500);
+            assert.equal(mine(rec.requests).length, 1, 'meeting.started once');
+            await Promise.all([ph.close(), pv.close()]);
+        } finally {
+            await c.cf(0).realtimeKit.webhooks.deleteWebhook(hook.id, c.at());
+            await rec.close();
+        }
     });
 
     test('a node dies: its waiting peer leaves the host\'s waiting list, its live peer the ' +
