@@ -2112,9 +2112,10 @@ void rtk_live_set_cluster_kick_all(rtk_live *live, rtk_live_cluster_kick_all_fn 
     live->cluster_kick_all_arg = arg;
 }
 
-void rtk_live_each_peer(rtk_live *live,
-                        void (*fn)(void *arg, const rtk_session_view *s, const rtk_peer_view *p),
-                        void *arg)
+/* |fn| for every live (|waiting| 0) or waiting peer of a meeting with a share here. */
+static void each_in(rtk_live *live, int waiting,
+                    void (*fn)(void *arg, const rtk_session_view *s, const rtk_peer_view *p),
+                    void *arg)
 {
     int64_t now = rtk_time_now_ms();
     size_t it = 0;
@@ -2125,7 +2126,7 @@ void rtk_live_each_peer(rtk_live *live,
             continue;
         rtk_session_view sv;
         rtk_live__session_view(m, now, &sv);
-        for (rtk_peer *p = m->peers; p != NULL; p = p->next) {
+        for (rtk_peer *p = waiting ? m->waiting : m->peers; p != NULL; p = p->next) {
             rtk_peer_view pv;
             rtk_live__peer_view(p, &pv);
             fn(arg, &sv, &pv);
@@ -2133,24 +2134,17 @@ void rtk_live_each_peer(rtk_live *live,
     }
 }
 
+void rtk_live_each_peer(rtk_live *live,
+                        void (*fn)(void *arg, const rtk_session_view *s, const rtk_peer_view *p),
+                        void *arg)
+{
+    each_in(live, 0, fn, arg);
+}
+
 void rtk_live_each_waiting(rtk_live *live,
                            void (*fn)(void *arg, const rtk_session_view *s,
                                       const rtk_peer_view *p),
                            void *arg)
 {
-    int64_t now = rtk_time_now_ms();
-    size_t it = 0;
-    void *v;
-    while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
-        rtk_lmeeting *m = v;
-        if (m->session == NULL || m->session->ending)
-            continue;
-        rtk_session_view sv;
-        rtk_live__session_view(m, now, &sv);
-        for (rtk_peer *p = m->waiting; p != NULL; p = p->next) {
-            rtk_peer_view pv;
-            rtk_live__peer_view(p, &pv);
-            fn(arg, &sv, &pv);
-        }
-    }
+    each_in(live, 1, fn, arg);
 }

@@ -296,6 +296,35 @@ describe('lists and the waiting room across nodes', NEEDS_PG, () => {
         }
     });
 
+    test('Redis restarted empty: the nodes put their waiting and listed peers back; the host ' +
+        'still lists them and admits the waiting one', async () => {
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+        const h = await c.participant(m.id, 'host', 0, 'group_call_host');
+        const v = await c.participant(m.id, 'patient', 0, 'webinar_viewer');
+        const b = await c.participant(m.id, 'bea', 0, 'group_call_participant');
+        const ph = await c.connect(0, h);
+        const pv = await c.connect(1, v);
+        const pb = await c.connect(1, b);
+        const idV = pv.hello.self.peer_id;
+        const idB = pb.hello.self.peer_id;
+        await listsExactly(ph, 'waiting', [idV]);
+        await listsExactly(ph, 'participants', [ph.hello.self.peer_id, idB]);
+        await c.redis.restart(); /* empty */
+        await eventually(async () => {
+            assert.equal((await c.active(m.id, 0)).live_participants, 2);
+        }, { ms: 15000, every: 250 });
+        await sleep(500);
+        await listsExactly(ph, 'waiting', [idV]);
+        await listsExactly(ph, 'participants', [ph.hello.self.peer_id, idB]);
+        /* A host joining now at node 1 reads the lists back from Redis. */
+        const h2 = await c.participant(m.id, 'host2', 0, 'group_call_host');
+        const ph2 = await c.connect(1, h2);
+        assert.deepEqual([...listed(ph2, 'waiting').keys()], [idV]);
+        await doneWith(ph, { type: 'waiting.admit', participant_ids: [v.id] }, 'admit', [v.id]);
+        await pv.next('admitted');
+        await Promise.all([ph.close(), pv.close(), pb.close(), ph2.close()]);
+    });
+
     test('a node dies: its waiting peer leaves the host\'s waiting list, its live peer the ' +
         'list, and the live one\'s participantLeft webhook names it (lease)', async () => {
         const rec = await receiver();
