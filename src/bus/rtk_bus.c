@@ -21,10 +21,30 @@
 
 enum { DOWN, RESOLVING, CONNECTING, UP, CLOSING };
 
+/* A caller of rtk_bus_when_subscribed, waiting for Redis to take a subscription. */
+typedef struct sub_wait {
+    struct sub_wait *next;
+    void (*cb)(void *arg, int status);
+    void *arg;
+} sub_wait;
+
 typedef struct held {
     size_t refs;
+    int confirmed;     /* Redis confirmed the subscription on this connection */
+    sub_wait *waiters; /* told once it does (or the bus goes first) */
     char name[];
 } held;
+
+/* Tells |w|'s callers |status| and frees them (they may hold and release channels). */
+static void waiters_tell(sub_wait *w, int status)
+{
+    while (w != NULL) {
+        sub_wait *next = w->next;
+        w->cb(w->arg, status);
+        free(w);
+        w = next;
+    }
+}
 
 /* One command in flight on the command connection (they answer in order). */
 typedef struct pending {
@@ -249,6 +269,25 @@ static void schedule_reconnect(rtk_bus *b)
     b->retry_at_ms = rtk_time_now_ms() + (int64_t)d;
 }
 
+/* The subscriber connection is gone: its subscriptions are made again on the next one, and
+ * who waits for one hears RTK_EUNAVAIL now. */
+static void subs_lost(rtk_bus *b)
+{
+    sub_wait *told = NULL;
+    void *hv;
+    for (size_t i = 0; rtk_map_next(&b->channels, &i, NULL, &hv);) {
+        held *h = hv;
+        h->confirmed = 0;
+        while (h->waiters != NULL) {
+            sub_wait *w = h->waiters;
+            h->waiters = w->next;
+            w->next = told;
+            told = w;
+        }
+    }
+    waiters_tell(told, RTK_EUNAVAIL);
+}
+
 /* Both contexts go; what was in flight completes with RTK_EUNAVAIL through hiredis. */
 static void drop(rtk_bus *b, const char *why)
 {
@@ -270,6 +309,7 @@ static void drop(rtk_bus *b, const char *why)
     if (s != NULL)
         redisAsyncFree(s);
     schedule_reconnect(b);
+    subs_lost(b);
 }
 
 static void maybe_up(rtk_bus *b)
@@ -288,6 +328,17 @@ static void on_sub_message(redisAsyncContext *c, void *reply, void *priv)
     if (r == NULL || b == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
         return;
     redisReply *kind = r->element[0];
+    if (kind->type == REDIS_REPLY_STRING && kind->len == 9 &&
+        memcmp(kind->str, "subscribe", 9) == 0 && r->element[1]->type == REDIS_REPLY_STRING) {
+        held *h = rtk_map_get(&b->channels, r->element[1]->str);
+        if (h != NULL) {
+            h->confirmed = 1;
+            sub_wait *w = h->waiters;
+            h->waiters = NULL;
+            waiters_tell(w, 0);
+        }
+        return;
+    }
     if (kind->type != REDIS_REPLY_STRING || kind->len != 7 || memcmp(kind->str, "message", 7) != 0)
         return;
     redisReply *ch = r->element[1], *msg = r->element[2];
@@ -566,6 +617,8 @@ void rtk_bus_hold(rtk_bus *b, const char *channel)
     size_t n = strlen(channel);
     h = rtk_xmalloc(sizeof(*h) + n + 1);
     h->refs = 1;
+    h->confirmed = 0;
+    h->waiters = NULL;
     memcpy(h->name, channel, n + 1);
     rtk_map_put(&b->channels, h->name, h);
     if (b->sub_connected && b->sub != NULL)
@@ -580,7 +633,27 @@ void rtk_bus_release(rtk_bus *b, const char *channel)
     rtk_map_del(&b->channels, h->name);
     if (b->sub_connected && b->sub != NULL)
         subscribe(b, h->name, 0);
+    sub_wait *w = h->waiters;
     free(h);
+    waiters_tell(w, RTK_EUNAVAIL);
+}
+
+int rtk_bus_when_subscribed(rtk_bus *b, const char *channel, void (*cb)(void *arg, int status),
+                            void *arg)
+{
+    held *h = rtk_map_get(&b->channels, channel);
+    if (h == NULL || b->state != UP)
+        return RTK_EUNAVAIL;
+    if (h->confirmed) {
+        cb(arg, 0);
+        return 0;
+    }
+    sub_wait *w = rtk_xmalloc(sizeof(*w));
+    w->cb = cb;
+    w->arg = arg;
+    w->next = h->waiters;
+    h->waiters = w;
+    return 0;
 }
 
 int rtk_bus_up(const rtk_bus *b)
@@ -657,6 +730,7 @@ void rtk_bus_close(rtk_bus *b)
         s->data = NULL;
         redisAsyncFree(s);
     }
+    subs_lost(b);
     if (b->resolving)
         uv_cancel((uv_req_t *)&b->gai); /* on_resolved sees CLOSING */
     uv_close((uv_handle_t *)&b->timer, on_closed);

@@ -64,6 +64,12 @@ int rtk_bus_script(rtk_bus *bus, size_t idx, rtk_bus_cb cb, void *arg, int nkeys
  * last release, and keeps them across reconnects. */
 void rtk_bus_hold(rtk_bus *bus, const char *channel);
 void rtk_bus_release(rtk_bus *bus, const char *channel);
+/* |cb|(|arg|, 0) once Redis has taken the subscription to |channel| (held), so that whatever
+ * is published from then on is heard: at once (inside this call) when it has; RTK_EUNAVAIL if
+ * the bus goes down or the channel is released first. Returns 0, or RTK_EUNAVAIL (not held,
+ * or the bus is down: |cb| never runs). */
+int rtk_bus_when_subscribed(rtk_bus *bus, const char *channel, void (*cb)(void *arg, int status),
+                            void *arg);
 
 /* Commands sent and not yet answered (for tests and metrics). */
 size_t rtk_bus_pending(const rtk_bus *bus);

@@ -1766,6 +1766,8 @@ typedef struct share_ctx {
     char mid[40], sid[40];
     void (*cb)(void *arg, int status);
     void *arg;
+    int waits;  /* subscriptions not confirmed yet */
+    int failed; /* one could not be made */
 } share_ctx;
 
 static void on_lists(void *arg, int status, const rtk_bus_reply *r)
@@ -1789,29 +1791,53 @@ static void on_lists(void *arg, int status, const rtk_bus_reply *r)
     free(sh);
 }
 
+/* The meeting's channels are subscribed: what changes from now on is heard, so the lists
+ * (and then the polls) are read. */
+static void on_share_subscribed(void *arg, int status)
+{
+    share_ctx *sh = arg;
+    rtk_cluster *c = sh->c;
+    sh->failed |= status != 0;
+    if (--sh->waits > 0)
+        return;
+    char ks[80], kr[80], kw[80];
+    key(ks, sizeof(ks), "s", sh->mid);
+    key(kr, sizeof(kr), "r", sh->mid);
+    key(kw, sizeof(kw), "w", sh->mid);
+    const char *argv[6] = {ks, kr, kw, sh->sid,
+                           rtk_live_cluster_mirrors(c->live, sh->mid, 0) ? "1" : "0",
+                           rtk_live_cluster_mirrors(c->live, sh->mid, 1) ? "1" : "0"};
+    if (sh->failed || rtk_bus_script(c->bus, S_LISTS, on_lists, sh, 3, 6, argv, NULL) != 0) {
+        sh->cb(sh->arg, RTK_EUNAVAIL);
+        free(sh);
+    }
+}
+
 int rtk_cluster_share_load(rtk_cluster *c, const char *meeting_id, const char *session_id,
                            void (*cb)(void *arg, int status), void *arg)
 {
-    char ks[80], kr[80], kw[80], chan[80];
-    key(ks, sizeof(ks), "s", meeting_id);
-    key(kr, sizeof(kr), "r", meeting_id);
-    key(kw, sizeof(kw), "w", meeting_id);
+    char chan[80], lchan[80];
     key(chan, sizeof(chan), "m", meeting_id);
+    key(lchan, sizeof(lchan), "l", meeting_id);
+    rtk_bus_hold(c->bus, chan); /* (released by rtk_cluster_share_end, whatever happens) */
+    if (!rtk_bus_up(c->bus))
+        return RTK_EUNAVAIL;
     share_ctx *sh = rtk_xcalloc(1, sizeof(*sh));
     sh->c = c;
     snprintf(sh->mid, sizeof(sh->mid), "%s", meeting_id);
     snprintf(sh->sid, sizeof(sh->sid), "%s", session_id);
     sh->cb = cb;
     sh->arg = arg;
-    /* Subscribed first: what changes after the lists are read is heard. */
-    rtk_bus_hold(c->bus, chan);
-    const char *argv[6] = {ks, kr, kw, session_id,
-                           rtk_live_cluster_mirrors(c->live, meeting_id, 0) ? "1" : "0",
-                           rtk_live_cluster_mirrors(c->live, meeting_id, 1) ? "1" : "0"};
-    if (rtk_bus_script(c->bus, S_LISTS, on_lists, sh, 3, 6, argv, NULL) != 0) {
-        free(sh);
-        return RTK_EUNAVAIL;
-    }
+    /* Subscribed first (Redis confirmed it): what changes after the lists are read is heard.
+     * The lists' channel is held while live keeps a list (rtk_live_cluster_mirrors). */
+    int lists = rtk_live_cluster_mirrors(c->live, meeting_id, 0) ||
+                rtk_live_cluster_mirrors(c->live, meeting_id, 1);
+    sh->waits = 1 + lists + 1; /* (+1: this call's own, so that none completes it early) */
+    if (rtk_bus_when_subscribed(c->bus, chan, on_share_subscribed, sh) != 0)
+        on_share_subscribed(sh, RTK_EUNAVAIL);
+    if (lists && rtk_bus_when_subscribed(c->bus, lchan, on_share_subscribed, sh) != 0)
+        on_share_subscribed(sh, RTK_EUNAVAIL);
+    on_share_subscribed(sh, 0);
     return 0;
 }
 

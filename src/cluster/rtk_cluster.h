@@ -99,11 +99,12 @@ int rtk_cluster_poll_create(rtk_cluster *c, const char *meeting_id, const rtk_po
 int rtk_cluster_polls(rtk_cluster *c, rtk_store *st, const char *meeting_id, rtk_store_cb cb,
                       void *arg);
 
-/* This node's first share of |session_id| (rtk_live_cluster_share made it): the channel of the
- * meeting is held (what happens from now on is heard), then the other nodes' listed and
- * waiting peers are put into the share; |cb| gets 0 or RTK_EUNAVAIL. Returns 0 or
- * RTK_EUNAVAIL (bus down: |cb| never runs). Either way rtk_cluster_share_end follows, once
- * the joining peer joined (or failed to). */
+/* This node's first share of |session_id| (rtk_live_cluster_share made it): the channels of
+ * the meeting are held and, once Redis confirmed them (what is published from then on is
+ * heard), the other nodes' listed and waiting peers are put into the share; |cb| gets 0 or
+ * RTK_EUNAVAIL (it may run inside this call). Returns 0, or RTK_EUNAVAIL (bus down: |cb|
+ * never runs). Either way rtk_cluster_share_end follows, once the joining peer joined (or
+ * failed to). */
 int rtk_cluster_share_load(rtk_cluster *c, const char *meeting_id, const char *session_id,
                            void (*cb)(void *arg, int status), void *arg);
 void rtk_cluster_share_end(rtk_cluster *c, const char *meeting_id, const char *session_id,
