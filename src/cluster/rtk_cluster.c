@@ -1833,10 +1833,13 @@ int rtk_cluster_share_load(rtk_cluster *c, const char *meeting_id, const char *s
     int lists = rtk_live_cluster_mirrors(c->live, meeting_id, 0) ||
                 rtk_live_cluster_mirrors(c->live, meeting_id, 1);
     sh->waits = 1 + lists + 1; /* (+1: this call's own, so that none completes it early) */
+    int refused = 0;
     if (rtk_bus_when_subscribed(c->bus, chan, on_share_subscribed, sh) != 0)
-        on_share_subscribed(sh, RTK_EUNAVAIL);
+        refused++;
     if (lists && rtk_bus_when_subscribed(c->bus, lchan, on_share_subscribed, sh) != 0)
-        on_share_subscribed(sh, RTK_EUNAVAIL);
+        refused++;
+    sh->waits -= refused;
+    sh->failed |= refused > 0;
     on_share_subscribed(sh, 0);
     return 0;
 }
