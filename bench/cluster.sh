@@ -33,8 +33,8 @@ WRK_SECONDS=${WRK_SECONDS:-5}
 mkdir -p "$W"
 log() { printf 'bench cluster: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-get() { awk -v k="$1" '$1 == k { print $2; exit }' "$2"; }
-first_id() { grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4; }
+# get, first_id, api, new_meeting, new_audience_preset
+. "$(dirname "$0")/lib.sh"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PIDS=()
 PG_DIR=
@@ -92,29 +92,10 @@ SPIDS=$(IFS=,; echo "${NODE_PIDS[*]}")
 PORT=${NODE_PORTS[0]}
 URL=http://127.0.0.1:$PORT
 log "$NODES nodes on ports $PORTS (pids $SPIDS), Redis $REDIS_PORT"
-api() { # METHOD PATH [BODY]
-  curl -sS -X "$1" -H "Authorization: $AUTH" -H 'Content-Type: application/json' \
-    ${3:+--data "$3"} "$URL$2"
-}
 KIT=/accounts/$ACC/realtime/kit
 APP=$(api POST "$KIT/apps" '{"name":"bench-cluster"}' | first_id)
 [ -n "$APP" ] || die "could not create an app"
-# The audience preset: group_call_participant without the participant list (as bench/run.sh).
-BASE=$(api GET "$KIT/$APP/presets?search=group_call_participant" | node -e '
-  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () =>
-    process.stdout.write(JSON.parse(s).data.find((p) => p.name === "group_call_participant").id))')
-api GET "$KIT/$APP/presets/$BASE" | node -e '
-  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-    const p = JSON.parse(s).data;
-    p.permissions.show_participant_list = false;
-    process.stdout.write(JSON.stringify({ name: "bench_audience", config: p.config,
-                                          permissions: p.permissions, ui: p.ui }));
-  })' >"$W/audience.json"
-api POST "$KIT/$APP/presets" "$(cat "$W/audience.json")" | grep -q '"success":true' ||
-  die "could not create the bench_audience preset"
-new_meeting() {
-  api POST "$KIT/$APP/meetings" "{\"title\":\"$1\",\"session_keep_alive_time_in_secs\":0}" | first_id
-}
+new_audience_preset "$W"
 BIGP=$KIT/$APP/meetings/$(new_meeting "bench: cluster")
 SMALLP=$KIT/$APP/meetings/$(new_meeting "bench: cluster, 100 peers")
 log "creating $PEERS + 100 participants"

@@ -28,8 +28,8 @@ WEBHOOK=${WEBHOOK:-1}
 mkdir -p "$W"
 log() { printf 'bench hooks: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-get() { awk -v k="$1" '$1 == k { print $2; exit }' "$2"; }
-first_id() { grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4; }
+# get, first_id, api, new_meeting, new_audience_preset
+. "$(dirname "$0")/lib.sh"
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 PIDS=()
 cleanup() {
@@ -50,28 +50,11 @@ for _ in $(seq 100); do grep -q 'listening on' "$W/rtkd.out" 2>/dev/null && brea
 PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/rtkd.out")
 [ -n "$PORT" ] || die "rtkd did not start: $(cat "$W/rtkd.err")"
 URL=http://127.0.0.1:$PORT
-api() { # METHOD PATH [BODY]
-  curl -sS -X "$1" -H "Authorization: $AUTH" -H 'Content-Type: application/json' \
-    ${3:+--data "$3"} "$URL$2"
-}
 KIT=/accounts/$ACC/realtime/kit
 APP=$(api POST "$KIT/apps" '{"name":"bench-hooks"}' | first_id)
 [ -n "$APP" ] || die "could not create an app"
-# The audience preset: group_call_participant without the participant list (as bench/run.sh).
-BASE=$(api GET "$KIT/$APP/presets?search=group_call_participant" | node -e '
-  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () =>
-    process.stdout.write(JSON.parse(s).data.find((p) => p.name === "group_call_participant").id))')
-api GET "$KIT/$APP/presets/$BASE" | node -e '
-  let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-    const p = JSON.parse(s).data;
-    p.permissions.show_participant_list = false;
-    process.stdout.write(JSON.stringify({ name: "bench_audience", config: p.config,
-                                          permissions: p.permissions, ui: p.ui }));
-  })' >"$W/audience.json"
-api POST "$KIT/$APP/presets" "$(cat "$W/audience.json")" | grep -q '"success":true' ||
-  die "could not create the bench_audience preset"
-MTG=$(api POST "$KIT/$APP/meetings" '{"title":"bench: webhooks","session_keep_alive_time_in_secs":0}' |
-  first_id)
+new_audience_preset "$W"
+MTG=$(new_meeting "bench: webhooks")
 log "creating $PEERS participants"
 "$LG" mkpeers --port "$PORT" --auth "$AUTH" --path "$KIT/$APP/meetings/$MTG/participants" \
   --peers "$PEERS" --procs 4 --tokens "$W/peers.tok" --ids "$W/peers.ids" --prefix hook- \

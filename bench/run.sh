@@ -181,9 +181,8 @@ prof_stop() { # NAME
 }
 
 # Reads "key value" results written by loadgen --out.
-get() { awk -v k="$1" '$1 == k { print $2; exit }' "$2"; }
-# The first "id" in a JSON text (the data object's own id in our replies).
-first_id() { grep -o '"id":"[^"]*"' | head -n 1 | cut -d'"' -f4; }
+# get, first_id, api, new_meeting, new_audience_preset
+. "$(dirname "$0")/lib.sh"
 now_s() { date +%s.%N; }
 free_port() { # a port nobody listens on
   local p
@@ -233,11 +232,6 @@ stop_rtkd() {
   wait "$RTKD_PID" 2>/dev/null || true
 }
 
-api() { # METHOD PATH [BODY]
-  curl -sS -X "$1" -H "Authorization: $AUTH" -H 'Content-Type: application/json' \
-    ${3:+--data "$3"} "$URL$2"
-}
-
 start_rtkd sqlite --data "$TMP/sqlite"
 
 # CPU accounting, to tell how much of the machine other processes took during the run.
@@ -274,29 +268,7 @@ CPU_BUSY0=$(busy_jiffies)
 CPU_OURS0=$(ours_jiffies)
 ps -eo pid=,times=,comm= >"$TMP/ps0" 2>/dev/null || true
 
-new_meeting() { # TITLE
-  api POST "$KIT/$APP/meetings" "{\"title\":\"$1\",\"session_keep_alive_time_in_secs\":0}" |
-    first_id
-}
-# The big meeting's peers see polls and vote but not the participant list: a roster sent to
-# n peers costs n × changes (docs/design.md), which a large audience's preset leaves off, as
-# webinar_viewer does (that one waits in the waiting room; this one joins at once).
-new_audience_preset() {
-  local base
-  base=$(api GET "$KIT/$APP/presets?search=group_call_participant" | node -e '
-    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () =>
-      process.stdout.write(JSON.parse(s).data.find((p) => p.name === "group_call_participant").id))')
-  api GET "$KIT/$APP/presets/$base" | node -e '
-    let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
-      const p = JSON.parse(s).data;
-      p.permissions.show_participant_list = false;
-      process.stdout.write(JSON.stringify({ name: "bench_audience", config: p.config,
-                                            permissions: p.permissions, ui: p.ui }));
-    })' >"$TMP/audience.json"
-  api POST "$KIT/$APP/presets" "$(cat "$TMP/audience.json")" | grep -q '"success":true' ||
-    die "could not create the bench_audience preset"
-}
-new_audience_preset
+new_audience_preset "$TMP"
 BIG=$(new_meeting "bench: $PEERS peers")
 SMALL=$(new_meeting "bench: 100 peers")
 BIGP=$KIT/$APP/meetings/$BIG
@@ -625,7 +597,7 @@ lg_common=(--port "$PORT" --procs "$PROCS" --auth "$AUTH" --server-pid "$RTKD_PI
            --timeout 60 --duration 150)
 PG_BIGP=$KIT/$APP/meetings/$(new_meeting "bench: $PEERS peers")
 log "creating $PEERS participants (PostgreSQL)"
-new_audience_preset # the same preset as on SQLite: the votes run alike
+new_audience_preset "$TMP" # the same preset as on SQLite: the votes run alike
 "$LG" mkpeers --port "$PORT" --auth "$AUTH" --path "$PG_BIGP/participants" --peers "$PEERS" \
   --procs 4 --tokens "$TMP/pg.tok" --ids "$TMP/pg.ids" --prefix pg- --preset bench_audience
 run_votes postgres "$PG_BIGP" "$TMP/pg.tok"
