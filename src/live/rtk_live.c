@@ -719,7 +719,7 @@ static void peer_gone(rtk_live *live, rtk_peer *p, int64_t at, int reason, int r
         rtk_live_event ev = {.type = RTK_LIVE_EV_LEFT, .reason = reason, .at_ms = at, .peer = &pv};
         rtk_live__emit_session(live, m, &ev);
     }
-    if (s->g_set && s->g_live > 0)
+    if (s->g_set && s->g_live > 0 && !live->bus_counted)
         s->g_live--; /* until the bus tells the cluster's count */
     mark_dirty(m);
     peer_free(live, p);
@@ -1983,9 +1983,13 @@ int rtk_live_cluster_close(rtk_live *live, const char *participant_id, const cha
         return 0;
     if (why == RTK_LIVE_KICKED)
         send_kicked(live, p, "kicked");
+    /* A kick or a replace was counted by the script that decided it (its counters' notice
+     * came first, on the same connection): this node's share does not count it again. */
+    live->bus_counted = 1;
     if (!p->dropping) /* else the drain closes it (slow consumer) */
         peer_drop(live, p, why, rtk_time_now_ms(), 0);
     rtk_live__drain(live);
+    live->bus_counted = 0;
     return 1;
 }
 

@@ -147,6 +147,7 @@ struct rtk_live {
     rtk_map presets;       /* rtk_lpreset.key -> rtk_lpreset */
     rtk_lmeeting *wait_dirty; /* meetings whose waiting room changed this loop turn */
     int clustered; /* rtk_live_set_clustered */
+    int bus_counted; /* the peer going now is counted in the bus's counters already */
     rtk_live_cluster_poll_fn cluster_poll;
     void *cluster_poll_arg;
     rtk_live_cluster_kick_all_fn cluster_kick_all;

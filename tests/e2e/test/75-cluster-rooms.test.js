@@ -112,6 +112,32 @@ describe('lists and the waiting room across nodes', NEEDS_PG, () => {
         await Promise.all([pw.close(), ...peers.map((p) => p.close())]);
     });
 
+    test('a kick and a replace decided elsewhere leave this node\'s counts right ' +
+        '(session.updated)', async () => {
+        const m = await c.meeting({ session_keep_alive_time_in_secs: 60 });
+        const w = await c.participant(m.id, 'watch', 0, 'group_call_participant');
+        const k = await c.participant(m.id, 'kicked', 0, 'group_call_participant');
+        const r = await c.participant(m.id, 'moves', 0, 'group_call_participant');
+        const pw = await c.connect(1, w);
+        const pk = await c.connect(1, k);
+        const pr = await c.connect(1, r);
+        const p0 = await c.connect(0, await c.participant(m.id, 'other', 0, 'ghost'));
+        const live = () => {
+            const ups = pw.all.filter((e) => e.type === 'session.updated');
+            return ups.length ? ups[ups.length - 1].session.live_participants : null;
+        };
+        await eventually(async () => assert.equal(live(), 4), { ms: 3000 });
+        await c.cf(0).realtimeKit.activeSession.kickParticipants(m.id,
+            c.at({ participant_ids: [k.id] }));
+        const pr2 = await c.connect(0, r); /* replaces its peer at node 1 (4002) */
+        assert.equal((await pr.closed()).code, CLOSE.REPLACED);
+        await sleep(2500); /* two coalescing periods: the last session.updated is the count */
+        assert.equal(live(), 3, JSON.stringify(pw.all.filter((e) => e.type === 'session.updated')
+            .map((e) => e.session.live_participants)));
+        assert.equal((await c.active(m.id, 1)).live_participants, 3);
+        await Promise.all([pw.close(), pr2.close(), p0.close()]);
+    });
+
     test('a node whose peers see no list keeps none; its first peer that does gets the whole ' +
         'list in its hello, and so does the next one after it left', async () => {
         const m = await c.meeting();
