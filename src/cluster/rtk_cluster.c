@@ -33,6 +33,7 @@
 #include "chan/rtk_chan_msg.h"
 #include "util/rtk_err.h"
 #include "util/rtk_id.h"
+#include "util/rtk_jw.h"
 #include "util/rtk_log.h"
 #include "util/rtk_map.h"
 #include "util/rtk_time.h"
@@ -508,19 +509,14 @@ static void on_flush_timer(uv_timer_t *t)
     const char *k;
     char now_s[24];
     fmt_i64(now_s, rtk_time_now_ms());
-    while (rtk_map_next(&c->flush, &it, &k, NULL)) {
+    void *owned; /* the key itself */
+    while (rtk_map_next(&c->flush, &it, &k, &owned)) {
         char ks[80];
         key(ks, sizeof(ks), "s", k);
         const char *argv[3] = {ks, k, now_s};
         if (!c->stopping)
             rtk_bus_script(c->bus, S_FLUSH, NULL, NULL, 1, 3, argv, NULL);
-    }
-    it = 0;
-    char *owned;
-    void *v;
-    while (rtk_map_next(&c->flush, &it, NULL, &v)) {
-        owned = v;
-        free(owned);
+        free(owned); /* (the walk reads no key again) */
     }
     rtk_map_free(&c->flush);
     rtk_map_init(&c->flush);
@@ -579,13 +575,27 @@ static void on_joined(void *arg, int status, const rtk_bus_reply *r)
  * (t: when it joined, or began to wait). The caller frees it. */
 static char *view_json(const rtk_peer_view *p)
 {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s?, s:I}", "peer_id", p->peer_id,
-                          "participant_id", p->participant_id, "custom_participant_id",
-                          p->custom_id ? p->custom_id : "", "name", p->name, "picture",
-                          p->picture, "preset_name", p->preset, "t", (json_int_t)p->joined_ms);
-    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    return text != NULL ? text : rtk_xstrndup("{}", 2);
+    rtk_jw w;
+    char stack[512];
+    rtk_jw_init(&w, stack, sizeof(stack));
+    RTK_JW_LIT(&w, "{\"peer_id\":");
+    rtk_jw_str(&w, p->peer_id);
+    RTK_JW_LIT(&w, ",\"participant_id\":");
+    rtk_jw_str(&w, p->participant_id);
+    RTK_JW_LIT(&w, ",\"custom_participant_id\":");
+    rtk_jw_str(&w, p->custom_id ? p->custom_id : "");
+    RTK_JW_LIT(&w, ",\"name\":");
+    rtk_jw_str(&w, p->name);
+    RTK_JW_LIT(&w, ",\"picture\":");
+    rtk_jw_str(&w, p->picture);
+    RTK_JW_LIT(&w, ",\"preset_name\":");
+    rtk_jw_str(&w, p->preset);
+    RTK_JW_LIT(&w, ",\"t\":");
+    rtk_jw_int(&w, p->joined_ms);
+    RTK_JW_LIT(&w, "}");
+    char *text = rtk_xstrndup(w.buf, w.len);
+    rtk_jw_free(&w);
+    return text;
 }
 
 /* The view in |j| (borrowing from it): 0, or -1 when it is not one. */
@@ -874,24 +884,24 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
 {
     rtk_cluster *c = arg;
     char buf[512], mid[40], req[200], origin[160];
-    if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:m:", 7) == 0 &&
-        msg_len > 2 && msg[0] == 'p' && msg[1] == ' ') {
+    /* A meeting's channel (rtkd:m:MID) or its lists' (rtkd:l:MID): |kind| 'm' or 'l'. */
+    char kind = 0;
+    if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:", 5) == 0 &&
+        (chan[5] == 'm' || chan[5] == 'l') && chan[6] == ':') {
+        kind = chan[5];
         memcpy(mid, chan + 7, chan_len - 7);
         mid[chan_len - 7] = '\0';
-        on_poll_message(c, mid, msg + 2, msg_len - 2);
+    }
+    if (kind == 'm' && msg_len > 2 && (msg[0] == 'p' || msg[0] == 'V') && msg[1] == ' ') {
+        /* (a poll or a notice of votes: longer than the other messages) */
+        if (msg[0] == 'p')
+            on_poll_message(c, mid, msg + 2, msg_len - 2);
+        else
+            on_votes_message(c, mid, msg + 2, msg_len - 2);
         return;
     }
-    if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:m:", 7) == 0 &&
-        msg_len > 2 && msg[0] == 'V' && msg[1] == ' ') {
-        memcpy(mid, chan + 7, chan_len - 7);
-        mid[chan_len - 7] = '\0';
-        on_votes_message(c, mid, msg + 2, msg_len - 2);
-        return;
-    }
-    if (chan_len > 7 && chan_len - 7 < sizeof(mid) && memcmp(chan, "rtkd:l:", 7) == 0) {
+    if (kind == 'l') {
         /* the lists' news: "rj|wj SID NODE VIEW" joined, "rl|wl PEER" left */
-        memcpy(mid, chan + 7, chan_len - 7);
-        mid[chan_len - 7] = '\0';
         char peer_id[40];
         if (msg_len > 3 && (msg[0] == 'r' || msg[0] == 'w') && msg[1] == 'j' && msg[2] == ' ') {
             list_entry(c, mid, NULL, msg[0] == 'w', msg + 3, msg_len - 3);
@@ -928,10 +938,8 @@ static void on_message(void *arg, const char *chan, size_t chan_len, const char 
             c->hooks_fn(c->hooks_arg, app);
         return;
     }
-    if (memcmp(chan, "rtkd:m:", 7) != 0 || chan_len - 7 >= sizeof(mid))
+    if (kind != 'm')
         return;
-    memcpy(mid, chan + 7, chan_len - 7);
-    mid[chan_len - 7] = '\0';
     char sid[40];
     long long v[5];
     if (sscanf(buf, "c %39s %lld %lld %lld %lld %lld", sid, &v[0], &v[1], &v[2], &v[3], &v[4]) ==
@@ -1302,12 +1310,8 @@ static void kop_answer(kop *o, int status)
                                                     : "The kick-all could not be done; try again",
                             o->has_ref ? o->ref : NULL, o->ref_len);
         } else {
-            const char **ids = rtk_xcalloc(o->n ? o->n : 1, sizeof(*ids));
-            for (size_t i = 0; i < o->n; i++)
-                ids[i] = o->ids[i];
-            rtk_live_send_done(o->c->live, p, "kick_all", ids, o->n, o->has_ref ? o->ref : NULL,
-                               o->ref_len);
-            free(ids);
+            rtk_live_send_done_rows(o->c->live, p, "kick_all", o->ids[0], sizeof(o->ids[0]), o->n,
+                                    o->has_ref ? o->ref : NULL, o->ref_len);
         }
     } else if (o->all) {
         o->acb(o->arg, status, o->count);
@@ -1659,11 +1663,8 @@ static void wop_answer(wop *w, int status)
                                                       : "The store could not take it; try again",
                         ref, w->ref_len);
     } else if (p != NULL) {
-        const char **ids = rtk_xcalloc(w->n ? w->n : 1, sizeof(*ids));
-        for (size_t i = 0; i < w->n; i++)
-            ids[i] = w->ids[i];
-        rtk_live_send_done(live, p, w->admit ? "admit" : "refuse", ids, w->n, ref, w->ref_len);
-        free(ids);
+        rtk_live_send_done_rows(live, p, w->admit ? "admit" : "refuse", w->ids[0],
+                                sizeof(w->ids[0]), w->n, ref, w->ref_len);
     }
     free(w->ids);
     free(w);

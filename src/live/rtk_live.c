@@ -135,6 +135,17 @@ void rtk_live_send_done(rtk_live *live, rtk_peer *peer, const char *action,
     rtk_live__drain(live);
 }
 
+void rtk_live_send_done_rows(rtk_live *live, rtk_peer *peer, const char *action,
+                             const char *rows, size_t stride, size_t n, const char *ref,
+                             size_t ref_len)
+{
+    const char **ids = rtk_xmalloc((n ? n : 1) * sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = rows + i * stride;
+    rtk_live_send_done(live, peer, action, ids, n, ref, ref_len);
+    free(ids);
+}
+
 rtk_peer *rtk_live_peer_find(rtk_live *live, const char *participant_id, const char *peer_id)
 {
     rtk_peer *p = rtk_map_get(&live->by_participant, participant_id);
@@ -268,6 +279,7 @@ static void meeting_free(rtk_lmeeting *m)
 {
     delta_free(&m->roster);
     delta_free(&m->wait);
+    rtk_map_free(&m->remote); /* (empty: the other nodes' peers went with the share) */
     free(m->title);
     free(m);
 }
@@ -496,7 +508,10 @@ static int listed(const rtk_peer *p)
 static void peer_unlink(rtk_live *live, rtk_peer *p)
 {
     rtk_lmeeting *m = p->m;
-    rtk_peer **head = p->state == RTK_PEER_WAITING ? &m->waiting : &m->peers;
+    rtk_peer **head = p->state == RTK_PEER_WAITING          ? &m->waiting
+                      : p->state == RTK_PEER_REMOTE         ? &m->rpeers
+                      : p->state == RTK_PEER_REMOTE_WAITING ? &m->rwaiting
+                                                            : &m->peers;
     if (p->prev)
         p->prev->next = p->next;
     else
@@ -600,14 +615,8 @@ static rtk_peer *remote_new(rtk_live *live, rtk_lmeeting *m, const rtk_peer_view
 static void remote_out(rtk_live *live, rtk_lmeeting *m, rtk_peer *p)
 {
     int waiting = p->state == RTK_PEER_REMOTE_WAITING;
-    rtk_peer **head = waiting ? &m->rwaiting : &m->rpeers;
     rtk_map_del(&m->remote, p->peer_id);
-    if (p->prev)
-        p->prev->next = p->next;
-    else
-        *head = p->next;
-    if (p->next)
-        p->next->prev = p->prev;
+    peer_unlink(live, p); /* (never in by_participant: that holds this node's peers) */
     if (waiting && m->nacceptors > 0) {
         delta_leave(&m->wait, p);
         wait_mark(live, m);
@@ -631,14 +640,11 @@ static void mirror_set(rtk_live *live, rtk_lmeeting *m, unsigned bits)
 static void remote_clear(rtk_live *live, rtk_lmeeting *m)
 {
     mirror_set(live, m, 0);
-    if (!m->remote_on)
-        return;
     while (m->rpeers != NULL)
         remote_out(live, m, m->rpeers);
     while (m->rwaiting != NULL)
         remote_out(live, m, m->rwaiting);
     rtk_map_free(&m->remote);
-    m->remote_on = 0;
 }
 
 /* Nobody here sees a list any more: the other nodes' entries of it go (a later viewer's
@@ -748,7 +754,6 @@ void rtk_live__drain(rtk_live *live)
     }
 }
 
-/* A session ended: nobody waits for it any more (PROTOCOL.md §3a: closed with 4004). */
 /* |p| failed a send: it is taken off the drop list (it goes now, another way). */
 static void undrop(rtk_live *live, rtk_peer *p)
 {
@@ -760,6 +765,7 @@ static void undrop(rtk_live *live, rtk_peer *p)
     *pp = p->drop_next;
 }
 
+/* A session ended: nobody waits for it any more (PROTOCOL.md §3a: closed with 4004). */
 static void waiting_close_all(rtk_live *live, rtk_lmeeting *m)
 {
     for (rtk_peer *p = m->waiting, *next; p != NULL; p = next) {
@@ -1492,12 +1498,8 @@ static void waiting_stored(void *arg, int status)
         rtk_live_reject(w->live, p, "unavailable", "The store could not take it; try again",
                         w->has_ref ? w->ref : NULL, w->ref_len);
     } else if (p != NULL) {
-        const char **ids = rtk_xmalloc((w->n ? w->n : 1) * sizeof(*ids));
-        for (size_t i = 0; i < w->n; i++)
-            ids[i] = w->ids[i];
-        rtk_live_send_done(w->live, p, w->admit ? "admit" : "refuse", ids, w->n,
-                           w->has_ref ? w->ref : NULL, w->ref_len);
-        free(ids);
+        rtk_live_send_done_rows(w->live, p, w->admit ? "admit" : "refuse", w->ids[0],
+                                sizeof(w->ids[0]), w->n, w->has_ref ? w->ref : NULL, w->ref_len);
     }
     free(w->ids);
     free(w);
@@ -2046,10 +2048,6 @@ void rtk_live_cluster_listed(rtk_live *live, const char *meeting_id, const char 
         strcmp(m->session->id, session_id) != 0 || v->peer_id == NULL ||
         v->participant_id == NULL || strlen(v->peer_id) > 36 || strlen(v->participant_id) > 36)
         return;
-    if (!m->remote_on) {
-        rtk_map_init(&m->remote);
-        m->remote_on = 1;
-    }
     if (rtk_map_get(&m->remote, v->peer_id) != NULL)
         return;
     rtk_peer *p = remote_new(live, m, v, waiting);
@@ -2070,7 +2068,7 @@ void rtk_live_cluster_listed(rtk_live *live, const char *meeting_id, const char 
 void rtk_live_cluster_unlisted(rtk_live *live, const char *meeting_id, const char *peer_id)
 {
     rtk_lmeeting *m = rtk_live__meeting(live, meeting_id);
-    rtk_peer *p = m != NULL && m->remote_on ? rtk_map_get(&m->remote, peer_id) : NULL;
+    rtk_peer *p = m != NULL ? rtk_map_get(&m->remote, peer_id) : NULL;
     if (p != NULL)
         remote_out(live, m, p);
 }

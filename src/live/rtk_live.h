@@ -374,6 +374,10 @@ const char *rtk_live_peer_meeting(const rtk_peer *peer);
 /* Sends `done` for |action| listing |ids| to |peer|, with its |ref|. */
 void rtk_live_send_done(rtk_live *live, rtk_peer *peer, const char *action,
                         const char *const *ids, size_t n, const char *ref, size_t ref_len);
+/* The same for |n| ids kept in rows of |stride| bytes from |rows| (char ids[n][stride]). */
+void rtk_live_send_done_rows(rtk_live *live, rtk_peer *peer, const char *action,
+                             const char *rows, size_t stride, size_t n, const char *ref,
+                             size_t ref_len);
 
 /* ---- API side ---- */
 

@@ -117,10 +117,9 @@ struct rtk_lmeeting {
     int64_t keep_alive_deadline; /* 0: none running */
     const rtk_join_info *joining; /* cluster mode: the join that may start the session */
     /* Cluster mode: the other nodes' listed live peers and waiting peers (RTK_PEER_REMOTE*),
-     * by peer id in |remote| (initialised while |remote_on|), for this node's lists. */
+     * by peer id in |remote| (a zeroed map is an empty one), for this node's lists. */
     rtk_peer *rpeers, *rwaiting;
     rtk_map remote;
-    int remote_on;
     unsigned mirror; /* which of those this node keeps: RTK_MIRROR_* (while it has viewers) */
     int shares_pending; /* handshakes making this share: it is not forgotten meanwhile */
     int64_t last_update_ms;      /* last session.updated sent */
