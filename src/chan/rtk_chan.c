@@ -8,11 +8,13 @@
  * no buffers at all. */
 #include "chan/rtk_chan.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chan/rtk_chan_msg.h"
+#include "net/rtk_sendpool.h"
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
 #include "util/rtk_metrics.h"
@@ -39,7 +41,10 @@ typedef struct chan {
     uint8_t on_list;        /* on the dirty list (so it must outlive on_close until flushed) */
     uint8_t dead;           /* on_close ran while on the list: free at the next flush */
     uint8_t greeted;        /* the first frame (hello) is queued */
+    uint8_t close_after;    /* CLOSE_*: a close frame waits on the list; close once it is out */
 } chan;
+
+enum { CLOSE_NONE, CLOSE_NOW, CLOSE_AWAITING };
 
 /* Output coalescing. Everything a peer is sent during one loop turn (hello, pongs, the
  * coalesced updates of many polls, a poll.voted) goes out in one writev at the end of the turn:
@@ -109,19 +114,126 @@ static void flush(chan *c)
         free(bufs);
 }
 
+/* Closes |c| once its close frame is written, when close_with left that to the flush. */
+static void finish(chan *c)
+{
+    uint8_t how = c->close_after;
+    c->close_after = CLOSE_NONE;
+    if (how == CLOSE_AWAITING)
+        rtk_http_raw_close_awaiting(c->conn);
+    else if (how == CLOSE_NOW)
+        rtk_http_raw_close(c->conn);
+}
+
+/* Pops the dirty list's head; frees it instead (and returns NULL) if on_close ran meanwhile. */
+static chan *pop_dirty(void)
+{
+    chan *c = dirty_head;
+    dirty_head = c->dirty_next;
+    c->on_list = 0;
+    if (c->dead) {
+        free(c->out); /* emptied by close_with or on_close before */
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A broadcast's flush: the sends of a batch, spread over the send pool's threads. */
+typedef struct batch {
+    rtk_send_item *items;
+    outq **queues; /* the frames each item sends (one reference each) */
+    chan **chans;
+    uv_buf_t *bufs; /* every item's buffers, one after another */
+    size_t n, cap, nbufs, bufs_cap;
+} batch;
+
+static batch big; /* kept between turns: a broadcast allocates nothing once warm */
+
+static void batch_add(chan *c, int fd)
+{
+    outq *q = c->out;
+    c->out = NULL;
+    if (big.n == big.cap) {
+        big.cap = big.cap ? 2 * big.cap : 1024;
+        big.items = rtk_xrealloc(big.items, big.cap * sizeof(*big.items));
+        big.queues = rtk_xrealloc(big.queues, big.cap * sizeof(*big.queues));
+        big.chans = rtk_xrealloc(big.chans, big.cap * sizeof(*big.chans));
+    }
+    while (big.nbufs + q->n > big.bufs_cap) {
+        big.bufs_cap = big.bufs_cap ? 2 * big.bufs_cap : 2048;
+        big.bufs = rtk_xrealloc(big.bufs, big.bufs_cap * sizeof(*big.bufs));
+    }
+    /* The item's iov is set once the batch is complete (big.bufs may still move). */
+    big.items[big.n] = (rtk_send_item){.fd = fd, .iovcnt = (int)q->n, .iov = NULL, .res = 0};
+    for (uint32_t i = 0; i < q->n; i++)
+        big.bufs[big.nbufs++] = uv_buf_init((char *)q->f[i]->data, (unsigned)q->f[i]->len);
+    big.queues[big.n] = q;
+    big.chans[big.n] = c;
+    big.n++;
+}
+
+/* uv_buf_t is laid out as struct iovec on Unix (libuv's promise): the same buffers serve both. */
+_Static_assert(sizeof(uv_buf_t) == sizeof(struct iovec) &&
+                   offsetof(uv_buf_t, base) == offsetof(struct iovec, iov_base) &&
+                   offsetof(uv_buf_t, len) == offsetof(struct iovec, iov_len),
+               "uv_buf_t is not a struct iovec");
+
+static void batch_send(void)
+{
+    size_t first = 0; /* each item's buffers follow the previous item's */
+    for (size_t i = 0; i < big.n; i++) {
+        big.items[i].iov = (const struct iovec *)(const void *)&big.bufs[first];
+        first += (size_t)big.items[i].iovcnt;
+    }
+    unsigned long long helped = rtk_sendpool_helped();
+    rtk_sendpool_send(big.items, big.n);
+    helped = rtk_sendpool_helped() - helped;
+    rtk_metrics_add(RTK_MC_WS_BATCH_HELPER, helped);
+    rtk_metrics_add(RTK_MC_WS_BATCH_LOOP, big.n - helped);
+    for (size_t i = 0; i < big.n; i++) {
+        const uv_buf_t *bufs = (const uv_buf_t *)(const void *)big.items[i].iov;
+        if (rtk_http_raw_writev_sent(big.chans[i]->conn, bufs, (unsigned)big.items[i].iovcnt,
+                                     big.items[i].res, batch_done, big.queues[i]) != 0)
+            batch_done(big.queues[i], UV_EPIPE);
+        finish(big.chans[i]);
+    }
+    big.n = 0;
+    big.nbufs = 0;
+}
+
 static void flush_all(void)
 {
+    size_t waiting = 0;
+    if (rtk_sendpool_threads() > 0)
+        for (const chan *c = dirty_head; c != NULL && waiting < RTK_SENDPOOL_MIN; c = c->dirty_next)
+            waiting++;
+    if (waiting < RTK_SENDPOOL_MIN) {
+        /* A few peers (or no helper): one writev each, here. */
+        while (dirty_head != NULL) {
+            chan *c = pop_dirty();
+            if (c != NULL) {
+                flush(c);
+                finish(c);
+            }
+        }
+        return;
+    }
+    /* Many: every peer that nothing else waits on goes into one batch for the send pool;
+     * a peer with bytes still queued is written behind them as usual. */
     while (dirty_head != NULL) {
-        chan *c = dirty_head;
-        dirty_head = c->dirty_next;
-        c->on_list = 0;
-        if (c->dead) {
-            free(c->out); /* emptied by close_with or on_close before */
-            free(c);
+        chan *c = pop_dirty();
+        if (c == NULL)
+            continue;
+        int fd = c->out != NULL ? rtk_http_raw_direct_fd(c->conn) : -1;
+        if (fd >= 0) {
+            batch_add(c, fd);
             continue;
         }
         flush(c);
+        finish(c);
     }
+    batch_send();
 }
 
 void rtk_chan_flush(void)
@@ -190,9 +302,11 @@ static int chan_send(void *conn, rtk_live_msg *msg, const char *ref, size_t ref_
 
 /* Sends a close frame (after whatever waits) and closes; with |await|, a close we start
  * politely, waits for the client's answering close frame before closing the TCP connection
- * (RFC 6455 §7.1.1: the server closes it once both close frames have passed). The peer (if
- * any) must already be forgotten by live. */
-static void close_with(chan *c, uint16_t code, const char *reason, int await)
+ * (RFC 6455 §7.1.1: the server closes it once both close frames have passed). With |later|,
+ * the frame waits for the end of the loop turn like any other and the close follows its
+ * write: a kick-all's thousands of close frames then leave in one batch (rtk_sendpool). The
+ * peer (if any) must already be forgotten by live. */
+static void close_with(chan *c, uint16_t code, const char *reason, int await, int later)
 {
     uint8_t frame[127];
     if (c->closing)
@@ -202,11 +316,11 @@ static void close_with(chan *c, uint16_t code, const char *reason, int await)
     rtk_frame *f = rtk_frame_new(RTK_WS_OP_CLOSE, frame + 2, n - 2);
     out_push(c, f);
     rtk_frame_unref(f);
+    c->close_after = await ? CLOSE_AWAITING : CLOSE_NOW;
+    if (later)
+        return;
     flush(c);
-    if (await)
-        rtk_http_raw_close_awaiting(c->conn);
-    else
-        rtk_http_raw_close(c->conn);
+    finish(c);
 }
 
 static void chan_close(void *conn, int why)
@@ -241,7 +355,10 @@ static void chan_close(void *conn, int why)
         rtk_metrics_ws_close(reasons[why]);
     /* kicked, replaced, removed, going away: a client answers those; 1008 (flooding, too
      * slow) is a failure */
-    close_with(c, codes[why].code, codes[why].reason, codes[why].code != RTK_WS_CLOSE_POLICY);
+    /* A kick waits for the turn's flush; a server stop (whose connections the HTTP layer
+     * closes next) and a failure close at once. */
+    close_with(c, codes[why].code, codes[why].reason, codes[why].code != RTK_WS_CLOSE_POLICY,
+               why == RTK_LIVE_KICKED);
 }
 
 const rtk_live_transport rtk_chan_transport = {
@@ -262,7 +379,7 @@ static void fail(chan *c, uint16_t code, const char *reason)
         c->peer = NULL;
         rtk_live_leave(c->live, p);
     }
-    close_with(c, code, reason, code == RTK_WS_CLOSE_GOING_AWAY);
+    close_with(c, code, reason, code == RTK_WS_CLOSE_GOING_AWAY, 0);
 }
 
 static rtk_chan_kick_fn kick_fn;
@@ -376,7 +493,7 @@ static int on_frame(chan *c, const rtk_ws_frame *f)
                 c->peer = NULL;
                 rtk_live_leave(c->live, p);
             }
-            close_with(c, (uint16_t)rc, NULL, 0); /* the echo: the client has said all */
+            close_with(c, (uint16_t)rc, NULL, 0, 0); /* the echo: the client has said all */
         }
         return -1;
     }

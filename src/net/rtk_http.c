@@ -1435,13 +1435,31 @@ int rtk_http_raw_writev(rtk_http_conn *c, const uv_buf_t *bufs, unsigned n,
 {
     if (c->mode != RTK_HTTP__M_RAW || (c->flags & (RTK_HTTP__C_CLOSING | RTK_HTTP__C_CLOSED)))
         return UV_EPIPE;
-    size_t total = 0;
-    for (unsigned i = 0; i < n; i++)
-        total += bufs[i].len;
     /* Nothing waits before it (uv_try_write refuses otherwise): write now, without a request.
      * When the kernel takes it all, as it nearly always does, a broadcast to thousands of
      * peers allocates no write request per peer and leaves nothing for the next loop turn. */
     int sent = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+    return rtk_http_raw_writev_sent(c, bufs, n, sent, done, arg);
+}
+
+int rtk_http_raw_direct_fd(const rtk_http_conn *c)
+{
+    uv_os_fd_t fd;
+    if (c->mode != RTK_HTTP__M_RAW || (c->flags & (RTK_HTTP__C_CLOSING | RTK_HTTP__C_CLOSED)) ||
+        uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) != 0 ||
+        uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0)
+        return -1;
+    return fd;
+}
+
+int rtk_http_raw_writev_sent(rtk_http_conn *c, const uv_buf_t *bufs, unsigned n, ssize_t sent,
+                             void (*done)(void *arg, int status), void *arg)
+{
+    if (c->mode != RTK_HTTP__M_RAW || (c->flags & (RTK_HTTP__C_CLOSING | RTK_HTTP__C_CLOSED)))
+        return UV_EPIPE;
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += bufs[i].len;
     count_out(c, total); /* all of it: what the kernel did not take is queued below */
     if (sent >= 0 && (size_t)sent == total) {
         done(arg, 0);

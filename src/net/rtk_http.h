@@ -173,6 +173,18 @@ int rtk_http_raw_write(rtk_http_conn *conn, const void *data, size_t len,
 int rtk_http_raw_writev(rtk_http_conn *conn, const uv_buf_t *bufs, unsigned n,
                         void (*done)(void *arg, int status), void *arg);
 
+/* The socket of a raw connection on which nothing waits to be written, or -1 (closing, or
+ * bytes queued: those must go first). The caller may send to it directly (rtk_sendpool: from
+ * another thread, while the loop thread waits) and must then report what the kernel took with
+ * rtk_http_raw_writev_sent before anything else is written to |conn|. */
+int rtk_http_raw_direct_fd(const rtk_http_conn *conn);
+
+/* The second half of rtk_http_raw_writev, for bytes sent on rtk_http_raw_direct_fd: |sent| is
+ * what the kernel took of |bufs| (or a negative errno value: none), the rest is queued. Same
+ * |done| and return rules as rtk_http_raw_writev. */
+int rtk_http_raw_writev_sent(rtk_http_conn *conn, const uv_buf_t *bufs, unsigned n,
+                             ssize_t sent, void (*done)(void *arg, int status), void *arg);
+
 /* Bytes queued on |conn| and not yet handed to the kernel (for slow-consumer limits). */
 size_t rtk_http_raw_write_queue_size(const rtk_http_conn *conn);
 

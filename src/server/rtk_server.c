@@ -38,6 +38,7 @@
 #include "hook/rtk_hook.h"
 #include "live/rtk_live.h"
 #include "net/rtk_http.h"
+#include "net/rtk_sendpool.h"
 #include "persist/rtk_persist.h"
 #include "store/rtk_store.h"
 #include "util/rtk_err.h"
@@ -281,6 +282,9 @@ int rtk_server_run(const rtk_server_config *cfg)
         rtk_log(RTK_LOG_ERROR, "cannot restore live sessions from %s: %s", url, rtk_strerror(rc));
         goto out;
     }
+    if (cfg->send_threads > 0 && (rc = rtk_sendpool_start(cfg->send_threads)) != 0)
+        rtk_log(RTK_LOG_WARN, "no send helper threads (%s): the loop thread sends alone",
+                strerror(rc));
     rtk_chan_config ccfg = {.heartbeat_ms = cfg->heartbeat_ms};
     rtk_chan_configure(&ccfg);
     rtk_chan_set_kick(rtk_api_chan_kick, ctx);
@@ -389,6 +393,7 @@ out:
     free(ctx->webhook_keys_json);
     rtk_persist_free(s.persist);
     rtk_live_free(ctx->live);
+    rtk_sendpool_stop();
     rtk_ratelimit_free(&ctx->api_rl);
     rtk_ratelimit_free(&ctx->ws_rl);
     rtk_api_ctx_free(ctx);

@@ -36,6 +36,7 @@ typedef struct rtk_server_config {
     const char *metrics_host;  /* --metrics-listen: a second listener serving only /metrics
                                 * (no token) and /healthz; NULL: none */
     int metrics_port;
+    unsigned send_threads; /* --send-threads: helpers for a broadcast's sends (rtk_sendpool) */
 } rtk_server_config;
 
 /* Runs the server until SIGTERM or SIGINT and returns the process's exit status: 0 after a

@@ -350,6 +350,12 @@ static void render_conns(rtk_jw *w)
                      M.counters[RTK_MC_BYTES_IN_HTTP + 2 * d + p]);
         }
     }
+    family(w, "rtkd_ws_batch_sends_total", "counter",
+           "Writes to WebSocket peers made in a broadcast's batch, by the loop thread or a "
+           "send helper (--send-threads).");
+    const char *kloop[] = {"thread", "loop"}, *khelp[] = {"thread", "helper"};
+    sample_u(w, "rtkd_ws_batch_sends_total", kloop, 1, M.counters[RTK_MC_WS_BATCH_LOOP]);
+    sample_u(w, "rtkd_ws_batch_sends_total", khelp, 1, M.counters[RTK_MC_WS_BATCH_HELPER]);
 }
 
 static void render_ws(rtk_jw *w)

@@ -33,6 +33,8 @@ enum rtk_metrics_counter {
     RTK_MC_HOOK_DELIVERED,       /* rtkd_webhook_attempts_total{outcome="delivered"} */
     RTK_MC_HOOK_RETRY,           /* ... {outcome="retry"} */
     RTK_MC_HOOK_FAILED,          /* ... {outcome="failed"} */
+    RTK_MC_WS_BATCH_LOOP,        /* rtkd_ws_batch_sends_total{thread="loop"} */
+    RTK_MC_WS_BATCH_HELPER,      /* ... {thread="helper"} */
     RTK_MC_COUNT
 };
 
