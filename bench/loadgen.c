@@ -93,6 +93,7 @@ typedef struct config {
     int event;          /* watch: the event timed */
     int rounds;         /* watch/vote: number of triggers */
     double gap_s;       /* pause between rounds */
+    double settle_s;    /* pause after every peer joined, before the first trigger */
     const char *trig_method;
     const char *trig_path;
     const char *trig_body;
@@ -1381,6 +1382,9 @@ static int run_peers(const config *cfg)
         wait_all(cond_never, 0, hold, 0);
     } else {
         lg_http *http = NULL;
+        if (cfg->settle_s > 0 && cfg->mode != MODE_VOTE) /* what the joins caused goes out */
+            wait_all(cond_never, 0, fmin(cfg->settle_s, left), 0);
+        left = budget - (now_us() - t_begin) / 1e6;
         if (cfg->trig_path && lg_http_open(cfg->host, cfg->port, &http) != 0)
             fprintf(stderr, "loadgen: cannot connect for the trigger\n");
         for (int r = 0; r < cfg->rounds && !got_signal; r++) {
@@ -1784,6 +1788,8 @@ static const char usage[] =
     "  --event TYPE         watch: event to time (hello, poll.created, kicked, close, ...)\n"
     "  --rounds R           watch/vote: triggers (default 1)\n"
     "  --gap S              pause between rounds (default 0.2)\n"
+    "  --settle S           watch/nchan: pause after the last join before the first trigger,\n"
+    "                       still reading (default 0)\n"
     "  --trigger 'M PATH'   request sent by the parent at each round's start\n"
     "  --body JSON          trigger body\n"
     "  --auth VALUE         Authorization header value, e.g. 'Bearer TOKEN'\n"
@@ -1869,6 +1875,8 @@ static int parse_args(int argc, char **argv, config *c)
             c->rounds = atoi(v);
         else if (strcmp(a, "--gap") == 0)
             c->gap_s = atof(v);
+        else if (strcmp(a, "--settle") == 0)
+            c->settle_s = atof(v);
         else if (strcmp(a, "--trigger") == 0) {
             static char method[16];
             const char *sp = strchr(v, ' ');

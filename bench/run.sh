@@ -50,6 +50,9 @@ WRK_CONNS=${BENCH_WRK_CONNECTIONS:-50}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 VOTE_POLLS=${BENCH_VOTE_POLLS:-10}
 FANOUT_ROUNDS=3
+# Seconds between the last join and the first request of the kick-all and fan-out runs: the
+# joins' coalesced session.updated to every peer (at most one per second) is out by then.
+SETTLE=1.5
 BUILD=${BENCH_BUILD_DIR:-build-bench}
 OUT=$ROOT/bench/out
 RESULTS=$ROOT/bench/results
@@ -291,7 +294,7 @@ lg_common=(--port "$PORT" --procs "$PROCS" --auth "$AUTH" --server-pid "$RTKD_PI
 # ---- 1. idle peers, join, kick-all ----------------------------------------------------------
 log "idle peers: $PEERS join, then kick-all"
 prof_start idle
-"$LG" watch "${lg_common[@]}" --tokens "$TMP/big.tok" --event close \
+"$LG" watch "${lg_common[@]}" --tokens "$TMP/big.tok" --event close --settle "$SETTLE" \
   --trigger "POST $BIGP/active-session/kick-all" --out "$TMP/idle.txt" >"$TMP/idle.log" 2>&1 ||
   die "idle benchmark failed: $(tail -5 "$TMP/idle.log")"
 prof_stop idle
@@ -310,14 +313,14 @@ log "nginx + nchan: master $NCHAN_PID, worker $NCHAN_WORKER on 127.0.0.1:$NCHAN_
 # fan_rtkd NAME PEERS ROUNDS: $TMP/NAME.txt (results) and $TMP/NAME.us (latencies)
 fan_rtkd() {
   "$LG" watch "${lg_common[@]}" --tokens "$TMP/big.tok" --peers "$2" --event poll.created \
-    --rounds "$3" --gap 0.5 --trigger "POST $BIGP/active-session/poll" --body "$POLL_BODY" \
+    --settle "$SETTLE" --rounds "$3" --gap 0.5 --trigger "POST $BIGP/active-session/poll" --body "$POLL_BODY" \
     --samples "$TMP/$1.us" --out "$TMP/$1.txt" >"$TMP/$1.log" 2>&1 ||
     die "fan-out benchmark ($1) failed: $(tail -5 "$TMP/$1.log")"
 }
 # fan_nchan NAME PEERS ROUNDS SIZE: the same for nchan
 fan_nchan() {
   "$LG" nchan --port "$NCHAN_PORT" --procs "$PROCS" --server-pid "$NCHAN_WORKER" \
-    --timeout 60 --duration 150 --peers "$2" --rounds "$3" --gap 0.5 --size "$4" \
+    --timeout 60 --duration 150 --peers "$2" --settle "$SETTLE" --rounds "$3" --gap 0.5 --size "$4" \
     --samples "$TMP/$1.us" --out "$TMP/$1.txt" >"$TMP/$1.log" 2>&1 ||
     die "nchan fan-out benchmark ($1) failed: $(tail -5 "$TMP/$1.log")"
 }
@@ -1098,7 +1101,7 @@ cat <<EOF
   at most 128 handshakes in flight per worker) and waits for every \`hello\`. Join time is
   from the first connect to the last \`hello\`. Memory per peer is the server's VmRSS
   (/proc/PID/status) with the peers joined minus VmRSS before, divided by the peers. The
-  parent then sends \`POST …/active-session/kick-all\` and every peer records, in
+  parent then waits $SETTLE s (\`--settle\`, still reading), sends \`POST …/active-session/kick-all\` and every peer records, in
   CLOCK_REALTIME, when its close frame (or EOF) arrived; the figure is the last one minus the
   moment the request was sent. Peers answer the close frames (echo, then close the socket)
   only once every peer of their worker has been counted: that work costs the load generator
@@ -1111,7 +1114,11 @@ cat <<EOF
   \`worker_connections\` from the open-file limit; bench/nchan.sh) with the same $PROCS
   worker processes bound to the same 127.0.0.x source addresses, sends one \`POST /pub\` of a
   $POLL_BYTES-byte JSON text (the average size of rtkd's \`poll.created\` in the first A run)
-  and each subscriber records its arrival. Both are timed from the moment the request was
+  and each subscriber records its arrival. On both sides the request goes $SETTLE s after
+  the last peer joined (\`--settle\`): what the joins cause on rtkd, a \`session.updated\` with
+  the new count to every peer at most once per second (PROTOCOL.md §4), is out by then, so the
+  figure is the poll's alone (a poll that met that 15,000-write broadcast waited for it: p99
+  about twice as long). Both are timed from the moment the request was
   sent; the percentiles (nearest rank, \`loadgen stats\`) are over the pooled deliveries of
   each side's runs ($FAN_N and $NCHAN_N). The ratio is rtkd's p99 ÷ nchan's.
 - **Cost curve.** The same at ${CURVE_SIZES[*]:-no smaller size} peers (3 rounds, rtkd then
