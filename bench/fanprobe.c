@@ -245,6 +245,7 @@ int main(int argc, char **argv)
     }
     close(rep[1]);
     int rc = 1;
+    double *wr = NULL, *last = NULL, *per = NULL; /* per configuration and round */
     for (int i = 0; i < nsock; i++) {
         fds[i] = accept(lfd, NULL, NULL);
         if (fds[i] < 0) {
@@ -255,9 +256,9 @@ int main(int argc, char **argv)
         fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
     }
     static const char *const names[3] = {"one_thread", "threads", "io_uring"};
-    double *wr = calloc((size_t)(nconf * rounds), sizeof(double));
-    double *last = calloc((size_t)(nconf * rounds), sizeof(double));
-    double *per = calloc((size_t)(nconf * rounds), sizeof(double));
+    wr = calloc((size_t)(nconf * rounds), sizeof(double));
+    last = calloc((size_t)(nconf * rounds), sizeof(double));
+    per = calloc((size_t)(nconf * rounds), sizeof(double));
     if (wr == NULL || last == NULL || per == NULL)
         goto out;
     for (int r = 0; r < rounds; r++) {
@@ -313,5 +314,10 @@ out:
             rc = 1;
         }
     }
+    free(wr);
+    free(last);
+    free(per);
+    free(fds);
+    free(frame);
     return rc;
 }
