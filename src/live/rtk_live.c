@@ -512,11 +512,6 @@ static void peer_unlink(rtk_live *live, rtk_peer *p)
                       : p->state == RTK_PEER_REMOTE         ? &m->rpeers
                       : p->state == RTK_PEER_REMOTE_WAITING ? &m->rwaiting
                                                             : &m->peers;
-    if (head == &m->peers || head == &m->waiting) { /* the heartbeat's sweep steps past it */
-        int list = head == &m->waiting;
-        if (m->hb_next[list] == p)
-            m->hb_next[list] = p->next;
-    }
     if (p->prev)
         p->prev->next = p->next;
     else
@@ -1639,41 +1634,22 @@ size_t rtk_live_peer_size(void)
 
 /* ---- timers ---- */
 
-/* One tick of the heartbeat. Every peer is pinged once per heartbeat interval, but not all at
- * once: a sweep over each meeting's peers spans the interval's ticks, visiting a share of them
- * per tick (at 15,000 peers a ping to all at once was a 15,000-write broadcast every 25 s, and
- * a poll or a kick that met it took twice as long, bench/analysis.md). A peer not heard from
- * for two intervals when the sweep reaches it is dropped, as it has left when last heard. New
- * peers are linked at the head of their list, behind the sweep: the next one reaches them. */
 static void heartbeat(rtk_live *live, int64_t now)
 {
     int64_t limit = now - 2 * (int64_t)live->cfg.heartbeat_ms;
-    int start = live->hb_phase == 0;
-    live->hb_phase = (live->hb_phase + 1) % live->hb_ticks;
     size_t it = 0;
     void *v;
     rtk_peer *dead = NULL;
     rtk_live_msg ping = {.type = RTK_MSG_PING};
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
         rtk_lmeeting *m = v;
-        if (start) {
-            if (m->session != NULL && m->peers != NULL && !m->session->ending) {
-                /* After a crash, open peers count as having left at seen_at: keep it recent. */
-                m->session->seen_ms = now;
-                session_changed(live, m);
-            }
-            for (int list = 0; list < 2; list++) {
-                size_t n = 0;
-                for (rtk_peer *p = list ? m->waiting : m->peers; p != NULL; p = p->next)
-                    n++;
-                m->hb_next[list] = list ? m->waiting : m->peers;
-                m->hb_quota[list] = (uint32_t)((n + live->hb_ticks - 1) / live->hb_ticks);
-            }
+        if (m->session != NULL && m->peers != NULL && !m->session->ending) {
+            /* After a crash, open peers count as having left at seen_at: keep it recent. */
+            m->session->seen_ms = now;
+            session_changed(live, m);
         }
         for (int list = 0; list < 2; list++) {
-            rtk_peer *p;
-            for (uint32_t k = 0; k < m->hb_quota[list] && (p = m->hb_next[list]) != NULL; k++) {
-                m->hb_next[list] = p->next;
+            for (rtk_peer *p = list ? m->waiting : m->peers; p != NULL; p = p->next) {
                 if (p->heard_ms < limit) {
                     p->drop_next = dead; /* not on live->drops: this list is ours */
                     dead = p;
@@ -1769,7 +1745,7 @@ static void on_tick(uv_timer_t *t)
     forgive_stall(live, now);
     flush_updates(live, now);
     if (now >= live->next_heartbeat) {
-        live->next_heartbeat = now + (int64_t)live->cfg.tick_ms;
+        live->next_heartbeat = now + (int64_t)live->cfg.heartbeat_ms;
         heartbeat(live, now);
     }
     meetings_gc(live);
@@ -1846,8 +1822,6 @@ int rtk_live_new(uv_loop_t *loop, const rtk_live_config *cfg, const rtk_live_tra
     rtk_map_init(&live->presets);
     live->last_tick_ms = rtk_time_now_ms();
     live->next_heartbeat = live->last_tick_ms + (int64_t)live->cfg.heartbeat_ms;
-    uint64_t ticks = live->cfg.heartbeat_ms / (live->cfg.tick_ms ? live->cfg.tick_ms : 1);
-    live->hb_ticks = ticks < 1 ? 1 : ticks > 10000 ? 10000 : (uint32_t)ticks;
     uv_timer_init(loop, &live->tick);
     live->tick.data = live;
     uv_timer_start(&live->tick, on_tick, live->cfg.tick_ms, live->cfg.tick_ms);

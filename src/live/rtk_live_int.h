@@ -107,8 +107,6 @@ struct rtk_lmeeting {
     rtk_lsession *session; /* NULL when no session is live */
     rtk_peer *peers;
     rtk_peer *waiting;           /* peers in the waiting room, newest first */
-    rtk_peer *hb_next[2];        /* the heartbeat's sweep: the next of peers / waiting to visit */
-    uint32_t hb_quota[2];        /* peers of each list the sweep visits per tick */
     size_t nlisters;             /* live peers that see the participant list */
     size_t nacceptors;           /* live peers that see the waiting room */
     rtk_delta roster;            /* for participants.updated (kept while nlisters > 0) */
@@ -142,9 +140,7 @@ struct rtk_live {
     rtk_map by_participant; /* participant id -> its live rtk_peer */
     size_t npeers;
     rtk_peer *drops; /* peers whose send failed during the current operation */
-    int64_t next_heartbeat; /* the next tick that advances the heartbeat's sweep */
-    uint32_t hb_ticks;      /* ticks per heartbeat interval: one sweep over every peer */
-    uint32_t hb_phase;      /* this sweep's ticks so far (0: the next tick starts a sweep) */
+    int64_t next_heartbeat;
     int64_t last_tick_ms;  /* when the tick timer last ran (to notice the loop stalled) */
     rtk_poll *voted_polls; /* polls holding poll.voted renderings of this loop turn */
     rtk_map presets;       /* rtk_lpreset.key -> rtk_lpreset */

@@ -606,41 +606,6 @@ static void silent_peer_dropped_by_heartbeat(void **state)
     assert_int_equal(v.live, 1);
 }
 
-/* The pings of one interval are spread over its ticks: 4 peers and 6 ticks per interval
- * (60 ms, 10 ms ticks) make one ping per tick, never all four at once, and every peer still
- * gets one per interval. */
-static void heartbeat_spreads_the_pings(void **state)
-{
-    fixture *fx = *state;
-    close_live(fx);
-    fx->cfg.heartbeat_ms = 60;
-    open_live(fx);
-    fake_conn *c = fx->c;
-    const char *who[4] = {P1, P2, P3, P4};
-    rtk_peer *p[4];
-    for (int i = 0; i < 4; i++)
-        p[i] = join(fx, who[i], 60, &c[i]);
-    int seen = 0, most = 0;
-    int64_t end = rtk_time_now_ms() + 400;
-    while (rtk_time_now_ms() < end) {
-        for (int i = 0; i < 4; i++)
-            rtk_live_heard(fx->live, p[i]);
-        uv_run(&fx->loop, UV_RUN_NOWAIT); /* at most one tick is due per 2 ms step */
-        int now = 0;
-        for (int i = 0; i < 4; i++)
-            now += count_type(&c[i], RTK_MSG_PING);
-        if (now - seen > most)
-            most = now - seen;
-        seen = now;
-        usleep(2000);
-    }
-    assert_int_equal(most, 1);
-    for (int i = 0; i < 4; i++) {
-        assert_false(c[i].closed);
-        assert_true(count_type(&c[i], RTK_MSG_PING) >= 3); /* about 5 intervals after the first */
-    }
-}
-
 static void slow_consumer_closed_1008(void **state)
 {
     fixture *fx = *state;
@@ -1050,7 +1015,6 @@ int main(void)
         T(shutdown_tells_each_peer_then_peers_left),
         T(participant_deleted_closes_4003),
         T(silent_peer_dropped_by_heartbeat),
-        T(heartbeat_spreads_the_pings),
         T(slow_consumer_closed_1008),
         T(flood_gets_rate_limited_then_closed),
         T(ping_pong_and_reject_echo_the_ref),
