@@ -512,6 +512,9 @@ static void peer_unlink(rtk_live *live, rtk_peer *p)
                       : p->state == RTK_PEER_REMOTE         ? &m->rpeers
                       : p->state == RTK_PEER_REMOTE_WAITING ? &m->rwaiting
                                                             : &m->peers;
+    for (int list = 0; list < 2; list++) /* the heartbeat's sweep steps past it */
+        if (m->hb_next[list] == p)
+            m->hb_next[list] = p->next;
     if (p->prev)
         p->prev->next = p->next;
     else
@@ -1634,38 +1637,101 @@ size_t rtk_live_peer_size(void)
 
 /* ---- timers ---- */
 
-static void heartbeat(rtk_live *live, int64_t now)
+/* The heartbeat. Every peer is pinged once per heartbeat interval, but not all at once: a
+ * sweep over each meeting's peers spans the interval, and each tick visits the share of them
+ * that the time gone since the sweep began calls for (at 15,000 peers a ping to all at once
+ * was a 15,000-write broadcast every 25 s, and a poll or a kick that met it took twice as
+ * long, bench/analysis.md). The share follows the clock, not a count of ticks, so a late tick
+ * visits more and a sweep never takes much longer than its interval. New peers are linked at
+ * the head of their list, behind the sweep: the next one reaches them.
+ *
+ * A visit pings the peer, or drops it when it has sent nothing for two intervals (it counts
+ * as having left when last heard), but only a peer that was pinged at an earlier visit, at
+ * least half an interval ago, and has not been heard since that ping. A peer's place in the
+ * sweep moves when others join or leave, so two visits may be up to two intervals apart: a
+ * peer that answers its pings is still never dropped, and a silent one goes at the first
+ * visit two intervals after it was last heard, give or take half an interval. */
+typedef struct hb_turn {
+    int64_t limit;
+    uint32_t now, heard_grace; /* ms after live->hb_epoch; half an interval */
+    rtk_peer *dead;            /* not on live->drops: this list is ours */
+    rtk_live_msg ping;
+} hb_turn;
+
+static int hb_silent(const rtk_live *live, const rtk_peer *p, const hb_turn *t)
 {
-    int64_t limit = now - 2 * (int64_t)live->cfg.heartbeat_ms;
-    size_t it = 0;
-    void *v;
-    rtk_peer *dead = NULL;
-    rtk_live_msg ping = {.type = RTK_MSG_PING};
-    while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
-        rtk_lmeeting *m = v;
-        if (m->session != NULL && m->peers != NULL && !m->session->ending) {
-            /* After a crash, open peers count as having left at seen_at: keep it recent. */
-            m->session->seen_ms = now;
-            session_changed(live, m);
-        }
-        for (int list = 0; list < 2; list++) {
-            for (rtk_peer *p = list ? m->waiting : m->peers; p != NULL; p = p->next) {
-                if (p->heard_ms < limit) {
-                    p->drop_next = dead; /* not on live->drops: this list is ours */
-                    dead = p;
-                } else {
-                    rtk_live__send(live, p, &ping, NULL, 0);
-                }
-            }
+    if (p->pinged != 1 || p->heard_ms >= t->limit)
+        return 0;
+    uint32_t heard = (uint32_t)(p->heard_ms - live->hb_epoch);
+    return (int32_t)(heard - p->ping_at) < 0 && t->now - p->ping_at >= t->heard_grace;
+}
+
+static void hb_visit(rtk_live *live, rtk_lmeeting *m, int list, uint32_t upto, hb_turn *t)
+{
+    rtk_peer *p;
+    while (m->hb_done[list] < upto && (p = m->hb_next[list]) != NULL) {
+        m->hb_next[list] = p->next;
+        m->hb_done[list]++;
+        if (p->pinged == 2) /* judged already in this tick (a sweep that fell behind) */
+            continue;
+        if (hb_silent(live, p, t)) {
+            p->pinged = 2;
+            p->drop_next = t->dead;
+            t->dead = p;
+        } else {
+            p->pinged = 1;
+            p->ping_at = t->now;
+            rtk_live__send(live, p, &t->ping, NULL, 0);
         }
     }
-    live->tr->release(&ping);
-    while (dead != NULL) {
-        rtk_peer *p = dead;
-        dead = p->drop_next;
+}
+
+static void heartbeat(rtk_live *live, int64_t now)
+{
+    int64_t iv = (int64_t)live->cfg.heartbeat_ms;
+    int begin = now - live->hb_start >= iv;
+    if (begin)
+        live->hb_start = now;
+    /* Through the end of this tick: the last tick of a sweep visits whatever is left. */
+    int64_t span = now - live->hb_start + (int64_t)live->cfg.tick_ms;
+    if (span > iv)
+        span = iv;
+    hb_turn t = {.limit = now - 2 * iv,
+                 .now = (uint32_t)(now - live->hb_epoch),
+                 .heard_grace = (uint32_t)(iv / 2),
+                 .ping = {.type = RTK_MSG_PING}};
+    size_t it = 0;
+    void *v;
+    while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
+        rtk_lmeeting *m = v;
+        if (begin) {
+            for (int list = 0; list < 2; list++) { /* a sweep that fell behind ends first */
+                hb_visit(live, m, list, UINT32_MAX, &t);
+                uint32_t n = 0;
+                for (rtk_peer *p = list ? m->waiting : m->peers; p != NULL; p = p->next)
+                    n++;
+                m->hb_next[list] = list ? m->waiting : m->peers;
+                m->hb_total[list] = n;
+                m->hb_done[list] = 0;
+            }
+            if (m->session != NULL && m->peers != NULL && !m->session->ending) {
+                /* After a crash, open peers count as having left at seen_at: keep it recent. */
+                m->session->seen_ms = now;
+                session_changed(live, m);
+            }
+        }
+        for (int list = 0; list < 2; list++) {
+            uint64_t due = ((uint64_t)m->hb_total[list] * (uint64_t)span + (uint64_t)iv - 1) /
+                           (uint64_t)iv;
+            hb_visit(live, m, list, (uint32_t)due, &t);
+        }
+    }
+    live->tr->release(&t.ping);
+    while (t.dead != NULL) {
+        rtk_peer *p = t.dead;
+        t.dead = p->drop_next;
         if (p->dropping) /* also failed the ping: drain owns it */
             continue;
-        /* It counts as having left when it was last heard from. */
         peer_drop(live, p, RTK_LIVE_TIMEOUT, p->heard_ms, 0);
     }
     rtk_live__drain(live);
@@ -1716,12 +1782,12 @@ static void flush_updates(rtk_live *live, int64_t now)
  * read (and heard) before anyone is judged by it. */
 #define STALL_MIN_MS 500
 
-static void forgive_stall(rtk_live *live, int64_t now)
+static int forgive_stall(rtk_live *live, int64_t now)
 {
     int64_t gap = now - live->last_tick_ms - (int64_t)live->cfg.tick_ms;
     live->last_tick_ms = now;
     if (gap < STALL_MIN_MS)
-        return;
+        return 0;
     size_t it = 0;
     void *v;
     while (rtk_map_next(&live->meetings, &it, NULL, &v)) {
@@ -1734,20 +1800,17 @@ static void forgive_stall(rtk_live *live, int64_t now)
             }
         }
     }
-    if (live->next_heartbeat <= now)
-        live->next_heartbeat = now + (int64_t)live->cfg.tick_ms; /* after this turn's reads */
+    return 1;
 }
 
 static void on_tick(uv_timer_t *t)
 {
     rtk_live *live = t->data;
     int64_t now = rtk_time_now_ms();
-    forgive_stall(live, now);
+    int stalled = forgive_stall(live, now);
     flush_updates(live, now);
-    if (now >= live->next_heartbeat) {
-        live->next_heartbeat = now + (int64_t)live->cfg.heartbeat_ms;
+    if (!stalled) /* after this turn's reads: a stalled loop judges no one before them */
         heartbeat(live, now);
-    }
     meetings_gc(live);
 }
 
@@ -1821,7 +1884,7 @@ int rtk_live_new(uv_loop_t *loop, const rtk_live_config *cfg, const rtk_live_tra
     rtk_map_init(&live->by_participant);
     rtk_map_init(&live->presets);
     live->last_tick_ms = rtk_time_now_ms();
-    live->next_heartbeat = live->last_tick_ms + (int64_t)live->cfg.heartbeat_ms;
+    live->hb_start = live->hb_epoch = live->last_tick_ms; /* the first sweep: one interval in */
     uv_timer_init(loop, &live->tick);
     live->tick.data = live;
     uv_timer_start(&live->tick, on_tick, live->cfg.tick_ms, live->cfg.tick_ms);

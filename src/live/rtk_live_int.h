@@ -47,6 +47,8 @@ struct rtk_peer {
     uint8_t dropping;  /* a send failed: on live->drops, gets nothing more */
     uint8_t state;     /* RTK_PEER_LIVE or RTK_PEER_WAITING */
     uint8_t flags;     /* preset->perms.flags */
+    uint8_t pinged;    /* heartbeat: 1 once pinged, 2 once judged silent (to be dropped) */
+    uint32_t ping_at;  /* heartbeat: its last ping, ms after live->hb_epoch (modulo 2^32) */
     rtk_pinfo *info;   /* the participant at join; info->name also names its votes */
     rtk_lpreset *preset;
     char peer_id[37];
@@ -107,6 +109,9 @@ struct rtk_lmeeting {
     rtk_lsession *session; /* NULL when no session is live */
     rtk_peer *peers;
     rtk_peer *waiting;           /* peers in the waiting room, newest first */
+    rtk_peer *hb_next[2];        /* the heartbeat's sweep: the next of peers / waiting to visit */
+    uint32_t hb_total[2];        /* peers of each list when the sweep began */
+    uint32_t hb_done[2];         /* of those, visited so far */
     size_t nlisters;             /* live peers that see the participant list */
     size_t nacceptors;           /* live peers that see the waiting room */
     rtk_delta roster;            /* for participants.updated (kept while nlisters > 0) */
@@ -140,7 +145,8 @@ struct rtk_live {
     rtk_map by_participant; /* participant id -> its live rtk_peer */
     size_t npeers;
     rtk_peer *drops; /* peers whose send failed during the current operation */
-    int64_t next_heartbeat;
+    int64_t hb_start; /* when the heartbeat's current sweep over every peer began */
+    int64_t hb_epoch; /* rtk_peer.ping_at counts from here */
     int64_t last_tick_ms;  /* when the tick timer last ran (to notice the loop stalled) */
     rtk_poll *voted_polls; /* polls holding poll.voted renderings of this loop turn */
     rtk_map presets;       /* rtk_lpreset.key -> rtk_lpreset */

@@ -39,6 +39,7 @@ typedef struct fake_conn {
     int closed;
     int why;
     int fail_sends; /* 1: every send fails (a slow consumer) */
+    int answered;   /* pings answered so far (run_answering) */
     int n;
     fake_msg m[MAXMSG];
 } fake_conn;
@@ -606,6 +607,129 @@ static void silent_peer_dropped_by_heartbeat(void **state)
     assert_int_equal(v.live, 1);
 }
 
+/* The pings of one interval are spread over it: 4 peers and 6 ticks per interval (60 ms,
+ * 10 ms ticks) make about one ping per tick, never all four at once, and every peer still
+ * gets one per interval. */
+static void heartbeat_spreads_the_pings(void **state)
+{
+    fixture *fx = *state;
+    close_live(fx);
+    fx->cfg.heartbeat_ms = 60;
+    open_live(fx);
+    fake_conn *c = fx->c;
+    const char *who[4] = {P1, P2, P3, P4};
+    rtk_peer *p[4];
+    for (int i = 0; i < 4; i++)
+        p[i] = join(fx, who[i], 60, &c[i]);
+    int seen = 0, most = 0;
+    int64_t end = rtk_time_now_ms() + 400;
+    while (rtk_time_now_ms() < end) {
+        for (int i = 0; i < 4; i++)
+            rtk_live_heard(fx->live, p[i]);
+        uv_run(&fx->loop, UV_RUN_NOWAIT); /* at most one tick is due per 2 ms step */
+        int now = 0;
+        for (int i = 0; i < 4; i++)
+            now += count_type(&c[i], RTK_MSG_PING);
+        if (now - seen > most)
+            most = now - seen;
+        seen = now;
+        usleep(2000);
+    }
+    assert_true(most >= 1 && most <= 2); /* a late tick may catch up one more */
+    for (int i = 0; i < 4; i++) {
+        assert_false(c[i].closed);
+        assert_true(count_type(&c[i], RTK_MSG_PING) >= 3); /* about 5 intervals after the first */
+    }
+}
+
+/* Peers that join in the middle of a sweep and answer every ping are never dropped, even when
+ * the ticks come late and unevenly (a busy loop): a sweep follows the clock, not the count of
+ * its ticks, and no peer is judged before it has been pinged. A silent one still goes, two
+ * intervals or more after it was last heard. */
+static void heartbeat_keeps_answering_peers_of_a_busy_loop(void **state)
+{
+    fixture *fx = *state;
+    close_live(fx);
+    fx->cfg.heartbeat_ms = 60;
+    open_live(fx);
+    fake_conn *c = fx->c;
+    const char *who[4] = {P1, P2, P3, P4};
+    const int64_t join_after[4] = {0, 25, 45, 70}; /* ms; P4 never answers */
+    const int naps[5] = {2000, 27000, 3000, 33000, 31000}; /* µs: ticks up to 3 late */
+    rtk_peer *p[4] = {0};
+    int answered[4] = {0};
+    int64_t joined[4] = {0}, gone_at = 0;
+    int64_t t0 = rtk_time_now_ms(), end = t0 + 700;
+    for (int step = 0; rtk_time_now_ms() < end; step++) {
+        int64_t now = rtk_time_now_ms();
+        for (int i = 0; i < 4; i++) {
+            if (p[i] == NULL && now - t0 >= join_after[i]) {
+                p[i] = join(fx, who[i], 60, &c[i]);
+                joined[i] = rtk_time_now_ms();
+            }
+            int pings = p[i] ? count_type(&c[i], RTK_MSG_PING) : 0;
+            if (i < 3 && pings > answered[i]) { /* the pong of each new ping */
+                answered[i] = pings;
+                rtk_live_heard(fx->live, p[i]);
+            }
+        }
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        if (gone_at == 0 && c[3].closed)
+            gone_at = rtk_time_now_ms();
+        usleep((useconds_t)naps[step % 5]);
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_false(c[i].closed);
+        assert_true(count_type(&c[i], RTK_MSG_PING) >= 4);
+    }
+    assert_true(c[3].closed);
+    assert_int_equal(c[3].why, RTK_LIVE_TIMEOUT);
+    assert_true(gone_at - joined[3] >= 120);
+}
+
+/* Steps the loop for |ms|, each peer of |p| answering each new ping at once. */
+static void run_answering(fixture *fx, rtk_peer **p, int n, int ms)
+{
+    int64_t end = rtk_time_now_ms() + ms;
+    while (rtk_time_now_ms() < end) {
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        for (int i = 0; i < n; i++)
+            if (p[i] != NULL && count_type(&fx->c[i], RTK_MSG_PING) > fx->c[i].answered) {
+                fx->c[i].answered = count_type(&fx->c[i], RTK_MSG_PING);
+                rtk_live_heard(fx->live, p[i]);
+            }
+        usleep(1000);
+    }
+}
+
+/* A peer's place in the sweep moves when others join: P1, alone, is pinged at the start of
+ * one sweep; three peers join, and in the next sweep (which a busy loop begins late) P1 is
+ * the last one visited, more than two intervals after its first ping. It answered that ping,
+ * so it stays: silence is counted from what the peer could answer. */
+static void heartbeat_keeps_a_peer_whose_place_moved(void **state)
+{
+    fixture *fx = *state;
+    close_live(fx);
+    fx->cfg.heartbeat_ms = 100;
+    open_live(fx);
+    fake_conn *c = fx->c;
+    rtk_peer *p[4] = {join(fx, P1, 60, &c[0])};
+    while (count_type(&c[0], RTK_MSG_PING) == 0)
+        run_answering(fx, p, 1, 1);
+    int64_t first = rtk_time_now_ms();
+    p[1] = join(fx, P2, 60, &c[1]);
+    p[2] = join(fx, P3, 60, &c[2]);
+    p[3] = join(fx, P4, 60, &c[3]);
+    run_answering(fx, p, 4, 95);
+    usleep(50000); /* the tick that begins the next sweep comes 40 ms late */
+    run_answering(fx, p, 4, 200);
+    assert_true(count_type(&c[0], RTK_MSG_PING) >= 2);
+    assert_false(c[0].closed);
+    for (int i = 1; i < 4; i++)
+        assert_false(c[i].closed);
+    assert_true(rtk_time_now_ms() - first >= 300);
+}
+
 static void slow_consumer_closed_1008(void **state)
 {
     fixture *fx = *state;
@@ -1015,6 +1139,9 @@ int main(void)
         T(shutdown_tells_each_peer_then_peers_left),
         T(participant_deleted_closes_4003),
         T(silent_peer_dropped_by_heartbeat),
+        T(heartbeat_spreads_the_pings),
+        T(heartbeat_keeps_answering_peers_of_a_busy_loop),
+        T(heartbeat_keeps_a_peer_whose_place_moved),
         T(slow_consumer_closed_1008),
         T(flood_gets_rate_limited_then_closed),
         T(ping_pong_and_reject_echo_the_ref),
