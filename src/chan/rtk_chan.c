@@ -18,6 +18,7 @@
 #include "net/rtk_ws.h"
 #include "util/rtk_err.h"
 #include "util/rtk_metrics.h"
+#include "util/rtk_slab.h"
 
 /* Frames a connection is sent during one loop turn, written together by one writev. */
 typedef struct outq {
@@ -43,6 +44,22 @@ typedef struct chan {
     uint8_t greeted;        /* the first frame (hello) is queued */
     uint8_t close_after;    /* CLOSE_*: a close frame waits on the list; close once it is out */
 } chan;
+
+/* The channels live as long as their connections: a slab keeps them apart from the heap's
+ * short-lived allocations (util/rtk_slab.h). One loop thread, like dirty_head below. */
+static rtk_slab chans;
+
+static chan *chan_new(void)
+{
+    if (chans.slot == 0)
+        rtk_slab_init(&chans, sizeof(chan));
+    return rtk_slab_calloc(&chans);
+}
+
+static void chan_free(chan *c)
+{
+    rtk_slab_free(&chans, c);
+}
 
 enum { CLOSE_NONE, CLOSE_NOW, CLOSE_AWAITING };
 
@@ -133,7 +150,7 @@ static chan *pop_dirty(void)
     c->on_list = 0;
     if (c->dead) {
         free(c->out); /* emptied by close_with or on_close before */
-        free(c);
+        chan_free(c);
         return NULL;
     }
     return c;
@@ -595,7 +612,7 @@ static void on_close(rtk_http_conn *conn, void *user)
     if (c->on_list)
         c->dead = 1; /* flush_all frees it when it reaches it */
     else
-        free(c);
+        chan_free(c);
 }
 
 static void on_stop(rtk_http_conn *conn, void *user)
@@ -625,12 +642,12 @@ int rtk_chan_accept(rtk_http_req *req, const char *accept, rtk_live *live,
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
                      accept);
-    chan *c = rtk_xcalloc(1, sizeof(*c));
+    chan *c = chan_new();
     c->live = live;
     rtk_ws_state_init(&c->ws);
     int rc = rtk_http_upgrade(req, head, (size_t)n, &chan_cbs, c, &c->conn);
     if (rc != 0) {
-        free(c);
+        chan_free(c);
         return rc;
     }
     c->peer = rtk_live_join(live, ji, c);

@@ -220,12 +220,33 @@ static void preset_put(rtk_live *live, rtk_lpreset *lp)
     free(lp);
 }
 
-static rtk_pinfo *pinfo_new(const rtk_join_info *ji)
+/* The participant infos of up to PINFO_SMALL bytes (nearly all) come from a slab, like the
+ * peers; a longer one (a long name or a picture URL) from malloc. */
+#define PINFO_SMALL 56
+
+static size_t pinfo_size(size_t c, size_t n, size_t pic)
+{
+    return sizeof(rtk_pinfo) + c + n + pic;
+}
+
+static void pinfo_free(rtk_live *live, rtk_pinfo *info)
+{
+    size_t c = strlen(info->custom_id) + 1, n = info->name ? strlen(info->name) + 1 : 0,
+           pic = info->picture ? strlen(info->picture) + 1 : 0;
+    if (pinfo_size(c, n, pic) <= PINFO_SMALL)
+        rtk_slab_free(&live->pinfo_slab, info);
+    else
+        free(info);
+}
+
+static rtk_pinfo *pinfo_new(rtk_live *live, const rtk_join_info *ji)
 {
     const char *cid = ji->custom_id ? ji->custom_id : "";
     size_t c = strlen(cid) + 1, n = ji->name ? strlen(ji->name) + 1 : 0,
            pic = ji->picture ? strlen(ji->picture) + 1 : 0;
-    rtk_pinfo *info = rtk_xmalloc(sizeof(*info) + c + n + pic);
+    size_t size = pinfo_size(c, n, pic);
+    rtk_pinfo *info =
+        size <= PINFO_SMALL ? rtk_slab_calloc(&live->pinfo_slab) : rtk_xmalloc(size);
     memcpy(info->custom_id, cid, c);
     info->name = NULL;
     info->picture = NULL;
@@ -538,8 +559,8 @@ static void peer_link(rtk_peer *p, rtk_peer **head)
 static void peer_free(rtk_live *live, rtk_peer *p)
 {
     preset_put(live, p->preset);
-    free(p->info);
-    free(p);
+    pinfo_free(live, p->info);
+    rtk_slab_free(&live->peer_slab, p);
 }
 
 static void wait_mark(rtk_live *live, rtk_lmeeting *m)
@@ -603,10 +624,10 @@ static rtk_peer *remote_new(rtk_live *live, rtk_lmeeting *m, const rtk_peer_view
                         .preset_name = v->preset,
                         .permissions = "",
                         .permissions_len = 0};
-    rtk_peer *p = rtk_xcalloc(1, sizeof(*p));
+    rtk_peer *p = rtk_slab_calloc(&live->peer_slab);
     snprintf(p->peer_id, sizeof(p->peer_id), "%s", v->peer_id);
     snprintf(p->participant_id, sizeof(p->participant_id), "%s", v->participant_id);
-    p->info = pinfo_new(&ji);
+    p->info = pinfo_new(live, &ji);
     p->preset = preset_get(live, &ji);
     p->joined_ms = v->joined_ms;
     p->state = waiting ? RTK_PEER_REMOTE_WAITING : RTK_PEER_REMOTE;
@@ -1006,10 +1027,10 @@ rtk_peer *rtk_live_join(rtk_live *live, const rtk_join_info *ji, void *conn)
         peer_drop(live, old, RTK_LIVE_REPLACED, now, same);
     }
 
-    rtk_peer *p = rtk_xcalloc(1, sizeof(*p));
+    rtk_peer *p = rtk_slab_calloc(&live->peer_slab);
     rtk_id_uuid4(p->peer_id);
     snprintf(p->participant_id, sizeof(p->participant_id), "%s", ji->participant_id);
-    p->info = pinfo_new(ji);
+    p->info = pinfo_new(live, ji);
     p->preset = preset_get(live, ji);
     p->flags = ji->perms.flags;
     p->m = m;
@@ -1882,6 +1903,8 @@ int rtk_live_new(uv_loop_t *loop, const rtk_live_config *cfg, const rtk_live_tra
     }
     rtk_map_init(&live->meetings);
     rtk_map_init(&live->by_participant);
+    rtk_slab_init(&live->peer_slab, sizeof(rtk_peer));
+    rtk_slab_init(&live->pinfo_slab, PINFO_SMALL);
     rtk_map_init(&live->presets);
     live->last_tick_ms = rtk_time_now_ms();
     live->hb_start = live->hb_epoch = live->last_tick_ms; /* the first sweep: one interval in */
@@ -1965,6 +1988,8 @@ void rtk_live_free(rtk_live *live)
     rtk_map_free(&live->meetings);
     rtk_map_free(&live->by_participant);
     rtk_map_free(&live->presets); /* empty: every peer gave its preset back */
+    rtk_slab_fini(&live->peer_slab);
+    rtk_slab_fini(&live->pinfo_slab);
     free(live);
 }
 

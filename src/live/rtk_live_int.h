@@ -5,6 +5,7 @@
 
 #include "live/rtk_live.h"
 #include "util/rtk_map.h"
+#include "util/rtk_slab.h"
 
 typedef struct rtk_lmeeting rtk_lmeeting;
 typedef struct rtk_poll rtk_poll;
@@ -143,6 +144,8 @@ struct rtk_live {
     rtk_live_config cfg;
     rtk_map meetings;       /* meeting id -> rtk_lmeeting */
     rtk_map by_participant; /* participant id -> its live rtk_peer */
+    rtk_slab peer_slab;     /* every rtk_peer (util/rtk_slab.h: they outlive their joins) */
+    rtk_slab pinfo_slab;    /* the peers' short rtk_pinfos */
     size_t npeers;
     rtk_peer *drops; /* peers whose send failed during the current operation */
     int64_t hb_start; /* when the heartbeat's current sweep over every peer began */

@@ -9,6 +9,7 @@
 #include "http/rtk_h1.h"
 #include "net/rtk_http.h"
 #include "util/rtk_map.h"
+#include "util/rtk_slab.h"
 
 /* One client address: its open connections (max_conns_per_ip) and the memory its request
  * bodies being read hold (max_body_mem_per_ip). Freed with its last connection. */
@@ -205,10 +206,12 @@ struct rtk_http_server {
     void *data;
     int port;
     unsigned nconns;
+    rtk_slab conn_slab; /* the connections (util/rtk_slab.h: they outlive their requests) */
     rtk_map per_ip;   /* client address -> struct rtk_http__ipcount */
     size_t body_mem;  /* what all bodies being read are charged (max_body_mem) */
     size_t trim_due;  /* large body buffers freed since the last trim (bytes) */
     uint64_t trim_at; /* loop time (ms) of the last trim */
+    unsigned burst;   /* connections accepted since the last trim */
     int stopping;
     int open_handles; /* listener, timer, idle, trim: counted down while stopping */
     uint64_t timer_due;

@@ -964,6 +964,39 @@ static void http_gives_body_memory_back(void **state)
     fx_stop(&fx);
 }
 
+/* A burst of connections calls for a trim too, once it has gone quiet: what each connection
+ * keeps is in a slab, and the heap its setup went through is mostly free (util/rtk_slab.h). A
+ * few connections do not. */
+static void http_trims_after_a_burst_of_connections(void **state)
+{
+    (void)state;
+    enum { FEW = 100, BURST = 300 };
+    static struct client c[BURST];
+    struct fx fx;
+    fx_start(&fx, NULL);
+    for (int i = 0; i < FEW; i++) {
+        assert_int_equal(cli_connect(&c[i], fx.port), 0);
+        get_ok(&c[i], "/a", "GET /a - 0 0 1.1");
+    }
+    sleep_ms(600);
+    fx_call(&fx, read_trim);
+    assert_int_equal(fx.trim_at, 0);
+    for (int i = FEW; i < BURST; i++) {
+        assert_int_equal(cli_connect(&c[i], fx.port), 0);
+        get_ok(&c[i], "/a", "GET /a - 0 0 1.1");
+    }
+    uint64_t t0 = now_ms();
+    while (fx.trim_at == 0 && now_ms() - t0 < 3000) {
+        sleep_ms(20);
+        fx_call(&fx, read_trim);
+    }
+    assert_true(fx.trim_at != 0);
+    assert_true(now_ms() - t0 >= 200); /* not before the burst went quiet */
+    for (int i = 0; i < BURST; i++)
+        cli_close(&c[i]);
+    fx_stop(&fx);
+}
+
 static void http_400_garbage(void **state)
 {
     (void)state;
@@ -1644,6 +1677,7 @@ int main(void)
         cmocka_unit_test(http_408_body_deadline),
         cmocka_unit_test(http_body_memory_caps),
         cmocka_unit_test(http_gives_body_memory_back),
+        cmocka_unit_test(http_trims_after_a_burst_of_connections),
         cmocka_unit_test(http_400_garbage),
         cmocka_unit_test(http_10_and_connection_close),
         cmocka_unit_test(http_idle_holds_nothing),
