@@ -35,6 +35,7 @@ void rtk_slab_init(rtk_slab *s, size_t size)
     memset(s, 0, sizeof(*s));
     if (size < sizeof(void *))
         size = sizeof(void *);
+    s->size = size;
     s->slot = (sizeof(rtk_slab_block *) + size + 7) & ~(size_t)7;
     assert(s->slot * 8 <= RTK_SLAB_BLOCK - HDR);
     s->per = (uint32_t)((RTK_SLAB_BLOCK - HDR) / s->slot);
@@ -93,7 +94,7 @@ void *rtk_slab_calloc(rtk_slab *s)
     if (--b->nfree == 0)
         partial_unlink(s, b);
     s->used++;
-    memset(obj, 0, s->slot - sizeof(rtk_slab_block *));
+    memset(obj, 0, s->size);
     return obj;
 }
 

@@ -21,6 +21,7 @@
 typedef struct rtk_slab_block rtk_slab_block;
 
 typedef struct rtk_slab {
+    size_t size;             /* bytes per object */
     size_t slot;             /* bytes per slot: the block pointer and the object */
     uint32_t per;            /* slots per block */
     rtk_slab_block *partial; /* blocks with a free slot, doubly linked */
