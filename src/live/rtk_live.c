@@ -1758,6 +1758,12 @@ static void heartbeat(rtk_live *live, int64_t now)
     rtk_live__drain(live);
 }
 
+int64_t rtk_live__audience_gap_ms(const rtk_live *live, const rtk_lmeeting *m)
+{
+    int64_t n = m->session != NULL ? m->session->live : 0;
+    return n * (int64_t)live->cfg.audience_gap_us / 1000;
+}
+
 static void flush_updates(rtk_live *live, int64_t now)
 {
     size_t it = 0;
@@ -1781,7 +1787,10 @@ static void flush_updates(rtk_live *live, int64_t now)
             m->last_roster_ms = now;
             delta_send(live, m, &m->roster, RTK_MSG_PARTICIPANTS_UPDATED, RTK_PERM_LIST);
         }
-        if (!m->dirty || now - m->last_update_ms < (int64_t)live->cfg.update_min_ms)
+        int64_t gap = rtk_live__audience_gap_ms(live, m);
+        if (gap < (int64_t)live->cfg.update_min_ms)
+            gap = (int64_t)live->cfg.update_min_ms;
+        if (!m->dirty || now - m->last_update_ms < gap)
             continue;
         m->dirty = 0;
         if (m->session == NULL || m->peers == NULL || m->session->ending)
@@ -1875,6 +1884,7 @@ static const rtk_live_config defaults = {
     .heartbeat_ms = 25000,
     .tick_ms = 100,
     .update_min_ms = 1000,
+    .audience_gap_us = 100,
     .msg_rate = 50,
     .msg_burst = 100,
     .msg_excess_close = 100,
@@ -1894,6 +1904,8 @@ int rtk_live_new(uv_loop_t *loop, const rtk_live_config *cfg, const rtk_live_tra
             live->cfg.tick_ms = cfg->tick_ms;
         if (cfg->update_min_ms)
             live->cfg.update_min_ms = cfg->update_min_ms;
+        if (cfg->audience_gap_us)
+            live->cfg.audience_gap_us = cfg->audience_gap_us;
         if (cfg->msg_rate != 0)
             live->cfg.msg_rate = cfg->msg_rate;
         if (cfg->msg_burst > 0)

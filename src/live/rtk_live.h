@@ -238,6 +238,8 @@ typedef struct rtk_live_config {
     uint64_t heartbeat_ms;   /* ping interval; a peer silent for two is dropped (25000) */
     uint64_t tick_ms;        /* timer granularity for keep-alive ends and coalescing (100) */
     uint64_t update_min_ms;  /* at most one session.updated per meeting per this (1000) */
+    uint64_t audience_gap_us; /* large audiences: a meeting's session.updated, and its
+                               * poll.updated rounds, at least this × live peers apart (100) */
     double msg_rate;         /* messages per second a peer may send (50; < 0: no limit) */
     double msg_burst;        /* bucket size (100) */
     double msg_excess_close; /* refused messages within the window before 1008 (100) */

@@ -129,6 +129,7 @@ struct rtk_lmeeting {
     unsigned mirror; /* which of those this node keeps: RTK_MIRROR_* (while it has viewers) */
     int shares_pending; /* handshakes making this share: it is not forgotten meanwhile */
     int64_t last_update_ms;      /* last session.updated sent */
+    int64_t last_poll_round_ms;  /* last poll.updated round, where the audience spaces them */
     int dirty;                   /* counters changed since then */
 };
 
@@ -137,6 +138,11 @@ typedef struct rtk_live_sub {
     void *arg;
     int durable;
 } rtk_live_sub;
+
+/* The least gap (ms) between two of |m|'s coalesced broadcasts to its live peers: a broadcast
+ * costs about 10 µs per receiver here, so spacing them by cfg.audience_gap_us per receiver
+ * keeps each kind under a tenth of the loop (docs/design.md, "Updates to large audiences"). */
+int64_t rtk_live__audience_gap_ms(const rtk_live *live, const rtk_lmeeting *m);
 
 struct rtk_live {
     uv_loop_t *loop;

@@ -558,6 +558,23 @@ void rtk_live__polls_tick(rtk_live *live, int64_t now)
         rtk_lmeeting *m = v;
         if (m->session == NULL)
             continue;
+        int64_t gap = rtk_live__audience_gap_ms(live, m);
+        if (gap > UPDATE_MIN_MS) {
+            /* A large audience: one round per gap, for the poll that has waited longest. */
+            if (now - m->last_poll_round_ms < gap)
+                continue;
+            rtk_poll *due = NULL;
+            for (rtk_poll *p = m->session->polls; p != NULL; p = p->next)
+                if (p->dirty && now - p->last_update_ms >= UPDATE_MIN_MS &&
+                    (due == NULL || p->last_update_ms < due->last_update_ms))
+                    due = p;
+            if (due == NULL)
+                continue;
+            due->dirty = 0;
+            due->last_update_ms = m->last_poll_round_ms = now;
+            broadcast_update(live, m, due);
+            continue;
+        }
         for (rtk_poll *p = m->session->polls; p != NULL; p = p->next) {
             if (!p->dirty || now - p->last_update_ms < UPDATE_MIN_MS)
                 continue;

@@ -1122,6 +1122,81 @@ static void poll_updated_carries_only_the_votes_since_the_last(void **state)
     assert_int_equal(u->nvotes, 2);
 }
 
+/* A meeting's session.updated is spaced by its audience: here 100 ms per live peer (the
+ * default is 100 µs: 1.5 s at 15,000 peers), so with 3-4 live peers and a peer coming and
+ * going every 20 ms, two updates are 300 ms or more apart, where update_min_ms alone (1 ms in
+ * these tests) would send one every tick. */
+static void large_audience_spaces_session_updated(void **state)
+{
+    fixture *fx = *state;
+    close_live(fx);
+    fx->cfg.audience_gap_us = 100000;
+    open_live(fx);
+    fake_conn *c = fx->c;
+    join(fx, P1, 60, &c[0]);
+    join(fx, P2, 60, &c[1]);
+    join(fx, P3, 60, &c[2]);
+    run_for(fx, 500);
+    int seen = count_type(&c[0], RTK_MSG_SESSION_UPDATED), updates = 0;
+    int64_t last = 0, least = INT64_MAX, end = rtk_time_now_ms() + 1500;
+    rtk_peer *p4 = NULL;
+    for (int step = 0; rtk_time_now_ms() < end; step++) {
+        if (step % 20 == 0) { /* every 20 ms */
+            if (p4 == NULL) {
+                memset(&c[3], 0, sizeof(c[3]));
+                p4 = join(fx, P4, 60, &c[3]);
+            } else {
+                rtk_live_leave(fx->live, p4);
+                p4 = NULL;
+            }
+        }
+        uv_run(&fx->loop, UV_RUN_NOWAIT);
+        int now_seen = count_type(&c[0], RTK_MSG_SESSION_UPDATED);
+        if (now_seen > seen) {
+            int64_t t = rtk_time_now_ms();
+            if (last != 0 && t - last < least)
+                least = t - last;
+            last = t;
+            updates += now_seen - seen;
+            seen = now_seen;
+        }
+        usleep(1000);
+    }
+    if (p4 != NULL)
+        rtk_live_leave(fx->live, p4);
+    assert_true(updates >= 3);
+    assert_true(least >= 280);
+}
+
+/* For a large audience the poll.updated rounds of a meeting are spaced too, one poll per
+ * round, the one that waited longest: two polls voted on at once make two rounds, 600 ms
+ * apart (300 ms per live peer here, 2 peers), not two at once. */
+static void large_audience_makes_one_poll_round_per_gap(void **state)
+{
+    fixture *fx = *state;
+    close_live(fx);
+    fx->cfg.audience_gap_us = 300000;
+    open_live(fx);
+    fake_conn *c = fx->c;
+    rtk_peer *a = join_as(fx, P1, "Ann", 60, &c[0]);
+    join_as(fx, P2, "Bob", 60, &c[1]);
+    poll_result r1 = {0}, r2 = {0};
+    make_poll(fx, &r1);
+    make_poll(fx, &r2);
+    settle(&fx->sink, 0);
+    run_for(fx, 700);
+    int before = count_type(&c[1], RTK_MSG_POLL_UPDATED);
+    rtk_live_vote(fx->live, a, r1.id, 0, NULL, 0);
+    rtk_live_vote(fx->live, a, r2.id, 1, NULL, 0);
+    settle(&fx->sink, 0);
+    run_for(fx, 150);
+    assert_int_equal(count_type(&c[1], RTK_MSG_POLL_UPDATED) - before, 1);
+    run_for(fx, 300);
+    assert_int_equal(count_type(&c[1], RTK_MSG_POLL_UPDATED) - before, 1);
+    run_for(fx, 500);
+    assert_int_equal(count_type(&c[1], RTK_MSG_POLL_UPDATED) - before, 2);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1154,6 +1229,8 @@ int main(void)
         T(waiting_room_admits_refuses_and_closes_4004),
         T(rosters_list_changes_and_never_hidden_peers),
         T(poll_updated_carries_only_the_votes_since_the_last),
+        T(large_audience_spaces_session_updated),
+        T(large_audience_makes_one_poll_round_per_gap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
