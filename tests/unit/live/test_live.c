@@ -240,6 +240,13 @@ static void close_live(fixture *fx)
     fx->live = NULL;
 }
 
+/* Starts live again with fx->cfg as the test has set it. */
+static void reopen_live(fixture *fx)
+{
+    close_live(fx);
+    open_live(fx);
+}
+
 static int teardown(void **state)
 {
     fixture *fx = *state;
@@ -586,9 +593,8 @@ static void participant_deleted_closes_4003(void **state)
 static void silent_peer_dropped_by_heartbeat(void **state)
 {
     fixture *fx = *state;
-    close_live(fx);
     fx->cfg.heartbeat_ms = 60;
-    open_live(fx);
+    reopen_live(fx);
     fake_conn *c = fx->c;
     join(fx, P1, 60, &c[0]);
     rtk_peer *talker = join(fx, P2, 60, &c[1]);
@@ -613,9 +619,8 @@ static void silent_peer_dropped_by_heartbeat(void **state)
 static void heartbeat_spreads_the_pings(void **state)
 {
     fixture *fx = *state;
-    close_live(fx);
     fx->cfg.heartbeat_ms = 60;
-    open_live(fx);
+    reopen_live(fx);
     fake_conn *c = fx->c;
     const char *who[4] = {P1, P2, P3, P4};
     rtk_peer *p[4];
@@ -649,9 +654,8 @@ static void heartbeat_spreads_the_pings(void **state)
 static void heartbeat_keeps_answering_peers_of_a_busy_loop(void **state)
 {
     fixture *fx = *state;
-    close_live(fx);
     fx->cfg.heartbeat_ms = 60;
-    open_live(fx);
+    reopen_live(fx);
     fake_conn *c = fx->c;
     const char *who[4] = {P1, P2, P3, P4};
     const int64_t join_after[4] = {0, 25, 45, 70}; /* ms; P4 never answers */
@@ -709,9 +713,8 @@ static void run_answering(fixture *fx, rtk_peer **p, int n, int ms)
 static void heartbeat_keeps_a_peer_whose_place_moved(void **state)
 {
     fixture *fx = *state;
-    close_live(fx);
     fx->cfg.heartbeat_ms = 100;
-    open_live(fx);
+    reopen_live(fx);
     fake_conn *c = fx->c;
     rtk_peer *p[4] = {join(fx, P1, 60, &c[0])};
     while (count_type(&c[0], RTK_MSG_PING) == 0)
@@ -1129,9 +1132,8 @@ static void poll_updated_carries_only_the_votes_since_the_last(void **state)
 static void large_audience_spaces_session_updated(void **state)
 {
     fixture *fx = *state;
-    close_live(fx);
     fx->cfg.audience_gap_us = 100000;
-    open_live(fx);
+    reopen_live(fx);
     fake_conn *c = fx->c;
     join(fx, P1, 60, &c[0]);
     join(fx, P2, 60, &c[1]);
@@ -1174,9 +1176,8 @@ static void large_audience_spaces_session_updated(void **state)
 static void large_audience_makes_one_poll_round_per_gap(void **state)
 {
     fixture *fx = *state;
-    close_live(fx);
     fx->cfg.audience_gap_us = 300000;
-    open_live(fx);
+    reopen_live(fx);
     fake_conn *c = fx->c;
     rtk_peer *a = join_as(fx, P1, "Ann", 60, &c[0]);
     join_as(fx, P2, "Bob", 60, &c[1]);
