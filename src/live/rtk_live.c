@@ -224,16 +224,12 @@ static void preset_put(rtk_live *live, rtk_lpreset *lp)
  * peers; a longer one (a long name or a picture URL) from malloc. */
 #define PINFO_SMALL 56
 
-static size_t pinfo_size(size_t c, size_t n, size_t pic)
-{
-    return sizeof(rtk_pinfo) + c + n + pic;
-}
-
 static void pinfo_free(rtk_live *live, rtk_pinfo *info)
 {
-    size_t c = strlen(info->custom_id) + 1, n = info->name ? strlen(info->name) + 1 : 0,
-           pic = info->picture ? strlen(info->picture) + 1 : 0;
-    if (pinfo_size(c, n, pic) <= PINFO_SMALL)
+    size_t size = sizeof(*info) + strlen(info->custom_id) + 1 +
+                  (info->name ? strlen(info->name) + 1 : 0) +
+                  (info->picture ? strlen(info->picture) + 1 : 0);
+    if (size <= PINFO_SMALL) /* where pinfo_new took it from */
         rtk_slab_free(&live->pinfo_slab, info);
     else
         free(info);
@@ -244,7 +240,7 @@ static rtk_pinfo *pinfo_new(rtk_live *live, const rtk_join_info *ji)
     const char *cid = ji->custom_id ? ji->custom_id : "";
     size_t c = strlen(cid) + 1, n = ji->name ? strlen(ji->name) + 1 : 0,
            pic = ji->picture ? strlen(ji->picture) + 1 : 0;
-    size_t size = pinfo_size(c, n, pic);
+    size_t size = sizeof(rtk_pinfo) + c + n + pic;
     rtk_pinfo *info =
         size <= PINFO_SMALL ? rtk_slab_calloc(&live->pinfo_slab) : rtk_xmalloc(size);
     memcpy(info->custom_id, cid, c);
@@ -1787,10 +1783,12 @@ static void flush_updates(rtk_live *live, int64_t now)
             m->last_roster_ms = now;
             delta_send(live, m, &m->roster, RTK_MSG_PARTICIPANTS_UPDATED, RTK_PERM_LIST);
         }
+        if (!m->dirty)
+            continue;
         int64_t gap = rtk_live__audience_gap_ms(live, m);
         if (gap < (int64_t)live->cfg.update_min_ms)
             gap = (int64_t)live->cfg.update_min_ms;
-        if (!m->dirty || now - m->last_update_ms < gap)
+        if (now - m->last_update_ms < gap)
             continue;
         m->dirty = 0;
         if (m->session == NULL || m->peers == NULL || m->session->ending)

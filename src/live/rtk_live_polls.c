@@ -550,6 +550,12 @@ void rtk_live_vote(rtk_live *live, rtk_peer *peer, const char *poll_id, int64_t 
     rtk_live__drain(live);
 }
 
+/* |p| has votes its viewers were not told of, and its last poll.updated is UPDATE_MIN_MS old. */
+static int update_due(const rtk_poll *p, int64_t now)
+{
+    return p->dirty && now - p->last_update_ms >= UPDATE_MIN_MS;
+}
+
 void rtk_live__polls_tick(rtk_live *live, int64_t now)
 {
     size_t it = 0;
@@ -565,8 +571,7 @@ void rtk_live__polls_tick(rtk_live *live, int64_t now)
                 continue;
             rtk_poll *due = NULL;
             for (rtk_poll *p = m->session->polls; p != NULL; p = p->next)
-                if (p->dirty && now - p->last_update_ms >= UPDATE_MIN_MS &&
-                    (due == NULL || p->last_update_ms < due->last_update_ms))
+                if (update_due(p, now) && (due == NULL || p->last_update_ms < due->last_update_ms))
                     due = p;
             if (due == NULL)
                 continue;
@@ -576,7 +581,7 @@ void rtk_live__polls_tick(rtk_live *live, int64_t now)
             continue;
         }
         for (rtk_poll *p = m->session->polls; p != NULL; p = p->next) {
-            if (!p->dirty || now - p->last_update_ms < UPDATE_MIN_MS)
+            if (!update_due(p, now))
                 continue;
             p->dirty = 0;
             p->last_update_ms = now;
